@@ -1,0 +1,10 @@
+//! Checking: name resolution, PATH lookup, and the plan graph, before anything runs.
+
+mod check_error;
+mod checker;
+mod plan;
+
+pub use check_error::{CheckError, CheckErrorKind};
+pub(crate) use checker::check;
+pub use checker::CheckOptions;
+pub use plan::Plan;

@@ -1,0 +1,155 @@
+//! The `flow` command line: a thin client of the library.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "flow",
+    version,
+    about = "Run concurrent pipelines: OS pipes, threads, worker pools, tasks, Ctrl-C done right.",
+    args_conflicts_with_subcommands = true,
+    allow_external_subcommands = true,
+    after_help = "Run a script with `flow SCRIPT.flow [ARGS…]`; with no arguments, flow starts the REPL \
+                  when stdin is a terminal and otherwise runs the script read from stdin."
+)]
+struct Cli {
+    /// Run SOURCE as a one-line script; the remaining arguments are in `args`.
+    #[arg(short = 'c', value_name = "SOURCE", allow_hyphen_values = true)]
+    command: Option<String>,
+    /// Arguments for `-c` (in the script's `args`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        requires = "command"
+    )]
+    rest: Vec<OsString>,
+    #[command(subcommand)]
+    sub: Option<Sub>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Run a script (the same as `flow SCRIPT`).
+    Run {
+        /// The script (`-` for stdin).
+        script: String,
+        /// Arguments for the script, in `args`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Parse and check a script without running it: exit 0, or 2 with diagnostics.
+    Check {
+        /// The script (`-` for stdin).
+        script: String,
+    },
+    /// Show the plan graph of a script without running it.
+    Plan {
+        /// The script (`-` for stdin).
+        script: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Start the interactive REPL.
+    Repl,
+    #[command(external_subcommand)]
+    Script(Vec<OsString>),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Dot,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match (cli.command, cli.sub) {
+        (Some(src), _) => run_source(flow::SourceFile::new("-c", src), &cli.rest),
+        (None, Some(Sub::Run { script, args })) => run_file(&script, &args),
+        (None, Some(Sub::Script(mut v))) => {
+            let script = v.remove(0).to_string_lossy().into_owned();
+            run_file(&script, &v)
+        }
+        (None, Some(Sub::Check { script })) => match load(&script) {
+            Ok(src) => check(&src).map_or(2, |_| 0),
+            Err(code) => code,
+        },
+        (None, Some(Sub::Plan { script, format })) => match load(&script) {
+            Ok(src) => plan(&src, format),
+            Err(code) => code,
+        },
+        (None, Some(Sub::Repl)) => flow::repl::run(),
+        (None, None) => {
+            if std::io::stdin().is_terminal() {
+                flow::repl::run()
+            } else {
+                run_file("-", &[])
+            }
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Read a script file (`-` or `/dev/stdin` is standard input). Exit 2 if it cannot be read.
+fn load(path: &str) -> Result<flow::SourceFile, u8> {
+    let bytes = if path == "-" {
+        let mut b = vec![];
+        std::io::stdin().read_to_end(&mut b).map(|_| b)
+    } else {
+        std::fs::read(path)
+    };
+    let name = if path == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.to_string()
+    };
+    match bytes {
+        Ok(b) => Ok(flow::SourceFile::from_bytes(name, b)),
+        Err(e) => {
+            eprintln!("flow: cannot read {path}: {e}");
+            Err(2)
+        }
+    }
+}
+
+fn check(src: &flow::SourceFile) -> Option<flow::Script> {
+    match flow::Script::compile(src.clone(), &flow::CompileOptions::default()) {
+        Ok(s) => Some(s),
+        Err(diags) => {
+            eprint!("{}", diags.render(flow::RenderOptions::for_stderr()));
+            None
+        }
+    }
+}
+
+fn plan(src: &flow::SourceFile, format: Format) -> u8 {
+    let Some(script) = check(src) else { return 2 };
+    let out = match format {
+        Format::Text => script.plan().render_text(),
+        Format::Dot => script.plan().render_dot(),
+        Format::Json => script.plan().render_json(),
+    };
+    print!("{out}");
+    0
+}
+
+fn run_file(path: &str, args: &[OsString]) -> u8 {
+    match load(path) {
+        Ok(src) => run_source(src, args),
+        Err(code) => code,
+    }
+}
+
+fn run_source(src: flow::SourceFile, args: &[OsString]) -> u8 {
+    let Some(script) = check(&src) else { return 2 };
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    flow::cli_run(&script, args)
+}

@@ -1,0 +1,715 @@
+//! Turns pest's parse tree into the AST, resolving what the grammar alone cannot:
+//! whether `xs.push(4)` is Rhai (xs is a variable) or a command (`foo.sh`).
+
+use super::ast::{
+    Amount, Callable, Command, Ident, Join, LetValue, Pipeline, Pool, PoolOpts, PoolSize, PoolWork,
+    Redirect, RedirectKind, Rhai, Sink, Source, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind,
+    Word, WordPart,
+};
+use super::parse_error::{ParseError, ParseErrorKind};
+use super::parser::{FlowParser, Rule};
+use crate::Span;
+use pest::iterators::{Pair, Pairs};
+use pest::Parser;
+use std::collections::HashSet;
+use std::time::Duration;
+
+type P<'a> = Pair<'a, Rule>;
+
+/// Builds AST nodes from pairs; collects errors instead of stopping at the first.
+pub(crate) struct Builder<'s> {
+    src: &'s str,
+    /// Byte offset of the parsed text within `src` (non-zero when re-parsing a statement).
+    offset: usize,
+    /// Names declared by `let`/`for` so far (and `args`).
+    vars: HashSet<String>,
+    pub(crate) errors: Vec<ParseError>,
+}
+
+fn is_kw(r: Rule) -> bool {
+    format!("{r:?}").starts_with("kw_")
+}
+
+/// Children of a pair without keyword tokens.
+fn kids(p: P<'_>) -> Vec<P<'_>> {
+    p.into_inner()
+        .filter(|c| !is_kw(c.as_rule()) && c.as_rule() != Rule::EOI)
+        .collect()
+}
+
+impl<'s> Builder<'s> {
+    pub(crate) fn new(src: &'s str, offset: usize) -> Self {
+        let vars = ["args"].iter().map(|s| (*s).to_string()).collect();
+        Builder {
+            src,
+            offset,
+            vars,
+            errors: vec![],
+        }
+    }
+
+    fn span(&self, p: &P<'_>) -> Span {
+        Span::from_pest(p.as_span(), self.offset)
+    }
+
+    fn ident(&self, p: &P<'_>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            span: self.span(p),
+        }
+    }
+
+    fn rhai(&self, p: &P<'_>) -> Rhai {
+        // Expressions end where the grammar stops; trailing blanks are not part of them.
+        let text = p.as_str();
+        let trimmed = text.trim_end();
+        let span = self.span(p);
+        Rhai {
+            code: trimmed.to_string(),
+            span: Span::new(span.start, span.start + trimmed.len()),
+        }
+    }
+
+    fn err(&mut self, span: Span, kind: ParseErrorKind) {
+        self.errors.push(ParseError::new(span, kind));
+    }
+
+    pub(crate) fn script(&mut self, mut pairs: Pairs<'_, Rule>) -> Vec<Stmt> {
+        let Some(script) = pairs.next() else {
+            return vec![];
+        };
+        self.stmts(script)
+    }
+
+    fn stmts(&mut self, p: P<'_>) -> Vec<Stmt> {
+        kids(p).into_iter().filter_map(|s| self.stmt(s)).collect()
+    }
+
+    fn stmt(&mut self, p: P<'_>) -> Option<Stmt> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::fn_def => {
+                let k = kids(p.clone());
+                let name = self.ident(&k[0]);
+                let params = kids(k[1].clone()).iter().map(|x| self.ident(x)).collect();
+                StmtKind::Fn {
+                    name,
+                    params,
+                    code: self.rhai(&p),
+                }
+            }
+            Rule::let_stmt => {
+                let k = kids(p);
+                let name = self.ident(&k[0]);
+                let v = k[1].clone();
+                let value = match v.as_rule() {
+                    Rule::spawn_expr => LetValue::Spawn(self.spawn(v)),
+                    Rule::join_expr => LetValue::Join(self.join(v)),
+                    Rule::pipeline_like => LetValue::Pipeline(self.pipeline(v)),
+                    Rule::rhai_block => LetValue::Expr(self.block(&v)),
+                    _ => LetValue::Expr(self.rhai(&v)),
+                };
+                self.vars.insert(name.name.clone());
+                StmtKind::Let { name, value }
+            }
+            Rule::assign_stmt => {
+                let k = kids(p.clone());
+                let name = self.ident(&k[0]);
+                if !self.vars.contains(&name.name) {
+                    return self.reparse_as_pipeline(&p);
+                }
+                let op = k[1].as_str().to_string();
+                StmtKind::Assign {
+                    name,
+                    op,
+                    expr: self.rhai(&k[2]),
+                }
+            }
+            Rule::call_stmt => StmtKind::Rhai(self.rhai(&p)),
+            Rule::dotted_stmt => {
+                let k = kids(p.clone());
+                let head = k[0].as_str().to_string();
+                if !self.vars.contains(&head) {
+                    return self.reparse_as_pipeline(&p);
+                }
+                StmtKind::Rhai(self.rhai(&p))
+            }
+            Rule::spawn_stmt => StmtKind::Spawn(self.spawn(kids(p).remove(0))),
+            Rule::join_stmt => StmtKind::Join(self.join(kids(p).remove(0))),
+            Rule::cancel_stmt => StmtKind::Cancel(self.ident(&kids(p)[0])),
+            Rule::on_interrupt => {
+                let mut grace = None;
+                let mut body = vec![];
+                for c in kids(p) {
+                    match c.as_rule() {
+                        Rule::stmt_block => body = self.stmts(c),
+                        _ => grace = self.duration(&c),
+                    }
+                }
+                StmtKind::OnInterrupt { grace, body }
+            }
+            Rule::if_stmt => self.if_stmt(p),
+            Rule::for_stmt => {
+                let k = kids(p);
+                let var = self.ident(&k[0]);
+                let iter = self.cond(&k[1]);
+                self.vars.insert(var.name.clone());
+                let body = self.stmts(k[2].clone());
+                StmtKind::For { var, iter, body }
+            }
+            Rule::pipeline => StmtKind::Pipeline(self.pipeline(p)),
+            _ => return None,
+        };
+        Some(Stmt { span, kind })
+    }
+
+    /// `foo.sh | wc`, `echo = hi`: the head is no variable, so the statement is a command.
+    fn reparse_as_pipeline(&mut self, p: &P<'_>) -> Option<Stmt> {
+        let span = self.span(p);
+        let text = p.as_str();
+        match FlowParser::parse(Rule::pipeline_only, text) {
+            Ok(mut pairs) => {
+                let only = pairs.next()?;
+                let mut sub = Builder {
+                    src: self.src,
+                    offset: span.start,
+                    vars: std::mem::take(&mut self.vars),
+                    errors: vec![],
+                };
+                let pl = kids(only).into_iter().next().map(|x| sub.pipeline(x));
+                self.vars = sub.vars;
+                self.errors.extend(sub.errors);
+                Some(Stmt {
+                    span,
+                    kind: StmtKind::Pipeline(pl?),
+                })
+            }
+            Err(e) => {
+                let pos = match e.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((s, _)) => s,
+                } + span.start;
+                let found = super::parser::found_at(self.src, pos);
+                self.err(
+                    Span::new(pos, (pos + 1).min(self.src.len()).max(pos)),
+                    ParseErrorKind::Unexpected {
+                        expected: "a command or a variable".into(),
+                        found,
+                    },
+                );
+                None
+            }
+        }
+    }
+
+    fn if_stmt(&mut self, p: P<'_>) -> StmtKind {
+        let k = kids(p);
+        let cond = self.cond(&k[0]);
+        let then = self.stmts(k[1].clone());
+        let otherwise = k.get(2).map(|e| match e.as_rule() {
+            Rule::if_stmt => {
+                let span = self.span(e);
+                vec![Stmt {
+                    span,
+                    kind: self.if_stmt(e.clone()),
+                }]
+            }
+            _ => self.stmts(e.clone()),
+        });
+        StmtKind::If {
+            cond,
+            then,
+            otherwise,
+        }
+    }
+
+    /// A condition or iterable: a Rhai block `{ … }` or a bare expression.
+    fn cond(&self, p: &P<'_>) -> Rhai {
+        match p.as_rule() {
+            Rule::rhai_block => self.block(p),
+            _ => self.rhai(p),
+        }
+    }
+
+    /// The body of a Rhai block `{ body }`.
+    fn block(&self, p: &P<'_>) -> Rhai {
+        let body = p.clone().into_inner().next();
+        match body {
+            Some(b) => Rhai {
+                code: b.as_str().to_string(),
+                span: self.span(&b),
+            },
+            None => Rhai {
+                code: String::new(),
+                span: self.span(p),
+            },
+        }
+    }
+
+    fn spawn(&mut self, p: P<'_>) -> Spawn {
+        let span = self.span(&p);
+        let mut daemon = false;
+        let mut body = SpawnBody::Block(vec![]);
+        for c in kids(p) {
+            match c.as_rule() {
+                Rule::daemon => daemon = true,
+                Rule::stmt_block => body = SpawnBody::Block(self.stmts(c)),
+                _ => body = SpawnBody::Pipeline(self.pipeline(c)),
+            }
+        }
+        Spawn { span, daemon, body }
+    }
+
+    fn join(&mut self, p: P<'_>) -> Join {
+        let span = self.span(&p);
+        let mut names = vec![];
+        let mut timeout = None;
+        for c in kids(p) {
+            match c.as_rule() {
+                Rule::name => names.push(self.ident(&c)),
+                _ => timeout = self.duration(&c),
+            }
+        }
+        Join {
+            span,
+            names,
+            timeout,
+        }
+    }
+
+    fn duration(&mut self, p: &P<'_>) -> Option<Duration> {
+        let text = p.as_str();
+        let span = self.span(p);
+        if p.as_rule() == Rule::duration {
+            let (num, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic())?);
+            let n: f64 = num.parse().ok()?;
+            let secs = match unit {
+                "ms" => n / 1000.0,
+                "s" => n,
+                "m" => n * 60.0,
+                _ => n * 3600.0,
+            };
+            if let Ok(d) = Duration::try_from_secs_f64(secs) {
+                return Some(d);
+            }
+        }
+        self.err(
+            span,
+            ParseErrorKind::BadDuration {
+                text: text.to_string(),
+            },
+        );
+        None
+    }
+
+    pub(crate) fn pipeline(&mut self, p: P<'_>) -> Pipeline {
+        let span = self.span(&p);
+        let mut pl = Pipeline {
+            span,
+            source: None,
+            stages: vec![],
+            redirects: vec![],
+        };
+        for c in kids(p) {
+            match c.as_rule() {
+                Rule::source => {
+                    let s = self.span(&c);
+                    let e = kids(c).remove(0);
+                    pl.source = Some(Source {
+                        span: s,
+                        expr: self.cond(&e),
+                    });
+                }
+                Rule::redirects => {
+                    for r in kids(c) {
+                        pl.redirects.push(self.redirect(r));
+                    }
+                }
+                _ => {
+                    if let Some(st) = self.stage(c) {
+                        pl.stages.push(st);
+                    }
+                }
+            }
+        }
+        // Redirects written after a final command belong to that command.
+        if let Some(Stage {
+            kind: StageKind::Command(cmd),
+            ..
+        }) = pl.stages.last_mut()
+        {
+            cmd.redirects.append(&mut pl.redirects);
+        }
+        pl
+    }
+
+    fn stage(&mut self, p: P<'_>) -> Option<Stage> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::item_stage => self.item_stage(kids(p).remove(0))?,
+            Rule::sink_stage => self.sink(kids(p).remove(0))?,
+            Rule::pool_stage => StageKind::Pool(Box::new(self.pool(p)?)),
+            Rule::command | Rule::caret_command => StageKind::Command(self.command(p)),
+            Rule::keyword_misuse => {
+                let k = p
+                    .as_str()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let fix = format!("^{}", p.as_str().trim_end());
+                self.err(span, ParseErrorKind::KeywordAsCommand { keyword: k, fix });
+                return None;
+            }
+            _ => return None,
+        };
+        Some(Stage { span, kind })
+    }
+
+    fn callable(&self, p: &P<'_>) -> Callable {
+        let inner = p.clone().into_inner().next();
+        match inner {
+            Some(i) if i.as_rule() == Rule::rhai_block => Callable::Block(self.block(&i)),
+            Some(i) => Callable::Fn(self.ident(&i)),
+            None => Callable::Fn(self.ident(p)),
+        }
+    }
+
+    fn amount(&mut self, p: &P<'_>) -> Amount {
+        let span = self.span(p);
+        let Some(inner) = p.clone().into_inner().next() else {
+            return Amount::Int(0, span);
+        };
+        match inner.as_rule() {
+            Rule::integer => {
+                if let Ok(n) = inner.as_str().parse::<i64>() {
+                    Amount::Int(n, span)
+                } else {
+                    self.err(
+                        span,
+                        ParseErrorKind::BadNumber {
+                            text: inner.as_str().into(),
+                        },
+                    );
+                    Amount::Int(0, span)
+                }
+            }
+            Rule::rhai_block => Amount::Expr(self.block(&inner)),
+            _ => Amount::Expr(self.rhai(&inner)),
+        }
+    }
+
+    fn item_stage(&mut self, p: P<'_>) -> Option<StageKind> {
+        let rule = p.as_rule();
+        let k = kids(p);
+        Some(match rule {
+            Rule::map_stage => StageKind::Map(self.callable(&k[0])),
+            Rule::filter_stage => StageKind::Filter(self.callable(&k[0])),
+            Rule::flat_map_stage => StageKind::FlatMap(self.callable(&k[0])),
+            Rule::each_stage => StageKind::Each(self.callable(&k[0])),
+            Rule::take_stage => StageKind::Take(self.amount(&k[0])),
+            Rule::skip_stage => StageKind::Skip(self.amount(&k[0])),
+            Rule::batch_stage => StageKind::Batch(self.amount(&k[0])),
+            Rule::sort_stage => StageKind::Sort(k.first().map(|c| self.callable(c))),
+            Rule::uniq_stage => StageKind::Uniq,
+            Rule::lines_stage => StageKind::Lines,
+            Rule::json_stage => StageKind::Json,
+            Rule::to_json_stage => StageKind::ToJson,
+            Rule::into_stage => StageKind::Into(self.ident(&k[0])),
+            _ => return None,
+        })
+    }
+
+    fn sink(&mut self, p: P<'_>) -> Option<StageKind> {
+        let rule = p.as_rule();
+        let k = kids(p);
+        let s = match rule {
+            Rule::count_sink => Sink::Count,
+            Rule::sum_sink => Sink::Sum,
+            Rule::first_sink => Sink::First,
+            Rule::last_sink => Sink::Last,
+            Rule::collect_sink => Sink::Collect,
+            Rule::text_sink => Sink::Text,
+            Rule::reduce_sink => {
+                let init = k[0].clone().into_inner().next()?;
+                let init = if init.as_rule() == Rule::rhai_block {
+                    self.block(&init)
+                } else {
+                    self.rhai(&init)
+                };
+                Sink::Reduce {
+                    init,
+                    f: self.callable(&k[1]),
+                }
+            }
+            _ => return None,
+        };
+        Some(StageKind::Sink(s))
+    }
+
+    fn pool(&mut self, p: P<'_>) -> Option<Pool> {
+        let mut size = PoolSize::Cpus;
+        let mut work = None;
+        let mut opts = PoolOpts::default();
+        for c in kids(p) {
+            match c.as_rule() {
+                Rule::pool_size => {
+                    let span = self.span(&c);
+                    let inner = c.clone().into_inner().next()?;
+                    size = match inner.as_rule() {
+                        Rule::integer => match inner.as_str().parse() {
+                            Ok(n) => PoolSize::Fixed(n, span),
+                            Err(_) => {
+                                self.err(
+                                    span,
+                                    ParseErrorKind::BadNumber {
+                                        text: c.as_str().into(),
+                                    },
+                                );
+                                PoolSize::Cpus
+                            }
+                        },
+                        Rule::rhai_block => PoolSize::Expr(self.block(&inner)),
+                        _ => PoolSize::Cpus,
+                    };
+                }
+                Rule::pool_map => work = Some(PoolWork::Map(self.callable(&kids(c)[0]))),
+                Rule::pool_exec => {
+                    let inner = kids(c).remove(0);
+                    work = Some(if inner.as_rule() == Rule::stmt_pipeline {
+                        PoolWork::ExecPipeline(self.pipeline(kids(inner).remove(0)))
+                    } else {
+                        PoolWork::Exec(self.command(inner))
+                    });
+                }
+                Rule::pool_opt => self.pool_opt(kids(c).remove(0), &mut opts),
+                _ => {}
+            }
+        }
+        Some(Pool {
+            size,
+            work: work?,
+            opts,
+        })
+    }
+
+    fn pool_opt(&mut self, o: P<'_>, opts: &mut PoolOpts) {
+        let span = self.span(&o);
+        let rule = o.as_rule();
+        let k = kids(o);
+        match rule {
+            Rule::ordered_opt => opts.unordered = false,
+            Rule::unordered_opt => opts.unordered = true,
+            Rule::chunk_opt => opts.chunk = Some(self.amount(&k[0])),
+            Rule::retries_opt => opts.retries = Some(self.amount(&k[0])),
+            Rule::timeout_opt => opts.timeout = self.duration(&k[0]),
+            Rule::on_error_opt => match k[0].as_str() {
+                "fail" => opts.skip_errors = false,
+                "skip" => opts.skip_errors = true,
+                other => {
+                    let s = self.span(&k[0]);
+                    self.err(s, ParseErrorKind::BadOnError { text: other.into() });
+                }
+            },
+            Rule::progress_opt => opts.progress = true,
+            Rule::log_opt => opts.log = Some(self.word(&k[0])),
+            Rule::resume_opt => {
+                opts.resume = true;
+                opts.resume_span = Some(span);
+            }
+            Rule::slurm_opt => {
+                let mut settings = vec![];
+                for s in k {
+                    let sk = kids(s);
+                    settings.push((sk[0].as_str().to_string(), self.word(&sk[1])));
+                }
+                opts.slurm = Some(settings);
+            }
+            _ => {}
+        }
+    }
+
+    fn command(&mut self, p: P<'_>) -> Command {
+        let mut cmd = Command {
+            unchecked: false,
+            env: vec![],
+            program: Word {
+                span: self.span(&p),
+                parts: vec![],
+            },
+            caret: false,
+            args: vec![],
+            redirects: vec![],
+            shell: false,
+        };
+        for c in kids(p) {
+            match c.as_rule() {
+                Rule::sh_command => {
+                    cmd.shell = true;
+                    cmd.program = Word {
+                        span: self.span(&c),
+                        parts: vec![],
+                    };
+                    for x in kids(c) {
+                        if x.as_rule() == Rule::redirect {
+                            cmd.redirects.push(self.redirect(x));
+                        } else {
+                            let span = self.span(&x);
+                            cmd.args.push(Word {
+                                span,
+                                parts: vec![self.part(x)],
+                            });
+                        }
+                    }
+                }
+                Rule::unchecked => cmd.unchecked = true,
+                Rule::env_assign => {
+                    let k = kids(c.clone());
+                    let name = self.ident(&k[0]);
+                    let value = match k.get(1) {
+                        Some(v) => self.word(v),
+                        None => Word {
+                            span: self.span(&c),
+                            parts: vec![],
+                        },
+                    };
+                    cmd.env.push((name, value));
+                }
+                Rule::program => {
+                    for x in kids(c.clone()) {
+                        match x.as_rule() {
+                            Rule::caret => cmd.caret = true,
+                            _ => cmd.program = self.word(&x),
+                        }
+                    }
+                }
+                Rule::caret => cmd.caret = true,
+                Rule::word => cmd.program = self.word(&c),
+                Rule::arg => cmd.args.push(self.word(&c)),
+                Rule::redirect => cmd.redirects.push(self.redirect(c)),
+                _ => {}
+            }
+        }
+        cmd
+    }
+
+    fn redirect(&mut self, p: P<'_>) -> Redirect {
+        let span = self.span(&p);
+        let k = kids(p);
+        if k[0].as_rule() == Rule::err_to_out {
+            return Redirect {
+                span,
+                kind: RedirectKind::ErrToOut,
+                target: None,
+            };
+        }
+        let kind = match k[0].as_str() {
+            ">" => RedirectKind::Out,
+            ">>" => RedirectKind::Append,
+            "<" => RedirectKind::In,
+            "2>" => RedirectKind::Err,
+            _ => RedirectKind::ErrAppend,
+        };
+        Redirect {
+            span,
+            kind,
+            target: k.get(1).map(|w| self.word(w)),
+        }
+    }
+
+    fn word(&mut self, p: &P<'_>) -> Word {
+        let span = self.span(p);
+        let mut parts = vec![];
+        for x in p.clone().into_inner() {
+            if x.as_rule() == Rule::bare {
+                parts.extend(split_bare(x.as_str()));
+            } else {
+                parts.push(self.part(x));
+            }
+        }
+        Word { span, parts }
+    }
+
+    fn part(&mut self, p: P<'_>) -> WordPart {
+        match p.as_rule() {
+            Rule::bare => WordPart::Bare(p.as_str().into()),
+            Rule::lone_dollar | Rule::dollar => WordPart::Quoted("$".into()),
+            Rule::sq_string => WordPart::Quoted(
+                p.into_inner()
+                    .next()
+                    .map_or(String::new(), |t| t.as_str().into()),
+            ),
+            Rule::var_ref => {
+                let i = p.into_inner().next();
+                match i {
+                    Some(i) => WordPart::Var(self.ident(&i)),
+                    None => WordPart::Quoted(String::new()),
+                }
+            }
+            Rule::expr_ref => match p.clone().into_inner().next() {
+                Some(b) => WordPart::Expr(Rhai {
+                    code: b.as_str().into(),
+                    span: self.span(&b),
+                }),
+                None => WordPart::Quoted(String::new()),
+            },
+            Rule::dq_string => {
+                let mut parts: Vec<WordPart> = vec![];
+                for x in p.into_inner() {
+                    let piece = match x.as_rule() {
+                        Rule::dq_text => WordPart::Quoted(x.as_str().into()),
+                        Rule::dq_escape => WordPart::Quoted(unescape_dq(x.as_str())),
+                        _ => self.part(x),
+                    };
+                    // Merge adjacent literal text.
+                    if let (Some(WordPart::Quoted(prev)), WordPart::Quoted(s)) =
+                        (parts.last_mut(), &piece)
+                    {
+                        prev.push_str(s);
+                        continue;
+                    }
+                    parts.push(piece);
+                }
+                WordPart::Interp(parts)
+            }
+            _ => WordPart::Quoted(p.as_str().into()),
+        }
+    }
+}
+
+/// `a\ b` → `a b`; an escaped character is literal (never globbed), so it becomes quoted text.
+fn split_bare(s: &str) -> Vec<WordPart> {
+    let mut parts = vec![];
+    let mut bare = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                if !bare.is_empty() {
+                    parts.push(WordPart::Bare(std::mem::take(&mut bare)));
+                }
+                parts.push(WordPart::Quoted(n.to_string()));
+            }
+        } else {
+            bare.push(c);
+        }
+    }
+    if !bare.is_empty() {
+        parts.push(WordPart::Bare(bare));
+    }
+    parts
+}
+
+/// The escapes of double-quoted strings: `\n \t \" \\ \$`; others stay as written.
+fn unescape_dq(s: &str) -> String {
+    match s {
+        "\\n" => "\n".into(),
+        "\\t" => "\t".into(),
+        "\\r" => "\r".into(),
+        "\\0" => "\0".into(),
+        "\\\"" => "\"".into(),
+        "\\\\" => "\\".into(),
+        "\\$" => "$".into(),
+        other => other.into(),
+    }
+}

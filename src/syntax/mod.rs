@@ -1,0 +1,8 @@
+//! Syntax: the pest grammar, the AST with spans, and parse diagnostics.
+
+pub mod ast;
+mod build;
+pub(crate) mod parse_error;
+pub(crate) mod parser;
+mod prescan;
+pub(crate) mod span;

@@ -1,0 +1,126 @@
+//! Parse errors: where (a span) plus what (a kind), rendered in user words.
+
+use crate::Span;
+use miette::{Diagnostic, LabeledSpan};
+use std::fmt;
+
+/// A syntax error in a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Where the problem is.
+    pub span: Span,
+    /// What the problem is.
+    pub kind: ParseErrorKind,
+}
+
+/// The kinds of syntax error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    /// Something else was expected here.
+    Unexpected { expected: String, found: String },
+    /// A `{`, `(` or `[` is never closed.
+    Unclosed { open: Span, close: char },
+    /// A closing bracket with no opening one.
+    Unmatched { close: char },
+    /// Brackets nested too deep to be a real script.
+    TooDeep { limit: usize },
+    /// `5x`: not a duration.
+    BadDuration { text: String },
+    /// A keyword used as a program: `sort -n`.
+    KeywordAsCommand { keyword: String, fix: String },
+    /// `on_error` takes `fail` or `skip`.
+    BadOnError { text: String },
+    /// The script is not UTF-8.
+    NotUtf8,
+    /// An integer out of range.
+    BadNumber { text: String },
+}
+
+impl ParseError {
+    pub(crate) fn new(span: Span, kind: ParseErrorKind) -> Self {
+        ParseError { span, kind }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ParseErrorKind as K;
+        match &self.kind {
+            K::Unexpected { expected, found } => write!(f, "expected {expected}, found {found}"),
+            K::Unclosed { close, .. } => write!(f, "unclosed block: missing `{close}`"),
+            K::Unmatched { close } => write!(f, "unmatched `{close}`"),
+            K::TooDeep { limit } => write!(f, "brackets nested deeper than {limit} levels"),
+            K::BadDuration { text } => write!(f, "`{text}` is not a duration"),
+            K::KeywordAsCommand { keyword, .. } => {
+                write!(
+                    f,
+                    "`{keyword}` is a flow keyword here, not the program `{keyword}`"
+                )
+            }
+            K::BadOnError { text } => {
+                write!(f, "`on_error` takes `fail` or `skip`, not `{text}`")
+            }
+            K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
+            K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Diagnostic for ParseError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        use ParseErrorKind as K;
+        let code = match &self.kind {
+            K::Unexpected { .. } => "flow::parse::unexpected",
+            K::Unclosed { .. } => "flow::parse::unclosed_block",
+            K::Unmatched { .. } => "flow::parse::unmatched_close",
+            K::TooDeep { .. } => "flow::parse::too_deep",
+            K::BadDuration { .. } => "flow::parse::bad_duration",
+            K::KeywordAsCommand { .. } => "flow::parse::keyword_as_command",
+            K::BadOnError { .. } => "flow::parse::bad_on_error",
+            K::NotUtf8 => "flow::parse::not_utf8",
+            K::BadNumber { .. } => "flow::parse::bad_number",
+        };
+        Some(Box::new(code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        use ParseErrorKind as K;
+        let help: String = match &self.kind {
+            K::Unclosed { close, .. } => format!("add the missing `{close}`"),
+            K::Unmatched { close } => format!("remove this `{close}` or add its opening bracket"),
+            K::BadDuration { .. } => {
+                "a duration is a number followed by ms, s, m or h: `250ms`, `1.5s`, `2m`".into()
+            }
+            K::KeywordAsCommand { fix, .. } => format!("to run the program, write `{fix}`"),
+            K::BadOnError { .. } => "write `on_error fail` or `on_error skip`".into(),
+            K::TooDeep { .. } => "split the script into functions".into(),
+            _ => return None,
+        };
+        Some(Box::new(help))
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        use ParseErrorKind as K;
+        let mut labels = vec![];
+        match &self.kind {
+            K::Unclosed { open, close } => {
+                labels.push(LabeledSpan::new_with_span(
+                    Some(format!("this is never closed by a `{close}`")),
+                    *open,
+                ));
+                labels.push(LabeledSpan::new_with_span(
+                    Some("the script ends here".into()),
+                    self.span,
+                ));
+            }
+            K::Unexpected { expected, .. } => labels.push(LabeledSpan::new_with_span(
+                Some(format!("expected {expected}")),
+                self.span,
+            )),
+            _ => labels.push(LabeledSpan::new_with_span(Some("here".into()), self.span)),
+        }
+        Some(Box::new(labels.into_iter()))
+    }
+}

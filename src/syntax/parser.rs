@@ -1,0 +1,145 @@
+//! The pest parser for `grammar/flow.pest` and the mapping of its errors to user words.
+
+use super::ast::Ast;
+use super::build::Builder;
+use super::parse_error::{ParseError, ParseErrorKind};
+use super::prescan;
+use crate::Span;
+use pest::Parser;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/flow.pest"]
+pub(crate) struct FlowParser;
+
+/// Parse a whole script into its syntax tree.
+///
+/// # Errors
+/// The syntax errors found, each with its span.
+pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
+    let brackets = prescan::scan(src).map_err(|e| vec![e])?;
+    let pairs = match FlowParser::parse(Rule::script, src) {
+        Ok(p) => p,
+        Err(e) => return Err(vec![pest_error(src, &e, &brackets)]),
+    };
+    let mut b = Builder::new(src, 0);
+    let stmts = b.script(pairs);
+    if b.errors.is_empty() {
+        Ok(Ast { stmts })
+    } else {
+        Err(b.errors)
+    }
+}
+
+/// Turn a pest error into a diagnostic in user words.
+fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brackets) -> ParseError {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    if let Some((at, close)) = brackets.unmatched {
+        if at <= pos {
+            return ParseError::new(Span::new(at, at + 1), ParseErrorKind::Unmatched { close });
+        }
+    }
+    if let Some((open, close)) = brackets.unclosed {
+        return ParseError::new(
+            Span::new(src.len(), src.len()),
+            ParseErrorKind::Unclosed {
+                open: Span::new(open, open + 1),
+                close,
+            },
+        );
+    }
+    let (expected, found) = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            (expected_words(positives), found_at(src, pos))
+        }
+        pest::error::ErrorVariant::CustomError { message } => (message.clone(), found_at(src, pos)),
+    };
+    let end = next_token_end(src, pos);
+    ParseError::new(
+        Span::new(pos, end),
+        ParseErrorKind::Unexpected { expected, found },
+    )
+}
+
+/// What stands at `pos`, for "found …".
+pub(crate) fn found_at(src: &str, pos: usize) -> String {
+    let rest = src.get(pos..).unwrap_or("");
+    match rest.chars().next() {
+        None => "the end of the script".into(),
+        Some('\n') => "the end of the line".into(),
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            let w: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            format!("`{w}`")
+        }
+        Some(c) => format!("`{c}`"),
+    }
+}
+
+fn next_token_end(src: &str, pos: usize) -> usize {
+    let rest = src.get(pos..).unwrap_or("");
+    let mut chars = rest.char_indices();
+    match chars.next() {
+        None => pos,
+        Some((_, c)) if c.is_alphanumeric() || c == '_' => {
+            pos + rest
+                .char_indices()
+                .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                .map_or(rest.len(), |(i, _)| i)
+        }
+        Some((_, c)) => pos + c.len_utf8(),
+    }
+}
+
+/// "a statement, `|` or the end of the line" from the rules pest wanted.
+fn expected_words(rules: &[Rule]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for r in rules {
+        if let Some(w) = describe(*r) {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+    }
+    match words.len() {
+        0 => "something else".into(),
+        1 => words[0].into(),
+        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
+    }
+}
+
+/// User words for a grammar rule (`None`: not worth naming).
+fn describe(r: Rule) -> Option<&'static str> {
+    use Rule as R;
+    Some(match r {
+        R::EOI => "the end of the script",
+        R::statement | R::fn_def | R::let_stmt | R::pipeline | R::call_stmt | R::dotted_stmt => {
+            "a statement"
+        }
+        R::stmt_block => "a block `{ … }`",
+        R::rhai_block => "a Rhai block `{ … }`",
+        R::callable => "a function name or a block `{ … }`",
+        R::name => "a name",
+        R::integer | R::amount => "a number",
+        R::duration | R::bad_duration => "a duration like `5s`",
+        R::rhai_expr | R::cond_expr | R::from_expr => "an expression",
+        R::arg | R::word | R::program => "a word",
+        R::redirect | R::redirect_op => "a redirect",
+        R::pool_map | R::pool_exec | R::kw_map | R::kw_exec => "`map` or `exec`",
+        R::pool_opt => "a pool option",
+        R::on_error_mode => "`fail` or `skip`",
+        R::init_value => "an initial value",
+        R::kw_in => "`in`",
+        R::kw_slurm => "`slurm`",
+        R::params => "parameter names",
+        R::dq_string | R::sq_string => "a string",
+        R::assign_op => "`=`",
+        R::source => "`from`",
+        R::command | R::item_stage | R::sink_stage | R::pool_stage => "a stage",
+        _ => return None,
+    })
+}

@@ -1,0 +1,129 @@
+//! A linear pre-pass over a script's brackets. It bounds nesting depth (so that the
+//! recursive-descent parser can never overflow its stack) and finds the bracket a parse
+//! error is really about (an unclosed `{` is reported where it was opened).
+
+use super::parse_error::{ParseError, ParseErrorKind};
+use crate::Span;
+
+/// Deepest bracket nesting a script may have.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// What the bracket scan found.
+#[derive(Debug, Default)]
+pub(crate) struct Brackets {
+    /// The innermost bracket still open at the end, with its closing char.
+    pub(crate) unclosed: Option<(usize, char)>,
+    /// The first closing bracket that matched nothing.
+    pub(crate) unmatched: Option<(usize, char)>,
+}
+
+/// Scan `src`: fail on excessive depth, else report unbalanced brackets.
+pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
+    let b = src.as_bytes();
+    let mut stack: Vec<(usize, u8)> = Vec::new();
+    let mut out = Brackets::default();
+    let mut i = 0;
+    // The first line may be a shebang.
+    if b.starts_with(b"#!") {
+        while i < b.len() && b[i] != b'\n' {
+            i += 1;
+        }
+    }
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'`' => i = skip_quoted(b, i, c),
+            b'\'' => i = skip_quoted(b, i, c),
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            b'\\' => i += 2,
+            b'{' | b'(' | b'[' => {
+                stack.push((i, c));
+                if stack.len() > MAX_DEPTH {
+                    return Err(ParseError::new(
+                        Span::new(i, i + 1),
+                        ParseErrorKind::TooDeep { limit: MAX_DEPTH },
+                    ));
+                }
+                i += 1;
+            }
+            b'}' | b')' | b']' => {
+                let want = match c {
+                    b'}' => b'{',
+                    b')' => b'(',
+                    _ => b'[',
+                };
+                match stack.last() {
+                    Some(&(_, o)) if o == want => {
+                        stack.pop();
+                    }
+                    _ => {
+                        if out.unmatched.is_none() {
+                            out.unmatched = Some((i, c as char));
+                        }
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    if let Some(&(pos, o)) = stack.last() {
+        let close = match o {
+            b'{' => '}',
+            b'(' => ')',
+            _ => ']',
+        };
+        out.unclosed = Some((pos, close));
+    }
+    Ok(out)
+}
+
+/// Index after the closing quote (or the end). Single quotes do not span lines, so that
+/// an apostrophe in a comment-free word cannot swallow the rest of the script.
+fn skip_quoted(b: &[u8], start: usize, q: u8) -> usize {
+    let mut i = start + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if q != b'\'' => i += 2,
+            b'\n' if q == b'\'' => return i,
+            x if x == q => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn balanced() {
+        let b = scan("map { \"}\" + `${ {a:1} }` } // }").unwrap();
+        assert!(b.unclosed.is_none() && b.unmatched.is_none());
+    }
+
+    #[test]
+    fn unclosed_reports_opener() {
+        let b = scan("if x {\n ls\n").unwrap();
+        assert_eq!(b.unclosed, Some((5, '}')));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_an_overflow() {
+        let src = "{".repeat(10_000);
+        let e = scan(&src).unwrap_err();
+        assert!(matches!(e.kind, ParseErrorKind::TooDeep { .. }));
+    }
+}
