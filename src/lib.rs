@@ -5,6 +5,8 @@
 
 mod check;
 mod diagnostics;
+mod runtime;
+mod script;
 pub mod repl;
 mod script_file;
 mod syntax;
@@ -17,10 +19,21 @@ pub use syntax::parse_error::{ParseError, ParseErrorKind};
 pub use syntax::parser::parse;
 pub use syntax::span::Span;
 
-/// Run a compiled script as the CLI does; returns the process exit code.
+pub use runtime::{run_script, CancelReason, CancelToken, RunError, RunErrorKind, RunOptions, TaskHandle};
+
+/// Run a compiled script as the CLI does (signal handlers installed, errors rendered on
+/// stderr); returns the process exit code.
 #[must_use]
 pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
-    let _ = (script, args);
-    eprintln!("flow: running scripts is not built yet");
-    1
+    let opts = RunOptions { args, handle_signals: true, ..RunOptions::default() };
+    match run_script(script, opts) {
+        Ok(_) => 0,
+        Err(e) => {
+            let code = e.exit_code();
+            if !matches!(e.kind, RunErrorKind::Interrupted { .. }) {
+                eprint!("{}", render(&[&e], &script.source, RenderOptions::for_stderr()));
+            }
+            code
+        }
+    }
 }

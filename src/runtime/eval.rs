@@ -1,0 +1,172 @@
+//! Evaluating Rhai for the runtime: compiling snippets so their positions are the script's,
+//! calling callables on items, and turning Rhai errors into run errors with spans.
+
+use super::run_error::{RunError, RunErrorKind};
+use super::words::Lookup;
+use super::Rt;
+use crate::ast::{Callable, Rhai};
+use crate::script::position::{padded, span_at};
+use crate::Span;
+use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
+use std::sync::Arc;
+
+/// What every thread of a run shares.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    /// All `fn` definitions of the script, compiled once.
+    pub(crate) fns: AST,
+    pub(crate) src: Arc<str>,
+    pub(crate) rt: Rt,
+}
+
+/// A snapshot of the script's variables plus the shared state; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Env {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) vars: Arc<Scope<'static>>,
+}
+
+/// A callable ready to run.
+pub(crate) enum Compiled {
+    Fn(String),
+    Block(AST),
+}
+
+impl Env {
+    /// Compile a snippet (with the script's `fn`s available to it).
+    pub(crate) fn compile(&self, r: &Rhai) -> Result<AST, RunError> {
+        let text = padded(&self.shared.src, r.span, &r.code);
+        match self.shared.engine.compile_with_scope(&self.vars, &text) {
+            Ok(ast) => Ok(self.shared.fns.merge(&ast)),
+            Err(e) => {
+                let at = span_at(&self.shared.src, e.position());
+                let message = e.err_type().to_string();
+                Err(RunError::new(r.span, RunErrorKind::Rhai { message, at }))
+            }
+        }
+    }
+
+    pub(crate) fn compile_callable(&self, c: &Callable) -> Result<Compiled, RunError> {
+        Ok(match c {
+            Callable::Fn(i) => Compiled::Fn(i.name.clone()),
+            Callable::Block(r) => Compiled::Block(self.compile(r)?),
+        })
+    }
+
+    /// A Rhai error at `span` (the stage or statement), pointing into the script.
+    pub(crate) fn rhai_error(&self, e: &EvalAltResult, span: Span) -> RunError {
+        let mut inner = e;
+        while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = inner {
+            inner = next;
+        }
+        if matches!(inner, EvalAltResult::ErrorTerminated(..)) {
+            return RunError::new(span, RunErrorKind::Cancelled);
+        }
+        let at = span_at(&self.shared.src, inner.position());
+        let mut message = inner.to_string();
+        if let Some(i) = message.rfind(" (line ") {
+            message.truncate(i);
+        }
+        RunError::new(span, RunErrorKind::Rhai { message, at })
+    }
+
+    /// Evaluate an expression or block once with the snapshot's variables.
+    pub(crate) fn eval(&self, r: &Rhai) -> Result<Dynamic, RunError> {
+        let ast = self.compile(r)?;
+        let mut scope = (*self.vars).clone();
+        guard_panics(r.span, || self.shared.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast))
+            .and_then(|res| res.map_err(|e| self.rhai_error(&e, r.span)))
+    }
+
+    /// An evaluator for items on this thread.
+    pub(crate) fn evaluator(&self) -> Evaluator {
+        let scope = (*self.vars).clone();
+        let base = scope.len();
+        Evaluator { env: self.clone(), scope, base }
+    }
+}
+
+/// Runs callables on items, with a private copy of the variables.
+pub(crate) struct Evaluator {
+    pub(crate) env: Env,
+    scope: Scope<'static>,
+    base: usize,
+}
+
+impl Evaluator {
+    /// `F(it)`.
+    pub(crate) fn call(&mut self, c: &Compiled, it: Dynamic, span: Span) -> Result<Dynamic, RunError> {
+        self.call_with(c, &[("it", it)], span)
+    }
+
+    /// Call with named values bound (`acc`, `it`): a block sees them as variables, a `fn`
+    /// gets them as arguments in order.
+    pub(crate) fn call_with(
+        &mut self,
+        c: &Compiled,
+        args: &[(&'static str, Dynamic)],
+        span: Span,
+    ) -> Result<Dynamic, RunError> {
+        let shared = self.env.shared.clone();
+        let r = match c {
+            Compiled::Fn(name) => {
+                let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
+                let scope = &mut self.scope;
+                guard_panics(span, || shared.engine.call_fn::<Dynamic>(scope, &shared.fns, name, argv))?
+            }
+            Compiled::Block(ast) => {
+                for (k, v) in args {
+                    self.scope.push(*k, v.clone());
+                }
+                let scope = &mut self.scope;
+                let r = guard_panics(span, || shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast));
+                self.scope.rewind(self.base);
+                r?
+            }
+        };
+        r.map_err(|e| self.env.rhai_error(&e, span))
+    }
+}
+
+/// A panic inside Rhai or a registered function becomes an ordinary error.
+pub(crate) fn guard_panics<T>(span: Span, f: impl FnOnce() -> T) -> Result<T, RunError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let message = p
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        RunError::new(span, RunErrorKind::Panic { message })
+    })
+}
+
+/// Word expansion against an environment, optionally with `it` bound.
+pub(crate) struct WordEnv<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) it: Option<&'a Dynamic>,
+}
+
+impl Lookup for WordEnv<'_> {
+    fn var(&self, name: &str, span: Span) -> Result<Dynamic, RunError> {
+        if name == "it" {
+            if let Some(it) = self.it {
+                return Ok(it.clone());
+            }
+        }
+        self.env.vars.get_value::<Dynamic>(name).ok_or_else(|| {
+            RunError::new(span, RunErrorKind::Value { message: format!("no variable `{name}`") })
+        })
+    }
+
+    fn expr(&self, code: &Rhai) -> Result<Dynamic, RunError> {
+        match self.it {
+            Some(it) => {
+                let mut vars = (*self.env.vars).clone();
+                vars.push("it", it.clone());
+                let env = Env { shared: self.env.shared.clone(), vars: Arc::new(vars) };
+                env.eval(code)
+            }
+            None => self.env.eval(code),
+        }
+    }
+}

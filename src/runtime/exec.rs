@@ -1,0 +1,382 @@
+//! The statement executor: `let`, assignments, Rhai statements, `if`, `for`, pipelines,
+//! and tasks (`spawn`, `join`, `cancel`). Tasks are threads running their own executor on a
+//! child token; the executor that spawned them joins them at the end (daemons are cancelled).
+
+use super::cancel::{CancelReason, CancelToken};
+use super::eval::{Env, Shared};
+use super::pipeline::{self, Dest};
+use super::run_error::{RunError, RunErrorKind};
+use crate::ast::{Join, LetValue, Rhai, Spawn, SpawnBody, StageKind, Stmt, StmtKind};
+use crate::script::channel::FlowChannel;
+use crate::Span;
+use rhai::{Dynamic, Scope};
+use std::cell::RefCell;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// A handle to a spawned task (a Rhai value, so `let h = spawn …` stores it).
+#[derive(Clone)]
+pub struct TaskHandle {
+    inner: Arc<TaskInner>,
+}
+
+struct TaskInner {
+    name: Mutex<String>,
+    daemon: bool,
+    token: CancelToken,
+    result: Mutex<Option<Result<Dynamic, RunError>>>,
+    done: Condvar,
+    joined: std::sync::atomic::AtomicBool,
+}
+
+impl TaskHandle {
+    fn finished(&self) -> bool {
+        self.inner.result.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    /// Wait until done, the deadline, or cancellation of `by`. `None`: not done.
+    fn wait(&self, deadline: Option<Instant>, by: &CancelToken) -> Option<Result<Dynamic, RunError>> {
+        let mut g = self.inner.result.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = g.as_ref() {
+                self.inner.joined.store(true, std::sync::atomic::Ordering::SeqCst);
+                return Some(r.clone());
+            }
+            if by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            g = self.inner.done.wait_timeout(g, Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+        }
+    }
+}
+
+thread_local! {
+    /// Channels this task registered as a producer of at spawn time.
+    static TASK_CHANNELS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the current task already registered as a producer of `ch`.
+pub(crate) fn in_task_for(ch: &FlowChannel) -> bool {
+    TASK_CHANNELS.with(|t| t.borrow().contains(&ch.id()))
+}
+
+/// The error for a cancellation, by reason.
+pub(crate) fn cancel_error(r: CancelReason, span: Span) -> RunError {
+    let kind = match r {
+        CancelReason::Interrupt => RunErrorKind::Interrupted { signal: "SIGINT" },
+        CancelReason::Terminate => RunErrorKind::Interrupted { signal: "SIGTERM" },
+        CancelReason::Timeout => RunErrorKind::Timeout { what: "the task".into() },
+        _ => RunErrorKind::Cancelled,
+    };
+    RunError::new(span, kind)
+}
+
+/// Executes statements with a scope of script variables.
+pub(crate) struct Executor {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) scope: Scope<'static>,
+    pub(crate) token: CancelToken,
+    tasks: Vec<TaskHandle>,
+    /// `on_interrupt` blocks, shared with the signal handler.
+    pub(crate) interrupts: Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>,
+}
+
+impl Executor {
+    pub(crate) fn new(shared: Arc<Shared>, scope: Scope<'static>, token: CancelToken) -> Self {
+        Executor { shared, scope, token, tasks: vec![], interrupts: Arc::default() }
+    }
+
+    fn env(&self) -> Env {
+        Env { shared: self.shared.clone(), vars: Arc::new(self.scope.clone()) }
+    }
+
+    fn check_cancel(&self, span: Span) -> Result<(), RunError> {
+        match self.token.reason() {
+            Some(r) => Err(cancel_error(r, span)),
+            None => Ok(()),
+        }
+    }
+
+    /// Run statements; the value is the last statement's. `collect_last`: a final pipeline
+    /// is collected rather than printed (a task's value).
+    pub(crate) fn block(&mut self, stmts: &[Stmt], collect_last: bool) -> Result<Dynamic, RunError> {
+        let base = self.scope.len();
+        let mut last = Dynamic::UNIT;
+        for (i, s) in stmts.iter().enumerate() {
+            let collect = collect_last && i + 1 == stmts.len();
+            match self.stmt(s, collect) {
+                Ok(v) => last = v,
+                Err(e) => {
+                    self.scope.rewind(base);
+                    return Err(e);
+                }
+            }
+        }
+        self.scope.rewind(base);
+        Ok(last)
+    }
+
+    /// Run top-level statements (their variables stay) and then join the tasks.
+    pub(crate) fn top(&mut self, stmts: &[Stmt]) -> Result<Dynamic, RunError> {
+        let mut last = Dynamic::UNIT;
+        let mut result = Ok(());
+        for s in stmts {
+            match self.stmt(s, false) {
+                Ok(v) => last = v,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let end = self.finish_tasks(result.is_err());
+        result.and(end).map(|()| last)
+    }
+
+    /// Join tasks never joined (reporting their errors); cancel daemons.
+    pub(crate) fn finish_tasks(&mut self, failing: bool) -> Result<(), RunError> {
+        let tasks = std::mem::take(&mut self.tasks);
+        for t in &tasks {
+            if t.inner.daemon || failing {
+                t.inner.token.cancel(CancelReason::Requested);
+            }
+        }
+        let mut first = Ok(());
+        for t in &tasks {
+            let r = t.wait(None, &CancelToken::new());
+            let joined_before = t.inner.joined.swap(true, std::sync::atomic::Ordering::SeqCst);
+            if let Some(Err(e)) = r {
+                if !t.inner.daemon && !joined_before && first.is_ok() && !matches!(e.kind, RunErrorKind::Cancelled) {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+
+    fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
+        let env = self.env();
+        let ast = env.compile(r)?;
+        let engine = &self.shared.engine;
+        let scope = &mut self.scope;
+        let res = super::eval::guard_panics(r.span, || engine.eval_ast_with_scope::<Dynamic>(scope, &ast))?;
+        res.map_err(|e| env.rhai_error(&e, r.span))
+    }
+
+    fn stmt(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+        self.check_cancel(s.span)?;
+        let ctx = crate::script::context::ThreadCtx {
+            token: Some(self.token.clone()),
+            deadline: None,
+            runtime: Some(self.shared.rt.clone()),
+        };
+        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, collect))
+    }
+
+    fn stmt_inner(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+        match &s.kind {
+            StmtKind::Fn { .. } => Ok(Dynamic::UNIT),
+            StmtKind::Let { name, value } => {
+                let v = match value {
+                    LetValue::Expr(r) => self.eval(r)?,
+                    LetValue::Pipeline(p) => self.pipeline(p, Dest::Collect)?,
+                    LetValue::Spawn(sp) => Dynamic::from(self.spawn(sp, &name.name)),
+                    LetValue::Join(j) => self.join(j)?,
+                };
+                self.scope.push_dynamic(name.name.clone(), v);
+                Ok(Dynamic::UNIT)
+            }
+            StmtKind::Assign { .. } | StmtKind::Rhai(_) => {
+                let r = Rhai { code: s.span.text(&self.shared.src).to_string(), span: s.span };
+                self.eval(&r)
+            }
+            StmtKind::Pipeline(p) => {
+                self.pipeline(p, if collect { Dest::Collect } else { Dest::Stdout })
+            }
+            StmtKind::If { cond, then, otherwise } => {
+                let c = self.eval(cond)?;
+                let c = c.as_bool().map_err(|t| {
+                    RunError::new(cond.span, RunErrorKind::Value { message: format!("`if` needs true or false, got {t}") })
+                })?;
+                if c {
+                    self.block(then, collect)
+                } else if let Some(o) = otherwise {
+                    self.block(o, collect)
+                } else {
+                    Ok(Dynamic::UNIT)
+                }
+            }
+            StmtKind::For { var, iter, body } => {
+                let v = self.eval(iter)?;
+                let items: Box<dyn Iterator<Item = Dynamic>> = if v.is_array() {
+                    Box::new(v.cast::<rhai::Array>().into_iter())
+                } else if let Some(r) = v.clone().try_cast::<std::ops::Range<i64>>() {
+                    Box::new(r.map(Dynamic::from))
+                } else if let Some(r) = v.clone().try_cast::<std::ops::RangeInclusive<i64>>() {
+                    Box::new(r.map(Dynamic::from))
+                } else if v.is_unit() {
+                    Box::new(std::iter::empty())
+                } else {
+                    Box::new(std::iter::once(v))
+                };
+                for x in items {
+                    self.check_cancel(s.span)?;
+                    let base = self.scope.len();
+                    self.scope.push_dynamic(var.name.clone(), x);
+                    let r = self.block(body, false);
+                    self.scope.rewind(base);
+                    let _ = r?;
+                }
+                Ok(Dynamic::UNIT)
+            }
+            StmtKind::Spawn(sp) => {
+                let name = format!("task at {}", line_of(&self.shared.src, sp.span));
+                let h = self.spawn(sp, &name);
+                Ok(Dynamic::from(h))
+            }
+            StmtKind::Join(j) => self.join(j),
+            StmtKind::Cancel(name) => {
+                let h = self.handle(name)?;
+                h.inner.token.cancel(CancelReason::Requested);
+                Ok(Dynamic::UNIT)
+            }
+            StmtKind::OnInterrupt { grace, body } => {
+                self.interrupts.lock().unwrap_or_else(|e| e.into_inner()).push((body.clone(), *grace));
+                if let Some(g) = grace {
+                    *self.shared.rt.grace.lock().unwrap_or_else(|e| e.into_inner()) = *g;
+                }
+                Ok(Dynamic::UNIT)
+            }
+        }
+    }
+
+    fn pipeline(&mut self, p: &crate::ast::Pipeline, dest: Dest) -> Result<Dynamic, RunError> {
+        let env = self.env();
+        pipeline::run(&env, p, dest, &self.token)
+    }
+
+    fn handle(&self, name: &crate::ast::Ident) -> Result<TaskHandle, RunError> {
+        self.scope
+            .get_value::<Dynamic>(&name.name)
+            .and_then(|v| v.try_cast::<TaskHandle>())
+            .ok_or_else(|| {
+                RunError::new(name.span, RunErrorKind::Value { message: format!("`{}` is not a task", name.name) })
+            })
+    }
+
+    fn spawn(&mut self, sp: &Spawn, name: &str) -> TaskHandle {
+        let token = self.token.child();
+        let h = TaskHandle {
+            inner: Arc::new(TaskInner {
+                name: Mutex::new(name.to_string()),
+                daemon: sp.daemon,
+                token: token.clone(),
+                result: Mutex::new(None),
+                done: Condvar::new(),
+                joined: std::sync::atomic::AtomicBool::new(false),
+            }),
+        };
+        // Register as a producer of every channel the task sends into, before it starts,
+        // so that a consumer cannot see the channel close early.
+        let mut chans = vec![];
+        collect_intos(sp, &mut |name| {
+            if let Some(ch) = self.scope.get_value::<Dynamic>(name).and_then(|v| v.try_cast::<FlowChannel>()) {
+                if !chans.iter().any(|c: &FlowChannel| c.id() == ch.id()) && ch.register().is_some() {
+                    chans.push(ch);
+                }
+            }
+        });
+        let mut ex = Executor::new(self.shared.clone(), self.scope.clone(), token);
+        ex.interrupts = self.interrupts.clone();
+        let body = sp.body.clone();
+        let span = sp.span;
+        let h2 = h.clone();
+        std::thread::spawn(move || {
+            TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
+            let r = super::eval::guard_panics(span, || match &body {
+                SpawnBody::Block(stmts) => {
+                    let r = ex.block(stmts, true);
+                    let end = ex.finish_tasks(r.is_err());
+                    r.and_then(|v| end.map(|()| v))
+                }
+                SpawnBody::Pipeline(p) => ex.pipeline(p, Dest::Collect),
+            })
+            .and_then(|r| r);
+            for c in &chans {
+                c.unregister();
+            }
+            *h2.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            h2.inner.done.notify_all();
+        });
+        self.tasks.push(h.clone());
+        h
+    }
+
+    fn join(&mut self, j: &Join) -> Result<Dynamic, RunError> {
+        let mut handles = vec![];
+        for n in &j.names {
+            let h = self.handle(n)?;
+            *h.inner.name.lock().unwrap_or_else(|e| e.into_inner()) = n.name.clone();
+            handles.push(h);
+        }
+        let deadline = j.timeout.map(|d| Instant::now() + d);
+        let mut values = vec![];
+        for h in &handles {
+            match h.wait(deadline, &self.token) {
+                Some(Ok(v)) => values.push(v),
+                Some(Err(e)) => return Err(e),
+                None => {
+                    self.check_cancel(j.span)?;
+                    let running: Vec<String> = handles
+                        .iter()
+                        .filter(|h| !h.finished())
+                        .map(|h| h.inner.name.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                        .collect();
+                    for h in &handles {
+                        h.inner.token.cancel(CancelReason::Requested);
+                    }
+                    for h in &handles {
+                        let _ = h.wait(None, &CancelToken::new());
+                    }
+                    return Err(RunError::new(j.span, RunErrorKind::JoinTimeout { running }));
+                }
+            }
+        }
+        Ok(if values.len() == 1 { values.remove(0) } else { Dynamic::from_array(values) })
+    }
+}
+
+/// Names used by `into NAME` stages anywhere in a task body.
+fn collect_intos(sp: &Spawn, f: &mut dyn FnMut(&str)) {
+    fn pipeline(p: &crate::ast::Pipeline, f: &mut dyn FnMut(&str)) {
+        for st in &p.stages {
+            if let StageKind::Into(n) = &st.kind {
+                f(&n.name);
+            }
+        }
+    }
+    fn stmts(ss: &[Stmt], f: &mut dyn FnMut(&str)) {
+        for s in ss {
+            match &s.kind {
+                StmtKind::Pipeline(p) | StmtKind::Let { value: LetValue::Pipeline(p), .. } => pipeline(p, f),
+                StmtKind::If { then, otherwise, .. } => {
+                    stmts(then, f);
+                    if let Some(o) = otherwise {
+                        stmts(o, f);
+                    }
+                }
+                StmtKind::For { body, .. } => stmts(body, f),
+                _ => {}
+            }
+        }
+    }
+    match &sp.body {
+        SpawnBody::Block(ss) => stmts(ss, f),
+        SpawnBody::Pipeline(p) => pipeline(p, f),
+    }
+}
+
+fn line_of(src: &str, span: Span) -> String {
+    let line = src.get(..span.start).map_or(0, |s| s.matches('\n').count()) + 1;
+    format!("line {line}")
+}

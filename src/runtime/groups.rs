@@ -1,0 +1,71 @@
+//! Guards that stop process groups when a token is cancelled: the first signal (INT for an
+//! interrupt or `cancel`, TERM otherwise), then SIGKILL after the grace period.
+
+use super::cancel::{CancelReason, CancelToken};
+use super::process::signal_group;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Process groups of a pipeline or pool; entries are removed when reaped.
+pub(crate) type Groups = Arc<Mutex<Vec<i32>>>;
+
+/// While alive, cancellation of the token signals the groups. Dropping it (after every
+/// process was reaped) ends the watcher thread.
+pub(crate) struct GroupGuard {
+    finished: Arc<AtomicBool>,
+    wake: CancelToken,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub(crate) fn guard(
+    token: &CancelToken,
+    groups: Groups,
+    grace: Duration,
+    force: Arc<AtomicBool>,
+) -> GroupGuard {
+    let finished = Arc::new(AtomicBool::new(false));
+    let wake = token.child();
+    let (f, w, parent) = (finished.clone(), wake.clone(), token.clone());
+    let thread = std::thread::spawn(move || {
+        w.sleep(Duration::MAX);
+        if f.load(Ordering::SeqCst) {
+            return;
+        }
+        let sig = match parent.reason() {
+            Some(CancelReason::Interrupt | CancelReason::Requested) => libc::SIGINT,
+            _ => libc::SIGTERM,
+        };
+        let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for g in snapshot(&groups) {
+            signal_group(g, sig);
+            // A stopped job would never see the signal.
+            signal_group(g, libc::SIGCONT);
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline && !force.load(Ordering::SeqCst) {
+            if f.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Late joiners (spawned while shutting down) and the stubborn get SIGKILL.
+        while !f.load(Ordering::SeqCst) {
+            for g in snapshot(&groups) {
+                signal_group(g, libc::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    GroupGuard { finished, wake, thread: Some(thread) }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.finished.store(true, Ordering::SeqCst);
+        self.wake.cancel(CancelReason::Internal);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The runtime: executes a checked script — statements on the calling thread, pipeline
+//! stages on threads joined by bounded channels, commands as OS processes joined by pipes.
+
+pub(crate) mod cancel;
+mod eval;
+mod exec;
+mod pool;
+mod run;
+pub(crate) mod groups;
+mod pipeline;
+pub(crate) mod process;
+pub(crate) mod run_error;
+mod stages;
+mod value;
+mod watchdog;
+mod words;
+
+pub use cancel::{CancelReason, CancelToken};
+pub use exec::TaskHandle;
+pub use run::{run_script, RunOptions};
+pub use run_error::{RunError, RunErrorKind};
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Per-run shared state: the watchdog, the grace period.
+pub(crate) struct Runtime {
+    watchdog: OnceLock<Option<watchdog::Watchdog>>,
+    pub(crate) grace: std::sync::Mutex<Duration>,
+    /// Set by a second SIGINT: skip the grace period.
+    pub(crate) force: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Runtime {
+    pub(crate) fn new() -> Self {
+        Runtime {
+            watchdog: OnceLock::new(),
+            grace: std::sync::Mutex::new(Duration::from_secs(2)),
+            force: Arc::default(),
+        }
+    }
+
+    /// A new child's group: make sure it dies with flow.
+    pub(crate) fn register_group(&self, pgid: i32) {
+        if let Some(w) = self.watchdog.get_or_init(watchdog::Watchdog::start) {
+            w.register(pgid);
+        }
+    }
+
+    pub(crate) fn grace(&self) -> Duration {
+        *self.grace.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Signal `groups` when `token` is cancelled, until the guard is dropped.
+    pub(crate) fn guard_groups(&self, token: &CancelToken, groups: groups::Groups) -> groups::GroupGuard {
+        groups::guard(token, groups, self.grace(), self.force.clone())
+    }
+}
+
+/// Shared handle.
+pub(crate) type Rt = Arc<Runtime>;

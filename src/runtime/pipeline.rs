@@ -1,0 +1,665 @@
+//! Running one pipeline: commands joined by OS pipes (no byte passes through flow), item
+//! stages on threads joined by bounded channels of batches, and the sink on the calling
+//! thread. Invariants: every channel is `bounded(CHANNEL_CAPACITY)`; every process started
+//! here is reaped before `run` returns; the first real error cancels the pipeline's token.
+
+use super::cancel::{CancelReason, CancelToken};
+use super::eval::{Env, WordEnv};
+use super::process::{self, ErrTo, Proc, Spec};
+use super::run_error::{RunError, RunErrorKind};
+use super::value::{self, Batch};
+use super::{pool, stages, words};
+use crate::ast::{Command, Pipeline, Redirect, RedirectKind, Sink, Stage, StageKind, WordPart};
+use crate::script::channel::FlowChannel;
+use crate::script::engine::display;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use rhai::Dynamic;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Batches in flight between two stages.
+pub(crate) const CHANNEL_CAPACITY: usize = 64;
+/// Items per batch, at most.
+pub(crate) const BATCH_SIZE: usize = 256;
+
+/// Where the pipeline's output goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// Printed (items one per line; a final command writes to flow's stdout directly).
+    Stdout,
+    /// Collected into a value (`let x = …`, a task's result).
+    Collect,
+}
+
+/// What flows out of the part of the pipeline built so far.
+enum Flow {
+    /// Nothing yet: the first command reads flow's stdin.
+    Start,
+    /// Items from a channel.
+    Items(Receiver<Batch>),
+    /// A final command wrote to flow's stdout (or a file) itself.
+    Done,
+}
+
+/// The shared failure slot: the first real error wins and cancels everything.
+#[derive(Clone)]
+pub(crate) struct Failure {
+    first: Arc<Mutex<Option<RunError>>>,
+    token: CancelToken,
+}
+
+impl Failure {
+    pub(crate) fn new(token: CancelToken) -> Self {
+        Failure { first: Arc::new(Mutex::new(None)), token }
+    }
+
+    pub(crate) fn fail(&self, e: RunError) {
+        if matches!(e.kind, RunErrorKind::Cancelled) {
+            return;
+        }
+        let mut g = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            *g = Some(e);
+        }
+        drop(g);
+        self.token.cancel(CancelReason::Internal);
+    }
+
+    pub(crate) fn has_failed(&self) -> bool {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    fn take(&self) -> Option<RunError> {
+        self.first.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+struct Run {
+    env: Env,
+    token: CancelToken,
+    failure: Failure,
+    procs: Vec<(Proc, bool)>,
+    threads: Vec<JoinHandle<()>>,
+    groups: super::groups::Groups,
+}
+
+impl Run {
+    fn thread(&mut self, f: impl FnOnce() -> Result<(), RunError> + Send + 'static) {
+        let failure = self.failure.clone();
+        let ctx = crate::script::context::ThreadCtx {
+            token: Some(self.token.clone()),
+            deadline: None,
+            runtime: Some(self.env.shared.rt.clone()),
+        };
+        self.threads.push(std::thread::spawn(move || {
+            crate::script::context::with_ctx(ctx, || {
+                let r = super::eval::guard_panics(crate::Span::default(), f);
+                if let Err(e) | Ok(Err(e)) = r {
+                    failure.fail(e);
+                }
+            });
+        }));
+    }
+}
+
+/// Run a pipeline to completion. Returns the collected value for `Dest::Collect`
+/// (an array, or the reducing sink's value), `()` otherwise.
+pub(crate) fn run(
+    env: &Env,
+    pl: &Pipeline,
+    dest: Dest,
+    parent: &CancelToken,
+) -> Result<Dynamic, RunError> {
+    let token = parent.child();
+    let groups: super::groups::Groups = Arc::default();
+    let guard = env.shared.rt.guard_groups(&token, groups.clone());
+    let mut run = Run {
+        env: env.clone(),
+        token: token.clone(),
+        failure: Failure::new(token.clone()),
+        procs: vec![],
+        threads: vec![],
+        groups,
+    };
+    let result = build_and_consume(&mut run, pl, dest);
+    if let Err(e) = &result {
+        run.failure.fail(e.clone());
+    }
+    // Reap every process (the guard signals them if the pipeline was cancelled).
+    let mut proc_err = None;
+    for (p, last_of_chain) in std::mem::take(&mut run.procs) {
+        let pid = p.pid;
+        let r = p.wait();
+        run.groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| *g != pid);
+        if let Some(status) = process::judge(&r, last_of_chain) {
+            if proc_err.is_none() && !token.is_cancelled() {
+                proc_err = Some(process::exit_error(r, status));
+            }
+        }
+    }
+    for t in std::mem::take(&mut run.threads) {
+        let _ = t.join();
+    }
+    drop(guard);
+    if let Some(e) = proc_err {
+        run.failure.fail(e);
+    }
+    if let Some(e) = run.failure.take() {
+        return Err(e);
+    }
+    if let Some(r) = parent.reason() {
+        return Err(super::exec::cancel_error(r, pl.span));
+    }
+    result.map(|v| v.unwrap_or_default())
+}
+
+fn build_and_consume(run: &mut Run, pl: &Pipeline, dest: Dest) -> Result<Option<Dynamic>, RunError> {
+    let mut flow = Flow::Start;
+    if let Some(src) = &pl.source {
+        flow = Flow::Items(source(run, &src.expr, src.span)?);
+    }
+    let stages = &pl.stages;
+    let mut i = 0;
+    let mut sink: Option<(&Sink, crate::Span)> = None;
+    while i < stages.len() {
+        let st = &stages[i];
+        match &st.kind {
+            StageKind::Command(_) => {
+                let mut j = i;
+                while j < stages.len() && matches!(stages[j].kind, StageKind::Command(_)) {
+                    j += 1;
+                }
+                let last = j == stages.len();
+                let to_stdout = last && dest == Dest::Stdout && pl.redirects.is_empty();
+                flow = commands(run, &stages[i..j], flow, to_stdout)?;
+                i = j;
+                continue;
+            }
+            StageKind::Sink(s) => sink = Some((s, st.span)),
+            StageKind::Into(name) => {
+                let rx = items(run, flow, st)?;
+                into(run, name, st, rx)?;
+                flow = Flow::Done;
+            }
+            StageKind::Pool(p) => {
+                let rx = items(run, flow, st)?;
+                flow = Flow::Items(pool::start(&run.env, p, st.span, rx, &run.token, &run.failure, &run.groups)?);
+            }
+            kind => {
+                let rx = items(run, flow, st)?;
+                let (tx, out) = bounded(CHANNEL_CAPACITY);
+                let (env, token, kind, span) = (run.env.clone(), run.token.clone(), kind.clone(), st.span);
+                run.thread(move || stages::run(&kind, span, &env, &rx, &tx, &token));
+                flow = Flow::Items(out);
+            }
+        }
+        i += 1;
+    }
+    let rx = match flow {
+        Flow::Done => return Ok(None),
+        Flow::Start => {
+            if pl.stages.is_empty() && pl.source.is_none() {
+                return Ok(None);
+            }
+            stdin_lines(run)
+        }
+        Flow::Items(rx) => rx,
+    };
+    consume(run, rx, sink, dest, pl)
+}
+
+/// The receiving end of the items flowing so far (flow's stdin lines at the start).
+fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
+    match flow {
+        Flow::Items(rx) => Ok(rx),
+        Flow::Start => Ok(stdin_lines(run)),
+        Flow::Done => Err(RunError::new(
+            st.span,
+            RunErrorKind::Value { message: "nothing flows into this stage".into() },
+        )),
+    }
+}
+
+fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
+    let (tx, rx) = bounded(CHANNEL_CAPACITY);
+    let token = run.token.clone();
+    run.thread(move || {
+        read_lines(std::io::stdin().lock(), &tx, &token);
+        Ok(())
+    });
+    rx
+}
+
+/// Split bytes into line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced), sending
+/// a batch whenever the reader has nothing more buffered (low latency) or it is full.
+fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) {
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match r.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if buf.ends_with(b"\n") {
+                    buf.pop();
+                    if buf.ends_with(b"\r") {
+                        buf.pop();
+                    }
+                }
+                let s = match std::str::from_utf8(&buf) {
+                    Ok(s) => s.to_string(),
+                    Err(_) => String::from_utf8_lossy(&buf).into_owned(),
+                };
+                batch.push(Dynamic::from(s));
+                if batch.len() >= BATCH_SIZE || r.buffer().is_empty() {
+                    if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
+                        return;
+                    }
+                    batch.reserve(BATCH_SIZE);
+                }
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+}
+
+/// `from value`: arrays, ranges, strings, channels, `lines(path)` (read lazily).
+fn source(run: &mut Run, expr: &crate::ast::Rhai, span: crate::Span) -> Result<Receiver<Batch>, RunError> {
+    let (tx, rx) = bounded(CHANNEL_CAPACITY);
+    let token = run.token.clone();
+    let code = expr.code.trim();
+    if let Some(arg) = code.strip_prefix("lines(").and_then(|s| s.strip_suffix(')')) {
+        let path_expr = crate::ast::Rhai { code: arg.to_string(), span: expr.span };
+        let path = display(&run.env.eval(&path_expr)?);
+        let f = File::open(&path).map_err(|e| {
+            RunError::new(span, RunErrorKind::Io { message: format!("cannot read {path}: {e}") })
+        })?;
+        run.thread(move || {
+            read_lines(f, &tx, &token);
+            Ok(())
+        });
+        return Ok(rx);
+    }
+    let v = run.env.eval(expr)?;
+    run.thread(move || {
+        send_value(v, &tx, &token);
+        Ok(())
+    });
+    Ok(rx)
+}
+
+fn send_all(it: impl Iterator<Item = Dynamic>, tx: &Sender<Batch>, token: &CancelToken) {
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    for x in it {
+        batch.push(x);
+        if batch.len() == BATCH_SIZE {
+            if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
+                return;
+            }
+            batch.reserve(BATCH_SIZE);
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+}
+
+fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
+    if v.is_array() {
+        let a = v.cast::<rhai::Array>();
+        send_all(a.into_iter(), tx, token);
+    } else if let Some(r) = v.clone().try_cast::<std::ops::Range<i64>>() {
+        send_all(r.map(Dynamic::from), tx, token);
+    } else if let Some(r) = v.clone().try_cast::<std::ops::RangeInclusive<i64>>() {
+        send_all(r.map(Dynamic::from), tx, token);
+    } else if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
+        let rx = ch.receiver();
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(x) => {
+                    let mut batch = vec![x];
+                    while batch.len() < BATCH_SIZE {
+                        match rx.try_recv() {
+                            Ok(y) => batch.push(y),
+                            Err(_) => break,
+                        }
+                    }
+                    if tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if token.is_cancelled() {
+                        return;
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    } else if v.is_unit() {
+    } else {
+        let _ = tx.send(vec![v]);
+    }
+}
+
+/// `into ch`: send every item; the channel closes when its last producer is done.
+fn into(run: &mut Run, name: &crate::ast::Ident, st: &Stage, rx: Receiver<Batch>) -> Result<(), RunError> {
+    let ch = run
+        .env
+        .vars
+        .get_value::<Dynamic>(&name.name)
+        .and_then(|v| v.try_cast::<FlowChannel>())
+        .ok_or_else(|| {
+            RunError::new(
+                name.span,
+                RunErrorKind::Value { message: format!("`{}` is not a channel", name.name) },
+            )
+        })?;
+    let in_task = super::exec::in_task_for(&ch);
+    let tx = if in_task { ch.sender() } else { ch.register() };
+    let Some(tx) = tx else {
+        return Err(RunError::new(st.span, RunErrorKind::Value { message: "the channel is closed".into() }));
+    };
+    let token = run.token.clone();
+    run.thread(move || {
+        'outer: for batch in rx {
+            for it in batch {
+                loop {
+                    match tx.send_timeout(it.clone(), std::time::Duration::from_millis(20)) {
+                        Ok(()) => break,
+                        Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
+                            if token.is_cancelled() {
+                                break 'outer;
+                            }
+                        }
+                        Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break 'outer,
+                    }
+                }
+            }
+        }
+        drop(tx);
+        if !in_task {
+            ch.unregister();
+        }
+        Ok(())
+    });
+    Ok(())
+}
+
+/// Consume the final items on this thread: a reducing sink, printing, a file, or collecting.
+fn consume(
+    run: &mut Run,
+    rx: Receiver<Batch>,
+    sink: Option<(&Sink, crate::Span)>,
+    dest: Dest,
+    pl: &Pipeline,
+) -> Result<Option<Dynamic>, RunError> {
+    if let Some((s, span)) = sink {
+        let v = reduce(run, rx, s, span)?;
+        if dest == Dest::Stdout && !run.failure.has_failed() {
+            if let Some(w) = file_redirect(&pl.redirects)? {
+                let mut w = w;
+                let _ = writeln!(w, "{}", value::to_line(&v));
+            } else {
+                crate::script::engine::out_line(&value::to_line(&v));
+            }
+            return Ok(None);
+        }
+        return Ok(Some(v));
+    }
+    if dest == Dest::Collect && pl.redirects.is_empty() {
+        let mut all = vec![];
+        for b in &rx {
+            all.extend(b);
+        }
+        return Ok(Some(Dynamic::from_array(all)));
+    }
+    let file = file_redirect(&pl.redirects)?;
+    let mut out: Box<dyn Write> = match file {
+        Some(f) => Box::new(std::io::BufWriter::new(f)),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut buf = Vec::with_capacity(64 * 1024);
+    for b in &rx {
+        for it in &b {
+            buf.extend_from_slice(value::to_line(it).as_bytes());
+            buf.push(b'\n');
+        }
+        if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
+            // The reader of our stdout went away: stop quietly, like `head` upstream.
+            run.token.cancel(CancelReason::Internal);
+            return Ok(None);
+        }
+        buf.clear();
+    }
+    Ok(None)
+}
+
+fn reduce(run: &mut Run, rx: Receiver<Batch>, s: &Sink, span: crate::Span) -> Result<Dynamic, RunError> {
+    let err = |m: String| RunError::new(span, RunErrorKind::Value { message: m });
+    Ok(match s {
+        Sink::Count => Dynamic::from(rx.iter().map(|b| b.len() as i64).sum::<i64>()),
+        Sink::Sum => {
+            let mut sum = value::Sum::default();
+            for b in &rx {
+                for it in &b {
+                    sum.add(it).map_err(|m| err(m).with_item(&display(it)))?;
+                }
+            }
+            sum.value()
+        }
+        Sink::First => {
+            let v = rx.iter().find_map(|b| b.into_iter().next()).unwrap_or_default();
+            drop(rx);
+            v
+        }
+        Sink::Last => rx.iter().filter_map(|b| b.into_iter().last()).last().unwrap_or_default(),
+        Sink::Collect => Dynamic::from_array(rx.iter().flatten().collect()),
+        Sink::Text => {
+            let lines: Vec<String> = rx.iter().flatten().map(|v| value::to_line(&v)).collect();
+            Dynamic::from(lines.join("\n"))
+        }
+        Sink::Reduce { init, f } => {
+            let mut acc = run.env.eval(init)?;
+            let f = run.env.compile_callable(f)?;
+            let mut ev = run.env.evaluator();
+            for b in &rx {
+                for it in b {
+                    let item = display(&it);
+                    acc = ev.call_with(&f, &[("acc", acc), ("it", it)], span).map_err(|e| e.with_item(&item))?;
+                }
+            }
+            acc
+        }
+    })
+}
+
+/// The file of a pipeline-level `> f` / `>> f`.
+fn file_redirect(rs: &[Redirect]) -> Result<Option<File>, RunError> {
+    let mut out = None;
+    for r in rs {
+        if let Some(f) = open_redirect(r, &NoVars)? {
+            out = Some(f);
+        }
+    }
+    Ok(out)
+}
+
+struct NoVars;
+impl words::Lookup for NoVars {
+    fn var(&self, name: &str, span: crate::Span) -> Result<Dynamic, RunError> {
+        Err(RunError::new(span, RunErrorKind::Value { message: format!("no variable `{name}`") }))
+    }
+    fn expr(&self, code: &crate::ast::Rhai) -> Result<Dynamic, RunError> {
+        Err(RunError::new(code.span, RunErrorKind::Value { message: "no expression here".into() }))
+    }
+}
+
+fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, RunError> {
+    let Some(target) = &r.target else { return Ok(None) };
+    let mut names = words::expand(target, env)?;
+    if names.len() != 1 {
+        return Err(RunError::new(
+            r.span,
+            RunErrorKind::Value { message: "a redirect needs exactly one file name".into() },
+        ));
+    }
+    let path = names.remove(0);
+    let mut o = OpenOptions::new();
+    match r.kind {
+        RedirectKind::In => o.read(true),
+        RedirectKind::Out | RedirectKind::Err => o.write(true).create(true).truncate(true),
+        RedirectKind::Append | RedirectKind::ErrAppend => o.append(true).create(true),
+        RedirectKind::ErrToOut => return Ok(None),
+    };
+    o.open(&path).map(Some).map_err(|e| {
+        RunError::new(r.span, RunErrorKind::Io { message: format!("cannot open {path}: {e}") })
+    })
+}
+
+/// Expand a command's words into what to run.
+pub(crate) fn command_spec(
+    cmd: &Command,
+    lookup: &dyn words::Lookup,
+    span: crate::Span,
+) -> Result<Spec, RunError> {
+    let (program, args) = if cmd.shell {
+        let text = match cmd.args.first().and_then(|w| w.parts.first()) {
+            Some(WordPart::Interp(parts)) => words::interp(parts, lookup, span, true)?,
+            Some(WordPart::Quoted(s)) => s.clone(),
+            _ => String::new(),
+        };
+        ("/bin/sh".to_string(), vec!["-c".to_string(), text])
+    } else {
+        let mut p = words::expand(&cmd.program, lookup)?;
+        if p.is_empty() {
+            return Err(RunError::new(span, RunErrorKind::Value { message: "empty program name".into() }));
+        }
+        let program = p.remove(0);
+        let mut args = p;
+        for a in &cmd.args {
+            args.extend(words::expand(a, lookup)?);
+        }
+        (program, args)
+    };
+    let mut env = vec![];
+    for (name, w) in &cmd.env {
+        env.push((name.name.clone(), words::expand(w, lookup)?.join(" ")));
+    }
+    Ok(Spec {
+        program,
+        args,
+        env,
+        stdin: Stdio::null(),
+        stdout: Stdio::null(),
+        stderr: ErrTo::Forward,
+        span,
+        unchecked: cmd.unchecked,
+    })
+}
+
+/// Start a chain of commands joined by OS pipes.
+fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Result<Flow, RunError> {
+    let env = run.env.clone();
+    let lookup = WordEnv { env: &env, it: None };
+    let mut stdin: Stdio = match flow {
+        Flow::Start => Stdio::inherit(),
+        Flow::Done => Stdio::null(),
+        Flow::Items(rx) => {
+            let (r, w) = std::io::pipe().map_err(|e| io_err(chain[0].span, &e))?;
+            let token = run.token.clone();
+            run.thread(move || {
+                write_items(w, &rx, &token);
+                Ok(())
+            });
+            Stdio::from(r)
+        }
+    };
+    let mut out_rx = None;
+    for (k, st) in chain.iter().enumerate() {
+        let StageKind::Command(cmd) = &st.kind else { continue };
+        let mut spec = command_spec(cmd, &lookup, st.span)?;
+        let last = k + 1 == chain.len();
+        let mut next_stdin = None;
+        // stdout: the next command, flow's stdout, or lines for the item stages after.
+        let (stdout, out_clone) = if last && to_stdout {
+            let fd = std::io::stdout().lock();
+            use std::os::fd::AsFd;
+            let owned = fd.as_fd().try_clone_to_owned().map_err(|e| io_err(st.span, &e))?;
+            (Stdio::inherit(), Some(File::from(owned)))
+        } else {
+            let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
+            let wc = w.try_clone().map_err(|e| io_err(st.span, &e))?;
+            if last {
+                let (tx, rx) = bounded(CHANNEL_CAPACITY);
+                let token = run.token.clone();
+                run.thread(move || {
+                    read_lines(r, &tx, &token);
+                    Ok(())
+                });
+                out_rx = Some(rx);
+            } else {
+                next_stdin = Some(Stdio::from(r));
+            }
+            (Stdio::from(w), Some(File::from(std::os::fd::OwnedFd::from(wc))))
+        };
+        spec.stdout = stdout;
+        spec.stdin = std::mem::replace(&mut stdin, Stdio::null());
+        for r in &cmd.redirects {
+            let f = open_redirect(r, &lookup)?;
+            match (r.kind, f) {
+                (RedirectKind::In, Some(f)) => spec.stdin = Stdio::from(f),
+                (RedirectKind::Out | RedirectKind::Append, Some(f)) => spec.stdout = Stdio::from(f),
+                (RedirectKind::Err | RedirectKind::ErrAppend, Some(f)) => spec.stderr = ErrTo::Stdio(Stdio::from(f)),
+                (RedirectKind::ErrToOut, _) => {
+                    if let Some(o) = &out_clone {
+                        let c = o.try_clone().map_err(|e| io_err(r.span, &e))?;
+                        spec.stderr = ErrTo::Stdio(Stdio::from(c));
+                    }
+                }
+                _ => {}
+            }
+        }
+        drop(out_clone);
+        // Flush what flow printed so far, so output stays in order.
+        let _ = std::io::stdout().lock().flush();
+        let p = Proc::spawn(&run.env.shared.rt, spec)?;
+        run.groups.lock().unwrap_or_else(|e| e.into_inner()).push(p.pid);
+        run.procs.push((p, last && to_stdout));
+        if let Some(s) = next_stdin {
+            stdin = s;
+        }
+    }
+    Ok(match out_rx {
+        Some(rx) => Flow::Items(rx),
+        None => Flow::Done,
+    })
+}
+
+fn io_err(span: crate::Span, e: &std::io::Error) -> RunError {
+    RunError::new(span, RunErrorKind::Io { message: e.to_string() })
+}
+
+/// Items → a process's stdin, one per line. A closed pipe means the process is done reading.
+fn write_items(w: std::io::PipeWriter, rx: &Receiver<Batch>, token: &CancelToken) {
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, w);
+    for b in rx {
+        if token.is_cancelled() {
+            return;
+        }
+        for it in &b {
+            if w.write_all(value::to_line(it).as_bytes()).and_then(|()| w.write_all(b"\n")).is_err() {
+                return;
+            }
+        }
+        if w.flush().is_err() {
+            return;
+        }
+    }
+}

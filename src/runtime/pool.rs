@@ -1,0 +1,405 @@
+//! Pool stages: `pool N map F` on N threads and `pool N exec …` as N concurrent processes.
+//! Invariants: intake is bounded by a window of `WINDOW_PER_WORKER × N` items in flight
+//! (ordered output holds at most that many); every job's process is reaped by its worker;
+//! the first failure (with `on_error fail`) cancels the stage's token.
+
+use super::cancel::{CancelReason, CancelToken};
+use super::eval::{Env, WordEnv};
+use super::pipeline::{command_spec, Failure, BATCH_SIZE, CHANNEL_CAPACITY};
+use super::process::{self, ErrTo, Proc};
+use super::run_error::{RunError, RunErrorKind};
+use super::value::Batch;
+use crate::ast::{Pool, PoolSize, PoolWork};
+use crate::script::engine::{cpus, display, err_line};
+use crate::Span;
+use crossbeam_channel::{bounded, Receiver};
+use rhai::Dynamic;
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+const WINDOW_PER_WORKER: usize = 16;
+
+struct Job {
+    seq: usize,
+    items: Vec<Dynamic>,
+}
+
+struct Done {
+    seq: usize,
+    out: Result<Vec<Dynamic>, RunError>,
+    items: Vec<Dynamic>,
+}
+
+/// Start a pool stage; returns the channel of its output items.
+pub(crate) fn start(
+    env: &Env,
+    pool: &Pool,
+    span: Span,
+    input: Receiver<Batch>,
+    parent: &CancelToken,
+    failure: &Failure,
+    groups: &super::groups::Groups,
+) -> Result<Receiver<Batch>, RunError> {
+    let bad = |m: String, s: Span| RunError::new(s, RunErrorKind::Value { message: m });
+    let n = match &pool.size {
+        PoolSize::Cpus => cpus(),
+        PoolSize::Fixed(n, s) => usize::try_from(*n).ok().filter(|n| *n > 0).ok_or_else(|| bad("a pool needs at least 1 worker".into(), *s))?,
+        PoolSize::Expr(r) => {
+            let v = env.eval(r)?.as_int().map_err(|t| bad(format!("pool size must be a number, got {t}"), r.span))?;
+            usize::try_from(v).ok().filter(|n| *n > 0).ok_or_else(|| bad("a pool needs at least 1 worker".into(), r.span))?
+        }
+    };
+    let o = &pool.opts;
+    let chunk = match &o.chunk {
+        Some(a) => usize::try_from(super::stages::amount(env, a)?).unwrap_or(1).max(1),
+        None => 1,
+    };
+    let retries = match &o.retries {
+        Some(a) => u32::try_from(super::stages::amount(env, a)?).unwrap_or(0),
+        None => 0,
+    };
+    let log = match &o.log {
+        Some(w) => Some(super::words::expand(w, &WordEnv { env, it: None })?.join(" ")),
+        None => None,
+    };
+    let work_text = match &pool.work {
+        PoolWork::Map(c) => format!("map {}", c.span().text(&env.shared.src)),
+        PoolWork::Exec(c) => format!("exec {}", c.program.span.text(&env.shared.src)),
+        PoolWork::ExecPipeline(p) => format!("exec {}", p.span.text(&env.shared.src)),
+    };
+    let work_text = format!("{work_text} {}", span.text(&env.shared.src));
+    let done_before: HashSet<String> = match (&log, o.resume) {
+        (Some(path), true) => read_log(path),
+        _ => HashSet::new(),
+    };
+    let log_file = match &log {
+        Some(path) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                RunError::new(span, RunErrorKind::Io { message: format!("cannot open log {path}: {e}") })
+            })?,
+        ))),
+        None => None,
+    };
+    let compiled = match &pool.work {
+        PoolWork::Map(c) => Some(Arc::new(env.compile_callable(c)?)),
+        _ => None,
+    };
+    let token = parent.child();
+    let window = n * WINDOW_PER_WORKER;
+    let (job_tx, job_rx) = bounded::<Job>(n);
+    let (done_tx, done_rx) = bounded::<Done>(window);
+    let (slot_tx, slot_rx) = bounded::<()>(window);
+    let (out_tx, out_rx) = bounded::<Batch>(CHANNEL_CAPACITY);
+    let total = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let progress = make_progress(o.progress);
+
+    // Intake: number items, skip what the log says is done, hold a window slot per job.
+    {
+        let token = token.clone();
+        let total = total.clone();
+        let wt = work_text.clone();
+        std::thread::spawn(move || {
+            let mut seq = 0;
+            let mut pending = Vec::with_capacity(chunk);
+            let dispatch = |items: Vec<Dynamic>, seq: &mut usize| -> bool {
+                if slot_tx.send(()).is_err() || token.is_cancelled() {
+                    return false;
+                }
+                let ok = job_tx.send(Job { seq: *seq, items }).is_ok();
+                *seq += 1;
+                ok
+            };
+            'intake: for batch in input {
+                for it in batch {
+                    if !done_before.is_empty() && done_before.contains(&item_hash(&display(&it), &wt)) {
+                        continue;
+                    }
+                    total.fetch_add(1, Ordering::Relaxed);
+                    pending.push(it);
+                    if pending.len() == chunk && !dispatch(std::mem::take(&mut pending), &mut seq) {
+                        break 'intake;
+                    }
+                }
+            }
+            if !pending.is_empty() {
+                dispatch(pending, &mut seq);
+            }
+        });
+    }
+    // Workers.
+    for _ in 0..n {
+        let job_rx = job_rx.clone();
+        let done_tx = done_tx.clone();
+        let env = env.clone();
+        let token = token.clone();
+        let work = pool.work.clone();
+        let compiled = compiled.clone();
+        let timeout = o.timeout;
+        let groups = groups.clone();
+        let log_file = log_file.clone();
+        let wt = work_text.clone();
+        let rt = env.shared.rt.clone();
+        std::thread::spawn(move || {
+            let ctx = crate::script::context::ThreadCtx { token: Some(token.clone()), deadline: None, runtime: Some(rt) };
+            crate::script::context::with_ctx(ctx, || {
+                let mut ev = env.evaluator();
+                for job in job_rx {
+                    if token.is_cancelled() {
+                        break;
+                    }
+                    let started = SystemTime::now();
+                    let t0 = Instant::now();
+                    let mut attempts = 0;
+                    let out = loop {
+                        attempts += 1;
+                        let r = match (&work, &compiled) {
+                            (PoolWork::Map(_), Some(f)) => {
+                                crate::script::context::set_deadline(timeout.map(|d| Instant::now() + d));
+                                let mut out = Vec::with_capacity(job.items.len());
+                                let mut res = Ok(());
+                                for it in &job.items {
+                                    match ev.call(f, it.clone(), span) {
+                                        Ok(v) => out.push(v),
+                                        Err(e) => {
+                                            res = Err(e.with_item(&display(it)));
+                                            break;
+                                        }
+                                    }
+                                }
+                                let timed_out = crate::script::context::should_stop() && !token.is_cancelled();
+                                crate::script::context::set_deadline(None);
+                                match res {
+                                    Err(_) if timed_out => Err(RunError::new(span, RunErrorKind::Timeout { what: "the item".into() }).with_item(&items_text(&job.items))),
+                                    Err(e) => Err(e),
+                                    Ok(()) => Ok(out),
+                                }
+                            }
+                            _ => exec_job(&env, &work, &job.items, chunk > 1, span, &token, timeout, &groups),
+                        };
+                        match r {
+                            Err(e) if attempts <= retries && !token.is_cancelled() && !matches!(e.kind, RunErrorKind::Cancelled) => continue,
+                            r => break r,
+                        }
+                    };
+                    let out = out.map_err(|mut e| {
+                        e.attempts = Some(attempts);
+                        if e.item.is_none() {
+                            e = e.with_item(&items_text(&job.items));
+                        }
+                        e
+                    });
+                    if let Some(f) = &log_file {
+                        let status = match &out {
+                            Ok(_) => "0".to_string(),
+                            Err(e) => e.to_string().replace(['\t', '\n'], " "),
+                        };
+                        let item = items_text(&job.items);
+                        let row = format!(
+                            "{}\t{}\t{:.3}\t{:.3}\t{}\t{}\t{}\n",
+                            job.seq + 1,
+                            item.replace(['\t', '\n'], " "),
+                            started.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+                            t0.elapsed().as_secs_f64(),
+                            attempts,
+                            status,
+                            item_hash(&item, &wt)
+                        );
+                        let _ = f.lock().unwrap_or_else(|e| e.into_inner()).write_all(row.as_bytes());
+                    }
+                    if done_tx.send(Done { seq: job.seq, out, items: job.items }).is_err() {
+                        break;
+                    }
+                }
+            });
+        });
+    }
+    drop(done_tx);
+    // Collector: order (or not), count failures, release window slots.
+    {
+        let failure = failure.clone();
+        let skip = o.skip_errors;
+        let unordered = o.unordered;
+        let token2 = token.clone();
+        std::thread::spawn(move || {
+            let mut next = 0;
+            let mut held: BTreeMap<usize, Vec<Dynamic>> = BTreeMap::new();
+            let emit = |v: Vec<Dynamic>| -> bool {
+                for c in v.chunks(BATCH_SIZE) {
+                    if out_tx.send(c.to_vec()).is_err() {
+                        return false;
+                    }
+                }
+                true
+            };
+            for d in done_rx {
+                let _ = slot_rx.recv();
+                if let Some(pb) = &progress {
+                    pb.inc(d.items.len() as u64);
+                }
+                let v = match d.out {
+                    Ok(v) => v,
+                    Err(e) if skip && !matches!(e.kind, RunErrorKind::Cancelled) => {
+                        failed.fetch_add(d.items.len(), Ordering::Relaxed);
+                        let msg = format!("flow: warning: {e}");
+                        match &progress {
+                            Some(pb) => pb.suspend(|| err_line(&msg)),
+                            None => err_line(&msg),
+                        }
+                        vec![]
+                    }
+                    Err(e) => {
+                        failure.fail(e);
+                        token2.cancel(CancelReason::Internal);
+                        break;
+                    }
+                };
+                if unordered {
+                    if !emit(v) {
+                        token2.cancel(CancelReason::Internal);
+                        break;
+                    }
+                } else {
+                    held.insert(d.seq, v);
+                    while let Some(v) = held.remove(&next) {
+                        next += 1;
+                        if !emit(v) {
+                            token2.cancel(CancelReason::Internal);
+                            return;
+                        }
+                    }
+                }
+            }
+            if let Some(pb) = &progress {
+                pb.finish_and_clear();
+            }
+            let f = failed.load(Ordering::Relaxed);
+            if f > 0 {
+                err_line(&format!("flow: {f} of {} items failed", total.load(Ordering::Relaxed)));
+            }
+        });
+    }
+    Ok(out_rx)
+}
+
+fn items_text(items: &[Dynamic]) -> String {
+    items.iter().map(display).collect::<Vec<_>>().join(" ")
+}
+
+/// FNV-1a of the item and the job's command text: the key of `resume`.
+fn item_hash(item: &str, work: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in item.bytes().chain([0u8]).chain(work.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Hashes of the items a job log records as succeeded.
+fn read_log(path: &str) -> HashSet<String> {
+    let Ok(f) = std::fs::File::open(path) else { return HashSet::new() };
+    BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 7 && cols[5] == "0").then(|| cols[6].to_string())
+        })
+        .collect()
+}
+
+fn make_progress(wanted: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} done  {per_sec}  {elapsed_precise} {msg}") {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(Duration::from_millis(100));
+    Some(pb)
+}
+
+/// One `exec` job: run the command (or pipeline) with `it` bound; its stdout lines are the output.
+#[allow(clippy::too_many_arguments)]
+fn exec_job(
+    env: &Env,
+    work: &PoolWork,
+    items: &[Dynamic],
+    chunked: bool,
+    span: Span,
+    token: &CancelToken,
+    timeout: Option<Duration>,
+    groups: &super::groups::Groups,
+) -> Result<Vec<Dynamic>, RunError> {
+    let it = if chunked { Dynamic::from_array(items.to_vec()) } else { items[0].clone() };
+    let job_token = token.child();
+    let timer = timeout.map(|d| {
+        let t = job_token.clone();
+        std::thread::spawn(move || {
+            if t.sleep(d) {
+                t.cancel(CancelReason::Timeout);
+            }
+        })
+    });
+    let result = match work {
+        PoolWork::Exec(cmd) => {
+            let mut spec = command_spec(cmd, &WordEnv { env, it: Some(&it) }, span)?;
+            spec.stdout = Stdio::piped();
+            spec.stderr = ErrTo::Forward;
+            let mut p = Proc::spawn(&env.shared.rt, spec)?;
+            groups.lock().unwrap_or_else(|e| e.into_inner()).push(p.pid);
+            let jg: super::groups::Groups = Arc::new(Mutex::new(vec![p.pid]));
+            let guard = env.shared.rt.guard_groups(&job_token, jg);
+            let out = p.take_stdout();
+            let mut lines = vec![];
+            if let Some(o) = out {
+                let mut r = BufReader::new(o);
+                let mut buf = Vec::new();
+                loop {
+                    buf.clear();
+                    match r.read_until(b'\n', &mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {
+                            let s = String::from_utf8_lossy(&buf);
+                            lines.push(Dynamic::from(s.trim_end_matches(['\n', '\r']).to_string()));
+                        }
+                    }
+                }
+            }
+            let pid = p.pid;
+            let r = p.wait();
+            drop(guard);
+            groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| *g != pid);
+            match process::judge(&r, true) {
+                None => Ok(lines),
+                Some(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(span, RunErrorKind::Timeout { what: format!("`{}`", r.program) })),
+                Some(_) if token.is_cancelled() => Err(RunError::new(span, RunErrorKind::Cancelled)),
+                Some(status) => Err(process::exit_error(r, status)),
+            }
+        }
+        PoolWork::ExecPipeline(pl) => {
+            let mut vars = (*env.vars).clone();
+            vars.push("it", it.clone());
+            let sub = Env { shared: env.shared.clone(), vars: Arc::new(vars) };
+            let r = super::pipeline::run(&sub, pl, super::pipeline::Dest::Collect, &job_token);
+            match r {
+                Ok(v) => Ok(v.try_cast::<rhai::Array>().unwrap_or_default()),
+                Err(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(span, RunErrorKind::Timeout { what: "the job".into() })),
+                Err(e) => Err(e),
+            }
+        }
+        PoolWork::Map(_) => Ok(vec![]),
+    };
+    job_token.cancel(CancelReason::Internal);
+    if let Some(t) = timer {
+        let _ = t.join();
+    }
+    result.map_err(|e| if e.item.is_none() { e.with_item(&items_text(items)) } else { e })
+}

@@ -1,0 +1,268 @@
+//! Starting, signalling and reaping OS processes. Invariant: every child is owned by a
+//! [`Proc`], and a `Proc` is reaped on every path — by `wait`, or by its `Drop`, which kills
+//! its process group first. Each child leads its own process group, registered with the
+//! watchdog so that it dies with flow even on SIGKILL.
+
+use super::run_error::{RunError, RunErrorKind};
+use super::Runtime;
+use crate::Span;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// Lines of stderr kept for the error report.
+const STDERR_TAIL: usize = 20;
+
+/// Where a child's stderr goes.
+pub(crate) enum ErrTo {
+    /// Forwarded to flow's stderr line by line; the tail kept for reports.
+    Forward,
+    /// Somewhere the script chose (a file, or stdout for `2>&1`).
+    Stdio(Stdio),
+}
+
+/// What to start.
+pub(crate) struct Spec {
+    pub(crate) program: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) stdin: Stdio,
+    pub(crate) stdout: Stdio,
+    pub(crate) stderr: ErrTo,
+    pub(crate) span: Span,
+    pub(crate) unchecked: bool,
+}
+
+/// A running child process that flow owns.
+pub(crate) struct Proc {
+    child: Option<Child>,
+    pub(crate) pid: i32,
+    pub(crate) program: String,
+    pub(crate) span: Span,
+    pub(crate) unchecked: bool,
+    tail: Option<JoinHandle<Vec<String>>>,
+}
+
+/// The outcome of a reaped process.
+pub(crate) struct Reaped {
+    pub(crate) status: ExitStatus,
+    pub(crate) program: String,
+    pub(crate) span: Span,
+    pub(crate) unchecked: bool,
+    pub(crate) stderr: Vec<String>,
+}
+
+impl Proc {
+    /// Start `spec` in a new process group.
+    pub(crate) fn spawn(rt: &Runtime, spec: Spec) -> Result<Proc, RunError> {
+        let mut cmd = Command::new(&spec.program);
+        cmd.args(&spec.args)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(spec.stdin)
+            .stdout(spec.stdout)
+            .process_group(0);
+        let forward = match spec.stderr {
+            ErrTo::Forward => {
+                cmd.stderr(Stdio::piped());
+                true
+            }
+            ErrTo::Stdio(s) => {
+                cmd.stderr(s);
+                false
+            }
+        };
+        let mut child = cmd.spawn().map_err(|e| {
+            let message = match e.kind() {
+                std::io::ErrorKind::NotFound => "no such program".to_string(),
+                _ => e.to_string(),
+            };
+            RunError::new(
+                spec.span,
+                RunErrorKind::Spawn { program: spec.program.clone(), message },
+            )
+        })?;
+        let pid = i32::try_from(child.id()).unwrap_or(0);
+        rt.register_group(pid);
+        let tail = if forward { child.stderr.take().map(forward_stderr) } else { None };
+        Ok(Proc {
+            child: Some(child),
+            pid,
+            program: spec.program,
+            span: spec.span,
+            unchecked: spec.unchecked,
+            tail,
+        })
+    }
+
+    /// The child's stdout, when it was piped.
+    pub(crate) fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
+        self.child.as_mut().and_then(|c| c.stdout.take())
+    }
+
+    /// Wait for the child (blocking) and collect its stderr tail.
+    pub(crate) fn wait(mut self) -> Reaped {
+        let status = self.reap();
+        let stderr = self.tail.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        Reaped {
+            status,
+            program: std::mem::take(&mut self.program),
+            span: self.span,
+            unchecked: self.unchecked,
+            stderr,
+        }
+    }
+
+    fn reap(&mut self) -> ExitStatus {
+        match self.child.take() {
+            Some(mut c) => loop {
+                match c.wait() {
+                    Ok(s) => break s,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break ExitStatus::from_raw(0),
+                }
+            },
+            None => ExitStatus::from_raw(0),
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            signal_group(self.pid, libc::SIGKILL);
+            self.reap();
+        }
+    }
+}
+
+/// Send `sig` to the process group `pgid`.
+pub(crate) fn signal_group(pgid: i32, sig: i32) {
+    if pgid > 1 {
+        // SAFETY: kill(2) with a negative pid signals a group; no memory is involved.
+        unsafe { libc::kill(-pgid, sig) };
+    }
+}
+
+/// Read a child's stderr as it comes, forward each line, keep the last lines.
+fn forward_stderr(mut err: impl Read + Send + 'static) -> JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
+        let mut r = BufReader::new(&mut err);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    use std::io::Write;
+                    let _ = std::io::stderr().lock().write_all(&buf);
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    let line = String::from_utf8_lossy(&buf);
+                    tail.push_back(super::run_error::shorten(line.trim_end(), 300));
+                }
+            }
+        }
+        tail.into()
+    })
+}
+
+/// Name of a signal: `SIGSEGV`, not -11.
+pub(crate) fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_string()
+}
+
+/// `None` if the status counts as success; else a description. A non-last process that
+/// died of SIGPIPE (or exited 141) did so because a later stage stopped reading.
+pub(crate) fn judge(r: &Reaped, is_last: bool) -> Option<String> {
+    if r.unchecked || r.status.success() {
+        return None;
+    }
+    if let Some(sig) = r.status.signal() {
+        if sig == libc::SIGPIPE && !is_last {
+            return None;
+        }
+        let core = if r.status.core_dumped() { " (core dumped)" } else { "" };
+        return Some(format!("killed by {}{core}", signal_name(sig)));
+    }
+    let code = r.status.code().unwrap_or(-1);
+    if code == 141 && !is_last {
+        return None;
+    }
+    Some(format!("exit status {code}"))
+}
+
+/// The error for a failed reaped process.
+pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
+    RunError::new(r.span, RunErrorKind::Exit { program: r.program, status, stderr: r.stderr })
+}
+
+/// `run(cmd, args)`: run without a shell and return stdout minus the final newline.
+pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> {
+    let ctx = crate::script::context::current();
+    let rt = ctx.runtime.clone().unwrap_or_else(|| Arc::new(Runtime::new()));
+    let token = ctx.token.clone().unwrap_or_default();
+    let spec = Spec {
+        program: cmd.to_string(),
+        args: args.to_vec(),
+        env: vec![],
+        stdin: Stdio::null(),
+        stdout: Stdio::piped(),
+        stderr: ErrTo::Forward,
+        span: Span::default(),
+        unchecked: false,
+    };
+    let mut p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
+    let out = p.child.as_mut().and_then(|c| c.stdout.take());
+    let groups = Arc::new(Mutex::new(vec![p.pid]));
+    let guard = rt.guard_groups(&token, groups);
+    let mut text = Vec::new();
+    if let Some(mut o) = out {
+        let _ = o.read_to_end(&mut text);
+    }
+    let r = p.wait();
+    drop(guard);
+    if token.is_cancelled() {
+        return Err("cancelled".into());
+    }
+    if let Some(status) = judge(&r, true) {
+        let mut msg = format!("run(\"{cmd}\") failed: {status}");
+        if let Some(last) = r.stderr.last() {
+            msg.push_str(": ");
+            msg.push_str(last);
+        }
+        return Err(msg);
+    }
+    let mut s = String::from_utf8_lossy(&text).into_owned();
+    if s.ends_with('\n') {
+        s.pop();
+        if s.ends_with('\r') {
+            s.pop();
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,163 @@
+//! Running a whole script: compile its `fn`s, bind `args`, execute, join tasks, and — when
+//! asked (the CLI and REPL) — handle SIGINT/SIGTERM with the shutdown sequence of SPEC §7.
+
+use super::cancel::{CancelReason, CancelToken};
+use super::eval::Shared;
+use super::exec::{cancel_error, Executor};
+use super::run_error::{RunError, RunErrorKind};
+use super::{Runtime, Rt};
+use crate::ast::{Stmt, StmtKind};
+use crate::script::position::{padded, span_at};
+use crate::Script;
+use rhai::{Dynamic, Scope, AST};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How to run a script.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// The script's `args`.
+    pub args: Vec<String>,
+    /// Cancel this token to stop the run (the shutdown sequence runs as for SIGINT).
+    pub cancel: CancelToken,
+    /// Install SIGINT/SIGTERM handlers for the run (the CLI does; a library host need not).
+    pub handle_signals: bool,
+    /// Variables to start with.
+    pub vars: Vec<(String, Dynamic)>,
+}
+
+fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Fn { .. } => out.push(s),
+            StmtKind::If { then, otherwise, .. } => {
+                all_fns(then, out);
+                if let Some(o) = otherwise {
+                    all_fns(o, out);
+                }
+            }
+            StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => all_fns(body, out),
+            _ => {}
+        }
+    }
+}
+
+/// Compile every `fn` of the script into one AST (positions are the script's).
+pub(crate) fn compile_fns(engine: &rhai::Engine, script: &Script) -> Result<AST, RunError> {
+    let mut fns = vec![];
+    all_fns(&script.ast.stmts, &mut fns);
+    let mut ast = AST::empty();
+    for s in fns {
+        if let StmtKind::Fn { code, .. } = &s.kind {
+            let text = padded(&script.source.text, code.span, &code.code);
+            match engine.compile(&text) {
+                Ok(a) => ast = ast.merge(&a),
+                Err(e) => {
+                    let at = span_at(&script.source.text, e.position());
+                    let message = e.err_type().to_string();
+                    return Err(RunError::new(code.span, RunErrorKind::Rhai { message, at }));
+                }
+            }
+        }
+    }
+    Ok(ast)
+}
+
+/// Run a compiled script to the end. Returns the last statement's value.
+///
+/// # Errors
+/// The first run error (its exit code via [`RunError::exit_code`]).
+pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
+    let rt: Rt = Arc::new(Runtime::new());
+    let engine = crate::script::engine::new_engine();
+    let fns = compile_fns(&engine, script)?;
+    let shared = Arc::new(Shared { engine, fns, src: Arc::from(script.source.text.as_str()), rt: rt.clone() });
+    let mut scope = Scope::new();
+    let args: rhai::Array = opts.args.iter().cloned().map(Dynamic::from).collect();
+    scope.push("args", args);
+    for (k, v) in opts.vars {
+        scope.push_dynamic(k, v);
+    }
+    let token = opts.cancel.clone();
+    let mut ex = Executor::new(shared.clone(), scope, token.clone());
+    let interrupts = ex.interrupts.clone();
+    let handlers_done = Arc::new(Mutex::new(None::<Instant>));
+    let _signals = if opts.handle_signals {
+        Some(install_signals(&token, shared.clone(), interrupts.clone(), handlers_done.clone()))
+    } else {
+        None
+    };
+    // A host's cancel (no signal) runs the same sequence: on_interrupt blocks, then exit.
+    let result = ex.top(&script.ast.stmts);
+    if let Some(reason) = token.reason() {
+        if !opts.handle_signals {
+            run_handlers(&shared, &interrupts);
+        } else {
+            // Give the on_interrupt blocks their grace period to finish.
+            let deadline = Instant::now() + rt.grace() + Duration::from_millis(200);
+            while Instant::now() < deadline && !rt.force.load(Ordering::SeqCst) {
+                if handlers_done.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        if matches!(reason, CancelReason::Interrupt | CancelReason::Terminate) {
+            return Err(cancel_error(reason, crate::Span::default()));
+        }
+    }
+    result
+}
+
+fn run_handlers(shared: &Arc<Shared>, interrupts: &Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>) {
+    let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for (body, _) in blocks {
+        let mut ex = Executor::new(shared.clone(), Scope::new(), CancelToken::new());
+        if let Err(e) = ex.block(&body, false) {
+            crate::script::engine::err_line(&format!("flow: on_interrupt: {e}"));
+        }
+    }
+}
+
+struct SignalThread {
+    handle: signal_hook::iterator::Handle,
+}
+
+impl Drop for SignalThread {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+fn install_signals(
+    token: &CancelToken,
+    shared: Arc<Shared>,
+    interrupts: Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>,
+    done: Arc<Mutex<Option<Instant>>>,
+) -> Option<SignalThread> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?;
+    let handle = signals.handle();
+    let token = token.clone();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for sig in signals.forever() {
+            if first {
+                first = false;
+                token.cancel(if sig == SIGTERM { CancelReason::Terminate } else { CancelReason::Interrupt });
+                let shared = shared.clone();
+                let interrupts = interrupts.clone();
+                let done = done.clone();
+                std::thread::spawn(move || {
+                    run_handlers(&shared, &interrupts);
+                    *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                });
+            } else {
+                // A second signal: no more grace.
+                shared.rt.force.store(true, Ordering::SeqCst);
+            }
+        }
+    });
+    Some(SignalThread { handle })
+}

@@ -1,0 +1,192 @@
+//! Item stages: each runs on its own thread, reading batches from a bounded channel and
+//! sending batches on. A failed send means downstream is done: the stage stops quietly.
+
+use super::cancel::CancelToken;
+use super::eval::Env;
+use super::run_error::{RunError, RunErrorKind};
+use super::value::{self, Batch};
+use crate::ast::{Amount, StageKind};
+use crate::script::engine::display;
+use crate::Span;
+use crossbeam_channel::{Receiver, Sender};
+use rhai::{Array, Dynamic};
+
+/// Evaluate a count (`take 3`, `batch n`).
+pub(crate) fn amount(env: &Env, a: &Amount) -> Result<i64, RunError> {
+    match a {
+        Amount::Int(n, _) => Ok(*n),
+        Amount::Expr(r) => {
+            let v = env.eval(r)?;
+            v.as_int().map_err(|t| {
+                RunError::new(r.span, RunErrorKind::Value { message: format!("expected a number, got {t}") })
+            })
+        }
+    }
+}
+
+fn usize_of(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// Run one item stage until its input ends, downstream closes, or the token is cancelled.
+pub(crate) fn run(
+    kind: &StageKind,
+    span: Span,
+    env: &Env,
+    rx: &Receiver<Batch>,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
+) -> Result<(), RunError> {
+    let mut ev = env.evaluator();
+    let callable = |c| env.compile_callable(c);
+    let value_err = |message: String, item: &Dynamic| {
+        RunError::new(span, RunErrorKind::Value { message }).with_item(&display(item))
+    };
+    macro_rules! send {
+        ($b:expr) => {
+            if $b.is_empty() {
+            } else if tx.send($b).is_err() {
+                return Ok(());
+            }
+        };
+    }
+    match kind {
+        StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c) => {
+            let f = callable(c)?;
+            for batch in rx {
+                if token.is_cancelled() {
+                    return Ok(());
+                }
+                let mut out = Vec::with_capacity(batch.len());
+                for it in batch {
+                    let r = ev.call(&f, it.clone(), span).map_err(|e| e.with_item(&display(&it)))?;
+                    match kind {
+                        StageKind::Map(_) => out.push(r),
+                        StageKind::Filter(_) => match r.as_bool() {
+                            Ok(true) => out.push(it),
+                            Ok(false) => {}
+                            Err(t) => return Err(value_err(format!("`filter` needs true or false, got {t}"), &it)),
+                        },
+                        StageKind::FlatMap(_) => match r.try_cast::<Array>() {
+                            Some(a) => out.extend(a),
+                            None => return Err(value_err("`flat_map` needs an array".into(), &it)),
+                        },
+                        _ => {}
+                    }
+                }
+                send!(out);
+            }
+        }
+        StageKind::Take(a) => {
+            let mut left = usize_of(amount(env, a)?);
+            if left == 0 {
+                return Ok(());
+            }
+            for mut batch in rx {
+                if batch.len() >= left {
+                    batch.truncate(left);
+                    let _ = tx.send(batch);
+                    return Ok(());
+                }
+                left -= batch.len();
+                send!(batch);
+            }
+        }
+        StageKind::Skip(a) => {
+            let mut left = usize_of(amount(env, a)?);
+            for mut batch in rx {
+                if left > 0 {
+                    let n = left.min(batch.len());
+                    batch.drain(..n);
+                    left -= n;
+                }
+                send!(batch);
+            }
+        }
+        StageKind::Batch(a) => {
+            let n = usize_of(amount(env, a)?).max(1);
+            let mut cur: Array = Vec::with_capacity(n);
+            for batch in rx {
+                let mut out = vec![];
+                for it in batch {
+                    cur.push(it);
+                    if cur.len() == n {
+                        out.push(Dynamic::from_array(std::mem::replace(&mut cur, Vec::with_capacity(n))));
+                    }
+                }
+                send!(out);
+            }
+            if !cur.is_empty() {
+                let _ = tx.send(vec![Dynamic::from_array(cur)]);
+            }
+        }
+        StageKind::Sort(by) => {
+            let mut all: Vec<Dynamic> = rx.iter().flatten().collect();
+            if token.is_cancelled() {
+                return Ok(());
+            }
+            match by {
+                None => all.sort_by(value::compare),
+                Some(c) => {
+                    let f = callable(c)?;
+                    let mut keyed = Vec::with_capacity(all.len());
+                    for it in all {
+                        let k = ev.call(&f, it.clone(), span).map_err(|e| e.with_item(&display(&it)))?;
+                        keyed.push((k, it));
+                    }
+                    keyed.sort_by(|a, b| value::compare(&a.0, &b.0));
+                    all = keyed.into_iter().map(|(_, v)| v).collect();
+                }
+            }
+            for chunk in all.chunks(256) {
+                send!(chunk.to_vec());
+            }
+        }
+        StageKind::Uniq => {
+            let mut last: Option<Dynamic> = None;
+            for batch in rx {
+                let mut out = vec![];
+                for it in batch {
+                    if last.as_ref().is_some_and(|l| value::same(l, &it)) {
+                        continue;
+                    }
+                    last = Some(it.clone());
+                    out.push(it);
+                }
+                send!(out);
+            }
+        }
+        StageKind::Lines => {
+            for batch in rx {
+                let mut out = vec![];
+                for it in batch {
+                    let s = display(&it);
+                    out.extend(s.lines().map(|l| Dynamic::from(l.to_string())));
+                }
+                send!(out);
+            }
+        }
+        StageKind::Json => {
+            for batch in rx {
+                let mut out = Vec::with_capacity(batch.len());
+                for it in batch {
+                    let s = display(&it);
+                    match serde_json::from_str(&s) {
+                        Ok(v) => out.push(value::from_json(v)),
+                        Err(e) => return Err(value_err(format!("invalid JSON: {e}"), &it)),
+                    }
+                }
+                send!(out);
+            }
+        }
+        StageKind::ToJson => {
+            for batch in rx {
+                let out: Batch =
+                    batch.iter().map(|it| Dynamic::from(value::to_json(it).to_string())).collect();
+                send!(out);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Item conversions: items ↔ lines, items ↔ JSON, ordering for `sort`, `sum`.
+
+use crate::script::engine::display;
+use rhai::{Array, Dynamic, Map};
+use std::cmp::Ordering;
+
+/// A batch of items: the unit that moves through channels.
+pub(crate) type Batch = Vec<Dynamic>;
+
+/// An item as a line of text (strings raw, other values in display form).
+pub(crate) fn to_line(v: &Dynamic) -> String {
+    display(v)
+}
+
+/// JSON text → value.
+pub(crate) fn from_json(v: serde_json::Value) -> Dynamic {
+    use serde_json::Value as J;
+    match v {
+        J::Null => Dynamic::UNIT,
+        J::Bool(b) => b.into(),
+        J::Number(n) => n.as_i64().map_or_else(|| n.as_f64().unwrap_or(f64::NAN).into(), Into::into),
+        J::String(s) => s.into(),
+        J::Array(a) => Dynamic::from_array(a.into_iter().map(from_json).collect()),
+        J::Object(o) => {
+            let m: Map = o.into_iter().map(|(k, v)| (k.into(), from_json(v))).collect();
+            Dynamic::from_map(m)
+        }
+    }
+}
+
+/// Value → JSON.
+pub(crate) fn to_json(v: &Dynamic) -> serde_json::Value {
+    use serde_json::Value as J;
+    if v.is_unit() {
+        J::Null
+    } else if let Ok(b) = v.as_bool() {
+        J::Bool(b)
+    } else if let Ok(i) = v.as_int() {
+        J::from(i)
+    } else if let Ok(f) = v.as_float() {
+        serde_json::Number::from_f64(f).map_or(J::Null, J::Number)
+    } else if let Some(a) = v.read_lock::<Array>() {
+        J::Array(a.iter().map(to_json).collect())
+    } else if let Some(m) = v.read_lock::<Map>() {
+        J::Object(m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect())
+    } else {
+        J::String(display(v))
+    }
+}
+
+/// Total order used by `sort`: numbers numerically, then strings, then the rest by text.
+pub(crate) fn compare(a: &Dynamic, b: &Dynamic) -> Ordering {
+    let num = |v: &Dynamic| v.as_int().map(|i| i as f64).or_else(|_| v.as_float()).ok();
+    match (num(a), num(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => display(a).cmp(&display(b)),
+    }
+}
+
+/// Equality used by `uniq`.
+pub(crate) fn same(a: &Dynamic, b: &Dynamic) -> bool {
+    a.type_name() == b.type_name() && compare(a, b) == Ordering::Equal && display(a) == display(b)
+}
+
+/// Running total for `sum`: integers stay integers until a float appears.
+#[derive(Default)]
+pub(crate) struct Sum {
+    int: i64,
+    float: Option<f64>,
+}
+
+impl Sum {
+    pub(crate) fn add(&mut self, v: &Dynamic) -> Result<(), String> {
+        let parsed;
+        let v = if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+            let t = s.trim();
+            parsed = t
+                .parse::<i64>()
+                .map(Dynamic::from)
+                .or_else(|_| t.parse::<f64>().map(Dynamic::from))
+                .map_err(|_| format!("`sum` needs numbers, got the text {s:?}"))?;
+            &parsed
+        } else {
+            v
+        };
+        if let Ok(i) = v.as_int() {
+            match &mut self.float {
+                Some(f) => *f += i as f64,
+                None => match self.int.checked_add(i) {
+                    Some(s) => self.int = s,
+                    None => self.float = Some(self.int as f64 + i as f64),
+                },
+            }
+        } else if let Ok(f) = v.as_float() {
+            self.float = Some(self.float.unwrap_or(self.int as f64) + f);
+        } else {
+            return Err(format!("`sum` needs numbers, got a {}", v.type_name()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn value(&self) -> Dynamic {
+        self.float.map_or_else(|| self.int.into(), Into::into)
+    }
+}

@@ -1,0 +1,71 @@
+//! `channel(n)`: a bounded multi-producer multi-consumer channel value. It closes when the
+//! last registered sender (an `into ch` stage, or a task containing one) is done.
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use rhai::Dynamic;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug)]
+struct Shared {
+    capacity: usize,
+    /// The master sender: dropped when the last registered producer finishes.
+    tx: Mutex<Option<Sender<Dynamic>>>,
+    rx: Receiver<Dynamic>,
+    producers: Mutex<usize>,
+}
+
+/// A channel value, shared by clones.
+#[derive(Debug, Clone)]
+pub(crate) struct FlowChannel {
+    shared: Arc<Shared>,
+}
+
+impl FlowChannel {
+    /// A channel holding at most `capacity` items.
+    #[must_use]
+    pub(crate) fn new(capacity: usize) -> Self {
+        let (tx, rx) = bounded(capacity);
+        FlowChannel {
+            shared: Arc::new(Shared {
+                capacity,
+                tx: Mutex::new(Some(tx)),
+                rx,
+                producers: Mutex::new(0),
+            }),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// A producer starts: returns a sender, or `None` when the channel is already closed.
+    pub(crate) fn register(&self) -> Option<Sender<Dynamic>> {
+        let tx = self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
+        *self.shared.producers.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Some(tx)
+    }
+
+    /// A producer is done; the last one closes the channel.
+    pub(crate) fn unregister(&self) {
+        let mut n = self.shared.producers.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+    }
+
+    /// A sender for a producer that is already registered.
+    pub(crate) fn sender(&self) -> Option<Sender<Dynamic>> {
+        self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn receiver(&self) -> Receiver<Dynamic> {
+        self.shared.rx.clone()
+    }
+
+    /// Identity, for deduplicating registrations.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+}

@@ -1,0 +1,43 @@
+//! What Rhai code running on the current thread belongs to: its cancellation token and
+//! deadline. Each runtime thread sets it; `on_progress`, `sleep` and `run` read it.
+
+use crate::runtime::cancel::CancelToken;
+use std::cell::RefCell;
+use std::time::Instant;
+
+#[derive(Clone, Default)]
+pub(crate) struct ThreadCtx {
+    pub(crate) token: Option<CancelToken>,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) runtime: Option<std::sync::Arc<crate::runtime::Runtime>>,
+}
+
+thread_local! {
+    static CTX: RefCell<ThreadCtx> = RefCell::new(ThreadCtx::default());
+}
+
+/// Run `f` with `ctx` as this thread's context, restoring the previous one after.
+pub(crate) fn with_ctx<R>(ctx: ThreadCtx, f: impl FnOnce() -> R) -> R {
+    let prev = CTX.with(|c| c.replace(ctx));
+    let r = f();
+    CTX.with(|c| *c.borrow_mut() = prev);
+    r
+}
+
+/// Set this thread's deadline (pool timeouts).
+pub(crate) fn set_deadline(d: Option<Instant>) {
+    CTX.with(|c| c.borrow_mut().deadline = d);
+}
+
+pub(crate) fn current() -> ThreadCtx {
+    CTX.with(|c| c.borrow().clone())
+}
+
+/// True when the code on this thread must stop now.
+pub(crate) fn should_stop() -> bool {
+    CTX.with(|c| {
+        let c = c.borrow();
+        c.token.as_ref().is_some_and(CancelToken::is_cancelled)
+            || c.deadline.is_some_and(|d| Instant::now() >= d)
+    })
+}

@@ -1,0 +1,146 @@
+//! The Rhai engine flow makes: built-in functions (SPEC §4.1), cancellation through
+//! `on_progress`, and printing that never interleaves lines.
+
+use super::channel::FlowChannel;
+use super::context;
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+use std::io::Write;
+
+type RResult<T> = Result<T, Box<EvalAltResult>>;
+
+fn rerr<T>(msg: impl Into<String>) -> RResult<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.into()), Position::NONE)))
+}
+
+/// Write one whole line to stdout (one locked write: concurrent lines never mix).
+pub(crate) fn out_line(s: &str) {
+    let mut buf = Vec::with_capacity(s.len() + 1);
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'\n');
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(&buf);
+    let _ = o.flush();
+}
+
+/// Write one whole line to stderr.
+pub(crate) fn err_line(s: &str) {
+    let mut buf = Vec::with_capacity(s.len() + 1);
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'\n');
+    let _ = std::io::stderr().lock().write_all(&buf);
+}
+
+/// A new engine with flow's built-ins.
+pub(crate) fn new_engine() -> Engine {
+    let mut e = Engine::new();
+    e.set_max_expr_depths(256, 256);
+    e.set_max_call_levels(256);
+    e.on_print(out_line);
+    e.on_debug(|s, _, _| err_line(s));
+    e.on_progress(|ops| {
+        if ops % 128 == 0 && context::should_stop() {
+            Some(Dynamic::from("cancelled"))
+        } else {
+            None
+        }
+    });
+    e.register_fn("eprint", |x: Dynamic| err_line(&display(&x)));
+    e.register_fn("sleep", |s: i64| sleep_secs(s as f64));
+    e.register_fn("sleep", sleep_secs);
+    e.register_fn("env", |name: &str| std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from));
+    e.register_fn("glob", glob_fn);
+    e.register_fn("lines", |p: &str| -> RResult<Array> {
+        let text = read(p)?;
+        Ok(text.lines().map(|l| Dynamic::from(l.to_string())).collect())
+    });
+    e.register_fn("read_file", |p: &str| read(p));
+    e.register_fn("write_file", |p: &str, text: &str| -> RResult<()> {
+        std::fs::write(p, text).or_else(|err| rerr(format!("cannot write {p}: {err}")))
+    });
+    e.register_fn("exists", |p: &str| std::path::Path::new(p).exists());
+    e.register_fn("run", |cmd: &str, args: Array| run_fn(cmd, &args));
+    e.register_fn("run", |cmd: &str| run_fn(cmd, &[]));
+    e.register_fn("cpus", || i64::try_from(cpus()).unwrap_or(1));
+    e.register_type_with_name::<FlowChannel>("channel");
+    e.register_fn("channel", |n: i64| -> RResult<FlowChannel> {
+        match usize::try_from(n) {
+            Ok(n) if n > 0 => Ok(FlowChannel::new(n)),
+            _ => rerr(format!("channel({n}): the capacity must be at least 1")),
+        }
+    });
+    e.register_fn("to_string", |c: &mut FlowChannel| format!("channel({})", c.capacity()));
+    e
+}
+
+/// Number of usable CPUs.
+pub(crate) fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+fn sleep_secs(s: f64) -> RResult<()> {
+    let d = std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
+    let ctx = context::current();
+    let woke_normally = match &ctx.token {
+        Some(t) => {
+            let d = match ctx.deadline {
+                Some(dl) => d.min(dl.saturating_duration_since(std::time::Instant::now())),
+                None => d,
+            };
+            t.sleep(d)
+        }
+        None => {
+            std::thread::sleep(d);
+            true
+        }
+    };
+    if !woke_normally || context::should_stop() {
+        return Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from("cancelled"),
+            Position::NONE,
+        )));
+    }
+    Ok(())
+}
+
+fn read(p: &str) -> RResult<String> {
+    std::fs::read(p)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .or_else(|e| rerr(format!("cannot read {p}: {e}")))
+}
+
+fn glob_fn(pattern: &str) -> RResult<Array> {
+    let pattern = expand_tilde(pattern);
+    let paths = glob::glob(&pattern).or_else(|e| rerr(format!("bad glob `{pattern}`: {e}")))?;
+    let mut v: Vec<String> =
+        paths.filter_map(Result::ok).map(|p| p.to_string_lossy().into_owned()).collect();
+    v.sort();
+    Ok(v.into_iter().map(Dynamic::from).collect())
+}
+
+/// `~/x` → `$HOME/x`.
+pub(crate) fn expand_tilde(s: &str) -> String {
+    match (s.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ if s == "~" => std::env::var("HOME").unwrap_or_else(|_| s.to_string()),
+        _ => s.to_string(),
+    }
+}
+
+fn run_fn(cmd: &str, args: &[Dynamic]) -> RResult<ImmutableString> {
+    let args: Vec<String> = args.iter().map(display).collect();
+    match crate::runtime::process::run_capture(cmd, &args) {
+        Ok(out) => Ok(out.into()),
+        Err(e) => rerr(e),
+    }
+}
+
+/// The display form of a value: strings raw, others as Rhai shows them.
+pub(crate) fn display(v: &Dynamic) -> String {
+    if let Some(s) = v.read_lock::<ImmutableString>() {
+        return s.to_string();
+    }
+    if v.is_unit() {
+        return String::new();
+    }
+    v.to_string()
+}

@@ -1,0 +1,6 @@
+//! The Rhai glue: engine set-up, built-ins, channels, and mapping Rhai positions to the script.
+
+pub(crate) mod channel;
+pub(crate) mod context;
+pub(crate) mod engine;
+pub(crate) mod position;
