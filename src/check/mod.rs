@@ -3,6 +3,11 @@
 mod check_error;
 mod checker;
 mod plan;
+mod plan_build;
+mod plan_render;
+mod programs;
+mod scope;
+mod suggest;
 
 pub use check_error::{CheckError, CheckErrorKind};
 pub(crate) use checker::check;
