@@ -80,6 +80,6 @@ mod tests {
         assert_eq!(closest("pyth", c), Some("python3".into()));
         assert_eq!(closest("zz", c), None);
         assert_eq!(closest("y", ["[", "x"]), None);
-        assert_eq!(closest("grep", c), None);
+        assert_eq!(closest("grep", ["grep"]), None);
     }
 }
