@@ -43,7 +43,7 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
 /// # Errors
 /// Every problem found, in source order.
 pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
-    let mut c = Checker::new(ast, opts);
+    let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
     let mut errors = c.errors;
     if errors.is_empty() {
@@ -61,15 +61,16 @@ struct FnSig {
     defined: Option<Span>,
 }
 
-struct Checker {
+struct Checker<'s> {
+    src: &'s str,
     fns: HashMap<String, FnSig>,
     scopes: Scopes,
     programs: Programs,
     errors: Vec<CheckError>,
 }
 
-impl Checker {
-    fn new(ast: &Ast, opts: &CheckOptions) -> Self {
+impl<'s> Checker<'s> {
+    fn new(ast: &Ast, src: &'s str, opts: &CheckOptions) -> Self {
         let mut fns = HashMap::new();
         for (name, params) in BUILTIN_FNS {
             fns.insert(
@@ -94,6 +95,7 @@ impl Checker {
         collect_fns(&ast.stmts, &mut own);
         fns.extend(own);
         Checker {
+            src,
             fns,
             scopes: Scopes::new(&opts.known_vars),
             programs: Programs::new(opts.path.as_ref()),
@@ -200,16 +202,17 @@ impl Checker {
         let mut ended: Option<(Span, &'static str)> = None;
         let mut reported = false;
         for stage in &p.stages {
+            let span = trim(stage.span, self.src);
             if let (Some((sink, sink_name)), false) = (ended, reported) {
                 reported = true;
                 let kind = K::StageAfterSink {
                     sink,
                     sink_name: sink_name.into(),
                 };
-                self.error(stage.span, kind);
+                self.error(span, kind);
             }
             self.stage(stage);
-            ended = ended.or_else(|| ending(stage).map(|n| (stage.span, n)));
+            ended = ended.or_else(|| ending(stage).map(|n| (span, n)));
         }
         for r in &p.redirects {
             if let Some(w) = &r.target {
@@ -247,21 +250,17 @@ impl Checker {
                 self.error(at, K::PoolSize { size: n });
             }
         }
-        let it = Ident {
-            name: "it".into(),
-            span,
-        };
         match &pool.work {
             PoolWork::Map(f) => self.callable(f, "pool map", 1),
             PoolWork::Exec(c) => {
                 self.scopes.push();
-                self.scopes.declare(&it.name, Var::Value(None));
+                self.scopes.declare("it", Var::Value(None));
                 self.command(c);
                 self.scopes.pop();
             }
             PoolWork::ExecPipeline(p) => {
                 self.scopes.push();
-                self.scopes.declare(&it.name, Var::Value(None));
+                self.scopes.declare("it", Var::Value(None));
                 self.pipeline(p);
                 self.scopes.pop();
             }
@@ -381,6 +380,17 @@ impl Checker {
             }
         }
     }
+}
+
+/// `span` without the whitespace the parser may include at its ends.
+pub(crate) fn trim(span: Span, src: &str) -> Span {
+    let text = span.text(src);
+    if text.is_empty() {
+        return span;
+    }
+    let start = span.start + (text.len() - text.trim_start().len());
+    let end = span.end - (text.len() - text.trim_end().len());
+    Span::new(start, end.max(start))
 }
 
 fn is_ident(s: &str) -> bool {

@@ -13,3 +13,6 @@ pub use check_error::{CheckError, CheckErrorKind};
 pub(crate) use checker::check;
 pub use checker::CheckOptions;
 pub use plan::Plan;
+
+#[cfg(test)]
+mod checker_tests;

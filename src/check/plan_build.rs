@@ -106,6 +106,7 @@ impl<'s> Builder<'s> {
     }
 
     fn node(&self, kind: NodeKind, label: String, span: Span) -> Node {
+        let span = super::checker::trim(span, self.src);
         let (line, col) = self.position(span.start);
         Node {
             id: 0,
