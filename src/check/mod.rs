@@ -16,3 +16,5 @@ pub use plan::Plan;
 
 #[cfg(test)]
 mod checker_tests;
+#[cfg(test)]
+mod plan_tests;

@@ -61,6 +61,19 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// The label of Rhai text, with the braces around it when it was a `{ … }` block.
+    fn rhai_label(&self, span: Span) -> String {
+        let before = self.src.get(..span.start).unwrap_or("").trim_end();
+        let after = self.src.get(span.end..).unwrap_or("").trim_start();
+        if before.ends_with('{') && after.starts_with('}') {
+            let start = before.len() - 1;
+            let end = self.src.len() - after.len() + 1;
+            self.label(Span::new(start, end))
+        } else {
+            self.label(span)
+        }
+    }
+
     pub(crate) fn stmts(&mut self, stmts: &[Stmt]) {
         for s in stmts {
             match &s.kind {
@@ -197,10 +210,10 @@ impl<'s> Builder<'s> {
         let size = match &pool.size {
             PoolSize::Cpus => "cpus".to_string(),
             PoolSize::Fixed(n, _) => n.to_string(),
-            PoolSize::Expr(r) => self.label(r.span),
+            PoolSize::Expr(r) => self.rhai_label(r.span),
         };
         let (work, workers) = match &pool.work {
-            PoolWork::Map(f) => (format!("map {}", self.label(f.span())), "threads"),
+            PoolWork::Map(f) => (format!("map {}", self.rhai_label(f.span())), "threads"),
             PoolWork::Exec(c) => (format!("exec {}", self.label(command_span(c))), "processes"),
             PoolWork::ExecPipeline(p) => (format!("exec {{ {} }}", self.label(p.span)), "jobs"),
         };
@@ -211,8 +224,11 @@ impl<'s> Builder<'s> {
                 options.push(format!("{name} {t}"));
             }
         };
-        add("chunk", o.chunk.as_ref().map(|a| self.label(a.span())));
-        add("retries", o.retries.as_ref().map(|a| self.label(a.span())));
+        add("chunk", o.chunk.as_ref().map(|a| self.rhai_label(a.span())));
+        add(
+            "retries",
+            o.retries.as_ref().map(|a| self.rhai_label(a.span())),
+        );
         add("timeout", o.timeout.map(|d| format!("{d:?}")));
         add("on_error", o.skip_errors.then(|| "skip".to_string()));
         add("log", o.log.as_ref().map(|w| self.label(w.span)));
