@@ -54,7 +54,7 @@ impl Script {
             Ok(a) => a,
             Err(es) => return fail(source, es.into_iter().map(|e| Box::new(e) as _).collect()),
         };
-        match check::check(&ast, opts) {
+        match check::check(&ast, &source.text, opts) {
             Ok(plan) => Ok(Script { source, ast, plan }),
             Err(es) => fail(source, es.into_iter().map(|e| Box::new(e) as _).collect()),
         }

@@ -18,42 +18,262 @@ pub struct CheckError {
 pub enum CheckErrorKind {
     /// A program not found on PATH.
     UnknownCommand {
+        /// The program word.
         name: String,
+        /// The closest PATH program or keyword.
         suggestion: Option<String>,
     },
+    /// A program written as a path (with `/`) that is missing or not executable.
+    BadProgramPath {
+        /// The path as written.
+        path: String,
+        /// Whether something exists there.
+        exists: bool,
+    },
+    /// A callable naming no `fn` of the script and no host function.
+    UnknownFunction {
+        /// The name used.
+        name: String,
+        /// The closest function name.
+        suggestion: Option<String>,
+    },
+    /// A callable whose `fn` takes the wrong number of parameters.
+    Arity {
+        /// The stage calling it (`map`, `reduce`, …).
+        stage: String,
+        /// The function.
+        name: String,
+        /// How many arguments the stage passes.
+        expected: usize,
+        /// How many parameters the function has.
+        found: usize,
+        /// The function's name in its definition (none for host functions).
+        defined: Option<Span>,
+    },
+    /// `$name` naming no variable in scope.
+    UnknownVariable {
+        /// The name used.
+        name: String,
+        /// The closest variable in scope.
+        suggestion: Option<String>,
+    },
+    /// `name = …` for a name no `let` declared.
+    AssignUndeclared {
+        /// The name assigned.
+        name: String,
+    },
+    /// `pool 0` or a negative pool size.
+    PoolSize {
+        /// The size written.
+        size: i64,
+    },
+    /// A literal count that means nothing: `batch 0`, `chunk 0`, `take -1`.
+    BadAmount {
+        /// The keyword (`batch`, `chunk`, `take`, …).
+        what: String,
+        /// The number written.
+        value: i64,
+        /// The smallest number that makes sense.
+        min: i64,
+    },
+    /// A stage after a stage that ends the pipeline (a reducing sink or `into`).
+    StageAfterSink {
+        /// The ending stage.
+        sink: Span,
+        /// Its keyword.
+        sink_name: String,
+    },
+    /// `join`/`cancel` of a name that is not a task handle.
+    NotATask {
+        /// `join` or `cancel`.
+        action: String,
+        /// The name.
+        name: String,
+        /// Where the name was declared, when it is a plain variable.
+        declared: Option<Span>,
+    },
+    /// `resume` without `log` in the pool options.
+    ResumeWithoutLog,
+}
+
+impl CheckError {
+    /// An error of `kind` at `span`.
+    #[must_use]
+    pub fn new(span: Span, kind: CheckErrorKind) -> Self {
+        CheckError { span, kind }
+    }
 }
 
 impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use CheckErrorKind as K;
         match &self.kind {
-            CheckErrorKind::UnknownCommand { name, .. } => {
+            K::UnknownCommand { name, .. } => {
                 write!(f, "unknown command `{name}`: not found on PATH")
             }
+            K::BadProgramPath {
+                path,
+                exists: false,
+            } => write!(f, "program `{path}` does not exist"),
+            K::BadProgramPath { path, exists: true } => {
+                write!(f, "program `{path}` is not an executable file")
+            }
+            K::UnknownFunction { name, .. } => write!(f, "unknown function `{name}`"),
+            K::Arity {
+                stage,
+                name,
+                expected,
+                found,
+                ..
+            } => write!(
+                f,
+                "`{stage}` calls `{name}` with {}, but `{name}` takes {}",
+                plural(*expected, "argument"),
+                plural(*found, "parameter")
+            ),
+            K::UnknownVariable { name, .. } => write!(f, "unknown variable `${name}`"),
+            K::AssignUndeclared { name } => {
+                write!(f, "assignment to `{name}`, which no `let` declared")
+            }
+            K::PoolSize { size } => write!(f, "a pool needs at least one worker, not {size}"),
+            K::BadAmount {
+                what, value, min, ..
+            } if *min > 0 => write!(f, "`{what}` needs at least {min}, not {value}"),
+            K::BadAmount { what, value, .. } => {
+                write!(f, "`{what}` cannot be negative, not {value}")
+            }
+            K::StageAfterSink { sink_name, .. } => {
+                write!(f, "a stage after `{sink_name}`, which ends the pipeline")
+            }
+            K::NotATask { action, name, .. } => {
+                write!(f, "cannot {action} `{name}`: it is not a task handle")
+            }
+            K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
         }
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
     }
 }
 
 impl std::error::Error for CheckError {}
 
-impl Diagnostic for CheckError {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(match &self.kind {
-            CheckErrorKind::UnknownCommand { .. } => "flow::check::unknown_command",
-        }))
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        match &self.kind {
-            CheckErrorKind::UnknownCommand {
-                suggestion: Some(s),
-                ..
-            } => Some(Box::new(format!("did you mean `{s}`?"))),
-            CheckErrorKind::UnknownCommand { .. } => None,
+impl CheckErrorKind {
+    fn code(&self) -> &'static str {
+        use CheckErrorKind as K;
+        match self {
+            K::UnknownCommand { .. } | K::BadProgramPath { .. } => "flow::check::unknown_command",
+            K::UnknownFunction { .. } => "flow::check::unknown_function",
+            K::Arity { .. } => "flow::check::arity",
+            K::UnknownVariable { .. } | K::AssignUndeclared { .. } => {
+                "flow::check::unknown_variable"
+            }
+            K::PoolSize { .. } => "flow::check::pool_size",
+            K::BadAmount { .. } => "flow::check::bad_amount",
+            K::StageAfterSink { .. } => "flow::check::stage_after_sink",
+            K::NotATask { .. } => "flow::check::not_a_task",
+            K::ResumeWithoutLog => "flow::check::resume_without_log",
         }
     }
+
+    fn help(&self) -> Option<String> {
+        use CheckErrorKind as K;
+        Some(match self {
+            K::UnknownCommand {
+                suggestion: Some(s),
+                ..
+            }
+            | K::UnknownFunction {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
+            K::UnknownCommand { .. } => "install it, or check PATH".into(),
+            K::BadProgramPath { exists: false, .. } => "check the path".into(),
+            K::BadProgramPath { .. } => "make it executable: `chmod +x`".into(),
+            K::UnknownFunction { name, .. } => {
+                format!("define it with `fn {name}(it) {{ … }}`, or write a block: `{{ … it … }}`")
+            }
+            K::Arity {
+                name, expected: 2, ..
+            } => format!("`reduce` passes the accumulator and the item: `fn {name}(acc, it)`"),
+            K::Arity { name, .. } => format!("a stage passes one item: `fn {name}(it)`"),
+            K::UnknownVariable {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `${s}`?"),
+            K::UnknownVariable { name, .. } => format!("declare it first: `let {name} = …`"),
+            K::AssignUndeclared { name } => format!("declare it: `let {name} = …`"),
+            K::PoolSize { .. } => {
+                "write `pool 1` for one worker, or leave the size out for one per CPU".into()
+            }
+            K::BadAmount { min, .. } => format!("write a number of at least {min}"),
+            K::StageAfterSink { sink_name, .. } => {
+                format!("make `{sink_name}` the last stage, or continue in a new pipeline")
+            }
+            K::NotATask { .. } => "only `let h = spawn …` makes a task handle".into(),
+            K::ResumeWithoutLog => "add a log to the pool: `log \"jobs.tsv\" resume`".into(),
+        })
+    }
+
+    fn label(&self) -> &'static str {
+        use CheckErrorKind as K;
+        match self {
+            K::UnknownCommand { .. } | K::BadProgramPath { exists: false, .. } => "not found",
+            K::BadProgramPath { .. } => "not executable",
+            K::UnknownFunction { .. } => "no such fn",
+            K::Arity { .. } => "called here",
+            K::UnknownVariable { .. } | K::AssignUndeclared { .. } => "not declared",
+            K::PoolSize { .. } => "no workers",
+            K::BadAmount { .. } => "meaningless amount",
+            K::StageAfterSink { .. } => "nothing reaches this stage",
+            K::NotATask { .. } => "not a task",
+            K::ResumeWithoutLog => "resume from what?",
+        }
+    }
+}
+
+impl Diagnostic for CheckError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.kind.code()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.kind
+            .help()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display + 'a>)
+    }
+
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            Some("not found".into()),
-            self.span,
-        ))))
+        use CheckErrorKind as K;
+        let main = LabeledSpan::new_primary_with_span(Some(self.kind.label().into()), self.span);
+        let second = match &self.kind {
+            K::Arity {
+                found,
+                defined: Some(d),
+                ..
+            } => Some((
+                format!("defined here with {}", plural(*found, "parameter")),
+                *d,
+            )),
+            K::StageAfterSink { sink, sink_name } if sink_name == "into" => {
+                Some(("this sends every item into a channel".into(), *sink))
+            }
+            K::StageAfterSink { sink, .. } => {
+                Some(("this ends the pipeline with one value".into(), *sink))
+            }
+            K::NotATask {
+                declared: Some(d), ..
+            } => Some(("declared here as a plain value".into(), *d)),
+            _ => None,
+        };
+        let second = second.map(|(text, span)| LabeledSpan::new_with_span(Some(text), span));
+        let mut all: Vec<LabeledSpan> = std::iter::once(main).chain(second).collect();
+        all.sort_by_key(|l| l.offset());
+        Some(Box::new(all.into_iter()))
     }
 }

@@ -1,7 +1,14 @@
 //! The checker: walks the AST, reports every problem at once, and builds the plan.
 
-use super::{CheckError, Plan};
-use crate::ast::Ast;
+use super::programs::{Lookup, Programs};
+use super::scope::{Scopes, Var};
+use super::{CheckError, CheckErrorKind as K, Plan};
+use crate::ast::{
+    Amount, Ast, Callable, Command, Ident, Join, LetValue, Pipeline, Pool, PoolSize, PoolWork,
+    Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
+};
+use crate::Span;
+use std::collections::HashMap;
 
 /// What the checker may assume beyond the script itself.
 #[derive(Debug, Clone, Default)]
@@ -14,11 +21,436 @@ pub struct CheckOptions {
     pub path: Option<std::ffi::OsString>,
 }
 
+/// The built-in functions of SPEC §4.1 with their parameter counts: usable as callables
+/// (`each print`) like a script's own `fn`.
+const BUILTIN_FNS: &[(&str, usize)] = &[
+    ("print", 1),
+    ("eprint", 1),
+    ("sleep", 1),
+    ("env", 1),
+    ("glob", 1),
+    ("lines", 1),
+    ("read_file", 1),
+    ("write_file", 2),
+    ("exists", 1),
+    ("run", 2),
+    ("cpus", 0),
+    ("channel", 1),
+];
+
 /// Check a script; on success return its plan.
 ///
 /// # Errors
 /// Every problem found, in source order.
-pub(crate) fn check(ast: &Ast, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
-    let _ = opts;
-    Ok(Plan::from_ast(ast))
+pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
+    let mut c = Checker::new(ast, src, opts);
+    c.stmts(&ast.stmts);
+    let mut errors = c.errors;
+    if errors.is_empty() {
+        Ok(Plan::build(ast, src))
+    } else {
+        errors.sort_by_key(|e| e.span.start);
+        Err(errors)
+    }
+}
+
+/// A function's parameter count and, for a script `fn`, where its name is.
+#[derive(Debug, Clone, Copy)]
+struct FnSig {
+    params: usize,
+    defined: Option<Span>,
+}
+
+struct Checker<'s> {
+    src: &'s str,
+    fns: HashMap<String, FnSig>,
+    scopes: Scopes,
+    programs: Programs,
+    errors: Vec<CheckError>,
+}
+
+impl<'s> Checker<'s> {
+    fn new(ast: &Ast, src: &'s str, opts: &CheckOptions) -> Self {
+        let mut fns = HashMap::new();
+        for (name, params) in BUILTIN_FNS {
+            fns.insert(
+                (*name).to_string(),
+                FnSig {
+                    params: *params,
+                    defined: None,
+                },
+            );
+        }
+        for (name, params) in &opts.known_fns {
+            fns.insert(
+                name.clone(),
+                FnSig {
+                    params: *params,
+                    defined: None,
+                },
+            );
+        }
+        // Script fns are visible everywhere, also before their definition and from blocks.
+        let mut own = HashMap::new();
+        collect_fns(&ast.stmts, &mut own);
+        fns.extend(own);
+        Checker {
+            src,
+            fns,
+            scopes: Scopes::new(&opts.known_vars),
+            programs: Programs::new(opts.path.as_ref()),
+            errors: vec![],
+        }
+    }
+
+    fn error(&mut self, span: Span, kind: K) {
+        self.errors.push(CheckError::new(span, kind));
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    /// Statements in a scope of their own: what they declare is gone after them.
+    fn block(&mut self, stmts: &[Stmt], with: Option<&Ident>) {
+        self.scopes.push();
+        if let Some(v) = with {
+            self.scopes.declare(&v.name, Var::Value(Some(v.span)));
+        }
+        self.stmts(stmts);
+        self.scopes.pop();
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match &s.kind {
+            StmtKind::Fn { .. } | StmtKind::Rhai(_) => {}
+            StmtKind::Let { name, value } => {
+                let var = match value {
+                    LetValue::Expr(_) => Var::Value(Some(name.span)),
+                    LetValue::Pipeline(p) => {
+                        self.pipeline(p);
+                        Var::Value(Some(name.span))
+                    }
+                    LetValue::Spawn(sp) => {
+                        self.spawn(sp);
+                        Var::Task
+                    }
+                    LetValue::Join(j) => {
+                        self.join(j);
+                        Var::Value(Some(name.span))
+                    }
+                };
+                self.scopes.declare(&name.name, var);
+            }
+            StmtKind::Assign { name, .. } => {
+                if self.scopes.get(&name.name).is_none() {
+                    self.error(
+                        name.span,
+                        K::AssignUndeclared {
+                            name: name.name.clone(),
+                        },
+                    );
+                }
+            }
+            StmtKind::Spawn(sp) => self.spawn(sp),
+            StmtKind::Join(j) => self.join(j),
+            StmtKind::Cancel(name) => self.task(name, "cancel"),
+            StmtKind::OnInterrupt { body, .. } => self.block(body, None),
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
+                self.block(then, None);
+                if let Some(o) = otherwise {
+                    self.block(o, None);
+                }
+            }
+            StmtKind::For { var, body, .. } => self.block(body, Some(var)),
+            StmtKind::Pipeline(p) => self.pipeline(p),
+        }
+    }
+
+    fn spawn(&mut self, sp: &Spawn) {
+        match &sp.body {
+            SpawnBody::Block(b) => self.block(b, None),
+            SpawnBody::Pipeline(p) => self.pipeline(p),
+        }
+    }
+
+    fn join(&mut self, j: &Join) {
+        for n in &j.names {
+            self.task(n, "join");
+        }
+    }
+
+    fn task(&mut self, name: &Ident, action: &str) {
+        let declared = match self.scopes.get(&name.name) {
+            Some(Var::Task | Var::Unknown) => return,
+            Some(Var::Value(at)) => at,
+            None => None,
+        };
+        let kind = K::NotATask {
+            action: action.into(),
+            name: name.name.clone(),
+            declared,
+        };
+        self.error(name.span, kind);
+    }
+
+    fn pipeline(&mut self, p: &Pipeline) {
+        let mut ended: Option<(Span, &'static str)> = None;
+        let mut reported = false;
+        for stage in &p.stages {
+            let span = trim(stage.span, self.src);
+            if let (Some((sink, sink_name)), false) = (ended, reported) {
+                reported = true;
+                let kind = K::StageAfterSink {
+                    sink,
+                    sink_name: sink_name.into(),
+                };
+                self.error(span, kind);
+            }
+            self.stage(stage);
+            ended = ended.or_else(|| ending(stage).map(|n| (span, n)));
+        }
+        for r in &p.redirects {
+            if let Some(w) = &r.target {
+                self.word(w);
+            }
+        }
+    }
+
+    fn stage(&mut self, stage: &Stage) {
+        match &stage.kind {
+            StageKind::Command(c) => self.command(c),
+            StageKind::Map(f) => self.callable(f, "map", 1),
+            StageKind::Filter(f) => self.callable(f, "filter", 1),
+            StageKind::FlatMap(f) => self.callable(f, "flat_map", 1),
+            StageKind::Each(f) => self.callable(f, "each", 1),
+            StageKind::Sort(Some(f)) => self.callable(f, "sort by", 1),
+            StageKind::Take(a) => self.amount(a, "take", 0),
+            StageKind::Skip(a) => self.amount(a, "skip", 0),
+            StageKind::Batch(a) => self.amount(a, "batch", 1),
+            StageKind::Into(ch) => self.var(ch),
+            StageKind::Sink(Sink::Reduce { f, .. }) => self.callable(f, "reduce", 2),
+            StageKind::Pool(pool) => self.pool(pool, stage.span),
+            StageKind::Sort(None)
+            | StageKind::Uniq
+            | StageKind::Lines
+            | StageKind::Json
+            | StageKind::ToJson
+            | StageKind::Sink(_) => {}
+        }
+    }
+
+    fn pool(&mut self, pool: &Pool, span: Span) {
+        if let PoolSize::Fixed(n, at) = pool.size {
+            if n < 1 {
+                self.error(at, K::PoolSize { size: n });
+            }
+        }
+        match &pool.work {
+            PoolWork::Map(f) => self.callable(f, "pool map", 1),
+            PoolWork::Exec(c) => {
+                self.scopes.push();
+                self.scopes.declare("it", Var::Value(None));
+                self.command(c);
+                self.scopes.pop();
+            }
+            PoolWork::ExecPipeline(p) => {
+                self.scopes.push();
+                self.scopes.declare("it", Var::Value(None));
+                self.pipeline(p);
+                self.scopes.pop();
+            }
+        }
+        let o = &pool.opts;
+        if let Some(a) = &o.chunk {
+            self.amount(a, "chunk", 1);
+        }
+        if let Some(a) = &o.retries {
+            self.amount(a, "retries", 0);
+        }
+        if let Some(w) = &o.log {
+            self.word(w);
+        }
+        for (_, w) in o.slurm.iter().flatten() {
+            self.word(w);
+        }
+        if o.resume && o.log.is_none() {
+            self.error(o.resume_span.unwrap_or(span), K::ResumeWithoutLog);
+        }
+    }
+
+    fn command(&mut self, c: &Command) {
+        for (_, v) in &c.env {
+            self.word(v);
+        }
+        match c.program.literal() {
+            // `sh "…"` runs /bin/sh, which is always there.
+            _ if c.shell => {}
+            // `y = 3` with `y` never declared parses as a command; say what was meant.
+            Some(name) if is_ident(&name) && c.args.first().is_some_and(is_assign_op) => {
+                self.error(c.program.span, K::AssignUndeclared { name });
+            }
+            Some(name) => self.program(&name, c.program.span),
+            None => self.word(&c.program),
+        }
+        for a in &c.args {
+            self.word(a);
+        }
+        for r in &c.redirects {
+            if let Some(w) = &r.target {
+                self.word(w);
+            }
+        }
+    }
+
+    fn program(&mut self, name: &str, span: Span) {
+        let kind = match self.programs.lookup(name) {
+            Lookup::Found => return,
+            Lookup::NotOnPath => K::UnknownCommand {
+                name: name.into(),
+                suggestion: self.programs.suggest(name),
+            },
+            Lookup::NoSuchFile => K::BadProgramPath {
+                path: name.into(),
+                exists: false,
+            },
+            Lookup::NotExecutable => K::BadProgramPath {
+                path: name.into(),
+                exists: true,
+            },
+        };
+        self.error(span, kind);
+    }
+
+    fn word(&mut self, w: &Word) {
+        self.parts(&w.parts);
+    }
+
+    fn parts(&mut self, parts: &[WordPart]) {
+        for p in parts {
+            match p {
+                WordPart::Var(v) => self.var(v),
+                WordPart::Interp(inner) => self.parts(inner),
+                WordPart::Bare(_) | WordPart::Quoted(_) | WordPart::Expr(_) => {}
+            }
+        }
+    }
+
+    fn var(&mut self, v: &Ident) {
+        if self.scopes.get(&v.name).is_none() {
+            let kind = K::UnknownVariable {
+                name: v.name.clone(),
+                suggestion: self.scopes.suggest(&v.name),
+            };
+            self.error(v.span, kind);
+        }
+    }
+
+    fn callable(&mut self, f: &Callable, stage: &str, expected: usize) {
+        let Callable::Fn(name) = f else { return };
+        let kind = match self.fns.get(&name.name) {
+            Some(sig) if sig.params == expected => return,
+            Some(sig) => K::Arity {
+                stage: stage.into(),
+                name: name.name.clone(),
+                expected,
+                found: sig.params,
+                defined: sig.defined,
+            },
+            None => K::UnknownFunction {
+                name: name.name.clone(),
+                suggestion: super::suggest::closest(
+                    &name.name,
+                    self.fns.keys().map(String::as_str),
+                ),
+            },
+        };
+        self.error(name.span, kind);
+    }
+
+    fn amount(&mut self, a: &Amount, what: &str, min: i64) {
+        if let Amount::Int(value, span) = *a {
+            if value < min {
+                let what = what.into();
+                self.error(span, K::BadAmount { what, value, min });
+            }
+        }
+    }
+}
+
+/// `span` without the whitespace the parser may include at its ends.
+pub(crate) fn trim(span: Span, src: &str) -> Span {
+    let text = span.text(src);
+    if text.is_empty() {
+        return span;
+    }
+    let start = span.start + (text.len() - text.trim_start().len());
+    let end = span.end - (text.len() - text.trim_end().len());
+    Span::new(start, end.max(start))
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_assign_op(w: &Word) -> bool {
+    matches!(&w.parts[..], [WordPart::Bare(op)] if ["=", "+=", "-=", "*=", "/="].contains(&op.as_str()))
+}
+
+/// The keyword of a stage that ends its pipeline (nothing may follow it).
+fn ending(stage: &Stage) -> Option<&'static str> {
+    Some(match &stage.kind {
+        StageKind::Into(_) => "into",
+        StageKind::Sink(s) => match s {
+            Sink::Count => "count",
+            Sink::Sum => "sum",
+            Sink::First => "first",
+            Sink::Last => "last",
+            Sink::Collect => "collect",
+            Sink::Text => "text",
+            Sink::Reduce { .. } => "reduce",
+        },
+        _ => return None,
+    })
+}
+
+/// Every `fn` of the script, also those inside blocks; the first definition of a name wins.
+fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Fn { name, params, .. } => {
+                let sig = FnSig {
+                    params: params.len(),
+                    defined: Some(name.span),
+                };
+                out.entry(name.name.clone()).or_insert(sig);
+            }
+            StmtKind::Let {
+                value: LetValue::Spawn(sp),
+                ..
+            }
+            | StmtKind::Spawn(sp) => {
+                if let SpawnBody::Block(b) = &sp.body {
+                    collect_fns(b, out);
+                }
+            }
+            StmtKind::OnInterrupt { body, .. } | StmtKind::For { body, .. } => {
+                collect_fns(body, out);
+            }
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
+                collect_fns(then, out);
+                collect_fns(otherwise.as_deref().unwrap_or(&[]), out);
+            }
+            _ => {}
+        }
+    }
 }

@@ -3,8 +3,18 @@
 mod check_error;
 mod checker;
 mod plan;
+mod plan_build;
+mod plan_render;
+mod programs;
+mod scope;
+mod suggest;
 
 pub use check_error::{CheckError, CheckErrorKind};
 pub(crate) use checker::check;
 pub use checker::CheckOptions;
 pub use plan::Plan;
+
+#[cfg(test)]
+mod checker_tests;
+#[cfg(test)]
+mod plan_tests;

@@ -1,0 +1,170 @@
+//! Tests of the plan graph and its text, dot and JSON renderings.
+
+use super::{check, CheckOptions, Plan};
+
+fn plan(src: &str) -> Plan {
+    let ast = crate::parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e:?}"));
+    check(&ast, src, &CheckOptions::default()).unwrap_or_else(|e| panic!("check {src:?}: {e:?}"))
+}
+
+fn edges(src: &str) -> Vec<String> {
+    let text = plan(src).render_text();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("edges: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn text_of_a_pool_pipeline() {
+    let src = "// tour\nfrom glob(\"data/*.csv\") | pool 4 exec gzip -k ${it} progress\n";
+    let text = plan(src).render_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "pipeline 1 (line 2)");
+    assert!(
+        lines[1].starts_with("  [1] source  from glob(\"data/*.csv\")"),
+        "{text}"
+    );
+    assert!(lines[1].contains("thread"), "{text}");
+    assert!(lines[1].ends_with("2:1"), "{text}");
+    assert!(
+        lines[2].contains("pool 4 exec gzip -k ${it}  (ordered, progress)"),
+        "{text}"
+    );
+    assert!(lines[2].contains("4 processes"), "{text}");
+    assert!(lines[3].starts_with("  [3] sink    stdout"), "{text}");
+    assert_eq!(lines[4], "  edges: 1 -channel(64)-> 2 -channel(64)-> 3");
+}
+
+#[test]
+fn edges_say_how_stages_meet() {
+    assert_eq!(edges("ls | wc -l"), ["1 -pipe-> 2 -fd-> 3"]);
+    assert_eq!(
+        edges("let x = ls | lines"),
+        ["1 -lines-> 2 -channel(64)-> 3"]
+    );
+    assert_eq!(edges("from [1] | cat"), ["1 -write-> 2 -fd-> 3"]);
+    assert_eq!(edges("from [1]"), ["1 -channel(64)-> 2"]);
+    assert_eq!(
+        edges("ls | map { it } > out.txt"),
+        ["1 -lines-> 2 -channel(64)-> 3"]
+    );
+    assert_eq!(edges("ls > out.txt"), ["1 -fd-> 2"]);
+}
+
+#[test]
+fn sinks_name_where_output_goes() {
+    let t = plan("let x = ls | count").render_text();
+    assert!(t.contains("sink    variable x"), "{t}");
+    let t = plan("ls | wc -l >> log.txt").render_text();
+    assert!(t.contains("sink    file log.txt (append)"), "{t}");
+    let t = plan("let ch = channel(4)\nfrom [1] | into ch").render_text();
+    assert!(t.contains("sink    channel ch"), "{t}");
+    assert!(t.contains("edges: 1 -channel(64)-> 2"), "{t}");
+}
+
+#[test]
+fn pipelines_in_blocks_tasks_and_jobs_are_listed() {
+    let src = "let h = spawn ls | wc -l\n\
+               for f in [1] { cat /etc/hosts }\n\
+               from [1] | pool cpus exec { echo $it | wc -c } unordered\n";
+    let t = plan(src).render_text();
+    assert!(t.contains("pipeline 1 (line 1, spawned task)"), "{t}");
+    assert!(t.contains("sink    task value"), "{t}");
+    assert!(t.contains("pipeline 2 (line 2)"), "{t}");
+    assert!(t.contains("pipeline 3 (line 3)"), "{t}");
+    assert!(t.contains("(unordered)"), "{t}");
+    assert!(t.contains("cpus jobs"), "{t}");
+    assert!(
+        t.contains("pipeline 4 (line 3, each job of pipeline 3 node [2])"),
+        "{t}"
+    );
+    assert!(t.contains("sink    job output"), "{t}");
+}
+
+#[test]
+fn pool_map_runs_on_threads_with_options() {
+    let src = "from [1] | pool { 1 + 1 } map { it } chunk 8 retries 2 progress";
+    let t = plan(src).render_text();
+    assert!(t.contains("pool { 1 + 1 } map { it }"), "{t}");
+    assert!(t.contains("(ordered, chunk 8, retries 2, progress)"), "{t}");
+    assert!(t.contains("{ 1 + 1 } threads"), "{t}");
+}
+
+#[test]
+fn columns_count_chars_not_bytes() {
+    let t = plan("let x = \"é\"; ls").render_text();
+    assert!(t.contains("[1] process ls"), "{t}");
+    assert!(t.contains("1:14"), "{t}");
+}
+
+#[test]
+fn empty_plan() {
+    assert_eq!(plan("let x = 1").render_text(), "no pipelines\n");
+    assert_eq!(
+        plan("").render_dot(),
+        "digraph plan {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n}\n"
+    );
+}
+
+#[test]
+fn dot_is_escaped_and_clustered() {
+    let src = "echo \"a \\\"b\\\" c\\\\d\" | wc -c\nfrom [1] | map { it }";
+    let d = plan(src).render_dot();
+    assert!(d.starts_with("digraph plan {\n"), "{d}");
+    assert!(d.ends_with("}\n"), "{d}");
+    assert!(d.contains("subgraph cluster_1 {"), "{d}");
+    assert!(d.contains("subgraph cluster_2 {"), "{d}");
+    assert!(d.contains(r#"echo \"a \\\"b\\\" c\\\\d\""#), "{d}");
+    assert!(d.contains("p1n1 -> p1n2 [label=\"pipe\"];"), "{d}");
+    assert!(d.contains("shape=box"), "{d}");
+    let dot_ok = std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if dot_ok {
+        use std::io::Write;
+        let mut child = std::process::Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(d.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn json_has_nodes_edges_and_spans() {
+    let src = "ls -l | pool 2 map { it } | count";
+    let j: serde_json::Value = serde_json::from_str(&plan(src).render_json()).unwrap();
+    let p = &j["pipelines"][0];
+    assert_eq!(p["line"], 1);
+    let nodes = p["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 4);
+    assert_eq!(nodes[0]["kind"], "process");
+    assert_eq!(nodes[0]["runs_on"], "process");
+    assert_eq!(nodes[0]["label"], "ls -l");
+    assert_eq!(nodes[0]["argv"], serde_json::json!(["ls", "-l"]));
+    assert_eq!(nodes[0]["span"], serde_json::json!([0, 5]));
+    assert_eq!(nodes[1]["kind"], "pool");
+    assert_eq!(nodes[1]["runs_on"], "2 threads");
+    assert_eq!(nodes[1]["pool"]["options"], serde_json::json!(["ordered"]));
+    assert_eq!(nodes[2]["kind"], "thread");
+    assert_eq!(nodes[3]["kind"], "sink");
+    let e = &p["edges"];
+    assert_eq!(
+        e[0],
+        serde_json::json!({"from": 1, "to": 2, "via": "lines"})
+    );
+    assert_eq!(e[1]["via"], "channel(64)");
+    assert_eq!(e[1]["capacity_batches"], 64);
+    assert_eq!(e[1]["batch_items"], 256);
+}
