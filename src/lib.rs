@@ -5,9 +5,9 @@
 
 mod check;
 mod diagnostics;
+pub mod repl;
 mod runtime;
 mod script;
-pub mod repl;
 mod script_file;
 mod syntax;
 
@@ -19,19 +19,28 @@ pub use syntax::parse_error::{ParseError, ParseErrorKind};
 pub use syntax::parser::parse;
 pub use syntax::span::Span;
 
-pub use runtime::{run_script, CancelReason, CancelToken, RunError, RunErrorKind, RunOptions, TaskHandle};
+pub use runtime::{
+    run_script, CancelReason, CancelToken, RunError, RunErrorKind, RunOptions, TaskHandle,
+};
 
 /// Run a compiled script as the CLI does (signal handlers installed, errors rendered on
 /// stderr); returns the process exit code.
 #[must_use]
 pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
-    let opts = RunOptions { args, handle_signals: true, ..RunOptions::default() };
+    let opts = RunOptions {
+        args,
+        handle_signals: true,
+        ..RunOptions::default()
+    };
     match run_script(script, opts) {
         Ok(_) => 0,
         Err(e) => {
             let code = e.exit_code();
             if !matches!(e.kind, RunErrorKind::Interrupted { .. }) {
-                eprint!("{}", render(&[&e], &script.source, RenderOptions::for_stderr()));
+                eprint!(
+                    "{}",
+                    render(&[&e], &script.source, RenderOptions::for_stderr())
+                );
             }
             code
         }

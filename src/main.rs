@@ -19,13 +19,6 @@ struct Cli {
     /// Run SOURCE as a one-line script; the remaining arguments are in `args`.
     #[arg(short = 'c', value_name = "SOURCE", allow_hyphen_values = true)]
     command: Option<String>,
-    /// Arguments for `-c` (in the script's `args`).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        requires = "command"
-    )]
-    rest: Vec<OsString>,
     #[command(subcommand)]
     sub: Option<Sub>,
 }
@@ -67,9 +60,15 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // `flow -c SOURCE ARGS…`: everything after SOURCE belongs to the script.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.len() >= 3 && argv[1] == "-c" {
+        let src = argv[2].to_string_lossy().into_owned();
+        return ExitCode::from(run_source(flow::SourceFile::new("-c", src), &argv[3..]));
+    }
     let cli = Cli::parse();
     let code = match (cli.command, cli.sub) {
-        (Some(src), _) => run_source(flow::SourceFile::new("-c", src), &cli.rest),
+        (Some(src), _) => run_source(flow::SourceFile::new("-c", src), &[]),
         (None, Some(Sub::Run { script, args })) => run_file(&script, &args),
         (None, Some(Sub::Script(mut v))) => {
             let script = v.remove(0).to_string_lossy().into_owned();

@@ -62,7 +62,11 @@ impl CancelToken {
         if let Some(r) = self.reason() {
             child.cancel(r);
         } else {
-            let mut kids = self.inner.children.lock().unwrap_or_else(|e| e.into_inner());
+            let mut kids = self
+                .inner
+                .children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             kids.retain(|w| w.strong_count() > 0);
             kids.push(Arc::downgrade(&child.inner));
             // Re-check: a cancel may have raced with the registration.
@@ -85,7 +89,11 @@ impl CancelToken {
             self.inner.cond.notify_all();
         }
         let kids: Vec<_> = std::mem::take(
-            &mut *self.inner.children.lock().unwrap_or_else(|e| e.into_inner()),
+            &mut *self
+                .inner
+                .children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
         );
         for k in kids.iter().filter_map(Weak::upgrade) {
             CancelToken { inner: k }.cancel(reason);

@@ -74,15 +74,23 @@ impl Env {
     pub(crate) fn eval(&self, r: &Rhai) -> Result<Dynamic, RunError> {
         let ast = self.compile(r)?;
         let mut scope = (*self.vars).clone();
-        guard_panics(r.span, || self.shared.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast))
-            .and_then(|res| res.map_err(|e| self.rhai_error(&e, r.span)))
+        guard_panics(r.span, || {
+            self.shared
+                .engine
+                .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+        })
+        .and_then(|res| res.map_err(|e| self.rhai_error(&e, r.span)))
     }
 
     /// An evaluator for items on this thread.
     pub(crate) fn evaluator(&self) -> Evaluator {
         let scope = (*self.vars).clone();
         let base = scope.len();
-        Evaluator { env: self.clone(), scope, base }
+        Evaluator {
+            env: self.clone(),
+            scope,
+            base,
+        }
     }
 }
 
@@ -95,7 +103,12 @@ pub(crate) struct Evaluator {
 
 impl Evaluator {
     /// `F(it)`.
-    pub(crate) fn call(&mut self, c: &Compiled, it: Dynamic, span: Span) -> Result<Dynamic, RunError> {
+    pub(crate) fn call(
+        &mut self,
+        c: &Compiled,
+        it: Dynamic,
+        span: Span,
+    ) -> Result<Dynamic, RunError> {
         self.call_with(c, &[("it", it)], span)
     }
 
@@ -112,14 +125,20 @@ impl Evaluator {
             Compiled::Fn(name) => {
                 let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
                 let scope = &mut self.scope;
-                guard_panics(span, || shared.engine.call_fn::<Dynamic>(scope, &shared.fns, name, argv))?
+                guard_panics(span, || {
+                    shared
+                        .engine
+                        .call_fn::<Dynamic>(scope, &shared.fns, name, argv)
+                })?
             }
             Compiled::Block(ast) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
                 }
                 let scope = &mut self.scope;
-                let r = guard_panics(span, || shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast));
+                let r = guard_panics(span, || {
+                    shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
+                });
                 self.scope.rewind(self.base);
                 r?
             }
@@ -154,7 +173,12 @@ impl Lookup for WordEnv<'_> {
             }
         }
         self.env.vars.get_value::<Dynamic>(name).ok_or_else(|| {
-            RunError::new(span, RunErrorKind::Value { message: format!("no variable `{name}`") })
+            RunError::new(
+                span,
+                RunErrorKind::Value {
+                    message: format!("no variable `{name}`"),
+                },
+            )
         })
     }
 
@@ -163,7 +187,10 @@ impl Lookup for WordEnv<'_> {
             Some(it) => {
                 let mut vars = (*self.env.vars).clone();
                 vars.push("it", it.clone());
-                let env = Env { shared: self.env.shared.clone(), vars: Arc::new(vars) };
+                let env = Env {
+                    shared: self.env.shared.clone(),
+                    vars: Arc::new(vars),
+                };
                 env.eval(code)
             }
             None => self.env.eval(code),

@@ -31,21 +31,36 @@ struct TaskInner {
 
 impl TaskHandle {
     fn finished(&self) -> bool {
-        self.inner.result.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.inner
+            .result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     /// Wait until done, the deadline, or cancellation of `by`. `None`: not done.
-    fn wait(&self, deadline: Option<Instant>, by: &CancelToken) -> Option<Result<Dynamic, RunError>> {
+    fn wait(
+        &self,
+        deadline: Option<Instant>,
+        by: &CancelToken,
+    ) -> Option<Result<Dynamic, RunError>> {
         let mut g = self.inner.result.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = g.as_ref() {
-                self.inner.joined.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.inner
+                    .joined
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 return Some(r.clone());
             }
             if by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
                 return None;
             }
-            g = self.inner.done.wait_timeout(g, Duration::from_millis(10)).unwrap_or_else(|e| e.into_inner()).0;
+            g = self
+                .inner
+                .done
+                .wait_timeout(g, Duration::from_millis(10))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -65,11 +80,16 @@ pub(crate) fn cancel_error(r: CancelReason, span: Span) -> RunError {
     let kind = match r {
         CancelReason::Interrupt => RunErrorKind::Interrupted { signal: "SIGINT" },
         CancelReason::Terminate => RunErrorKind::Interrupted { signal: "SIGTERM" },
-        CancelReason::Timeout => RunErrorKind::Timeout { what: "the task".into() },
+        CancelReason::Timeout => RunErrorKind::Timeout {
+            what: "the task".into(),
+        },
         _ => RunErrorKind::Cancelled,
     };
     RunError::new(span, kind)
 }
+
+/// The registered `on_interrupt` blocks and their grace periods.
+pub(crate) type Interrupts = Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>;
 
 /// Executes statements with a scope of script variables.
 pub(crate) struct Executor {
@@ -78,16 +98,25 @@ pub(crate) struct Executor {
     pub(crate) token: CancelToken,
     tasks: Vec<TaskHandle>,
     /// `on_interrupt` blocks, shared with the signal handler.
-    pub(crate) interrupts: Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>,
+    pub(crate) interrupts: Interrupts,
 }
 
 impl Executor {
     pub(crate) fn new(shared: Arc<Shared>, scope: Scope<'static>, token: CancelToken) -> Self {
-        Executor { shared, scope, token, tasks: vec![], interrupts: Arc::default() }
+        Executor {
+            shared,
+            scope,
+            token,
+            tasks: vec![],
+            interrupts: Arc::default(),
+        }
     }
 
     fn env(&self) -> Env {
-        Env { shared: self.shared.clone(), vars: Arc::new(self.scope.clone()) }
+        Env {
+            shared: self.shared.clone(),
+            vars: Arc::new(self.scope.clone()),
+        }
     }
 
     fn check_cancel(&self, span: Span) -> Result<(), RunError> {
@@ -99,7 +128,11 @@ impl Executor {
 
     /// Run statements; the value is the last statement's. `collect_last`: a final pipeline
     /// is collected rather than printed (a task's value).
-    pub(crate) fn block(&mut self, stmts: &[Stmt], collect_last: bool) -> Result<Dynamic, RunError> {
+    pub(crate) fn block(
+        &mut self,
+        stmts: &[Stmt],
+        collect_last: bool,
+    ) -> Result<Dynamic, RunError> {
         let base = self.scope.len();
         let mut last = Dynamic::UNIT;
         for (i, s) in stmts.iter().enumerate() {
@@ -144,9 +177,16 @@ impl Executor {
         let mut first = Ok(());
         for t in &tasks {
             let r = t.wait(None, &CancelToken::new());
-            let joined_before = t.inner.joined.swap(true, std::sync::atomic::Ordering::SeqCst);
+            let joined_before = t
+                .inner
+                .joined
+                .swap(true, std::sync::atomic::Ordering::SeqCst);
             if let Some(Err(e)) = r {
-                if !t.inner.daemon && !joined_before && first.is_ok() && !matches!(e.kind, RunErrorKind::Cancelled) {
+                if !t.inner.daemon
+                    && !joined_before
+                    && first.is_ok()
+                    && !matches!(e.kind, RunErrorKind::Cancelled)
+                {
                     first = Err(e);
                 }
             }
@@ -159,7 +199,9 @@ impl Executor {
         let ast = env.compile(r)?;
         let engine = &self.shared.engine;
         let scope = &mut self.scope;
-        let res = super::eval::guard_panics(r.span, || engine.eval_ast_with_scope::<Dynamic>(scope, &ast))?;
+        let res = super::eval::guard_panics(r.span, || {
+            engine.eval_ast_with_scope::<Dynamic>(scope, &ast)
+        })?;
         res.map_err(|e| env.rhai_error(&e, r.span))
     }
 
@@ -187,16 +229,28 @@ impl Executor {
                 Ok(Dynamic::UNIT)
             }
             StmtKind::Assign { .. } | StmtKind::Rhai(_) => {
-                let r = Rhai { code: s.span.text(&self.shared.src).to_string(), span: s.span };
+                let r = Rhai {
+                    code: s.span.text(&self.shared.src).to_string(),
+                    span: s.span,
+                };
                 self.eval(&r)
             }
             StmtKind::Pipeline(p) => {
                 self.pipeline(p, if collect { Dest::Collect } else { Dest::Stdout })
             }
-            StmtKind::If { cond, then, otherwise } => {
+            StmtKind::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.eval(cond)?;
                 let c = c.as_bool().map_err(|t| {
-                    RunError::new(cond.span, RunErrorKind::Value { message: format!("`if` needs true or false, got {t}") })
+                    RunError::new(
+                        cond.span,
+                        RunErrorKind::Value {
+                            message: format!("`if` needs true or false, got {t}"),
+                        },
+                    )
                 })?;
                 if c {
                     self.block(then, collect)
@@ -241,9 +295,17 @@ impl Executor {
                 Ok(Dynamic::UNIT)
             }
             StmtKind::OnInterrupt { grace, body } => {
-                self.interrupts.lock().unwrap_or_else(|e| e.into_inner()).push((body.clone(), *grace));
+                self.interrupts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((body.clone(), *grace));
                 if let Some(g) = grace {
-                    *self.shared.rt.grace.lock().unwrap_or_else(|e| e.into_inner()) = *g;
+                    *self
+                        .shared
+                        .rt
+                        .grace
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = *g;
                 }
                 Ok(Dynamic::UNIT)
             }
@@ -260,7 +322,12 @@ impl Executor {
             .get_value::<Dynamic>(&name.name)
             .and_then(|v| v.try_cast::<TaskHandle>())
             .ok_or_else(|| {
-                RunError::new(name.span, RunErrorKind::Value { message: format!("`{}` is not a task", name.name) })
+                RunError::new(
+                    name.span,
+                    RunErrorKind::Value {
+                        message: format!("`{}` is not a task", name.name),
+                    },
+                )
             })
     }
 
@@ -280,8 +347,13 @@ impl Executor {
         // so that a consumer cannot see the channel close early.
         let mut chans = vec![];
         collect_intos(sp, &mut |name| {
-            if let Some(ch) = self.scope.get_value::<Dynamic>(name).and_then(|v| v.try_cast::<FlowChannel>()) {
-                if !chans.iter().any(|c: &FlowChannel| c.id() == ch.id()) && ch.register().is_some() {
+            if let Some(ch) = self
+                .scope
+                .get_value::<Dynamic>(name)
+                .and_then(|v| v.try_cast::<FlowChannel>())
+            {
+                if !chans.iter().any(|c: &FlowChannel| c.id() == ch.id()) && ch.register().is_some()
+                {
                     chans.push(ch);
                 }
             }
@@ -330,7 +402,13 @@ impl Executor {
                     let running: Vec<String> = handles
                         .iter()
                         .filter(|h| !h.finished())
-                        .map(|h| h.inner.name.lock().unwrap_or_else(|e| e.into_inner()).clone())
+                        .map(|h| {
+                            h.inner
+                                .name
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .clone()
+                        })
                         .collect();
                     for h in &handles {
                         h.inner.token.cancel(CancelReason::Requested);
@@ -342,7 +420,11 @@ impl Executor {
                 }
             }
         }
-        Ok(if values.len() == 1 { values.remove(0) } else { Dynamic::from_array(values) })
+        Ok(if values.len() == 1 {
+            values.remove(0)
+        } else {
+            Dynamic::from_array(values)
+        })
     }
 }
 
@@ -358,8 +440,14 @@ fn collect_intos(sp: &Spawn, f: &mut dyn FnMut(&str)) {
     fn stmts(ss: &[Stmt], f: &mut dyn FnMut(&str)) {
         for s in ss {
             match &s.kind {
-                StmtKind::Pipeline(p) | StmtKind::Let { value: LetValue::Pipeline(p), .. } => pipeline(p, f),
-                StmtKind::If { then, otherwise, .. } => {
+                StmtKind::Pipeline(p)
+                | StmtKind::Let {
+                    value: LetValue::Pipeline(p),
+                    ..
+                } => pipeline(p, f),
+                StmtKind::If {
+                    then, otherwise, ..
+                } => {
                     stmts(then, f);
                     if let Some(o) = otherwise {
                         stmts(o, f);

@@ -57,7 +57,11 @@ pub(crate) fn guard(
             std::thread::sleep(Duration::from_millis(20));
         }
     });
-    GroupGuard { finished, wake, thread: Some(thread) }
+    GroupGuard {
+        finished,
+        wake,
+        thread: Some(thread),
+    }
 }
 
 impl Drop for GroupGuard {

@@ -4,11 +4,11 @@
 pub(crate) mod cancel;
 mod eval;
 mod exec;
-mod pool;
-mod run;
 pub(crate) mod groups;
 mod pipeline;
+mod pool;
 pub(crate) mod process;
+mod run;
 pub(crate) mod run_error;
 mod stages;
 mod value;
@@ -52,7 +52,11 @@ impl Runtime {
     }
 
     /// Signal `groups` when `token` is cancelled, until the guard is dropped.
-    pub(crate) fn guard_groups(&self, token: &CancelToken, groups: groups::Groups) -> groups::GroupGuard {
+    pub(crate) fn guard_groups(
+        &self,
+        token: &CancelToken,
+        groups: groups::Groups,
+    ) -> groups::GroupGuard {
         groups::guard(token, groups, self.grace(), self.force.clone())
     }
 }

@@ -53,7 +53,10 @@ pub(crate) struct Failure {
 
 impl Failure {
     pub(crate) fn new(token: CancelToken) -> Self {
-        Failure { first: Arc::new(Mutex::new(None)), token }
+        Failure {
+            first: Arc::new(Mutex::new(None)),
+            token,
+        }
     }
 
     pub(crate) fn fail(&self, e: RunError) {
@@ -69,7 +72,10 @@ impl Failure {
     }
 
     pub(crate) fn has_failed(&self) -> bool {
-        self.first.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+        self.first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     fn take(&self) -> Option<RunError> {
@@ -133,7 +139,10 @@ pub(crate) fn run(
     for (p, last_of_chain) in std::mem::take(&mut run.procs) {
         let pid = p.pid;
         let r = p.wait();
-        run.groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| *g != pid);
+        run.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|g| *g != pid);
         if let Some(status) = process::judge(&r, last_of_chain) {
             if proc_err.is_none() && !token.is_cancelled() {
                 proc_err = Some(process::exit_error(r, status));
@@ -156,7 +165,11 @@ pub(crate) fn run(
     result.map(|v| v.unwrap_or_default())
 }
 
-fn build_and_consume(run: &mut Run, pl: &Pipeline, dest: Dest) -> Result<Option<Dynamic>, RunError> {
+fn build_and_consume(
+    run: &mut Run,
+    pl: &Pipeline,
+    dest: Dest,
+) -> Result<Option<Dynamic>, RunError> {
     let mut flow = Flow::Start;
     if let Some(src) = &pl.source {
         flow = Flow::Items(source(run, &src.expr, src.span)?);
@@ -186,12 +199,21 @@ fn build_and_consume(run: &mut Run, pl: &Pipeline, dest: Dest) -> Result<Option<
             }
             StageKind::Pool(p) => {
                 let rx = items(run, flow, st)?;
-                flow = Flow::Items(pool::start(&run.env, p, st.span, rx, &run.token, &run.failure, &run.groups)?);
+                flow = Flow::Items(pool::start(
+                    &run.env,
+                    p,
+                    st.span,
+                    rx,
+                    &run.token,
+                    &run.failure,
+                    &run.groups,
+                )?);
             }
             kind => {
                 let rx = items(run, flow, st)?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
-                let (env, token, kind, span) = (run.env.clone(), run.token.clone(), kind.clone(), st.span);
+                let (env, token, kind, span) =
+                    (run.env.clone(), run.token.clone(), kind.clone(), st.span);
                 run.thread(move || stages::run(&kind, span, &env, &rx, &tx, &token));
                 flow = Flow::Items(out);
             }
@@ -218,7 +240,9 @@ fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunEr
         Flow::Start => Ok(stdin_lines(run)),
         Flow::Done => Err(RunError::new(
             st.span,
-            RunErrorKind::Value { message: "nothing flows into this stage".into() },
+            RunErrorKind::Value {
+                message: "nothing flows into this stage".into(),
+            },
         )),
     }
 }
@@ -270,15 +294,30 @@ fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) {
 }
 
 /// `from value`: arrays, ranges, strings, channels, `lines(path)` (read lazily).
-fn source(run: &mut Run, expr: &crate::ast::Rhai, span: crate::Span) -> Result<Receiver<Batch>, RunError> {
+fn source(
+    run: &mut Run,
+    expr: &crate::ast::Rhai,
+    span: crate::Span,
+) -> Result<Receiver<Batch>, RunError> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
     let code = expr.code.trim();
-    if let Some(arg) = code.strip_prefix("lines(").and_then(|s| s.strip_suffix(')')) {
-        let path_expr = crate::ast::Rhai { code: arg.to_string(), span: expr.span };
+    if let Some(arg) = code
+        .strip_prefix("lines(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        let path_expr = crate::ast::Rhai {
+            code: arg.to_string(),
+            span: expr.span,
+        };
         let path = display(&run.env.eval(&path_expr)?);
         let f = File::open(&path).map_err(|e| {
-            RunError::new(span, RunErrorKind::Io { message: format!("cannot read {path}: {e}") })
+            RunError::new(
+                span,
+                RunErrorKind::Io {
+                    message: format!("cannot read {path}: {e}"),
+                },
+            )
         })?;
         run.thread(move || {
             read_lines(f, &tx, &token);
@@ -349,7 +388,12 @@ fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
 }
 
 /// `into ch`: send every item; the channel closes when its last producer is done.
-fn into(run: &mut Run, name: &crate::ast::Ident, st: &Stage, rx: Receiver<Batch>) -> Result<(), RunError> {
+fn into(
+    run: &mut Run,
+    name: &crate::ast::Ident,
+    st: &Stage,
+    rx: Receiver<Batch>,
+) -> Result<(), RunError> {
     let ch = run
         .env
         .vars
@@ -358,13 +402,20 @@ fn into(run: &mut Run, name: &crate::ast::Ident, st: &Stage, rx: Receiver<Batch>
         .ok_or_else(|| {
             RunError::new(
                 name.span,
-                RunErrorKind::Value { message: format!("`{}` is not a channel", name.name) },
+                RunErrorKind::Value {
+                    message: format!("`{}` is not a channel", name.name),
+                },
             )
         })?;
     let in_task = super::exec::in_task_for(&ch);
     let tx = if in_task { ch.sender() } else { ch.register() };
     let Some(tx) = tx else {
-        return Err(RunError::new(st.span, RunErrorKind::Value { message: "the channel is closed".into() }));
+        return Err(RunError::new(
+            st.span,
+            RunErrorKind::Value {
+                message: "the channel is closed".into(),
+            },
+        ));
     };
     let token = run.token.clone();
     run.thread(move || {
@@ -441,7 +492,12 @@ fn consume(
     Ok(None)
 }
 
-fn reduce(run: &mut Run, rx: Receiver<Batch>, s: &Sink, span: crate::Span) -> Result<Dynamic, RunError> {
+fn reduce(
+    run: &mut Run,
+    rx: Receiver<Batch>,
+    s: &Sink,
+    span: crate::Span,
+) -> Result<Dynamic, RunError> {
     let err = |m: String| RunError::new(span, RunErrorKind::Value { message: m });
     Ok(match s {
         Sink::Count => Dynamic::from(rx.iter().map(|b| b.len() as i64).sum::<i64>()),
@@ -455,11 +511,18 @@ fn reduce(run: &mut Run, rx: Receiver<Batch>, s: &Sink, span: crate::Span) -> Re
             sum.value()
         }
         Sink::First => {
-            let v = rx.iter().find_map(|b| b.into_iter().next()).unwrap_or_default();
+            let v = rx
+                .iter()
+                .find_map(|b| b.into_iter().next())
+                .unwrap_or_default();
             drop(rx);
             v
         }
-        Sink::Last => rx.iter().filter_map(|b| b.into_iter().last()).last().unwrap_or_default(),
+        Sink::Last => rx
+            .iter()
+            .filter_map(|b| b.into_iter().last())
+            .last()
+            .unwrap_or_default(),
         Sink::Collect => Dynamic::from_array(rx.iter().flatten().collect()),
         Sink::Text => {
             let lines: Vec<String> = rx.iter().flatten().map(|v| value::to_line(&v)).collect();
@@ -472,7 +535,9 @@ fn reduce(run: &mut Run, rx: Receiver<Batch>, s: &Sink, span: crate::Span) -> Re
             for b in &rx {
                 for it in b {
                     let item = display(&it);
-                    acc = ev.call_with(&f, &[("acc", acc), ("it", it)], span).map_err(|e| e.with_item(&item))?;
+                    acc = ev
+                        .call_with(&f, &[("acc", acc), ("it", it)], span)
+                        .map_err(|e| e.with_item(&item))?;
                 }
             }
             acc
@@ -494,20 +559,34 @@ fn file_redirect(rs: &[Redirect]) -> Result<Option<File>, RunError> {
 struct NoVars;
 impl words::Lookup for NoVars {
     fn var(&self, name: &str, span: crate::Span) -> Result<Dynamic, RunError> {
-        Err(RunError::new(span, RunErrorKind::Value { message: format!("no variable `{name}`") }))
+        Err(RunError::new(
+            span,
+            RunErrorKind::Value {
+                message: format!("no variable `{name}`"),
+            },
+        ))
     }
     fn expr(&self, code: &crate::ast::Rhai) -> Result<Dynamic, RunError> {
-        Err(RunError::new(code.span, RunErrorKind::Value { message: "no expression here".into() }))
+        Err(RunError::new(
+            code.span,
+            RunErrorKind::Value {
+                message: "no expression here".into(),
+            },
+        ))
     }
 }
 
 fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, RunError> {
-    let Some(target) = &r.target else { return Ok(None) };
+    let Some(target) = &r.target else {
+        return Ok(None);
+    };
     let mut names = words::expand(target, env)?;
     if names.len() != 1 {
         return Err(RunError::new(
             r.span,
-            RunErrorKind::Value { message: "a redirect needs exactly one file name".into() },
+            RunErrorKind::Value {
+                message: "a redirect needs exactly one file name".into(),
+            },
         ));
     }
     let path = names.remove(0);
@@ -519,7 +598,12 @@ fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, 
         RedirectKind::ErrToOut => return Ok(None),
     };
     o.open(&path).map(Some).map_err(|e| {
-        RunError::new(r.span, RunErrorKind::Io { message: format!("cannot open {path}: {e}") })
+        RunError::new(
+            r.span,
+            RunErrorKind::Io {
+                message: format!("cannot open {path}: {e}"),
+            },
+        )
     })
 }
 
@@ -539,7 +623,12 @@ pub(crate) fn command_spec(
     } else {
         let mut p = words::expand(&cmd.program, lookup)?;
         if p.is_empty() {
-            return Err(RunError::new(span, RunErrorKind::Value { message: "empty program name".into() }));
+            return Err(RunError::new(
+                span,
+                RunErrorKind::Value {
+                    message: "empty program name".into(),
+                },
+            ));
         }
         let program = p.remove(0);
         let mut args = p;
@@ -567,7 +656,10 @@ pub(crate) fn command_spec(
 /// Start a chain of commands joined by OS pipes.
 fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Result<Flow, RunError> {
     let env = run.env.clone();
-    let lookup = WordEnv { env: &env, it: None };
+    let lookup = WordEnv {
+        env: &env,
+        it: None,
+    };
     let mut stdin: Stdio = match flow {
         Flow::Start => Stdio::inherit(),
         Flow::Done => Stdio::null(),
@@ -583,7 +675,9 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
     };
     let mut out_rx = None;
     for (k, st) in chain.iter().enumerate() {
-        let StageKind::Command(cmd) = &st.kind else { continue };
+        let StageKind::Command(cmd) = &st.kind else {
+            continue;
+        };
         let mut spec = command_spec(cmd, &lookup, st.span)?;
         let last = k + 1 == chain.len();
         let mut next_stdin = None;
@@ -591,7 +685,10 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         let (stdout, out_clone) = if last && to_stdout {
             let fd = std::io::stdout().lock();
             use std::os::fd::AsFd;
-            let owned = fd.as_fd().try_clone_to_owned().map_err(|e| io_err(st.span, &e))?;
+            let owned = fd
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| io_err(st.span, &e))?;
             (Stdio::inherit(), Some(File::from(owned)))
         } else {
             let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
@@ -607,7 +704,10 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
             } else {
                 next_stdin = Some(Stdio::from(r));
             }
-            (Stdio::from(w), Some(File::from(std::os::fd::OwnedFd::from(wc))))
+            (
+                Stdio::from(w),
+                Some(File::from(std::os::fd::OwnedFd::from(wc))),
+            )
         };
         spec.stdout = stdout;
         spec.stdin = std::mem::replace(&mut stdin, Stdio::null());
@@ -616,7 +716,9 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
             match (r.kind, f) {
                 (RedirectKind::In, Some(f)) => spec.stdin = Stdio::from(f),
                 (RedirectKind::Out | RedirectKind::Append, Some(f)) => spec.stdout = Stdio::from(f),
-                (RedirectKind::Err | RedirectKind::ErrAppend, Some(f)) => spec.stderr = ErrTo::Stdio(Stdio::from(f)),
+                (RedirectKind::Err | RedirectKind::ErrAppend, Some(f)) => {
+                    spec.stderr = ErrTo::Stdio(Stdio::from(f))
+                }
                 (RedirectKind::ErrToOut, _) => {
                     if let Some(o) = &out_clone {
                         let c = o.try_clone().map_err(|e| io_err(r.span, &e))?;
@@ -630,7 +732,10 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         // Flush what flow printed so far, so output stays in order.
         let _ = std::io::stdout().lock().flush();
         let p = Proc::spawn(&run.env.shared.rt, spec)?;
-        run.groups.lock().unwrap_or_else(|e| e.into_inner()).push(p.pid);
+        run.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p.pid);
         run.procs.push((p, last && to_stdout));
         if let Some(s) = next_stdin {
             stdin = s;
@@ -643,7 +748,12 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
 }
 
 fn io_err(span: crate::Span, e: &std::io::Error) -> RunError {
-    RunError::new(span, RunErrorKind::Io { message: e.to_string() })
+    RunError::new(
+        span,
+        RunErrorKind::Io {
+            message: e.to_string(),
+        },
+    )
 }
 
 /// Items → a process's stdin, one per line. A closed pipe means the process is done reading.
@@ -654,7 +764,10 @@ fn write_items(w: std::io::PipeWriter, rx: &Receiver<Batch>, token: &CancelToken
             return;
         }
         for it in &b {
-            if w.write_all(value::to_line(it).as_bytes()).and_then(|()| w.write_all(b"\n")).is_err() {
+            if w.write_all(value::to_line(it).as_bytes())
+                .and_then(|()| w.write_all(b"\n"))
+                .is_err()
+            {
                 return;
             }
         }

@@ -47,15 +47,26 @@ pub(crate) fn start(
     let bad = |m: String, s: Span| RunError::new(s, RunErrorKind::Value { message: m });
     let n = match &pool.size {
         PoolSize::Cpus => cpus(),
-        PoolSize::Fixed(n, s) => usize::try_from(*n).ok().filter(|n| *n > 0).ok_or_else(|| bad("a pool needs at least 1 worker".into(), *s))?,
+        PoolSize::Fixed(n, s) => usize::try_from(*n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("a pool needs at least 1 worker".into(), *s))?,
         PoolSize::Expr(r) => {
-            let v = env.eval(r)?.as_int().map_err(|t| bad(format!("pool size must be a number, got {t}"), r.span))?;
-            usize::try_from(v).ok().filter(|n| *n > 0).ok_or_else(|| bad("a pool needs at least 1 worker".into(), r.span))?
+            let v = env
+                .eval(r)?
+                .as_int()
+                .map_err(|t| bad(format!("pool size must be a number, got {t}"), r.span))?;
+            usize::try_from(v)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("a pool needs at least 1 worker".into(), r.span))?
         }
     };
     let o = &pool.opts;
     let chunk = match &o.chunk {
-        Some(a) => usize::try_from(super::stages::amount(env, a)?).unwrap_or(1).max(1),
+        Some(a) => usize::try_from(super::stages::amount(env, a)?)
+            .unwrap_or(1)
+            .max(1),
         None => 1,
     };
     let retries = match &o.retries {
@@ -78,9 +89,18 @@ pub(crate) fn start(
     };
     let log_file = match &log {
         Some(path) => Some(Arc::new(Mutex::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
-                RunError::new(span, RunErrorKind::Io { message: format!("cannot open log {path}: {e}") })
-            })?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    RunError::new(
+                        span,
+                        RunErrorKind::Io {
+                            message: format!("cannot open log {path}: {e}"),
+                        },
+                    )
+                })?,
         ))),
         None => None,
     };
@@ -116,7 +136,9 @@ pub(crate) fn start(
             };
             'intake: for batch in input {
                 for it in batch {
-                    if !done_before.is_empty() && done_before.contains(&item_hash(&display(&it), &wt)) {
+                    if !done_before.is_empty()
+                        && done_before.contains(&item_hash(&display(&it), &wt))
+                    {
                         continue;
                     }
                     total.fetch_add(1, Ordering::Relaxed);
@@ -145,7 +167,11 @@ pub(crate) fn start(
         let wt = work_text.clone();
         let rt = env.shared.rt.clone();
         std::thread::spawn(move || {
-            let ctx = crate::script::context::ThreadCtx { token: Some(token.clone()), deadline: None, runtime: Some(rt) };
+            let ctx = crate::script::context::ThreadCtx {
+                token: Some(token.clone()),
+                deadline: None,
+                runtime: Some(rt),
+            };
             crate::script::context::with_ctx(ctx, || {
                 let mut ev = env.evaluator();
                 for job in job_rx {
@@ -159,7 +185,9 @@ pub(crate) fn start(
                         attempts += 1;
                         let r = match (&work, &compiled) {
                             (PoolWork::Map(_), Some(f)) => {
-                                crate::script::context::set_deadline(timeout.map(|d| Instant::now() + d));
+                                crate::script::context::set_deadline(
+                                    timeout.map(|d| Instant::now() + d),
+                                );
                                 let mut out = Vec::with_capacity(job.items.len());
                                 let mut res = Ok(());
                                 for it in &job.items {
@@ -171,18 +199,40 @@ pub(crate) fn start(
                                         }
                                     }
                                 }
-                                let timed_out = crate::script::context::should_stop() && !token.is_cancelled();
+                                let timed_out =
+                                    crate::script::context::should_stop() && !token.is_cancelled();
                                 crate::script::context::set_deadline(None);
                                 match res {
-                                    Err(_) if timed_out => Err(RunError::new(span, RunErrorKind::Timeout { what: "the item".into() }).with_item(&items_text(&job.items))),
+                                    Err(_) if timed_out => Err(RunError::new(
+                                        span,
+                                        RunErrorKind::Timeout {
+                                            what: "the item".into(),
+                                        },
+                                    )
+                                    .with_item(&items_text(&job.items))),
                                     Err(e) => Err(e),
                                     Ok(()) => Ok(out),
                                 }
                             }
-                            _ => exec_job(&env, &work, &job.items, chunk > 1, span, &token, timeout, &groups),
+                            _ => exec_job(
+                                &env,
+                                &work,
+                                &job.items,
+                                chunk > 1,
+                                span,
+                                &token,
+                                timeout,
+                                &groups,
+                            ),
                         };
                         match r {
-                            Err(e) if attempts <= retries && !token.is_cancelled() && !matches!(e.kind, RunErrorKind::Cancelled) => continue,
+                            Err(e)
+                                if attempts <= retries
+                                    && !token.is_cancelled()
+                                    && !matches!(e.kind, RunErrorKind::Cancelled) =>
+                            {
+                                continue
+                            }
                             r => break r,
                         }
                     };
@@ -203,15 +253,27 @@ pub(crate) fn start(
                             "{}\t{}\t{:.3}\t{:.3}\t{}\t{}\t{}\n",
                             job.seq + 1,
                             item.replace(['\t', '\n'], " "),
-                            started.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+                            started
+                                .duration_since(SystemTime::UNIX_EPOCH)
+                                .map_or(0.0, |d| d.as_secs_f64()),
                             t0.elapsed().as_secs_f64(),
                             attempts,
                             status,
                             item_hash(&item, &wt)
                         );
-                        let _ = f.lock().unwrap_or_else(|e| e.into_inner()).write_all(row.as_bytes());
+                        let _ = f
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .write_all(row.as_bytes());
                     }
-                    if done_tx.send(Done { seq: job.seq, out, items: job.items }).is_err() {
+                    if done_tx
+                        .send(Done {
+                            seq: job.seq,
+                            out,
+                            items: job.items,
+                        })
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -279,7 +341,10 @@ pub(crate) fn start(
             }
             let f = failed.load(Ordering::Relaxed);
             if f > 0 {
-                err_line(&format!("flow: {f} of {} items failed", total.load(Ordering::Relaxed)));
+                err_line(&format!(
+                    "flow: {f} of {} items failed",
+                    total.load(Ordering::Relaxed)
+                ));
             }
         });
     }
@@ -302,7 +367,9 @@ fn item_hash(item: &str, work: &str) -> String {
 
 /// Hashes of the items a job log records as succeeded.
 fn read_log(path: &str) -> HashSet<String> {
-    let Ok(f) = std::fs::File::open(path) else { return HashSet::new() };
+    let Ok(f) = std::fs::File::open(path) else {
+        return HashSet::new();
+    };
     BufReader::new(f)
         .lines()
         .map_while(Result::ok)
@@ -319,7 +386,9 @@ fn make_progress(wanted: bool) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos} done  {per_sec}  {elapsed_precise} {msg}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos} done  {per_sec}  {elapsed_precise} {msg}",
+    ) {
         pb.set_style(style);
     }
     pb.enable_steady_tick(Duration::from_millis(100));
@@ -338,7 +407,11 @@ fn exec_job(
     timeout: Option<Duration>,
     groups: &super::groups::Groups,
 ) -> Result<Vec<Dynamic>, RunError> {
-    let it = if chunked { Dynamic::from_array(items.to_vec()) } else { items[0].clone() };
+    let it = if chunked {
+        Dynamic::from_array(items.to_vec())
+    } else {
+        items[0].clone()
+    };
     let job_token = token.child();
     let timer = timeout.map(|d| {
         let t = job_token.clone();
@@ -376,22 +449,40 @@ fn exec_job(
             let pid = p.pid;
             let r = p.wait();
             drop(guard);
-            groups.lock().unwrap_or_else(|e| e.into_inner()).retain(|g| *g != pid);
+            groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|g| *g != pid);
             match process::judge(&r, true) {
                 None => Ok(lines),
-                Some(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(span, RunErrorKind::Timeout { what: format!("`{}`", r.program) })),
-                Some(_) if token.is_cancelled() => Err(RunError::new(span, RunErrorKind::Cancelled)),
+                Some(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(
+                    span,
+                    RunErrorKind::Timeout {
+                        what: format!("`{}`", r.program),
+                    },
+                )),
+                Some(_) if token.is_cancelled() => {
+                    Err(RunError::new(span, RunErrorKind::Cancelled))
+                }
                 Some(status) => Err(process::exit_error(r, status)),
             }
         }
         PoolWork::ExecPipeline(pl) => {
             let mut vars = (*env.vars).clone();
             vars.push("it", it.clone());
-            let sub = Env { shared: env.shared.clone(), vars: Arc::new(vars) };
+            let sub = Env {
+                shared: env.shared.clone(),
+                vars: Arc::new(vars),
+            };
             let r = super::pipeline::run(&sub, pl, super::pipeline::Dest::Collect, &job_token);
             match r {
                 Ok(v) => Ok(v.try_cast::<rhai::Array>().unwrap_or_default()),
-                Err(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(span, RunErrorKind::Timeout { what: "the job".into() })),
+                Err(_) if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(
+                    span,
+                    RunErrorKind::Timeout {
+                        what: "the job".into(),
+                    },
+                )),
                 Err(e) => Err(e),
             }
         }
@@ -401,5 +492,11 @@ fn exec_job(
     if let Some(t) = timer {
         let _ = t.join();
     }
-    result.map_err(|e| if e.item.is_none() { e.with_item(&items_text(items)) } else { e })
+    result.map_err(|e| {
+        if e.item.is_none() {
+            e.with_item(&items_text(items))
+        } else {
+            e
+        }
+    })
 }

@@ -81,12 +81,19 @@ impl Proc {
             };
             RunError::new(
                 spec.span,
-                RunErrorKind::Spawn { program: spec.program.clone(), message },
+                RunErrorKind::Spawn {
+                    program: spec.program.clone(),
+                    message,
+                },
             )
         })?;
         let pid = i32::try_from(child.id()).unwrap_or(0);
         rt.register_group(pid);
-        let tail = if forward { child.stderr.take().map(forward_stderr) } else { None };
+        let tail = if forward {
+            child.stderr.take().map(forward_stderr)
+        } else {
+            None
+        };
         Ok(Proc {
             child: Some(child),
             pid,
@@ -105,7 +112,11 @@ impl Proc {
     /// Wait for the child (blocking) and collect its stderr tail.
     pub(crate) fn wait(mut self) -> Reaped {
         let status = self.reap();
-        let stderr = self.tail.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stderr = self
+            .tail
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         Reaped {
             status,
             program: std::mem::take(&mut self.program),
@@ -206,7 +217,11 @@ pub(crate) fn judge(r: &Reaped, is_last: bool) -> Option<String> {
         if sig == libc::SIGPIPE && !is_last {
             return None;
         }
-        let core = if r.status.core_dumped() { " (core dumped)" } else { "" };
+        let core = if r.status.core_dumped() {
+            " (core dumped)"
+        } else {
+            ""
+        };
         return Some(format!("killed by {}{core}", signal_name(sig)));
     }
     let code = r.status.code().unwrap_or(-1);
@@ -218,13 +233,23 @@ pub(crate) fn judge(r: &Reaped, is_last: bool) -> Option<String> {
 
 /// The error for a failed reaped process.
 pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
-    RunError::new(r.span, RunErrorKind::Exit { program: r.program, status, stderr: r.stderr })
+    RunError::new(
+        r.span,
+        RunErrorKind::Exit {
+            program: r.program,
+            status,
+            stderr: r.stderr,
+        },
+    )
 }
 
 /// `run(cmd, args)`: run without a shell and return stdout minus the final newline.
 pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> {
     let ctx = crate::script::context::current();
-    let rt = ctx.runtime.clone().unwrap_or_else(|| Arc::new(Runtime::new()));
+    let rt = ctx
+        .runtime
+        .clone()
+        .unwrap_or_else(|| Arc::new(Runtime::new()));
     let token = ctx.token.clone().unwrap_or_default();
     let spec = Spec {
         program: cmd.to_string(),

@@ -3,9 +3,9 @@
 
 use super::cancel::{CancelReason, CancelToken};
 use super::eval::Shared;
-use super::exec::{cancel_error, Executor};
+use super::exec::{cancel_error, Executor, Interrupts};
 use super::run_error::{RunError, RunErrorKind};
-use super::{Runtime, Rt};
+use super::{Rt, Runtime};
 use crate::ast::{Stmt, StmtKind};
 use crate::script::position::{padded, span_at};
 use crate::Script;
@@ -31,7 +31,9 @@ fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
     for s in stmts {
         match &s.kind {
             StmtKind::Fn { .. } => out.push(s),
-            StmtKind::If { then, otherwise, .. } => {
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
                 all_fns(then, out);
                 if let Some(o) = otherwise {
                     all_fns(o, out);
@@ -72,7 +74,12 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     let rt: Rt = Arc::new(Runtime::new());
     let engine = crate::script::engine::new_engine();
     let fns = compile_fns(&engine, script)?;
-    let shared = Arc::new(Shared { engine, fns, src: Arc::from(script.source.text.as_str()), rt: rt.clone() });
+    let shared = Arc::new(Shared {
+        engine,
+        fns,
+        src: Arc::from(script.source.text.as_str()),
+        rt: rt.clone(),
+    });
     let mut scope = Scope::new();
     let args: rhai::Array = opts.args.iter().cloned().map(Dynamic::from).collect();
     scope.push("args", args);
@@ -84,7 +91,12 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     let interrupts = ex.interrupts.clone();
     let handlers_done = Arc::new(Mutex::new(None::<Instant>));
     let _signals = if opts.handle_signals {
-        Some(install_signals(&token, shared.clone(), interrupts.clone(), handlers_done.clone()))
+        Some(install_signals(
+            &token,
+            shared.clone(),
+            interrupts.clone(),
+            handlers_done.clone(),
+        ))
     } else {
         None
     };
@@ -97,7 +109,11 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
             // Give the on_interrupt blocks their grace period to finish.
             let deadline = Instant::now() + rt.grace() + Duration::from_millis(200);
             while Instant::now() < deadline && !rt.force.load(Ordering::SeqCst) {
-                if handlers_done.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+                if handlers_done
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_some()
+                {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(5));
@@ -110,7 +126,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     result
 }
 
-fn run_handlers(shared: &Arc<Shared>, interrupts: &Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>) {
+fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
     let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for (body, _) in blocks {
         let mut ex = Executor::new(shared.clone(), Scope::new(), CancelToken::new());
@@ -133,7 +149,7 @@ impl Drop for SignalThread {
 fn install_signals(
     token: &CancelToken,
     shared: Arc<Shared>,
-    interrupts: Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>,
+    interrupts: Interrupts,
     done: Arc<Mutex<Option<Instant>>>,
 ) -> Option<SignalThread> {
     use signal_hook::consts::{SIGINT, SIGTERM};
@@ -145,7 +161,11 @@ fn install_signals(
         for sig in signals.forever() {
             if first {
                 first = false;
-                token.cancel(if sig == SIGTERM { CancelReason::Terminate } else { CancelReason::Interrupt });
+                token.cancel(if sig == SIGTERM {
+                    CancelReason::Terminate
+                } else {
+                    CancelReason::Interrupt
+                });
                 let shared = shared.clone();
                 let interrupts = interrupts.clone();
                 let done = done.clone();

@@ -21,7 +21,11 @@ pub struct RunError {
 #[derive(Debug, Clone)]
 pub enum RunErrorKind {
     /// A process exited non-zero or died of a signal.
-    Exit { program: String, status: String, stderr: Vec<String> },
+    Exit {
+        program: String,
+        status: String,
+        stderr: Vec<String>,
+    },
     /// A Rhai runtime error; `at` is where in the script.
     Rhai { message: String, at: Option<Span> },
     /// A process could not be started.
@@ -46,7 +50,12 @@ pub enum RunErrorKind {
 
 impl RunError {
     pub(crate) fn new(span: Span, kind: RunErrorKind) -> Self {
-        RunError { span, kind, item: None, attempts: None }
+        RunError {
+            span,
+            kind,
+            item: None,
+            attempts: None,
+        }
     }
 
     /// With the item that was being processed (shortened to 80 characters).
@@ -82,7 +91,9 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use RunErrorKind as K;
         match &self.kind {
-            K::Exit { program, status, .. } => write!(f, "`{program}` failed: {status}")?,
+            K::Exit {
+                program, status, ..
+            } => write!(f, "`{program}` failed: {status}")?,
             K::Rhai { message, .. } => write!(f, "{message}")?,
             K::Spawn { program, message } => write!(f, "cannot start `{program}`: {message}")?,
             K::Io { message } | K::Value { message } => write!(f, "{message}")?,
@@ -128,9 +139,10 @@ impl Diagnostic for RunError {
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         match &self.kind {
-            RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => {
-                Some(Box::new(format!("last lines of its stderr:\n{}", stderr.join("\n"))))
-            }
+            RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => Some(Box::new(format!(
+                "last lines of its stderr:\n{}",
+                stderr.join("\n")
+            ))),
             RunErrorKind::NoMatch { .. } => {
                 Some(Box::new("quote the word to pass it literally: '…'"))
             }
@@ -142,10 +154,19 @@ impl Diagnostic for RunError {
         let mut v = vec![];
         match &self.kind {
             RunErrorKind::Rhai { at: Some(at), .. } if *at != self.span => {
-                v.push(LabeledSpan::new_with_span(Some("in this stage".into()), self.span));
-                v.push(LabeledSpan::new_with_span(Some("the error is here".into()), *at));
+                v.push(LabeledSpan::new_with_span(
+                    Some("in this stage".into()),
+                    self.span,
+                ));
+                v.push(LabeledSpan::new_with_span(
+                    Some("the error is here".into()),
+                    *at,
+                ));
             }
-            _ => v.push(LabeledSpan::new_with_span(Some("this failed".into()), self.span)),
+            _ => v.push(LabeledSpan::new_with_span(
+                Some("this failed".into()),
+                self.span,
+            )),
         }
         Some(Box::new(v.into_iter()))
     }

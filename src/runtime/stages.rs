@@ -18,7 +18,12 @@ pub(crate) fn amount(env: &Env, a: &Amount) -> Result<i64, RunError> {
         Amount::Expr(r) => {
             let v = env.eval(r)?;
             v.as_int().map_err(|t| {
-                RunError::new(r.span, RunErrorKind::Value { message: format!("expected a number, got {t}") })
+                RunError::new(
+                    r.span,
+                    RunErrorKind::Value {
+                        message: format!("expected a number, got {t}"),
+                    },
+                )
             })
         }
     }
@@ -59,13 +64,20 @@ pub(crate) fn run(
                 }
                 let mut out = Vec::with_capacity(batch.len());
                 for it in batch {
-                    let r = ev.call(&f, it.clone(), span).map_err(|e| e.with_item(&display(&it)))?;
+                    let r = ev
+                        .call(&f, it.clone(), span)
+                        .map_err(|e| e.with_item(&display(&it)))?;
                     match kind {
                         StageKind::Map(_) => out.push(r),
                         StageKind::Filter(_) => match r.as_bool() {
                             Ok(true) => out.push(it),
                             Ok(false) => {}
-                            Err(t) => return Err(value_err(format!("`filter` needs true or false, got {t}"), &it)),
+                            Err(t) => {
+                                return Err(value_err(
+                                    format!("`filter` needs true or false, got {t}"),
+                                    &it,
+                                ))
+                            }
                         },
                         StageKind::FlatMap(_) => match r.try_cast::<Array>() {
                             Some(a) => out.extend(a),
@@ -111,7 +123,10 @@ pub(crate) fn run(
                 for it in batch {
                     cur.push(it);
                     if cur.len() == n {
-                        out.push(Dynamic::from_array(std::mem::replace(&mut cur, Vec::with_capacity(n))));
+                        out.push(Dynamic::from_array(std::mem::replace(
+                            &mut cur,
+                            Vec::with_capacity(n),
+                        )));
                     }
                 }
                 send!(out);
@@ -131,7 +146,9 @@ pub(crate) fn run(
                     let f = callable(c)?;
                     let mut keyed = Vec::with_capacity(all.len());
                     for it in all {
-                        let k = ev.call(&f, it.clone(), span).map_err(|e| e.with_item(&display(&it)))?;
+                        let k = ev
+                            .call(&f, it.clone(), span)
+                            .map_err(|e| e.with_item(&display(&it)))?;
                         keyed.push((k, it));
                     }
                     keyed.sort_by(|a, b| value::compare(&a.0, &b.0));
@@ -181,8 +198,10 @@ pub(crate) fn run(
         }
         StageKind::ToJson => {
             for batch in rx {
-                let out: Batch =
-                    batch.iter().map(|it| Dynamic::from(value::to_json(it).to_string())).collect();
+                let out: Batch = batch
+                    .iter()
+                    .map(|it| Dynamic::from(value::to_json(it).to_string()))
+                    .collect();
                 send!(out);
             }
         }

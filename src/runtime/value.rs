@@ -18,11 +18,16 @@ pub(crate) fn from_json(v: serde_json::Value) -> Dynamic {
     match v {
         J::Null => Dynamic::UNIT,
         J::Bool(b) => b.into(),
-        J::Number(n) => n.as_i64().map_or_else(|| n.as_f64().unwrap_or(f64::NAN).into(), Into::into),
+        J::Number(n) => n
+            .as_i64()
+            .map_or_else(|| n.as_f64().unwrap_or(f64::NAN).into(), Into::into),
         J::String(s) => s.into(),
         J::Array(a) => Dynamic::from_array(a.into_iter().map(from_json).collect()),
         J::Object(o) => {
-            let m: Map = o.into_iter().map(|(k, v)| (k.into(), from_json(v))).collect();
+            let m: Map = o
+                .into_iter()
+                .map(|(k, v)| (k.into(), from_json(v)))
+                .collect();
             Dynamic::from_map(m)
         }
     }

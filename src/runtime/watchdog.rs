@@ -43,7 +43,9 @@ impl Watchdog {
         drop(groups);
         // SAFETY: fds[1] is an open fd we own.
         let tx = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[1]) });
-        Some(Watchdog { tx: Mutex::new(Some(tx)) })
+        Some(Watchdog {
+            tx: Mutex::new(Some(tx)),
+        })
     }
 
     /// Tell the watchdog about a process group to kill if flow dies.

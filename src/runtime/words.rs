@@ -107,10 +107,19 @@ pub(crate) fn shell_quote(s: &str) -> String {
 }
 
 fn glob_word(pattern: &str, span: Span) -> Result<Vec<String>, RunError> {
-    let no_match = || RunError::new(span, RunErrorKind::NoMatch { pattern: pattern.to_string() });
+    let no_match = || {
+        RunError::new(
+            span,
+            RunErrorKind::NoMatch {
+                pattern: pattern.to_string(),
+            },
+        )
+    };
     let paths = glob::glob(pattern).map_err(|_| no_match())?;
-    let mut v: Vec<String> =
-        paths.filter_map(Result::ok).map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = paths
+        .filter_map(Result::ok)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     if v.is_empty() {
         return Err(no_match());
     }

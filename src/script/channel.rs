@@ -41,23 +41,44 @@ impl FlowChannel {
 
     /// A producer starts: returns a sender, or `None` when the channel is already closed.
     pub(crate) fn register(&self) -> Option<Sender<Dynamic>> {
-        let tx = self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()?;
-        *self.shared.producers.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let tx = self
+            .shared
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        *self
+            .shared
+            .producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) += 1;
         Some(tx)
     }
 
     /// A producer is done; the last one closes the channel.
     pub(crate) fn unregister(&self) {
-        let mut n = self.shared.producers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut n = self
+            .shared
+            .producers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         *n = n.saturating_sub(1);
         if *n == 0 {
-            self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+            self.shared
+                .tx
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
         }
     }
 
     /// A sender for a producer that is already registered.
     pub(crate) fn sender(&self) -> Option<Sender<Dynamic>> {
-        self.shared.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .tx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn receiver(&self) -> Receiver<Dynamic> {

@@ -9,7 +9,10 @@ use std::io::Write;
 type RResult<T> = Result<T, Box<EvalAltResult>>;
 
 fn rerr<T>(msg: impl Into<String>) -> RResult<T> {
-    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(msg.into()), Position::NONE)))
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(msg.into()),
+        Position::NONE,
+    )))
 }
 
 /// Write one whole line to stdout (one locked write: concurrent lines never mix).
@@ -47,7 +50,9 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("eprint", |x: Dynamic| err_line(&display(&x)));
     e.register_fn("sleep", |s: i64| sleep_secs(s as f64));
     e.register_fn("sleep", sleep_secs);
-    e.register_fn("env", |name: &str| std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from));
+    e.register_fn("env", |name: &str| {
+        std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from)
+    });
     e.register_fn("glob", glob_fn);
     e.register_fn("lines", |p: &str| -> RResult<Array> {
         let text = read(p)?;
@@ -68,7 +73,9 @@ pub(crate) fn new_engine() -> Engine {
             _ => rerr(format!("channel({n}): the capacity must be at least 1")),
         }
     });
-    e.register_fn("to_string", |c: &mut FlowChannel| format!("channel({})", c.capacity()));
+    e.register_fn("to_string", |c: &mut FlowChannel| {
+        format!("channel({})", c.capacity())
+    });
     e
 }
 
@@ -111,8 +118,10 @@ fn read(p: &str) -> RResult<String> {
 fn glob_fn(pattern: &str) -> RResult<Array> {
     let pattern = expand_tilde(pattern);
     let paths = glob::glob(&pattern).or_else(|e| rerr(format!("bad glob `{pattern}`: {e}")))?;
-    let mut v: Vec<String> =
-        paths.filter_map(Result::ok).map(|p| p.to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = paths
+        .filter_map(Result::ok)
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     v.sort();
     Ok(v.into_iter().map(Dynamic::from).collect())
 }

@@ -23,7 +23,10 @@ pub(crate) fn offset(src: &str, line: usize, col: usize) -> Option<usize> {
         start += src.get(start..)?.find('\n')? + 1;
     }
     let l = src.get(start..)?;
-    let within = l.char_indices().nth(col.saturating_sub(1)).map_or(l.len(), |(i, _)| i);
+    let within = l
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(l.len(), |(i, _)| i);
     Some(start + within)
 }
 
