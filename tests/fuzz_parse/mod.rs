@@ -1,0 +1,1 @@
+//! Property test of `flow::parse`.
