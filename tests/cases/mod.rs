@@ -1,0 +1,214 @@
+//! The data-driven end-to-end cases: every `tests/cases/<area>/<name>.flow` is run by the
+//! `flow` binary and compared with the expectation files beside it.
+//!
+//! | file | meaning |
+//! |---|---|
+//! | `<name>.stdout` | exact expected stdout |
+//! | `<name>.stderr` | exact expected stderr |
+//! | `<name>.stderr_contains` | each non-empty line must appear in stderr (instead of `.stderr`) |
+//! | `<name>.status` | expected exit code (default 0) |
+//! | `<name>.args` | argv after `flow`, one per line, `{}` = the script (default: the script) |
+//! | `<name>.stdin` | fed to stdin (default `/dev/null`) |
+//!
+//! Runs use cwd = the case's directory, `NO_COLOR=1`, `COLUMNS=100`, and a 60 s timeout.
+//! `FLOW_BLESS=1 cargo test` rewrites `.stdout`/`.stderr`/`.status` from actual output: the
+//! ones that exist, plus `.status` when non-zero; a case with no expectation files gets
+//! `.stdout` and `.stderr` (and `.status` if non-zero). Review the diff before committing.
+//! `FLOW_CASES=substr` runs only the cases whose `area/name` contains `substr`.
+
+use crate::harness::{diff, expand_args, manifest_dir, run_flow, Invocation, Output, TIMEOUT};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// At most this many cases run at once.
+const THREADS: usize = 4;
+
+/// One `.flow` file and the expectations beside it.
+struct Case {
+    /// `area/name`, for reports.
+    id: String,
+    dir: PathBuf,
+    name: String,
+}
+
+impl Case {
+    fn file(&self, ext: &str) -> PathBuf {
+        self.dir.join(format!("{}.{ext}", self.name))
+    }
+
+    fn read(&self, ext: &str) -> Option<String> {
+        let p = self.file(ext);
+        p.exists().then(|| {
+            std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        })
+    }
+
+    fn script_file_name(&self) -> String {
+        format!("{}.flow", self.name)
+    }
+
+    fn run(&self) -> Output {
+        let args: Option<Vec<String>> = self.read("args").map(|text| {
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
+        let argv = expand_args(args.as_deref(), &self.script_file_name());
+        let stdin = self.file("stdin");
+        let stdin = stdin
+            .exists()
+            .then(|| std::fs::read(&stdin).expect("read .stdin"));
+        run_flow(&Invocation {
+            args: &argv,
+            cwd: &self.dir,
+            stdin: stdin.as_deref(),
+            timeout: TIMEOUT,
+        })
+    }
+
+    /// Every way `out` differs from the expectations, as report text (empty: it passed).
+    fn compare(&self, out: &Output) -> String {
+        let mut report = String::new();
+        if let Some(msg) = out.timeout_message() {
+            let _ = writeln!(report, "{msg}");
+        }
+        let want_status = match self.read("status") {
+            Some(s) => s
+                .trim()
+                .parse::<i32>()
+                .unwrap_or_else(|_| panic!("{}: .status is not a number: {s:?}", self.id)),
+            None => 0,
+        };
+        if out.status != Some(want_status) {
+            let _ = writeln!(
+                report,
+                "exit status: expected {want_status}, got {}",
+                out.status_text()
+            );
+        }
+        if let Some(want) = self.read("stdout") {
+            if want != out.stdout {
+                let _ = write!(report, "stdout differs:\n{}", diff(&want, &out.stdout));
+            }
+        }
+        if let Some(want) = self.read("stderr") {
+            if want != out.stderr {
+                let _ = write!(report, "stderr differs:\n{}", diff(&want, &out.stderr));
+            }
+        }
+        if let Some(wants) = self.read("stderr_contains") {
+            for want in wants.lines().filter(|l| !l.trim().is_empty()) {
+                if !out.stderr.contains(want) {
+                    let _ = writeln!(report, "stderr does not contain {want:?}");
+                }
+            }
+        }
+        if !report.is_empty() && self.read("stderr").is_none() && !out.stderr.is_empty() {
+            let _ = write!(report, "--- stderr ---\n{}", out.stderr);
+        }
+        report
+    }
+
+    /// Rewrite the expectation files from `out` (see the module docs for which).
+    fn bless(&self, out: &Output) {
+        let has = |ext: &str| self.file(ext).exists();
+        let fresh = !["stdout", "stderr", "stderr_contains", "status"]
+            .iter()
+            .any(|e| has(e));
+        let status = out.status.unwrap_or(-1);
+        let write = |ext: &str, text: &str| {
+            std::fs::write(self.file(ext), text).expect("write an expectation file");
+        };
+        if fresh || has("stdout") {
+            write("stdout", &out.stdout);
+        }
+        if fresh || has("stderr") {
+            write("stderr", &out.stderr);
+        }
+        if has("status") || status != 0 {
+            write("status", &format!("{status}\n"));
+        }
+    }
+}
+
+/// Every `.flow` file under `root`, sorted, as cases.
+fn discover(root: &Path) -> Vec<Case> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry.expect("read a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "flow") {
+                let name = path
+                    .file_stem()
+                    .expect("a file name")
+                    .to_string_lossy()
+                    .into_owned();
+                let rel = path.strip_prefix(root).expect("under the root");
+                let id = rel.with_extension("").to_string_lossy().into_owned();
+                found.push(Case {
+                    id,
+                    dir: dir.clone(),
+                    name,
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found
+}
+
+#[test]
+fn cases() {
+    let root = manifest_dir().join("tests").join("cases");
+    let filter = std::env::var("FLOW_CASES").unwrap_or_default();
+    let bless = std::env::var_os("FLOW_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
+    let cases: Vec<Case> = discover(&root)
+        .into_iter()
+        .filter(|c| c.id.contains(filter.as_str()))
+        .collect();
+    assert!(!cases.is_empty(), "no cases under {}", root.display());
+
+    let next = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::<(String, String)>::new());
+    std::thread::scope(|s| {
+        for _ in 0..THREADS.min(cases.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(case) = cases.get(i) else { break };
+                let out = case.run();
+                if bless && !out.timed_out {
+                    case.bless(&out);
+                }
+                let report = case.compare(&out);
+                if !report.is_empty() {
+                    failures
+                        .lock()
+                        .expect("no poisoned lock")
+                        .push((case.id.clone(), report));
+                }
+            });
+        }
+    });
+
+    let mut failures = failures.into_inner().expect("no poisoned lock");
+    failures.sort();
+    if !failures.is_empty() {
+        let mut msg = String::new();
+        for (id, report) in &failures {
+            let _ = write!(msg, "\n==== {id} ====\n{report}");
+        }
+        panic!(
+            "{} of {} cases failed (FLOW_BLESS=1 rewrites expectations):{msg}",
+            failures.len(),
+            cases.len()
+        );
+    }
+    eprintln!("{} cases passed", cases.len());
+}

@@ -1,0 +1,170 @@
+//! Rust-level tests of the `flow` command line, written with the `Flow` builder: inputs that
+//! are generated rather than committed (huge, deep or not UTF-8).
+
+use crate::harness::Flow;
+
+#[test]
+fn check_accepts_a_simple_script_silently() {
+    Flow::new()
+        .script("ls -l | wc -l\n")
+        .args(&["check", "{}"])
+        .stdout("")
+        .stderr("")
+        .run();
+}
+
+#[test]
+fn ten_thousand_nested_braces_are_a_parse_error_not_a_crash() {
+    let script = format!("spawn {}\n", "{".repeat(10_000));
+    Flow::new()
+        .script(&script)
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::parse::too_deep")
+        .run();
+}
+
+#[test]
+fn ten_thousand_nested_parens_are_a_parse_error_not_a_crash() {
+    let script = format!("print{}\n", "(".repeat(10_000));
+    Flow::new()
+        .script(&script)
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::parse::too_deep")
+        .run();
+}
+
+#[test]
+fn long_else_if_chain_does_not_overflow() {
+    let mut script = String::from("let n = 1\nif n == 0 { echo 0 }");
+    for i in 1..500 {
+        script.push_str(&format!(" else if n == {i} {{ echo {i} }}"));
+    }
+    script.push_str(" else { echo other }\n");
+    Flow::new().script(&script).args(&["check", "{}"]).run();
+}
+
+#[test]
+fn long_pipeline_is_accepted() {
+    let script = format!("ls{}\n", " | cat".repeat(5_000));
+    Flow::new().script(&script).args(&["check", "{}"]).run();
+}
+
+#[test]
+fn non_utf8_script_is_rejected_with_its_position() {
+    Flow::new()
+        .script_bytes(b"echo ok\necho \xff\xfe bad\n")
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::parse::not_utf8")
+        .stderr_contains("script.flow:2:6")
+        .run();
+}
+
+#[test]
+fn check_reads_the_script_from_stdin() {
+    Flow::new()
+        .args(&["check", "-"])
+        .stdin("ls | wc -l\n")
+        .stdout("")
+        .stderr("")
+        .run();
+}
+
+#[test]
+fn check_of_a_missing_file_exits_2() {
+    Flow::new()
+        .args(&["check", "no-such-file.flow"])
+        .status(2)
+        .stderr_contains("no-such-file.flow")
+        .run();
+}
+
+#[test]
+#[ignore = "parser bug: a keyword-named program after FOO=bar is rejected (SPEC §3, §5.1)"]
+fn env_assignment_before_a_keyword_named_program() {
+    Flow::new()
+        .script("LC_ALL=C sort notes.txt\nLC_ALL=C uniq -c notes.txt\n")
+        .args(&["check", "{}"])
+        .stdout("")
+        .stderr("")
+        .run();
+}
+
+/// Scripts the parser accepts today but should reject (exit 2). Each is a known bug, kept here
+/// so that whoever fixes it only has to delete the `ignore`.
+fn rejected(script: &str) {
+    Flow::new()
+        .script(script)
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::parse")
+        .run();
+}
+
+#[test]
+#[ignore = "parser bug: `let h = spawn` is taken as the Rhai expression `spawn`"]
+fn let_spawn_with_nothing_is_rejected() {
+    rejected("let h = spawn\n");
+}
+
+#[test]
+#[ignore = "parser bug: `let h = spawn daemon` is taken as a Rhai expression"]
+fn let_spawn_daemon_with_nothing_is_rejected() {
+    rejected("let h = spawn daemon\n");
+}
+
+#[test]
+#[ignore = "parser bug: `let x = join` is taken as the Rhai expression `join`"]
+fn let_join_with_no_names_is_rejected() {
+    rejected("let x = join\n");
+}
+
+#[test]
+#[ignore = "parser bug: an unclosed `{` after `let … = spawn` becomes Rhai text"]
+fn let_unclosed_spawn_block_is_rejected() {
+    rejected("let h = spawn {\n    ls -l | wc -l\n");
+}
+
+#[test]
+#[ignore = "parser bug: the prescan's unclosed `(` is only used when pest fails"]
+fn unclosed_paren_in_call_is_rejected() {
+    rejected("print(\"hi\"\nls\n");
+}
+
+#[test]
+#[ignore = "parser bug: the prescan's unmatched `)` is only used when pest fails"]
+fn extra_close_paren_in_call_is_rejected() {
+    rejected("print(1))\n");
+}
+
+#[test]
+#[ignore = "parser bug: a bad duration after `pool … exec cmd timeout` is not reported"]
+fn pool_exec_bad_timeout_is_rejected() {
+    rejected("from [1] | pool 2 exec wc -c ${it} timeout 10sec\n");
+}
+
+#[test]
+#[ignore = "parser bug: an unclosed `/*` becomes the glob command `/*`"]
+fn unclosed_block_comment_is_rejected() {
+    rejected("ls\n/* never closed\necho hi\n");
+}
+
+#[test]
+#[ignore = "parser bug: `\"${name\"` (unclosed interpolation) becomes literal text"]
+fn unclosed_interpolation_is_rejected() {
+    rejected("echo \"${name\"\n");
+}
+
+#[test]
+#[ignore = "bug: miette panics (exit 101) rendering a label past column 65535"]
+fn parse_error_far_along_a_long_line_is_rendered() {
+    let script = format!("echo{} }}\n", " a".repeat(40_000));
+    Flow::new()
+        .script(&script)
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::parse")
+        .run();
+}

@@ -1,0 +1,10 @@
+//! flow's one integration-test binary: the data-driven cases, the Rust-level builder tests
+//! and the parser fuzz test link once, here.
+//!
+//! Modules live in `tests/<name>/mod.rs`, not `tests/<name>.rs`: Cargo builds every
+//! `tests/*.rs` as a test binary of its own, and this file must be the only one.
+
+mod cases;
+mod cli;
+mod fuzz_parse;
+mod harness;
