@@ -1,0 +1,100 @@
+" Vim syntax file
+" Language:    flow (concurrent pipelines; see docs/language.md)
+" Filenames:   *.flow, or a first line `#!/usr/bin/env flow`
+
+if exists('b:current_syntax')
+  finish
+endif
+
+let s:cpo_save = &cpo
+set cpo&vim
+
+syn case match
+syn iskeyword @,48-57,_
+
+" Statement keywords
+syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace
+syn keyword flowConditional if else
+syn keyword flowRepeat     for in
+" Sources and stages
+syn keyword flowSource     from
+syn keyword flowStage      map filter each flat_map take skip batch sort by uniq lines json to_json into
+syn keyword flowSink       count sum first last collect text reduce
+" Pools and their options
+syn keyword flowPool       pool exec cpus
+syn keyword flowPoolOpt    ordered unordered chunk retries timeout on_error progress log resume
+syn keyword flowPoolOpt    on slurm partition mem time
+" Command modifiers
+syn keyword flowModifier   unchecked sh
+syn match   flowCaret      "\^\ze\S"
+" The special variables `it`, `acc` and `args`, and the constants
+syn keyword flowSpecial    it acc args
+syn keyword flowBoolean    true false
+
+" Environment assignment for one command: `LC_ALL=C cmd`
+syn match   flowEnvAssign  "\<\h\w*=\ze\S"
+
+" Numbers and durations
+syn match   flowNumber     "\<\d\+\%(\.\d\+\)\=\>"
+syn match   flowDuration   "\<\d\+\%(\.\d\+\)\=\%(ms\|s\|m\|h\)\>"
+
+" Pipes and redirects
+syn match   flowPipe       "|"
+syn match   flowOperator   "||\|&&"
+syn match   flowRedirect   "2>&1\|2>>\|2>\|>>\|>\|<"
+
+" Interpolation: `$name` and `${ expr }`
+syn match   flowVar        "\$\h\w*"
+syn region  flowInterp     matchgroup=flowInterpDelim start="\${" end="}" contains=@flowRhai contained
+syn region  flowInterpTop  matchgroup=flowInterpDelim start="\${" end="}" contains=@flowRhai
+syn cluster flowRhai       contains=flowNumber,flowDuration,flowDString,flowSString,flowBacktick,flowBoolean,flowSpecial,flowNested,flowOperator
+
+" Strings: "double" with escapes and interpolation, 'single' raw, `rhai template`
+syn match   flowEscape     "\\." contained
+syn region  flowDString    start=+"+ skip=+\\.+ end=+"+ contains=flowEscape,flowVar,flowInterp
+syn region  flowSString    start=+'+ end=+'+
+syn region  flowBacktick   start=+`+ skip=+\\.+ end=+`+ contains=flowEscape,flowInterp
+syn region  flowNested     start="{" end="}" contained transparent contains=@flowRhai
+
+" Comments: `//` only at the start of a word (so `http://x` is not one), and /* … */
+syn keyword flowTodo       TODO FIXME XXX NOTE contained
+syn match   flowComment    "\%(^\|\s\)\zs//.*$" contains=flowTodo,@Spell
+syn region  flowComment    start="/\*" end="\*/" contains=flowTodo,@Spell
+syn match   flowShebang    "\%^#!.*$"
+
+" Function definitions
+syn match   flowFnName     "\<fn\s\+\zs\h\w*"
+
+hi def link flowStatement    Statement
+hi def link flowConditional  Conditional
+hi def link flowRepeat       Repeat
+hi def link flowSource       Keyword
+hi def link flowStage        Function
+hi def link flowSink         Function
+hi def link flowPool         Keyword
+hi def link flowPoolOpt      Type
+hi def link flowModifier     StorageClass
+hi def link flowCaret        Special
+hi def link flowSpecial      Identifier
+hi def link flowBoolean      Boolean
+hi def link flowEnvAssign    Identifier
+hi def link flowNumber       Number
+hi def link flowDuration     Number
+hi def link flowPipe         Operator
+hi def link flowOperator     Operator
+hi def link flowRedirect     Operator
+hi def link flowVar          Identifier
+hi def link flowInterpDelim  Delimiter
+hi def link flowEscape       SpecialChar
+hi def link flowDString      String
+hi def link flowSString      String
+hi def link flowBacktick     String
+hi def link flowTodo         Todo
+hi def link flowComment      Comment
+hi def link flowShebang      PreProc
+hi def link flowFnName       Function
+
+let b:current_syntax = 'flow'
+
+let &cpo = s:cpo_save
+unlet s:cpo_save
