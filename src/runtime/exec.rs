@@ -89,7 +89,14 @@ pub(crate) fn cancel_error(r: CancelReason, span: Span) -> RunError {
 }
 
 /// The registered `on_interrupt` blocks and their grace periods.
-pub(crate) type Interrupts = Arc<Mutex<Vec<(Vec<Stmt>, Option<Duration>)>>>;
+pub(crate) type Interrupts = Arc<Mutex<Vec<Handler>>>;
+
+/// An `on_interrupt` block with the variables in scope where it was registered.
+#[derive(Clone)]
+pub(crate) struct Handler {
+    pub(crate) body: Vec<Stmt>,
+    pub(crate) scope: Scope<'static>,
+}
 
 /// Executes statements with a scope of script variables.
 pub(crate) struct Executor {
@@ -295,10 +302,14 @@ impl Executor {
                 Ok(Dynamic::UNIT)
             }
             StmtKind::OnInterrupt { grace, body } => {
+                let handler = Handler {
+                    body: body.clone(),
+                    scope: self.scope.clone(),
+                };
                 self.interrupts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .push((body.clone(), *grace));
+                    .push(handler);
                 if let Some(g) = grace {
                     *self
                         .shared

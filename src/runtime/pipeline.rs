@@ -454,7 +454,7 @@ fn consume(
     if let Some((s, span)) = sink {
         let v = reduce(run, rx, s, span)?;
         if dest == Dest::Stdout && !run.failure.has_failed() {
-            if let Some(w) = file_redirect(&pl.redirects)? {
+            if let Some(w) = file_redirect(&run.env, &pl.redirects)? {
                 let mut w = w;
                 let _ = writeln!(w, "{}", value::to_line(&v));
             } else {
@@ -471,10 +471,11 @@ fn consume(
         }
         return Ok(Some(Dynamic::from_array(all)));
     }
-    let file = file_redirect(&pl.redirects)?;
+    let file = file_redirect(&run.env, &pl.redirects)?;
     let mut out: Box<dyn Write> = match file {
         Some(f) => Box::new(std::io::BufWriter::new(f)),
-        None => Box::new(std::io::stdout().lock()),
+        // Not `stdout().lock()`: stages that `print` must be able to take the lock between batches.
+        None => Box::new(std::io::stdout()),
     };
     let mut buf = Vec::with_capacity(64 * 1024);
     for b in &rx {
@@ -546,34 +547,14 @@ fn reduce(
 }
 
 /// The file of a pipeline-level `> f` / `>> f`.
-fn file_redirect(rs: &[Redirect]) -> Result<Option<File>, RunError> {
+fn file_redirect(env: &Env, rs: &[Redirect]) -> Result<Option<File>, RunError> {
     let mut out = None;
     for r in rs {
-        if let Some(f) = open_redirect(r, &NoVars)? {
+        if let Some(f) = open_redirect(r, &WordEnv { env, it: None })? {
             out = Some(f);
         }
     }
     Ok(out)
-}
-
-struct NoVars;
-impl words::Lookup for NoVars {
-    fn var(&self, name: &str, span: crate::Span) -> Result<Dynamic, RunError> {
-        Err(RunError::new(
-            span,
-            RunErrorKind::Value {
-                message: format!("no variable `{name}`"),
-            },
-        ))
-    }
-    fn expr(&self, code: &crate::ast::Rhai) -> Result<Dynamic, RunError> {
-        Err(RunError::new(
-            code.span,
-            RunErrorKind::Value {
-                message: "no expression here".into(),
-            },
-        ))
-    }
 }
 
 fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, RunError> {

@@ -128,9 +128,9 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
 
 fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
     let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for (body, _) in blocks {
-        let mut ex = Executor::new(shared.clone(), Scope::new(), CancelToken::new());
-        if let Err(e) = ex.block(&body, false) {
+    for h in blocks {
+        let mut ex = Executor::new(shared.clone(), h.scope, CancelToken::new());
+        if let Err(e) = ex.block(&h.body, false) {
             crate::script::engine::err_line(&format!("flow: on_interrupt: {e}"));
         }
     }

@@ -85,7 +85,7 @@ impl Sum {
                 .parse::<i64>()
                 .map(Dynamic::from)
                 .or_else(|_| t.parse::<f64>().map(Dynamic::from))
-                .map_err(|_| format!("`sum` needs numbers, got the text {s:?}"))?;
+                .map_err(|_| format!("`sum` needs numbers, got the text {:?}", s.as_str()))?;
             &parsed
         } else {
             v

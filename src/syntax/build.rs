@@ -546,36 +546,29 @@ impl<'s> Builder<'s> {
             match c.as_rule() {
                 Rule::sh_command => {
                     cmd.shell = true;
+                    let span = self.span(&c);
                     cmd.program = Word {
-                        span: self.span(&c),
+                        span,
                         parts: vec![],
                     };
                     for x in kids(c) {
-                        if x.as_rule() == Rule::redirect {
-                            cmd.redirects.push(self.redirect(x));
-                        } else {
-                            let span = self.span(&x);
-                            cmd.args.push(Word {
-                                span,
-                                parts: vec![self.part(x)],
-                            });
+                        match x.as_rule() {
+                            Rule::redirect => cmd.redirects.push(self.redirect(x)),
+                            Rule::unchecked => cmd.unchecked = true,
+                            Rule::env_assign => cmd.env.push(self.env_assign(&x)),
+                            _ => {
+                                let span = self.span(&x);
+                                cmd.args.push(Word {
+                                    span,
+                                    parts: vec![self.part(x)],
+                                });
+                            }
                         }
                     }
                 }
                 Rule::unchecked => cmd.unchecked = true,
-                Rule::env_assign => {
-                    let k = kids(c.clone());
-                    let name = self.ident(&k[0]);
-                    let value = match k.get(1) {
-                        Some(v) => self.word(v),
-                        None => Word {
-                            span: self.span(&c),
-                            parts: vec![],
-                        },
-                    };
-                    cmd.env.push((name, value));
-                }
-                Rule::program => {
+                Rule::env_assign => cmd.env.push(self.env_assign(&c)),
+                Rule::program | Rule::any_program => {
                     for x in kids(c.clone()) {
                         match x.as_rule() {
                             Rule::caret => cmd.caret = true,
@@ -591,6 +584,19 @@ impl<'s> Builder<'s> {
             }
         }
         cmd
+    }
+
+    fn env_assign(&mut self, x: &P<'_>) -> (Ident, Word) {
+        let k = kids(x.clone());
+        let name = self.ident(&k[0]);
+        let value = match k.get(1) {
+            Some(v) => self.word(v),
+            None => Word {
+                span: self.span(x),
+                parts: vec![],
+            },
+        };
+        (name, value)
     }
 
     fn redirect(&mut self, p: P<'_>) -> Redirect {
