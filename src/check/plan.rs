@@ -4,10 +4,8 @@ use super::plan_build::Builder;
 use crate::ast::Ast;
 use crate::Span;
 
-/// Capacity of every channel between thread stages, in batches (SPEC §5.5: all bounded).
-pub(crate) const CHANNEL_CAPACITY: usize = 64;
-/// Items per batch sent over a channel: a channel holds at most 64 × 256 items.
-pub(crate) const BATCH_SIZE: usize = 256;
+/// The runtime's channel bounds, shown in the plan.
+pub(crate) use crate::runtime::pipeline::{BATCH_SIZE, CHANNEL_CAPACITY};
 
 /// The checked plan of a script: one graph per pipeline, in source order.
 #[derive(Debug, Clone, Default)]

@@ -166,5 +166,5 @@ fn json_has_nodes_edges_and_spans() {
     );
     assert_eq!(e[1]["via"], "channel(64)");
     assert_eq!(e[1]["capacity_batches"], 64);
-    assert_eq!(e[1]["batch_items"], 256);
+    assert_eq!(e[1]["batch_items"], 1024);
 }

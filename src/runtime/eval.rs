@@ -15,6 +15,8 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     /// All `fn` definitions of the script, compiled once.
     pub(crate) fns: AST,
+    /// The `fn` sources (padded to their script positions), to compile private copies.
+    pub(crate) fn_texts: Vec<String>,
     pub(crate) src: Arc<str>,
     pub(crate) rt: Rt,
 }
@@ -29,10 +31,34 @@ pub(crate) struct Env {
 /// A callable ready to run.
 pub(crate) enum Compiled {
     Fn(String),
-    Block(AST),
+    /// A block, with its native fast path when it is a simple expression.
+    Block(AST, Option<crate::script::fastpath::Fast>),
 }
 
 impl Env {
+    /// The same variables with a private engine and private compiled `fn`s: pool workers
+    /// share nothing mutable (not even reference counts) with each other.
+    pub(crate) fn for_worker(&self) -> Env {
+        let engine = crate::script::engine::new_engine();
+        let mut fns = AST::empty();
+        for t in &self.shared.fn_texts {
+            if let Ok(a) = engine.compile(t) {
+                fns = fns.merge(&a);
+            }
+        }
+        let shared = Shared {
+            engine,
+            fns,
+            fn_texts: self.shared.fn_texts.clone(),
+            src: self.shared.src.clone(),
+            rt: self.shared.rt.clone(),
+        };
+        Env {
+            shared: Arc::new(shared),
+            vars: Arc::new((*self.vars).clone()),
+        }
+    }
+
     /// Compile a snippet (with the script's `fn`s available to it).
     pub(crate) fn compile(&self, r: &Rhai) -> Result<AST, RunError> {
         let text = padded(&self.shared.src, r.span, &r.code);
@@ -49,7 +75,10 @@ impl Env {
     pub(crate) fn compile_callable(&self, c: &Callable) -> Result<Compiled, RunError> {
         Ok(match c {
             Callable::Fn(i) => Compiled::Fn(i.name.clone()),
-            Callable::Block(r) => Compiled::Block(self.compile(r)?),
+            Callable::Block(r) => {
+                let fast = crate::script::fastpath::compile(&r.code, &self.vars);
+                Compiled::Block(self.compile(r)?, fast)
+            }
         })
     }
 
@@ -120,7 +149,14 @@ impl Evaluator {
         args: &[(&'static str, Dynamic)],
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        let shared = self.env.shared.clone();
+        if let (Compiled::Block(_, Some(fast)), [("it", it)]) = (c, args) {
+            if let Some(v) = crate::script::fastpath::eval(fast, it) {
+                return Ok(v);
+            }
+        }
+        // Borrow, don't clone, the shared state: an `Arc` clone per item is a contended
+        // atomic between pool workers.
+        let shared = &*self.env.shared;
         let r = match c {
             Compiled::Fn(name) => {
                 let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
@@ -131,7 +167,7 @@ impl Evaluator {
                         .call_fn::<Dynamic>(scope, &shared.fns, name, argv)
                 })?
             }
-            Compiled::Block(ast) => {
+            Compiled::Block(ast, _) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
                 }

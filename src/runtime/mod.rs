@@ -5,7 +5,7 @@ pub(crate) mod cancel;
 mod eval;
 mod exec;
 pub(crate) mod groups;
-mod pipeline;
+pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;
 mod run;

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 /// Batches in flight between two stages.
 pub(crate) const CHANNEL_CAPACITY: usize = 64;
 /// Items per batch, at most.
-pub(crate) const BATCH_SIZE: usize = 256;
+pub(crate) const BATCH_SIZE: usize = 1024;
 
 /// Where the pipeline's output goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -69,13 +69,6 @@ impl Failure {
         }
         drop(g);
         self.token.cancel(CancelReason::Internal);
-    }
-
-    pub(crate) fn has_failed(&self) -> bool {
-        self.first
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
     }
 
     fn take(&self) -> Option<RunError> {
@@ -453,7 +446,11 @@ fn consume(
 ) -> Result<Option<Dynamic>, RunError> {
     if let Some((s, span)) = sink {
         let v = reduce(run, rx, s, span)?;
-        if dest == Dest::Stdout && !run.failure.has_failed() {
+        // A cancelled run's partial value is not the answer: print nothing.
+        if run.token.is_cancelled() {
+            return Ok(None);
+        }
+        if dest == Dest::Stdout {
             if let Some(w) = file_redirect(&run.env, &pl.redirects)? {
                 let mut w = w;
                 let _ = writeln!(w, "{}", value::to_line(&v));

@@ -23,15 +23,27 @@ use std::time::{Duration, Instant, SystemTime};
 
 const WINDOW_PER_WORKER: usize = 16;
 
+/// A unit of dispatch: `items` are input items `first`, `first + 1`, … (0-based).
 struct Job {
     seq: usize,
+    first: usize,
     items: Vec<Dynamic>,
 }
 
+/// A finished job: its output, the failures (one per failed item for `map`, one for a
+/// failed `exec` job) and how many input items failed.
 struct Done {
     seq: usize,
-    out: Result<Vec<Dynamic>, RunError>,
-    items: Vec<Dynamic>,
+    out: Vec<Dynamic>,
+    errors: Vec<RunError>,
+    items: usize,
+    failed_items: usize,
+}
+
+/// Items per job for `pool map` without `chunk`: small enough to spread a batch over the
+/// workers, large enough that channel hand-offs do not dominate trivial items.
+fn map_job_size(batch: usize, workers: usize) -> usize {
+    batch.div_ceil(2 * workers).clamp(1, 64)
 }
 
 /// Start a pool stage; returns the channel of its output items.
@@ -63,6 +75,9 @@ pub(crate) fn start(
         }
     };
     let o = &pool.opts;
+    let is_map = matches!(pool.work, PoolWork::Map(_));
+    let explicit_chunk = o.chunk.is_some();
+    let skip = o.skip_errors;
     let chunk = match &o.chunk {
         Some(a) => usize::try_from(super::stages::amount(env, a)?)
             .unwrap_or(1)
@@ -125,16 +140,31 @@ pub(crate) fn start(
         let wt = work_text.clone();
         std::thread::spawn(move || {
             let mut seq = 0;
+            let mut first = 0;
             let mut pending = Vec::with_capacity(chunk);
-            let dispatch = |items: Vec<Dynamic>, seq: &mut usize| -> bool {
+            let adaptive = is_map && !explicit_chunk;
+            let dispatch = |items: Vec<Dynamic>, seq: &mut usize, first: &mut usize| -> bool {
                 if slot_tx.send(()).is_err() || token.is_cancelled() {
                     return false;
                 }
-                let ok = job_tx.send(Job { seq: *seq, items }).is_ok();
+                let n_items = items.len();
+                let ok = job_tx
+                    .send(Job {
+                        seq: *seq,
+                        first: *first,
+                        items,
+                    })
+                    .is_ok();
                 *seq += 1;
+                *first += n_items;
                 ok
             };
             'intake: for batch in input {
+                let size = if adaptive {
+                    map_job_size(batch.len(), n)
+                } else {
+                    chunk
+                };
                 for it in batch {
                     if !done_before.is_empty()
                         && done_before.contains(&item_hash(&display(&it), &wt))
@@ -143,13 +173,21 @@ pub(crate) fn start(
                     }
                     total.fetch_add(1, Ordering::Relaxed);
                     pending.push(it);
-                    if pending.len() == chunk && !dispatch(std::mem::take(&mut pending), &mut seq) {
+                    if pending.len() >= size
+                        && !dispatch(std::mem::take(&mut pending), &mut seq, &mut first)
+                    {
                         break 'intake;
                     }
                 }
+                if adaptive
+                    && !pending.is_empty()
+                    && !dispatch(std::mem::take(&mut pending), &mut seq, &mut first)
+                {
+                    break 'intake;
+                }
             }
             if !pending.is_empty() {
-                dispatch(pending, &mut seq);
+                dispatch(pending, &mut seq, &mut first);
             }
         });
     }
@@ -173,107 +211,113 @@ pub(crate) fn start(
                 runtime: Some(rt),
             };
             crate::script::context::with_ctx(ctx, || {
-                let mut ev = env.evaluator();
-                for job in job_rx {
-                    if token.is_cancelled() {
-                        break;
+                // Each map worker: its own engine, compiled callable and scope, built once.
+                let (wenv, compiled) = match (&work, &compiled) {
+                    (PoolWork::Map(c), Some(_)) => {
+                        let w = env.for_worker();
+                        let f = w.compile_callable(c).ok().map(Arc::new);
+                        (w, f.or(compiled))
                     }
-                    let started = SystemTime::now();
-                    let t0 = Instant::now();
-                    let mut attempts = 0;
-                    let out = loop {
-                        attempts += 1;
-                        let r = match (&work, &compiled) {
-                            (PoolWork::Map(_), Some(f)) => {
-                                crate::script::context::set_deadline(
-                                    timeout.map(|d| Instant::now() + d),
-                                );
-                                let mut out = Vec::with_capacity(job.items.len());
-                                let mut res = Ok(());
-                                for it in &job.items {
-                                    match ev.call(f, it.clone(), span) {
-                                        Ok(v) => out.push(v),
-                                        Err(e) => {
-                                            res = Err(e.with_item(&display(it)));
-                                            break;
-                                        }
-                                    }
-                                }
-                                let timed_out =
-                                    crate::script::context::should_stop() && !token.is_cancelled();
-                                crate::script::context::set_deadline(None);
-                                match res {
-                                    Err(_) if timed_out => Err(RunError::new(
-                                        span,
-                                        RunErrorKind::Timeout {
-                                            what: "the item".into(),
-                                        },
-                                    )
-                                    .with_item(&items_text(&job.items))),
-                                    Err(e) => Err(e),
-                                    Ok(()) => Ok(out),
-                                }
-                            }
-                            _ => exec_job(
-                                &env,
-                                &work,
-                                &job.items,
-                                chunk > 1,
-                                span,
-                                &token,
-                                timeout,
-                                &groups,
-                            ),
-                        };
-                        match r {
-                            Err(e)
-                                if attempts <= retries
-                                    && !token.is_cancelled()
-                                    && !matches!(e.kind, RunErrorKind::Cancelled) =>
-                            {
-                                continue
-                            }
-                            r => break r,
-                        }
-                    };
-                    let out = out.map_err(|mut e| {
-                        e.attempts = Some(attempts);
-                        if e.item.is_none() {
-                            e = e.with_item(&items_text(&job.items));
-                        }
-                        e
-                    });
+                    _ => (env.clone(), compiled),
+                };
+                let mut ev = wenv.evaluator();
+                let log = |seq: usize,
+                           item: &str,
+                           started: SystemTime,
+                           secs: f64,
+                           attempts: u32,
+                           r: Result<(), &RunError>| {
                     if let Some(f) = &log_file {
-                        let status = match &out {
-                            Ok(_) => "0".to_string(),
+                        let status = match r {
+                            Ok(()) => "0".to_string(),
                             Err(e) => e.to_string().replace(['\t', '\n'], " "),
                         };
-                        let item = items_text(&job.items);
                         let row = format!(
                             "{}\t{}\t{:.3}\t{:.3}\t{}\t{}\t{}\n",
-                            job.seq + 1,
+                            seq + 1,
                             item.replace(['\t', '\n'], " "),
                             started
                                 .duration_since(SystemTime::UNIX_EPOCH)
                                 .map_or(0.0, |d| d.as_secs_f64()),
-                            t0.elapsed().as_secs_f64(),
+                            secs,
                             attempts,
                             status,
-                            item_hash(&item, &wt)
+                            item_hash(item, &wt)
                         );
                         let _ = f
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .write_all(row.as_bytes());
                     }
-                    if done_tx
-                        .send(Done {
-                            seq: job.seq,
-                            out,
-                            items: job.items,
-                        })
-                        .is_err()
-                    {
+                };
+                for job in job_rx {
+                    if token.is_cancelled() {
+                        break;
+                    }
+                    let mut done = Done {
+                        seq: job.seq,
+                        out: vec![],
+                        errors: vec![],
+                        items: job.items.len(),
+                        failed_items: 0,
+                    };
+                    if let (PoolWork::Map(_), Some(f)) = (&work, &compiled) {
+                        for (k, it) in job.items.iter().enumerate() {
+                            let (started, t0) = (SystemTime::now(), Instant::now());
+                            let (r, attempts) = with_retries(retries, &token, || {
+                                map_one(&mut ev, f, it, span, timeout, &token)
+                            });
+                            log(
+                                job.first + k,
+                                &display(it),
+                                started,
+                                t0.elapsed().as_secs_f64(),
+                                attempts,
+                                r.as_ref().map(|_| ()),
+                            );
+                            match r {
+                                Ok(v) => done.out.push(v),
+                                Err(e) => {
+                                    done.errors.push(e);
+                                    done.failed_items += 1;
+                                    if !skip {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    } else {
+                        let (started, t0) = (SystemTime::now(), Instant::now());
+                        let (r, attempts) = with_retries(retries, &token, || {
+                            exec_job(
+                                &env,
+                                &work,
+                                &job.items,
+                                explicit_chunk,
+                                span,
+                                &token,
+                                timeout,
+                                &groups,
+                            )
+                        });
+                        let item = items_text(&job.items);
+                        log(
+                            job.first,
+                            &item,
+                            started,
+                            t0.elapsed().as_secs_f64(),
+                            attempts,
+                            r.as_ref().map(|_| ()),
+                        );
+                        match r {
+                            Ok(v) => done.out = v,
+                            Err(e) => {
+                                done.errors.push(e);
+                                done.failed_items = job.items.len();
+                            }
+                        }
+                    }
+                    if done_tx.send(done).is_err() {
                         break;
                     }
                 }
@@ -301,25 +345,33 @@ pub(crate) fn start(
             for d in done_rx {
                 let _ = slot_rx.recv();
                 if let Some(pb) = &progress {
-                    pb.inc(d.items.len() as u64);
+                    pb.inc(d.items as u64);
                 }
-                let v = match d.out {
-                    Ok(v) => v,
-                    Err(e) if skip && !matches!(e.kind, RunErrorKind::Cancelled) => {
-                        failed.fetch_add(d.items.len(), Ordering::Relaxed);
+                let real: Vec<RunError> = d
+                    .errors
+                    .into_iter()
+                    .filter(|e| !matches!(e.kind, RunErrorKind::Cancelled))
+                    .collect();
+                if !skip {
+                    if let Some(e) = real.into_iter().next() {
+                        failure.fail(e);
+                        token2.cancel(CancelReason::Internal);
+                        break;
+                    }
+                } else if !real.is_empty() {
+                    failed.fetch_add(d.failed_items, Ordering::Relaxed);
+                    for e in &real {
                         let msg = format!("flow: warning: {e}");
                         match &progress {
                             Some(pb) => pb.suspend(|| err_line(&msg)),
                             None => err_line(&msg),
                         }
-                        vec![]
                     }
-                    Err(e) => {
-                        failure.fail(e);
-                        token2.cancel(CancelReason::Internal);
-                        break;
+                    if let Some(pb) = &progress {
+                        pb.set_message(format!("{} failed", failed.load(Ordering::Relaxed)));
                     }
-                };
+                }
+                let v = d.out;
                 if unordered {
                     if !emit(v) {
                         token2.cancel(CancelReason::Internal);
@@ -349,6 +401,64 @@ pub(crate) fn start(
         });
     }
     Ok(out_rx)
+}
+
+/// Run `f` up to `1 + retries` times; the result and the attempts made.
+fn with_retries<T>(
+    retries: u32,
+    token: &CancelToken,
+    mut f: impl FnMut() -> Result<T, RunError>,
+) -> (Result<T, RunError>, u32) {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match f() {
+            Err(e)
+                if attempts <= retries
+                    && !token.is_cancelled()
+                    && !matches!(e.kind, RunErrorKind::Cancelled) => {}
+            r => {
+                return (
+                    r.map_err(|mut e| {
+                        e.attempts = Some(attempts);
+                        e
+                    }),
+                    attempts,
+                )
+            }
+        }
+    }
+}
+
+/// `F(it)` for one item, within the item's timeout.
+fn map_one(
+    ev: &mut super::eval::Evaluator,
+    f: &super::eval::Compiled,
+    it: &Dynamic,
+    span: Span,
+    timeout: Option<Duration>,
+    token: &CancelToken,
+) -> Result<Dynamic, RunError> {
+    use crate::script::context::{set_deadline, should_stop};
+    set_deadline(timeout.map(|d| Instant::now() + d));
+    let r = ev.call(f, it.clone(), span);
+    let timed_out = r.is_err() && should_stop() && !token.is_cancelled();
+    set_deadline(None);
+    match r {
+        Err(_) if timed_out => Err(RunError::new(
+            span,
+            RunErrorKind::Timeout {
+                what: "the item".into(),
+            },
+        )
+        .with_item(&display(it))),
+        Err(e) => Err(if e.item.is_none() {
+            e.with_item(&display(it))
+        } else {
+            e
+        }),
+        ok => ok,
+    }
 }
 
 fn items_text(items: &[Dynamic]) -> String {
@@ -429,7 +539,9 @@ fn exec_job(
             let mut p = Proc::spawn(&env.shared.rt, spec)?;
             groups.lock().unwrap_or_else(|e| e.into_inner()).push(p.pid);
             let jg: super::groups::Groups = Arc::new(Mutex::new(vec![p.pid]));
-            let guard = env.shared.rt.guard_groups(&job_token, jg);
+            // The stage's own guard stops jobs on cancellation; a per-job one (a thread) is
+            // only needed to enforce this job's timeout.
+            let guard = timeout.map(|_| env.shared.rt.guard_groups(&job_token, jg));
             let out = p.take_stdout();
             let mut lines = vec![];
             if let Some(o) = out {

@@ -46,15 +46,22 @@ fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
 }
 
 /// Compile every `fn` of the script into one AST (positions are the script's).
-pub(crate) fn compile_fns(engine: &rhai::Engine, script: &Script) -> Result<AST, RunError> {
+pub(crate) fn compile_fns(
+    engine: &rhai::Engine,
+    script: &Script,
+) -> Result<(AST, Vec<String>), RunError> {
     let mut fns = vec![];
     all_fns(&script.ast.stmts, &mut fns);
     let mut ast = AST::empty();
+    let mut texts = vec![];
     for s in fns {
         if let StmtKind::Fn { code, .. } = &s.kind {
             let text = padded(&script.source.text, code.span, &code.code);
             match engine.compile(&text) {
-                Ok(a) => ast = ast.merge(&a),
+                Ok(a) => {
+                    ast = ast.merge(&a);
+                    texts.push(text);
+                }
                 Err(e) => {
                     let at = span_at(&script.source.text, e.position());
                     let message = e.err_type().to_string();
@@ -63,7 +70,7 @@ pub(crate) fn compile_fns(engine: &rhai::Engine, script: &Script) -> Result<AST,
             }
         }
     }
-    Ok(ast)
+    Ok((ast, texts))
 }
 
 /// Run a compiled script to the end. Returns the last statement's value.
@@ -73,10 +80,11 @@ pub(crate) fn compile_fns(engine: &rhai::Engine, script: &Script) -> Result<AST,
 pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
     let rt: Rt = Arc::new(Runtime::new());
     let engine = crate::script::engine::new_engine();
-    let fns = compile_fns(&engine, script)?;
+    let (fns, fn_texts) = compile_fns(&engine, script)?;
     let shared = Arc::new(Shared {
         engine,
         fns,
+        fn_texts,
         src: Arc::from(script.source.text.as_str()),
         rt: rt.clone(),
     });

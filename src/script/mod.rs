@@ -3,4 +3,5 @@
 pub(crate) mod channel;
 pub(crate) mod context;
 pub(crate) mod engine;
+pub(crate) mod fastpath;
 pub(crate) mod position;

@@ -26,8 +26,61 @@ pub(crate) struct Builder<'s> {
     pub(crate) errors: Vec<ParseError>,
 }
 
+/// Keyword tokens: present in the tree only so that keywords match whole words.
 fn is_kw(r: Rule) -> bool {
-    format!("{r:?}").starts_with("kw_")
+    matches!(
+        r,
+        Rule::kw_fn
+            | Rule::kw_let
+            | Rule::kw_from
+            | Rule::kw_spawn
+            | Rule::kw_daemon
+            | Rule::kw_join
+            | Rule::kw_timeout
+            | Rule::kw_on_interrupt
+            | Rule::kw_grace
+            | Rule::kw_pool
+            | Rule::kw_exec
+            | Rule::kw_map
+            | Rule::kw_filter
+            | Rule::kw_each
+            | Rule::kw_flat_map
+            | Rule::kw_take
+            | Rule::kw_skip
+            | Rule::kw_batch
+            | Rule::kw_sort
+            | Rule::kw_by
+            | Rule::kw_uniq
+            | Rule::kw_count
+            | Rule::kw_sum
+            | Rule::kw_first
+            | Rule::kw_last
+            | Rule::kw_collect
+            | Rule::kw_reduce
+            | Rule::kw_lines
+            | Rule::kw_text
+            | Rule::kw_json
+            | Rule::kw_to_json
+            | Rule::kw_into
+            | Rule::kw_unchecked
+            | Rule::kw_ordered
+            | Rule::kw_unordered
+            | Rule::kw_chunk
+            | Rule::kw_retries
+            | Rule::kw_on_error
+            | Rule::kw_progress
+            | Rule::kw_log
+            | Rule::kw_resume
+            | Rule::kw_if
+            | Rule::kw_else
+            | Rule::kw_for
+            | Rule::kw_in
+            | Rule::kw_cancel
+            | Rule::kw_cpus
+            | Rule::kw_on
+            | Rule::kw_slurm
+            | Rule::kw_sh
+    )
 }
 
 /// Children of a pair without keyword tokens.
