@@ -5,6 +5,7 @@
 
 mod check;
 mod diagnostics;
+mod engine;
 pub mod repl;
 mod runtime;
 mod script;
@@ -13,6 +14,7 @@ mod syntax;
 
 pub use check::{CheckError, CheckErrorKind, CheckOptions, Plan};
 pub use diagnostics::{render, RenderOptions, SourceFile};
+pub use engine::{Engine, SourceSender};
 pub use script_file::{CompileOptions, Diagnostics, Script};
 pub use syntax::ast;
 pub use syntax::parse_error::{ParseError, ParseErrorKind};
@@ -20,7 +22,8 @@ pub use syntax::parser::parse;
 pub use syntax::span::Span;
 
 pub use runtime::{
-    run_script, CancelReason, CancelToken, RunError, RunErrorKind, RunOptions, TaskHandle,
+    run_script, CancelReason, CancelToken, EngineHook, RunError, RunErrorKind, RunOptions,
+    TaskHandle,
 };
 
 /// Run a compiled script as the CLI does (signal handlers installed, errors rendered on

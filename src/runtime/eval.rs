@@ -30,7 +30,7 @@ pub(crate) struct Env {
 
 /// A callable ready to run.
 pub(crate) enum Compiled {
-    Fn(String),
+    Fn(rhai::FnPtr),
     /// A block, with its native fast path when it is a simple expression.
     Block(AST, Option<crate::script::fastpath::Fast>),
 }
@@ -39,7 +39,7 @@ impl Env {
     /// The same variables with a private engine and private compiled `fn`s: pool workers
     /// share nothing mutable (not even reference counts) with each other.
     pub(crate) fn for_worker(&self) -> Env {
-        let engine = crate::script::engine::new_engine();
+        let engine = self.shared.rt.engine();
         let mut fns = AST::empty();
         for t in &self.shared.fn_texts {
             if let Ok(a) = engine.compile(t) {
@@ -74,7 +74,9 @@ impl Env {
 
     pub(crate) fn compile_callable(&self, c: &Callable) -> Result<Compiled, RunError> {
         Ok(match c {
-            Callable::Fn(i) => Compiled::Fn(i.name.clone()),
+            Callable::Fn(i) => Compiled::Fn(
+                rhai::FnPtr::new(i.name.as_str()).map_err(|e| self.rhai_error(&e, i.span))?,
+            ),
             Callable::Block(r) => {
                 let fast = crate::script::fastpath::compile(&r.code, &self.vars);
                 Compiled::Block(self.compile(r)?, fast)
@@ -158,13 +160,11 @@ impl Evaluator {
         // atomic between pool workers.
         let shared = &*self.env.shared;
         let r = match c {
-            Compiled::Fn(name) => {
+            Compiled::Fn(ptr) => {
                 let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
-                let scope = &mut self.scope;
+                // A function pointer reaches script `fn`s and host-registered functions alike.
                 guard_panics(span, || {
-                    shared
-                        .engine
-                        .call_fn::<Dynamic>(scope, &shared.fns, name, argv)
+                    ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
                 })?
             }
             Compiled::Block(ast, _) => {

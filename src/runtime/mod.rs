@@ -17,6 +17,7 @@ mod words;
 
 pub use cancel::{CancelReason, CancelToken};
 pub use exec::TaskHandle;
+pub(crate) use run::Session;
 pub use run::{run_script, RunOptions};
 pub use run_error::{RunError, RunErrorKind};
 
@@ -29,7 +30,12 @@ pub(crate) struct Runtime {
     pub(crate) grace: std::sync::Mutex<Duration>,
     /// Set by a second SIGINT: skip the grace period.
     pub(crate) force: Arc<std::sync::atomic::AtomicBool>,
+    /// Host set-up applied to every Rhai engine of the run (registered functions and types).
+    pub(crate) hooks: Vec<EngineHook>,
 }
+
+/// A host's set-up of a Rhai engine.
+pub type EngineHook = Arc<dyn Fn(&mut rhai::Engine) + Send + Sync>;
 
 impl Runtime {
     pub(crate) fn new() -> Self {
@@ -37,7 +43,17 @@ impl Runtime {
             watchdog: OnceLock::new(),
             grace: std::sync::Mutex::new(Duration::from_secs(2)),
             force: Arc::default(),
+            hooks: vec![],
         }
+    }
+
+    /// A Rhai engine with flow's built-ins and the host's registrations.
+    pub(crate) fn engine(&self) -> rhai::Engine {
+        let mut e = crate::script::engine::new_engine();
+        for h in &self.hooks {
+            h(&mut e);
+        }
+        e
     }
 
     /// A new child's group: make sure it dies with flow.

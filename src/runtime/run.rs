@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub handle_signals: bool,
     /// Variables to start with.
     pub vars: Vec<(String, Dynamic)>,
+    /// Host set-up for every Rhai engine of the run.
+    pub hooks: Vec<super::EngineHook>,
 }
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
@@ -78,8 +80,10 @@ pub(crate) fn compile_fns(
 /// # Errors
 /// The first run error (its exit code via [`RunError::exit_code`]).
 pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
-    let rt: Rt = Arc::new(Runtime::new());
-    let engine = crate::script::engine::new_engine();
+    let mut runtime = Runtime::new();
+    runtime.hooks = opts.hooks.clone();
+    let rt: Rt = Arc::new(runtime);
+    let engine = rt.engine();
     let (fns, fn_texts) = compile_fns(&engine, script)?;
     let shared = Arc::new(Shared {
         engine,
@@ -188,4 +192,72 @@ fn install_signals(
         }
     });
     Some(SignalThread { handle })
+}
+
+/// A sequence of runs sharing variables and `fn`s: the REPL's state.
+pub(crate) struct Session {
+    rt: Rt,
+    fn_texts: Vec<String>,
+    ex: Executor,
+}
+
+impl Session {
+    pub(crate) fn new(args: Vec<String>) -> Self {
+        let rt: Rt = Arc::new(Runtime::new());
+        let shared = Arc::new(Shared {
+            engine: rt.engine(),
+            fns: AST::empty(),
+            fn_texts: vec![],
+            src: Arc::from(""),
+            rt: rt.clone(),
+        });
+        let mut scope = Scope::new();
+        let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
+        scope.push("args", args);
+        Session {
+            rt,
+            fn_texts: vec![],
+            ex: Executor::new(shared, scope, CancelToken::new()),
+        }
+    }
+
+    /// Names of the variables defined so far.
+    pub(crate) fn vars(&self) -> Vec<(String, String)> {
+        self.ex
+            .scope
+            .iter_raw()
+            .map(|(name, _, v)| {
+                (
+                    name.to_string(),
+                    crate::runtime::run_error::shorten(&v.to_string(), 60),
+                )
+            })
+            .collect()
+    }
+
+    /// Run one entry; its variables and `fn`s stay for the next.
+    pub(crate) fn run(&mut self, script: &Script, token: CancelToken) -> Result<Dynamic, RunError> {
+        let engine = self.rt.engine();
+        let (_, texts) = compile_fns(&engine, script)?;
+        self.fn_texts.extend(texts);
+        let mut fns = AST::empty();
+        for t in &self.fn_texts {
+            if let Ok(a) = engine.compile(t) {
+                fns = fns.merge(&a);
+            }
+        }
+        self.ex.shared = Arc::new(Shared {
+            engine,
+            fns,
+            fn_texts: self.fn_texts.clone(),
+            src: Arc::from(script.source.text.as_str()),
+            rt: self.rt.clone(),
+        });
+        self.ex.token = token.clone();
+        let r = self.ex.top(&script.ast.stmts);
+        match token.reason() {
+            Some(reason) => Err(cancel_error(reason, crate::Span::default())),
+            None => r,
+        }
+    }
 }

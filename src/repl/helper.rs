@@ -1,0 +1,189 @@
+//! REPL editing help: multi-line validation and tab completion of keywords, functions,
+//! variables, programs on PATH and file paths.
+
+use rustyline::completion::{Completer, FilenameCompleter, Pair};
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Helper, Highlighter, Hinter};
+use std::sync::{Arc, Mutex};
+
+const KEYWORDS: &[&str] = &[
+    "fn",
+    "let",
+    "from",
+    "spawn",
+    "daemon",
+    "join",
+    "timeout",
+    "on_interrupt",
+    "grace",
+    "pool",
+    "exec",
+    "map",
+    "filter",
+    "each",
+    "flat_map",
+    "take",
+    "skip",
+    "batch",
+    "sort",
+    "uniq",
+    "count",
+    "sum",
+    "first",
+    "last",
+    "collect",
+    "reduce",
+    "lines",
+    "text",
+    "json",
+    "to_json",
+    "into",
+    "unchecked",
+    "ordered",
+    "unordered",
+    "chunk",
+    "retries",
+    "on_error",
+    "progress",
+    "log",
+    "resume",
+    "if",
+    "else",
+    "for",
+    "in",
+    "cancel",
+    "print",
+    "eprint",
+    "sleep",
+    "env",
+    "glob",
+    "read_file",
+    "write_file",
+    "exists",
+    "run",
+    "cpus",
+    "channel",
+    "args",
+    ":help",
+    ":plan",
+    ":vars",
+    ":quit",
+];
+
+#[derive(Helper, Highlighter, Hinter)]
+pub(super) struct FlowHelper {
+    files: FilenameCompleter,
+    /// Variables and fns of the session (updated after each entry).
+    names: Arc<Mutex<Vec<String>>>,
+    /// Programs on PATH, listed once.
+    programs: Vec<String>,
+}
+
+impl FlowHelper {
+    pub(super) fn new(names: Arc<Mutex<Vec<String>>>) -> Self {
+        let mut programs = vec![];
+        if let Some(path) = std::env::var_os("PATH") {
+            for dir in std::env::split_paths(&path) {
+                if let Ok(rd) = std::fs::read_dir(dir) {
+                    programs.extend(
+                        rd.filter_map(Result::ok)
+                            .map(|e| e.file_name().to_string_lossy().into_owned()),
+                    );
+                }
+            }
+        }
+        programs.sort();
+        programs.dedup();
+        FlowHelper {
+            files: FilenameCompleter::new(),
+            names,
+            programs,
+        }
+    }
+}
+
+/// True while an entry needs more lines: an open bracket, or a trailing `|`.
+pub(super) fn incomplete(text: &str) -> bool {
+    let mut depth: i64 = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '\'' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '{' | '(' | '[' => depth += 1,
+            '}' | ')' | ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0 || text.trim_end().ends_with('|')
+}
+
+impl Validator for FlowHelper {
+    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        Ok(if incomplete(ctx.input()) {
+            ValidationResult::Incomplete
+        } else {
+            ValidationResult::Valid(None)
+        })
+    }
+}
+
+impl Completer for FlowHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let start = line[..pos]
+            .rfind(|c: char| c.is_whitespace() || "|({;".contains(c))
+            .map_or(0, |i| i + 1);
+        let word = &line[start..pos];
+        if word.contains('/') || word.starts_with('.') || word.starts_with('~') {
+            return self.files.complete(line, pos, ctx);
+        }
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut out: Vec<Pair> = KEYWORDS
+            .iter()
+            .map(|s| (*s).to_string())
+            .chain(names)
+            .chain(self.programs.iter().cloned())
+            .filter(|c| c.starts_with(word))
+            .map(|c| Pair {
+                display: c.clone(),
+                replacement: c,
+            })
+            .collect();
+        out.dedup_by(|a, b| a.replacement == b.replacement);
+        if out.is_empty() {
+            return self.files.complete(line, pos, ctx);
+        }
+        Ok((start, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::incomplete;
+
+    #[test]
+    fn continues_open_blocks_and_trailing_pipes() {
+        assert!(incomplete("spawn {"));
+        assert!(incomplete("ls |"));
+        assert!(incomplete("print(\"a\""));
+        assert!(!incomplete("print(\"}\")"));
+        assert!(!incomplete("ls | wc -l"));
+    }
+}
