@@ -99,6 +99,23 @@ impl Diagnostic for WithSource<'_> {
     }
 }
 
+/// A diagnostic as plain lines: `name:line:col: code: message` and its help.
+fn plain(d: &dyn Diagnostic, src: &SourceFile) -> String {
+    let at = d
+        .labels()
+        .and_then(|mut l| l.next())
+        .map_or(0, |l| l.offset());
+    let before = src.text.get(..at).unwrap_or("");
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let code = d.code().map(|c| format!("{c}: ")).unwrap_or_default();
+    let mut s = format!("{}:{line}:{col}: {code}{d}\n", src.name);
+    if let Some(h) = d.help() {
+        s.push_str(&format!("  help: {h}\n"));
+    }
+    s
+}
+
 /// Render each diagnostic against `src`, one after another.
 #[must_use]
 pub fn render(diags: &[&dyn Diagnostic], src: &SourceFile, opts: RenderOptions) -> String {
@@ -115,8 +132,16 @@ pub fn render(diags: &[&dyn Diagnostic], src: &SourceFile, opts: RenderOptions) 
             inner: *d,
             src: &named,
         };
-        if handler.render_report(&mut out, &w).is_err() {
-            out.push_str(&format!("{d}\n"));
+        // miette cannot draw a label past column 65,535 (it panics): use plain text there.
+        let too_wide = d.labels().is_some_and(|mut ls| {
+            ls.any(|l| {
+                let before = src.text.get(..l.offset()).unwrap_or("");
+                let line = &src.text[before.rfind('\n').map_or(0, |i| i + 1)..];
+                line.find('\n').unwrap_or(line.len()) > 60_000
+            })
+        });
+        if too_wide || handler.render_report(&mut out, &w).is_err() {
+            out.push_str(&plain(*d, src));
         }
     }
     out

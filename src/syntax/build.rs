@@ -410,6 +410,17 @@ impl<'s> Builder<'s> {
                     .next()
                     .unwrap_or("")
                     .to_string();
+                let rest = p.as_str()[k.len()..].trim();
+                let names_only = rest.split(',').all(|w| {
+                    let w = w.trim();
+                    !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_')
+                });
+                if matches!(k.as_str(), "join" | "cancel")
+                    && (rest.is_empty() || rest.ends_with(',') || names_only)
+                {
+                    self.err(span, ParseErrorKind::MissingTaskNames { keyword: k });
+                    return None;
+                }
                 let fix = format!("^{}", p.as_str().trim_end());
                 self.err(span, ParseErrorKind::KeywordAsCommand { keyword: k, fix });
                 return None;

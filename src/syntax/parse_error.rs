@@ -22,6 +22,16 @@ pub enum ParseErrorKind {
     Unclosed { open: Span, close: char },
     /// A closing bracket with no opening one.
     Unmatched { close: char },
+    /// A `/*` comment or a string never closed.
+    UnclosedText { what: &'static str },
+    /// A `|` with no stage on one side.
+    StrayPipe,
+    /// `&&`, `||` or `&` between commands: not flow.
+    ShellOperator { op: String },
+    /// `else` with no `if` before it.
+    ElseWithoutIf,
+    /// `join` or `cancel` without task names.
+    MissingTaskNames { keyword: String },
     /// Brackets nested too deep to be a real script.
     TooDeep { limit: usize },
     /// `5x`: not a duration.
@@ -49,6 +59,11 @@ impl fmt::Display for ParseError {
             K::Unexpected { expected, found } => write!(f, "expected {expected}, found {found}"),
             K::Unclosed { close, .. } => write!(f, "unclosed block: missing `{close}`"),
             K::Unmatched { close } => write!(f, "unmatched `{close}`"),
+            K::UnclosedText { what } => write!(f, "unclosed {what}"),
+            K::StrayPipe => write!(f, "a `|` must stand between two stages"),
+            K::ShellOperator { op } => write!(f, "`{op}` is shell syntax, not flow"),
+            K::ElseWithoutIf => write!(f, "`else` without an `if` before it"),
+            K::MissingTaskNames { keyword } => write!(f, "`{keyword}` needs the names of tasks"),
             K::TooDeep { limit } => write!(f, "brackets nested deeper than {limit} levels"),
             K::BadDuration { text } => write!(f, "`{text}` is not a duration"),
             K::KeywordAsCommand { keyword, .. } => {
@@ -76,6 +91,11 @@ impl Diagnostic for ParseError {
             K::Unclosed { .. } => "flow::parse::unclosed_block",
             K::Unmatched { .. } => "flow::parse::unmatched_close",
             K::TooDeep { .. } => "flow::parse::too_deep",
+            K::UnclosedText { .. } => "flow::parse::unclosed",
+            K::StrayPipe => "flow::parse::stray_pipe",
+            K::ShellOperator { .. } => "flow::parse::shell_operator",
+            K::ElseWithoutIf => "flow::parse::else_without_if",
+            K::MissingTaskNames { .. } => "flow::parse::missing_task_names",
             K::BadDuration { .. } => "flow::parse::bad_duration",
             K::KeywordAsCommand { .. } => "flow::parse::keyword_as_command",
             K::BadOnError { .. } => "flow::parse::bad_on_error",
@@ -96,6 +116,22 @@ impl Diagnostic for ParseError {
             K::KeywordAsCommand { fix, .. } => format!("to run the program, write `{fix}`"),
             K::BadOnError { .. } => "write `on_error fail` or `on_error skip`".into(),
             K::TooDeep { .. } => "split the script into functions".into(),
+            K::UnclosedText { what } => format!("close the {what} that starts here"),
+            K::StrayPipe => "remove it, or add the missing stage: `ls | wc -l`".into(),
+            K::ShellOperator { op } if op == "&&" => {
+                "put the commands on separate lines (a failing one stops the script), or use `if`"
+                    .into()
+            }
+            K::ShellOperator { op } if op == "||" => {
+                "use `unchecked cmd` to ignore a failure, or `if` to branch".into()
+            }
+            K::ShellOperator { .. } => "to run something in the background, use `spawn`".into(),
+            K::ElseWithoutIf => "`else` must follow the `}` of an `if` block".into(),
+            K::MissingTaskNames { keyword } => {
+                format!(
+                    "write `{keyword} h` or `{keyword} a, b` with handles from `let h = spawn …`"
+                )
+            }
             _ => return None,
         };
         Some(Box::new(help))
@@ -115,6 +151,10 @@ impl Diagnostic for ParseError {
                     self.span,
                 ));
             }
+            K::UnclosedText { .. } => labels.push(LabeledSpan::new_with_span(
+                Some("opened here, never closed".into()),
+                self.span,
+            )),
             K::Unexpected { expected, .. } => labels.push(LabeledSpan::new_with_span(
                 Some(format!("expected {expected}")),
                 self.span,

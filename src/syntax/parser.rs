@@ -21,6 +21,9 @@ pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
         Ok(p) => p,
         Err(e) => return Err(vec![pest_error(src, &e, &brackets)]),
     };
+    if let Some(e) = brackets.error(src.len()) {
+        return Err(vec![e]);
+    }
     let mut b = Builder::new(src, 0);
     let stmts = b.script(pairs);
     if b.errors.is_empty() {
@@ -36,6 +39,20 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
     };
+    if let Some(at) = brackets.unclosed_comment {
+        return ParseError::new(
+            Span::new(at, at + 2),
+            ParseErrorKind::UnclosedText { what: "comment" },
+        );
+    }
+    if let Some((at, q)) = brackets.unclosed_string {
+        let what = if q == '`' {
+            "back-tick string"
+        } else {
+            "string"
+        };
+        return ParseError::new(Span::new(at, at + 1), ParseErrorKind::UnclosedText { what });
+    }
     if let Some((at, close)) = brackets.unmatched {
         if at <= pos {
             return ParseError::new(Span::new(at, at + 1), ParseErrorKind::Unmatched { close });
@@ -57,10 +74,57 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), found_at(src, pos)),
     };
     let end = next_token_end(src, pos);
+    let rest = src.get(pos..).unwrap_or("");
+    if let Some(op) = ["&&", "||", "&"]
+        .into_iter()
+        .find(|op| rest.starts_with(op))
+    {
+        return ParseError::new(
+            Span::new(pos, pos + op.len()),
+            ParseErrorKind::ShellOperator { op: op.to_string() },
+        );
+    }
+    let prev = src[..pos].trim_end_matches([' ', '\t']).chars().last();
+    let pipe_here = rest.starts_with('|') && matches!(prev, None | Some('\n' | ';' | '{' | '|'));
+    if let Some(after) = rest
+        .strip_prefix('|')
+        .filter(|a| a.trim_start().starts_with('|'))
+    {
+        let at = pos + 1 + (after.len() - after.trim_start().len());
+        return ParseError::new(Span::new(at, at + 1), ParseErrorKind::StrayPipe);
+    }
+    if pipe_here || stray_pipe_before(src, pos) {
+        let at = if rest.starts_with('|') {
+            pos
+        } else {
+            src[..pos].rfind('|').unwrap_or(pos)
+        };
+        return ParseError::new(Span::new(at, at + 1), ParseErrorKind::StrayPipe);
+    }
+    if rest.starts_with('{') && src[..pos].ends_with('$') {
+        return ParseError::new(
+            Span::new(pos - 1, pos + 1),
+            ParseErrorKind::UnclosedText {
+                what: "`${…}` interpolation",
+            },
+        );
+    }
+    if rest.starts_with("else") && !rest[4..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    {
+        return ParseError::new(Span::new(pos, pos + 4), ParseErrorKind::ElseWithoutIf);
+    }
     ParseError::new(
         Span::new(pos, end),
         ParseErrorKind::Unexpected { expected, found },
     )
+}
+
+/// A pipeline that ends in `|` with nothing after it (the error is found at the next line).
+fn stray_pipe_before(src: &str, pos: usize) -> bool {
+    let before = src.get(..pos).unwrap_or("").trim_end();
+    before.ends_with('|')
+        && !before.ends_with("||")
+        && src.get(pos..).is_none_or(|r| r.trim().is_empty())
 }
 
 /// What stands at `pos`, for "found …".
@@ -106,7 +170,7 @@ fn expected_words(rules: &[Rule]) -> String {
         }
     }
     match words.len() {
-        0 => "something else".into(),
+        0 => "a statement or a stage".into(),
         1 => words[0].into(),
         n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
     }

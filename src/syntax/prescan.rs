@@ -15,6 +15,38 @@ pub(crate) struct Brackets {
     pub(crate) unclosed: Option<(usize, char)>,
     /// The first closing bracket that matched nothing.
     pub(crate) unmatched: Option<(usize, char)>,
+    /// A `/*` never closed.
+    pub(crate) unclosed_comment: Option<usize>,
+    /// A `"` or `` ` `` never closed.
+    pub(crate) unclosed_string: Option<(usize, char)>,
+}
+
+impl Brackets {
+    /// Imbalance of `{}` or `()`, which no valid script has (`[`/`]` may be glob text).
+    pub(crate) fn error(&self, src_len: usize) -> Option<ParseError> {
+        if let Some(at) = self.unclosed_comment {
+            return Some(ParseError::new(
+                Span::new(at, at + 2),
+                ParseErrorKind::UnclosedText { what: "comment" },
+            ));
+        }
+        if let Some((at, close @ ('}' | ')'))) = self.unmatched {
+            return Some(ParseError::new(
+                Span::new(at, at + 1),
+                ParseErrorKind::Unmatched { close },
+            ));
+        }
+        if let Some((open, close @ ('}' | ')'))) = self.unclosed {
+            return Some(ParseError::new(
+                Span::new(src_len, src_len),
+                ParseErrorKind::Unclosed {
+                    open: Span::new(open, open + 1),
+                    close,
+                },
+            ));
+        }
+        None
+    }
 }
 
 /// Scan `src`: fail on excessive depth, else report unbalanced brackets.
@@ -32,7 +64,13 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b'"' | b'`' => i = skip_quoted(b, i, c),
+            b'"' | b'`' => {
+                let end = skip_quoted(b, i, c);
+                if end >= b.len() && !(end > i + 1 && b[end - 1] == c && !escaped_at(b, end - 1)) {
+                    out.unclosed_string.get_or_insert((i, c as char));
+                }
+                i = end;
+            }
             b'\'' => i = skip_quoted(b, i, c),
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
@@ -40,9 +78,13 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
+                let start = i;
                 i += 2;
                 while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
                     i += 1;
+                }
+                if i >= b.len() {
+                    out.unclosed_comment.get_or_insert(start);
                 }
                 i += 2;
             }
@@ -87,6 +129,17 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
         out.unclosed = Some((pos, close));
     }
     Ok(out)
+}
+
+/// Whether the byte at `i` is escaped by an odd number of backslashes.
+fn escaped_at(b: &[u8], i: usize) -> bool {
+    let mut n = 0;
+    let mut j = i;
+    while j > 0 && b[j - 1] == b'\\' {
+        n += 1;
+        j -= 1;
+    }
+    n % 2 == 1
 }
 
 /// Index after the closing quote (or the end). Single quotes do not span lines, so that
