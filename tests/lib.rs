@@ -8,3 +8,5 @@ mod cases;
 mod cli;
 mod fuzz_parse;
 mod harness;
+mod pool;
+mod signals;

@@ -183,11 +183,8 @@ impl Executor {
         }
         let mut first = Ok(());
         for t in &tasks {
+            let joined_before = t.inner.joined.load(std::sync::atomic::Ordering::SeqCst);
             let r = t.wait(None, &CancelToken::new());
-            let joined_before = t
-                .inner
-                .joined
-                .swap(true, std::sync::atomic::Ordering::SeqCst);
             if let Some(Err(e)) = r {
                 if !t.inner.daemon
                     && !joined_before

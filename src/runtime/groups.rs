@@ -37,15 +37,23 @@ pub(crate) fn guard(
             _ => libc::SIGTERM,
         };
         let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        for g in snapshot(&groups) {
-            signal_group(g, sig);
-            // A stopped job would never see the signal.
-            signal_group(g, libc::SIGCONT);
-        }
+        // Groups that join after the cancel (a spawn racing with it) get the signal too.
+        let mut signalled: Vec<i32> = vec![];
         let deadline = Instant::now() + grace;
-        while Instant::now() < deadline && !force.load(Ordering::SeqCst) {
+        loop {
+            for g in snapshot(&groups) {
+                if !signalled.contains(&g) {
+                    signal_group(g, sig);
+                    // A stopped job would never see the signal.
+                    signal_group(g, libc::SIGCONT);
+                    signalled.push(g);
+                }
+            }
             if f.load(Ordering::SeqCst) {
                 return;
+            }
+            if Instant::now() >= deadline || force.load(Ordering::SeqCst) {
+                break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }

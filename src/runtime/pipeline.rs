@@ -709,6 +709,10 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         drop(out_clone);
         // Flush what flow printed so far, so output stays in order.
         let _ = std::io::stdout().lock().flush();
+        // Cancelled while setting up: start nothing more.
+        if run.token.is_cancelled() {
+            return Err(RunError::new(st.span, RunErrorKind::Cancelled));
+        }
         let p = Proc::spawn(&run.env.shared.rt, spec)?;
         run.groups
             .lock()

@@ -95,6 +95,8 @@ fn show(src: &str) -> String {
 
 #[test]
 fn parse_never_panics_and_is_fast_on_any_input() {
+    // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
+    let _g = crate::signals::timing_sensitive();
     let cases = env_number("FLOW_FUZZ_CASES").map_or(DEFAULT_CASES, |n| n as usize);
     let seed = env_number("FLOW_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
     let corpus = corpus();
@@ -235,6 +237,8 @@ fn pathological_nesting_is_an_error_not_an_overflow() {
 /// Long but shallow valid scripts must parse, and not overflow either.
 #[test]
 fn long_shallow_scripts_parse() {
+    // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
+    let _g = crate::signals::timing_sensitive();
     let mut else_ifs = String::from("if n == 0 { echo 0 }");
     // Realistic lengths only: pest's recursion guard rejects a chain of ~900 in a debug build.
     for i in 1..500 {
@@ -273,6 +277,8 @@ fn long_shallow_scripts_parse() {
 /// Parse time per byte must not grow with the script's length (no quadratic backtracking).
 #[test]
 fn parse_time_is_linear_in_script_length() {
+    // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
+    let _g = crate::signals::timing_sensitive();
     let unit = std::fs::read_to_string(manifest_dir().join("tests/cases/syntax/tour.flow"))
         .expect("read the tour case");
     let unit = unit.trim_start_matches(|c| c != '\n').to_string() + "\n"; // drop the shebang
