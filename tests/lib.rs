@@ -4,6 +4,7 @@
 //! Modules live in `tests/<name>/mod.rs`, not `tests/<name>.rs`: Cargo builds every
 //! `tests/*.rs` as a test binary of its own, and this file must be the only one.
 
+mod api;
 mod cases;
 mod cli;
 mod fuzz_parse;

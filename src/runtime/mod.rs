@@ -32,6 +32,20 @@ pub(crate) struct Runtime {
     pub(crate) force: Arc<std::sync::atomic::AtomicBool>,
     /// Host set-up applied to every Rhai engine of the run (registered functions and types).
     pub(crate) hooks: Vec<EngineHook>,
+    /// The progress bar being drawn, if any: output lines are written around it.
+    pub(crate) progress: Progress,
+}
+
+/// The slot for a pool's progress bar, shared with threads that write output.
+pub(crate) type Progress = Arc<std::sync::Mutex<Option<indicatif::ProgressBar>>>;
+
+/// Run `f` (which writes to the terminal) so that it does not garble a progress bar.
+pub(crate) fn around_progress<R>(p: &Progress, f: impl FnOnce() -> R) -> R {
+    let bar = p.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(b) => b.suspend(f),
+        None => f(),
+    }
 }
 
 /// A host's set-up of a Rhai engine.
@@ -44,6 +58,7 @@ impl Runtime {
             grace: std::sync::Mutex::new(Duration::from_secs(2)),
             force: Arc::default(),
             hooks: vec![],
+            progress: Arc::default(),
         }
     }
 

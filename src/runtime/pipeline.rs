@@ -164,14 +164,24 @@ fn build_and_consume(
     dest: Dest,
 ) -> Result<Option<Dynamic>, RunError> {
     let mut flow = Flow::Start;
+    // How many items flow at this point, when known (for a pool's progress total).
+    let mut known: Option<u64> = None;
     if let Some(src) = &pl.source {
-        flow = Flow::Items(source(run, &src.expr, src.span)?);
+        let (rx, len) = source(run, &src.expr, src.span)?;
+        flow = Flow::Items(rx);
+        known = len;
     }
     let stages = &pl.stages;
     let mut i = 0;
     let mut sink: Option<(&Sink, crate::Span)> = None;
     while i < stages.len() {
         let st = &stages[i];
+        if !matches!(
+            st.kind,
+            StageKind::Map(_) | StageKind::ToJson | StageKind::Sort(_) | StageKind::Pool(_)
+        ) {
+            known = None;
+        }
         match &st.kind {
             StageKind::Command(_) => {
                 let mut j = i;
@@ -200,6 +210,7 @@ fn build_and_consume(
                     &run.token,
                     &run.failure,
                     &run.groups,
+                    known,
                 )?);
             }
             kind => {
@@ -291,7 +302,7 @@ fn source(
     run: &mut Run,
     expr: &crate::ast::Rhai,
     span: crate::Span,
-) -> Result<Receiver<Batch>, RunError> {
+) -> Result<(Receiver<Batch>, Option<u64>), RunError> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
     let code = expr.code.trim();
@@ -316,14 +327,23 @@ fn source(
             read_lines(f, &tx, &token);
             Ok(())
         });
-        return Ok(rx);
+        return Ok((rx, None));
     }
     let v = run.env.eval(expr)?;
+    let len = if let Some(a) = v.read_lock::<rhai::Array>() {
+        u64::try_from(a.len()).ok()
+    } else if let Some(r) = v.read_lock::<std::ops::Range<i64>>() {
+        u64::try_from(r.end.saturating_sub(r.start)).ok()
+    } else if let Some(r) = v.read_lock::<std::ops::RangeInclusive<i64>>() {
+        u64::try_from(r.end().saturating_sub(*r.start()).saturating_add(1)).ok()
+    } else {
+        None
+    };
     run.thread(move || {
         send_value(v, &tx, &token);
         Ok(())
     });
-    Ok(rx)
+    Ok((rx, len))
 }
 
 fn send_all(it: impl Iterator<Item = Dynamic>, tx: &Sender<Batch>, token: &CancelToken) {

@@ -47,6 +47,7 @@ fn map_job_size(batch: usize, workers: usize) -> usize {
 }
 
 /// Start a pool stage; returns the channel of its output items.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
     env: &Env,
     pool: &Pool,
@@ -55,6 +56,7 @@ pub(crate) fn start(
     parent: &CancelToken,
     failure: &Failure,
     groups: &super::groups::Groups,
+    total_hint: Option<u64>,
 ) -> Result<Receiver<Batch>, RunError> {
     let bad = |m: String, s: Span| RunError::new(s, RunErrorKind::Value { message: m });
     let n = match &pool.size {
@@ -131,7 +133,8 @@ pub(crate) fn start(
     let (out_tx, out_rx) = bounded::<Batch>(CHANNEL_CAPACITY);
     let total = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
-    let progress = make_progress(o.progress);
+    let progress = make_progress(o.progress, total_hint, &env.shared.rt.progress);
+    let progress_slot = env.shared.rt.progress.clone();
 
     // Intake: number items, skip what the log says is done, hold a window slot per job.
     {
@@ -390,6 +393,10 @@ pub(crate) fn start(
             }
             if let Some(pb) = &progress {
                 pb.finish_and_clear();
+                progress_slot
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
             }
             let f = failed.load(Ordering::Relaxed);
             if f > 0 {
@@ -490,18 +497,32 @@ fn read_log(path: &str) -> HashSet<String> {
         .collect()
 }
 
-fn make_progress(wanted: bool) -> Option<indicatif::ProgressBar> {
+/// A progress bar on stderr when it is a terminal: done/total (when the total is known),
+/// rate, ETA and failures. Output lines are written around it (`around_progress`).
+fn make_progress(
+    wanted: bool,
+    total: Option<u64>,
+    slot: &super::Progress,
+) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !wanted || !std::io::stderr().is_terminal() {
         return None;
     }
-    let pb = indicatif::ProgressBar::new_spinner();
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {pos} done  {per_sec}  {elapsed_precise} {msg}",
-    ) {
+    let (pb, template) = match total {
+        Some(n) => (
+            indicatif::ProgressBar::new(n),
+            "{bar:30} {pos}/{len}  {per_sec}  eta {eta}  {msg}",
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {pos} done  {per_sec}  {elapsed_precise}  {msg}",
+        ),
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
         pb.set_style(style);
     }
     pb.enable_steady_tick(Duration::from_millis(100));
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(pb.clone());
     Some(pb)
 }
 

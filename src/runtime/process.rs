@@ -90,7 +90,10 @@ impl Proc {
         let pid = i32::try_from(child.id()).unwrap_or(0);
         rt.register_group(pid);
         let tail = if forward {
-            child.stderr.take().map(forward_stderr)
+            child
+                .stderr
+                .take()
+                .map(|e| forward_stderr(e, rt.progress.clone()))
         } else {
             None
         };
@@ -158,7 +161,10 @@ pub(crate) fn signal_group(pgid: i32, sig: i32) {
 }
 
 /// Read a child's stderr as it comes, forward each line, keep the last lines.
-fn forward_stderr(mut err: impl Read + Send + 'static) -> JoinHandle<Vec<String>> {
+fn forward_stderr(
+    mut err: impl Read + Send + 'static,
+    progress: super::Progress,
+) -> JoinHandle<Vec<String>> {
     std::thread::spawn(move || {
         let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
         let mut r = BufReader::new(&mut err);
@@ -169,7 +175,9 @@ fn forward_stderr(mut err: impl Read + Send + 'static) -> JoinHandle<Vec<String>
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     use std::io::Write;
-                    let _ = std::io::stderr().lock().write_all(&buf);
+                    super::around_progress(&progress, || {
+                        let _ = std::io::stderr().lock().write_all(&buf);
+                    });
                     if tail.len() == STDERR_TAIL {
                         tail.pop_front();
                     }

@@ -20,9 +20,19 @@ pub(crate) fn out_line(s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
     buf.extend_from_slice(s.as_bytes());
     buf.push(b'\n');
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(&buf);
-    let _ = o.flush();
+    around_bar(|| {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(&buf);
+        let _ = o.flush();
+    });
+}
+
+/// Write around the run's progress bar, if one is drawn.
+fn around_bar(f: impl FnOnce()) {
+    match context::current().runtime {
+        Some(rt) => crate::runtime::around_progress(&rt.progress, f),
+        None => f(),
+    }
 }
 
 /// Write one whole line to stderr.
@@ -30,7 +40,9 @@ pub(crate) fn err_line(s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
     buf.extend_from_slice(s.as_bytes());
     buf.push(b'\n');
-    let _ = std::io::stderr().lock().write_all(&buf);
+    around_bar(|| {
+        let _ = std::io::stderr().lock().write_all(&buf);
+    });
 }
 
 /// A new engine with flow's built-ins.

@@ -210,7 +210,23 @@ impl<'s> Builder<'s> {
                 let body = self.stmts(k[2].clone());
                 StmtKind::For { var, iter, body }
             }
-            Rule::pipeline => StmtKind::Pipeline(self.pipeline(p)),
+            Rule::pipeline => {
+                let pl = self.pipeline(p.clone());
+                // A lone variable name is its value (as in a REPL), not a program of that name.
+                let lone = match pl.stages.as_slice() {
+                    [Stage { kind: StageKind::Command(c), .. }]
+                        if pl.source.is_none() && c.args.is_empty() && c.redirects.is_empty()
+                            && c.env.is_empty() && !c.caret && !c.shell && !c.unchecked =>
+                    {
+                        c.program.literal().filter(|w| self.vars.contains(w))
+                    }
+                    _ => None,
+                };
+                match lone {
+                    Some(_) => StmtKind::Rhai(self.rhai(&p)),
+                    None => StmtKind::Pipeline(pl),
+                }
+            }
             _ => return None,
         };
         Some(Stmt { span, kind })

@@ -72,21 +72,29 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
                 i = end;
             }
             b'\'' => i = skip_quoted(b, i, c),
-            b'/' if b.get(i + 1) == Some(&b'/') => {
+            // As in the grammar, `//` starts a comment only at the start of a word:
+            // `https://x` is a word.
+            b'/' if b.get(i + 1) == Some(&b'/') && word_start(b, i) => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
+            // `/*` never closed is a comment only where a statement could start; elsewhere
+            // it is a word (`ls /*` globs).
+            b'/' if b.get(i + 1) == Some(&b'*') && word_start(b, i) => {
                 let start = i;
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
+                let mut j = i + 2;
+                while j < b.len() && !(b[j] == b'*' && b.get(j + 1) == Some(&b'/')) {
+                    j += 1;
                 }
-                if i >= b.len() {
+                if j < b.len() {
+                    i = j + 2;
+                } else if line_start(b, i) {
                     out.unclosed_comment.get_or_insert(start);
+                    i = b.len();
+                } else {
+                    i += 2;
                 }
-                i += 2;
             }
             b'\\' => i += 2,
             b'{' | b'(' | b'[' => {
@@ -131,6 +139,24 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
     Ok(out)
 }
 
+/// Whether `i` starts a word: after a blank, a line start, or an opening bracket.
+fn word_start(b: &[u8], i: usize) -> bool {
+    i == 0
+        || matches!(
+            b[i - 1],
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'{' | b'(' | b'[' | b','
+        )
+}
+
+/// Whether only blanks stand between the line's start and `i`.
+fn line_start(b: &[u8], i: usize) -> bool {
+    b[..i]
+        .iter()
+        .rev()
+        .take_while(|c| **c != b'\n')
+        .all(|c| *c == b' ' || *c == b'\t')
+}
+
 /// Whether the byte at `i` is escaped by an odd number of backslashes.
 fn escaped_at(b: &[u8], i: usize) -> bool {
     let mut n = 0;
@@ -171,6 +197,17 @@ mod tests {
     fn unclosed_reports_opener() {
         let b = scan("if x {\n ls\n").unwrap();
         assert_eq!(b.unclosed, Some((5, '}')));
+    }
+
+    #[test]
+    fn urls_and_globs_are_not_comments() {
+        let b = scan("spawn { curl -s https://x/a }\nls /*\n").unwrap();
+        assert!(
+            b.unclosed.is_none() && b.unclosed_comment.is_none(),
+            "{b:?}"
+        );
+        let b = scan("ls\n  /* never closed\n").unwrap();
+        assert_eq!(b.unclosed_comment, Some(5));
     }
 
     #[test]

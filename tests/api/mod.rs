@@ -1,0 +1,116 @@
+//! The embedding API (SPEC §11): a host compiles, runs, registers functions, feeds sources,
+//! reads sinks and cancels — without signal handlers and without global state.
+
+use flow::{CancelReason, CancelToken, Engine, RunErrorKind};
+use std::time::{Duration, Instant};
+
+#[test]
+fn compile_run_and_read_a_value() {
+    let mut e = Engine::new();
+    e.set_var("n", 5_i64);
+    let s = e.compile("from 1..=n | map { it * it } | sum").unwrap();
+    // A statement-level sink prints; the value of a `let` is what a host reads.
+    let s2 = e.compile("let total = from 1..=n | sum\ntotal").unwrap();
+    assert!(e.run(&s).is_ok());
+    assert_eq!(e.run(&s2).unwrap().as_int().unwrap(), 15);
+}
+
+#[test]
+fn diagnostics_come_back_rendered_with_codes() {
+    let e = Engine::new();
+    let d = e.compile("ls | map").unwrap_err();
+    let text = d.render(flow::RenderOptions {
+        color: false,
+        width: 80,
+    });
+    assert!(text.contains("flow::parse::unexpected"), "{text}");
+    let d = e.compile("from [1] | map nope").unwrap_err();
+    let text = d.render(flow::RenderOptions {
+        color: false,
+        width: 80,
+    });
+    assert!(text.contains("flow::check::unknown_function"), "{text}");
+}
+
+#[test]
+fn host_functions_work_as_callables_in_stages_and_pools() {
+    let mut e = Engine::new();
+    e.register(|r| {
+        r.register_fn("triple", |x: i64| x * 3);
+    });
+    e.declare_fn("triple", 1);
+    let out = e.sink("out", 4);
+    let s = e
+        .compile("from 1..=4 | pool 2 map triple | into out")
+        .unwrap();
+    let h = std::thread::spawn(move || out.iter().map(|v| v.as_int().unwrap()).collect::<Vec<_>>());
+    let _ = e.run(&s).unwrap();
+    assert_eq!(h.join().unwrap(), vec![3, 6, 9, 12]);
+}
+
+#[test]
+fn a_panicking_host_function_is_an_ordinary_error() {
+    let mut e = Engine::new();
+    e.register(|r| {
+        r.register_fn("boom", |_x: i64| -> i64 { panic!("host bug") });
+    });
+    e.declare_fn("boom", 1);
+    let s = e.compile("from [1, 2] | map boom | count").unwrap();
+    let err = e.run(&s).unwrap_err();
+    assert!(matches!(err.kind, RunErrorKind::Panic { .. }), "{err:?}");
+    assert!(err.to_string().contains("host bug"), "{err}");
+}
+
+#[test]
+fn a_named_source_feeds_a_script() {
+    let mut e = Engine::new();
+    let tx = e.source("input", 2);
+    let s = e
+        .compile("let n = from input | map { it + 1 } | sum\nn")
+        .unwrap();
+    let feeder = std::thread::spawn(move || {
+        for i in 0..100_i64 {
+            tx.send(i).unwrap();
+        }
+        tx.close();
+    });
+    let v = e.run(&s).unwrap();
+    feeder.join().unwrap();
+    assert_eq!(v.as_int().unwrap(), (1..=100).sum::<i64>());
+}
+
+#[test]
+fn a_host_cancels_a_run_from_another_thread() {
+    let e = Engine::new();
+    let s = e.compile("from 1..=2 | pool 2 exec sleep 30").unwrap();
+    let token = CancelToken::new();
+    let t2 = token.clone();
+    let start = Instant::now();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        t2.cancel(CancelReason::Interrupt);
+    });
+    let err = e.run_with_cancel(&s, &token, vec![]).unwrap_err();
+    assert_eq!(err.exit_code(), 130, "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn two_engines_do_not_interfere() {
+    let mut a = Engine::new();
+    let mut b = Engine::new();
+    a.set_var("x", 1_i64);
+    b.set_var("x", 2_i64);
+    let sa = a.compile("from 1..=1000 | map { it * x } | sum").unwrap();
+    let sb = b
+        .compile("let y = from 1..=1000 | map { it * x } | sum\ny")
+        .unwrap();
+    let ta = std::thread::spawn(move || a.run(&sa).map(|_| ()));
+    let vb = b.run(&sb).unwrap();
+    ta.join().unwrap().unwrap();
+    assert_eq!(vb.as_int().unwrap(), 2 * 500_500);
+}
