@@ -214,9 +214,16 @@ impl<'s> Builder<'s> {
                 let pl = self.pipeline(p.clone());
                 // A lone variable name is its value (as in a REPL), not a program of that name.
                 let lone = match pl.stages.as_slice() {
-                    [Stage { kind: StageKind::Command(c), .. }]
-                        if pl.source.is_none() && c.args.is_empty() && c.redirects.is_empty()
-                            && c.env.is_empty() && !c.caret && !c.shell && !c.unchecked =>
+                    [Stage {
+                        kind: StageKind::Command(c),
+                        ..
+                    }] if pl.source.is_none()
+                        && c.args.is_empty()
+                        && c.redirects.is_empty()
+                        && c.env.is_empty()
+                        && !c.caret
+                        && !c.shell
+                        && !c.unchecked =>
                     {
                         c.program.literal().filter(|w| self.vars.contains(w))
                     }
