@@ -40,10 +40,19 @@ struct Done {
     failed_items: usize,
 }
 
-/// Items per job for `pool map` without `chunk`: small enough to spread a batch over the
-/// workers, large enough that channel hand-offs do not dominate trivial items.
-fn map_job_size(batch: usize, workers: usize) -> usize {
-    batch.div_ceil(2 * workers).clamp(1, 64)
+/// Largest job `pool map` forms by itself.
+const MAX_JOB: usize = 1024;
+
+/// Adapt the job size of `pool map` without `chunk` to the measured cost of a job: jobs
+/// double while they finish in under 1 ms (channel hand-offs would dominate trivial items)
+/// and halve above 10 ms (slow items keep every worker busy and the tail short).
+fn adapt_job_size(size: &AtomicUsize, elapsed: Duration) {
+    let cur = size.load(Ordering::Relaxed);
+    if elapsed < Duration::from_millis(1) && cur < MAX_JOB {
+        size.store((cur * 2).min(MAX_JOB), Ordering::Relaxed);
+    } else if elapsed > Duration::from_millis(10) && cur > 1 {
+        size.store(cur / 2, Ordering::Relaxed);
+    }
 }
 
 /// Start a pool stage; returns the channel of its output items.
@@ -132,6 +141,7 @@ pub(crate) fn start(
     let (slot_tx, slot_rx) = bounded::<()>(window);
     let (out_tx, out_rx) = bounded::<Batch>(CHANNEL_CAPACITY);
     let total = Arc::new(AtomicUsize::new(0));
+    let job_size = Arc::new(AtomicUsize::new(1));
     let failed = Arc::new(AtomicUsize::new(0));
     let progress = make_progress(o.progress, total_hint, &env.shared.rt.progress);
     let progress_slot = env.shared.rt.progress.clone();
@@ -141,6 +151,7 @@ pub(crate) fn start(
         let token = token.clone();
         let total = total.clone();
         let wt = work_text.clone();
+        let job_size = job_size.clone();
         std::thread::spawn(move || {
             let mut seq = 0;
             let mut first = 0;
@@ -164,7 +175,11 @@ pub(crate) fn start(
             };
             'intake: for batch in input {
                 let size = if adaptive {
-                    map_job_size(batch.len(), n)
+                    // Never fewer jobs than workers for a batch.
+                    job_size
+                        .load(Ordering::Relaxed)
+                        .min(batch.len().div_ceil(n))
+                        .max(1)
                 } else {
                     chunk
                 };
@@ -206,6 +221,7 @@ pub(crate) fn start(
         let groups = groups.clone();
         let log_file = log_file.clone();
         let wt = work_text.clone();
+        let job_size = job_size.clone();
         let rt = env.shared.rt.clone();
         std::thread::spawn(move || {
             let ctx = crate::script::context::ThreadCtx {
@@ -265,19 +281,22 @@ pub(crate) fn start(
                         failed_items: 0,
                     };
                     if let (PoolWork::Map(_), Some(f)) = (&work, &compiled) {
+                        let job_start = Instant::now();
                         for (k, it) in job.items.iter().enumerate() {
                             let (started, t0) = (SystemTime::now(), Instant::now());
                             let (r, attempts) = with_retries(retries, &token, || {
                                 map_one(&mut ev, f, it, span, timeout, &token)
                             });
-                            log(
-                                job.first + k,
-                                &display(it),
-                                started,
-                                t0.elapsed().as_secs_f64(),
-                                attempts,
-                                r.as_ref().map(|_| ()),
-                            );
+                            if log_file.is_some() {
+                                log(
+                                    job.first + k,
+                                    &display(it),
+                                    started,
+                                    t0.elapsed().as_secs_f64(),
+                                    attempts,
+                                    r.as_ref().map(|_| ()),
+                                );
+                            }
                             match r {
                                 Ok(v) => done.out.push(v),
                                 Err(e) => {
@@ -289,6 +308,7 @@ pub(crate) fn start(
                                 }
                             }
                         }
+                        adapt_job_size(&job_size, job_start.elapsed());
                     } else {
                         let (started, t0) = (SystemTime::now(), Instant::now());
                         let (r, attempts) = with_retries(retries, &token, || {
@@ -447,10 +467,14 @@ fn map_one(
     token: &CancelToken,
 ) -> Result<Dynamic, RunError> {
     use crate::script::context::{set_deadline, should_stop};
-    set_deadline(timeout.map(|d| Instant::now() + d));
+    if timeout.is_some() {
+        set_deadline(timeout.map(|d| Instant::now() + d));
+    }
     let r = ev.call(f, it.clone(), span);
-    let timed_out = r.is_err() && should_stop() && !token.is_cancelled();
-    set_deadline(None);
+    let timed_out = r.is_err() && timeout.is_some() && should_stop() && !token.is_cancelled();
+    if timeout.is_some() {
+        set_deadline(None);
+    }
     match r {
         Err(_) if timed_out => Err(RunError::new(
             span,
