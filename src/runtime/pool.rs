@@ -209,8 +209,19 @@ pub(crate) fn start(
             }
         });
     }
+    let cfg = Arc::new(JobCfg {
+        chunked: explicit_chunk,
+        span,
+        timeout: o.timeout,
+        srun: match &o.slurm {
+            Some(settings) => Some(srun_args(env, settings)?),
+            None => None,
+        },
+    });
+    let slurm = cfg.srun.is_some();
     // Workers.
     for _ in 0..n {
+        let cfg = cfg.clone();
         let job_rx = job_rx.clone();
         let done_tx = done_tx.clone();
         let env = env.clone();
@@ -312,16 +323,7 @@ pub(crate) fn start(
                     } else {
                         let (started, t0) = (SystemTime::now(), Instant::now());
                         let (r, attempts) = with_retries(retries, &token, || {
-                            exec_job(
-                                &env,
-                                &work,
-                                &job.items,
-                                explicit_chunk,
-                                span,
-                                &token,
-                                timeout,
-                                &groups,
-                            )
+                            exec_job(&env, &work, &job.items, &cfg, &token, &groups)
                         });
                         let item = items_text(&job.items);
                         log(
@@ -410,6 +412,14 @@ pub(crate) fn start(
                         }
                     }
                 }
+            }
+            if slurm && token2.is_cancelled() {
+                // Cancelled: make sure no job of this run stays queued or running on the cluster.
+                let _ = std::process::Command::new("scancel")
+                    .arg(format!("--name={}", slurm_job_name()))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
             }
             if let Some(pb) = &progress {
                 pb.finish_and_clear();
@@ -550,19 +560,70 @@ fn make_progress(
     Some(pb)
 }
 
+/// What every `exec` job of a pool shares.
+struct JobCfg {
+    /// `chunk` was given: `it` is the array of the job's items.
+    chunked: bool,
+    span: Span,
+    timeout: Option<Duration>,
+    /// `on slurm …`: the `srun` options that wrap each job.
+    srun: Option<Vec<String>>,
+}
+
+/// `srun` options for `on slurm partition P cpus C mem M time T`, all jobs of this run
+/// named `flow-<pid>` so that a cancel can `scancel` them by name.
+fn srun_args(env: &Env, settings: &[(String, crate::ast::Word)]) -> Result<Vec<String>, RunError> {
+    let mut args = vec![
+        "--quiet".to_string(),
+        format!("--job-name={}", slurm_job_name()),
+    ];
+    for (key, w) in settings {
+        let v = super::words::expand(w, &WordEnv { env, it: None })?.join(" ");
+        args.push(match key.as_str() {
+            "partition" => format!("--partition={v}"),
+            "cpus" => format!("--cpus-per-task={v}"),
+            "mem" => format!("--mem={v}"),
+            _ => format!("--time={}", slurm_time(&v)),
+        });
+    }
+    args.push("--".into());
+    Ok(args)
+}
+
+fn slurm_job_name() -> String {
+    format!("flow-{}", std::process::id())
+}
+
+/// flow durations (`90s`, `30m`, `2h`) as Slurm's `H:MM:SS`; anything else as written.
+fn slurm_time(v: &str) -> String {
+    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let Ok(n) = num.parse::<f64>() else {
+        return v.to_string();
+    };
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return v.to_string(),
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let total = secs.ceil().max(1.0) as u64;
+    format!("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
+}
+
 /// One `exec` job: run the command (or pipeline) with `it` bound; its stdout lines are the output.
-#[allow(clippy::too_many_arguments)]
 fn exec_job(
     env: &Env,
     work: &PoolWork,
     items: &[Dynamic],
-    chunked: bool,
-    span: Span,
+    cfg: &JobCfg,
     token: &CancelToken,
-    timeout: Option<Duration>,
     groups: &super::groups::Groups,
 ) -> Result<Vec<Dynamic>, RunError> {
-    let it = if chunked {
+    let (span, timeout) = (cfg.span, cfg.timeout);
+    let it = if cfg.chunked {
         Dynamic::from_array(items.to_vec())
     } else {
         items[0].clone()
@@ -579,6 +640,13 @@ fn exec_job(
     let result = match work {
         PoolWork::Exec(cmd) => {
             let mut spec = command_spec(cmd, &WordEnv { env, it: Some(&it) }, span)?;
+            if let Some(srun) = &cfg.srun {
+                let mut args = srun.clone();
+                args.push(std::mem::take(&mut spec.program));
+                args.append(&mut spec.args);
+                spec.program = "srun".into();
+                spec.args = args;
+            }
             spec.stdout = Stdio::piped();
             spec.stderr = ErrTo::Forward;
             let mut p = Proc::spawn(&env.shared.rt, spec)?;
@@ -624,6 +692,12 @@ fn exec_job(
                 Some(status) => Err(process::exit_error(r, status)),
             }
         }
+        PoolWork::ExecPipeline(_) if cfg.srun.is_some() => Err(RunError::new(
+            span,
+            RunErrorKind::Value {
+                message: "`on slurm` sends `exec cmd …` jobs to Slurm; a `{ pipeline }` job cannot be sent".into(),
+            },
+        )),
         PoolWork::ExecPipeline(pl) => {
             let mut vars = (*env.vars).clone();
             vars.push("it", it.clone());
