@@ -5,7 +5,7 @@ mod checker;
 mod plan;
 mod plan_build;
 mod plan_render;
-mod programs;
+pub(crate) mod programs;
 mod scope;
 mod suggest;
 

@@ -130,6 +130,11 @@ impl Programs {
     }
 }
 
+/// Every program name on `PATH` (for completion in the REPL).
+pub(crate) fn on_path() -> Vec<String> {
+    list(&Programs::new(None).dirs).into_iter().collect()
+}
+
 /// Every file name in the PATH directories (not checked for being executable: the list only
 /// feeds suggestions, and statting thousands of files would make every check slow).
 fn list(dirs: &[PathBuf]) -> BTreeSet<String> {

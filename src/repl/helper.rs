@@ -6,52 +6,9 @@ use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper, Highlighter, Hinter};
 use std::sync::{Arc, Mutex};
 
-const KEYWORDS: &[&str] = &[
-    "fn",
-    "let",
-    "from",
-    "spawn",
-    "daemon",
-    "join",
-    "timeout",
-    "on_interrupt",
-    "grace",
-    "pool",
-    "exec",
-    "map",
-    "filter",
-    "each",
-    "flat_map",
-    "take",
-    "skip",
-    "batch",
-    "sort",
-    "uniq",
-    "count",
-    "sum",
-    "first",
-    "last",
-    "collect",
-    "reduce",
-    "lines",
-    "text",
-    "json",
+/// Words offered besides the keywords: built-ins and REPL commands.
+const EXTRA: &[&str] = &[
     "to_json",
-    "into",
-    "unchecked",
-    "ordered",
-    "unordered",
-    "chunk",
-    "retries",
-    "on_error",
-    "progress",
-    "log",
-    "resume",
-    "if",
-    "else",
-    "for",
-    "in",
-    "cancel",
     "print",
     "eprint",
     "sleep",
@@ -81,19 +38,7 @@ pub(super) struct FlowHelper {
 
 impl FlowHelper {
     pub(super) fn new(names: Arc<Mutex<Vec<String>>>) -> Self {
-        let mut programs = vec![];
-        if let Some(path) = std::env::var_os("PATH") {
-            for dir in std::env::split_paths(&path) {
-                if let Ok(rd) = std::fs::read_dir(dir) {
-                    programs.extend(
-                        rd.filter_map(Result::ok)
-                            .map(|e| e.file_name().to_string_lossy().into_owned()),
-                    );
-                }
-            }
-        }
-        programs.sort();
-        programs.dedup();
+        let programs = crate::check::programs::on_path();
         FlowHelper {
             files: FilenameCompleter::new(),
             names,
@@ -155,8 +100,9 @@ impl Completer for FlowHelper {
             return self.files.complete(line, pos, ctx);
         }
         let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut out: Vec<Pair> = KEYWORDS
+        let mut out: Vec<Pair> = crate::check::programs::KEYWORDS
             .iter()
+            .chain(EXTRA)
             .map(|s| (*s).to_string())
             .chain(names)
             .chain(self.programs.iter().cloned())

@@ -40,7 +40,13 @@ pub(crate) fn guard(
         // Groups that join after the cancel (a spawn racing with it) get the signal too.
         let mut signalled: Vec<i32> = vec![];
         let deadline = Instant::now() + grace;
+        let mut resend = Instant::now() + Duration::from_millis(250);
         loop {
+            // A signal can be lost to a process caught mid-start; repeat it now and then.
+            if Instant::now() >= resend {
+                signalled.clear();
+                resend = Instant::now() + Duration::from_millis(250);
+            }
             for g in snapshot(&groups) {
                 if !signalled.contains(&g) {
                     signal_group(g, sig);

@@ -5,6 +5,7 @@ pub(crate) mod cancel;
 mod eval;
 mod exec;
 pub(crate) mod groups;
+mod lines;
 pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;

@@ -15,7 +15,7 @@ use crate::script::engine::display;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rhai::Dynamic;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -264,35 +264,20 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
 /// Split bytes into line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced), sending
 /// a batch whenever the reader has nothing more buffered (low latency) or it is full.
 fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) {
-    let mut r = BufReader::with_capacity(64 * 1024, r);
     let mut batch = Vec::with_capacity(BATCH_SIZE);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match r.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                if buf.ends_with(b"\n") {
-                    buf.pop();
-                    if buf.ends_with(b"\r") {
-                        buf.pop();
-                    }
-                }
-                let s = match std::str::from_utf8(&buf) {
-                    Ok(s) => s.to_string(),
-                    Err(_) => String::from_utf8_lossy(&buf).into_owned(),
-                };
-                batch.push(Dynamic::from(s));
-                if batch.len() >= BATCH_SIZE || r.buffer().is_empty() {
-                    if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
-                        return;
-                    }
-                    batch.reserve(BATCH_SIZE);
-                }
+    let mut open = true;
+    super::lines::each_line(r, |line, more| {
+        batch.push(Dynamic::from(super::lines::text(line)));
+        if batch.len() >= BATCH_SIZE || !more {
+            if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
+                open = false;
+                return false;
             }
+            batch.reserve(BATCH_SIZE);
         }
-    }
-    if !batch.is_empty() {
+        true
+    });
+    if open && !batch.is_empty() {
         let _ = tx.send(batch);
     }
 }

@@ -658,18 +658,10 @@ fn exec_job(
             let out = p.take_stdout();
             let mut lines = vec![];
             if let Some(o) = out {
-                let mut r = BufReader::new(o);
-                let mut buf = Vec::new();
-                loop {
-                    buf.clear();
-                    match r.read_until(b'\n', &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let s = String::from_utf8_lossy(&buf);
-                            lines.push(Dynamic::from(s.trim_end_matches(['\n', '\r']).to_string()));
-                        }
-                    }
-                }
+                super::lines::each_line(o, |l, _| {
+                    lines.push(Dynamic::from(super::lines::text(l)));
+                    true
+                });
             }
             let pid = p.pid;
             let r = p.wait();

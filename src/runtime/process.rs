@@ -7,7 +7,7 @@ use super::run_error::{RunError, RunErrorKind};
 use super::Runtime;
 use crate::Span;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -167,25 +167,20 @@ fn forward_stderr(
 ) -> JoinHandle<Vec<String>> {
     std::thread::spawn(move || {
         let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
-        let mut r = BufReader::new(&mut err);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match r.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    use std::io::Write;
-                    super::around_progress(&progress, || {
-                        let _ = std::io::stderr().lock().write_all(&buf);
-                    });
-                    if tail.len() == STDERR_TAIL {
-                        tail.pop_front();
-                    }
-                    let line = String::from_utf8_lossy(&buf);
-                    tail.push_back(super::run_error::shorten(line.trim_end(), 300));
-                }
+        super::lines::each_line(&mut err, |line, _| {
+            use std::io::Write;
+            super::around_progress(&progress, || {
+                let _ = std::io::stderr().lock().write_all(line);
+            });
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
             }
-        }
+            tail.push_back(super::run_error::shorten(
+                super::lines::text(line).trim_end(),
+                300,
+            ));
+            true
+        });
         tail.into()
     })
 }
