@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Worker pools: job spawn, fan-out latency, in-process map, peak RSS. flow vs xargs / GNU parallel / Python.
+# Worker pools: job spawn, fan-out latency, in-process map (native and Rhai body), peak RSS. flow vs xargs / GNU parallel / Python.
 # Usage: FLOW=path/to/flow benches/pools.sh      (RUNS=3 to change)
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -33,7 +33,7 @@ row "fan-out 200x10ms" "flow pool 8 exec" "$fb" "1.00"
 row "fan-out 200x10ms" "xargs -P8" "$xb" "$(ratio "$fb" "$xb")"
 row "fan-out 200x10ms" "ideal" "0.250000" "$(ratio "$fb" 0.25)"
 
-# --- (c) in-process map, 1,000,000 items
+# --- (c) in-process map, 1,000,000 items (trivial body: flow runs it natively, no Rhai)
 hdr "(c) map x*x+1 over 1e6 items"
 cat > "$TMPD/mp.py" <<'PY'
 import sys
@@ -54,6 +54,16 @@ row "map 1e6" "flow map (1 thread)" "$fc1" "$(ratio "$fc2" "$fc1")"
 row "map 1e6" "python Pool(2).map chunksize=1000" "$pc" "$(ratio "$fc2" "$pc")"
 row "map 1e6" "python ThreadPool(2).map chunksize=1000" "$tc" "$(ratio "$fc2" "$tc")"
 awk -v a="$fc2" -v b="$fc1" -v p="$pc" -v t="$tc" 'function r(x){return x+0>0?sprintf("%.2f M",1/x):"-"} BEGIN{ printf "   items/s: flow pool2 %s, flow map %s, Pool(2) %s, ThreadPool(2) %s; pool speed-up over map: %s\n", r(a), r(b), r(p), r(t), (a+0>0&&b+0>0?sprintf("%.2fx",b/a):"-") }'
+
+# --- (c2) in-process map with a non-trivial Rhai body (a `let`: no native fast path), 300,000 items
+# The trivial `{ it * it + 1 }` above runs on flow's native fast path; this body goes through the
+# Rhai engine (one private engine per `pool map` worker), so it measures the real parallel speed-up.
+hdr "(c2) map { let x = it * it; x + 1 } over 3e5 items (Rhai body, no fast path)"
+fd2=$(med "$RUNS" "$FLOW -c 'from 1..=300000 | pool 2 map { let x = it * it; x + 1 } | count'") || fail_note "pool 2 map (rhai body)"
+fd1=$(med "$RUNS" "$FLOW -c 'from 1..=300000 | map { let x = it * it; x + 1 } | count'") || fail_note "map (rhai body)"
+row "map-rhai 3e5" "flow pool 2 map" "$fd2" "1.00"
+row "map-rhai 3e5" "flow map (1 thread)" "$fd1" "$(ratio "$fd2" "$fd1")"
+awk -v a="$fd2" -v b="$fd1" 'function r(x){return x+0>0?sprintf("%.2f M",0.3/x):"-"} BEGIN{ printf "   items/s: flow pool2 %s, flow map %s; pool speed-up over map: %s\n", r(a), r(b), (a+0>0&&b+0>0?sprintf("%.2fx",b/a):"-") }'
 
 # --- (d) peak RSS of pool 2 map over 1e7 items
 echo; echo "== (d) peak RSS (KiB), from 1..=10000000 | pool 2 map { it + 1 } | count"
