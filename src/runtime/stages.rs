@@ -82,40 +82,33 @@ impl Elementwise<'_> {
     }
 }
 
-/// Run element-wise stages on this thread, batch by batch (one stage per thread today:
-/// with ~50 ns per item per stage, stages on separate cores beat fusing them).
-pub(crate) fn run_elementwise(
-    chain: &[(StageKind, Span)],
+/// Run an element-wise stage, batch by batch. (Fusing consecutive stages onto one thread
+/// was measured and rejected: at ~50 ns per item per stage, two cores beat one.)
+fn run_elementwise(
+    kind: &StageKind,
+    span: Span,
     env: &Env,
     rx: &Receiver<Batch>,
     tx: &Sender<Batch>,
     token: &CancelToken,
 ) -> Result<(), RunError> {
+    let (StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c)) =
+        kind
+    else {
+        return Ok(());
+    };
+    let stage = Elementwise {
+        kind,
+        span,
+        f: env.compile_callable(c)?,
+    };
     let mut ev = env.evaluator();
-    let mut stages = Vec::with_capacity(chain.len());
-    for (kind, span) in chain {
-        let (StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c)) =
-            kind
-        else {
-            continue;
-        };
-        stages.push(Elementwise {
-            kind,
-            span: *span,
-            f: env.compile_callable(c)?,
-        });
-    }
-    for mut batch in rx {
+    for batch in rx {
         if token.is_cancelled() {
             return Ok(());
         }
-        for st in &stages {
-            batch = st.apply(&mut ev, batch)?;
-            if batch.is_empty() {
-                break;
-            }
-        }
-        if !batch.is_empty() && tx.send(batch).is_err() {
+        let out = stage.apply(&mut ev, batch)?;
+        if !out.is_empty() && tx.send(out).is_err() {
             return Ok(());
         }
     }
@@ -146,7 +139,7 @@ pub(crate) fn run(
     }
     match kind {
         StageKind::Map(_) | StageKind::Filter(_) | StageKind::FlatMap(_) | StageKind::Each(_) => {
-            return run_elementwise(&[(kind.clone(), span)], env, rx, tx, token);
+            return run_elementwise(kind, span, env, rx, tx, token);
         }
         StageKind::Take(a) => {
             let mut left = usize_of(amount(env, a)?);
