@@ -343,3 +343,33 @@ fn on_slurm_wraps_each_job_in_srun() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `resume` after Ctrl-C: the interrupted run logged what finished; the re-run does only
+/// the rest, and between them every item ran — the ones that finished exactly once.
+#[test]
+fn resume_after_ctrl_c_runs_only_what_did_not_succeed() {
+    let dir = TempDir::new("resume-int");
+    let d = dir.path();
+    let script = "from 1..=12 | pool 2 exec sh \"sleep 0.15; echo $it >> ran.txt\" log \"jobs.tsv\" resume\n";
+    let first = start(d, script, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    first.signal(libc::SIGINT);
+    let done = first.wait(Duration::from_secs(10));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    let before = ran(d);
+    assert!(
+        !before.is_empty() && before.len() < 12,
+        "interrupted run did {before:?}"
+    );
+    let done = start(d, script, &[]).wait(Duration::from_secs(30));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let second = ran(d);
+    // What finished before is not run again; between the two runs, everything ran.
+    assert!(
+        second.iter().all(|x| !before.contains(x)),
+        "re-ran {second:?} after {before:?}"
+    );
+    let mut all: Vec<u32> = before.iter().chain(&second).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, (1..=12).collect::<Vec<_>>());
+}
