@@ -94,6 +94,11 @@ pub enum CheckErrorKind {
     },
     /// `resume` without `log` in the pool options.
     ResumeWithoutLog,
+    /// Rhai code that does not parse.
+    RhaiSyntax {
+        /// Rhai's message.
+        message: String,
+    },
 }
 
 impl CheckError {
@@ -149,6 +154,7 @@ impl fmt::Display for CheckError {
                 write!(f, "cannot {action} `{name}`: it is not a task handle")
             }
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
+            K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
         }
     }
 }
@@ -178,6 +184,7 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "flow::check::stage_after_sink",
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
+            K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
         }
     }
 
@@ -217,6 +224,9 @@ impl CheckErrorKind {
             }
             K::NotATask { .. } => "only `let h = spawn …` makes a task handle".into(),
             K::ResumeWithoutLog => "add a log to the pool: `log \"jobs.tsv\" resume`".into(),
+            K::RhaiSyntax { .. } => {
+                "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
+            }
         })
     }
 
@@ -233,6 +243,7 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "nothing reaches this stage",
             K::NotATask { .. } => "not a task",
             K::ResumeWithoutLog => "resume from what?",
+            K::RhaiSyntax { .. } => "here",
         }
     }
 }

@@ -46,6 +46,7 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
     let mut errors = c.errors;
+    errors.extend(super::rhai_syntax::check(ast));
     if errors.is_empty() {
         Ok(Plan::build(ast, src))
     } else {

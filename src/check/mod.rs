@@ -6,6 +6,7 @@ mod plan;
 mod plan_build;
 mod plan_render;
 pub(crate) mod programs;
+mod rhai_syntax;
 mod scope;
 mod suggest;
 
