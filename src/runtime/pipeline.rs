@@ -131,7 +131,7 @@ pub(crate) fn run(
     let mut proc_err = None;
     for (p, last_of_chain) in std::mem::take(&mut run.procs) {
         let pid = p.pid;
-        let r = p.wait();
+        let r = p.wait(|| drain_for(&token));
         run.groups
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -142,9 +142,7 @@ pub(crate) fn run(
             }
         }
     }
-    for t in std::mem::take(&mut run.threads) {
-        let _ = t.join();
-    }
+    join_threads(std::mem::take(&mut run.threads), token.is_cancelled());
     drop(guard);
     if let Some(e) = proc_err {
         run.failure.fail(e);
@@ -156,6 +154,30 @@ pub(crate) fn run(
         return Err(super::exec::cancel_error(r, pl.span));
     }
     result.map(|v| v.unwrap_or_default())
+}
+
+/// How long to drain a finished child's stderr: briefly once the run is cancelled.
+pub(crate) fn drain_for(token: &CancelToken) -> std::time::Duration {
+    std::time::Duration::from_millis(if token.is_cancelled() { 100 } else { 1000 })
+}
+
+/// Join the stage threads. Once the pipeline is cancelled, a thread still blocked reading a
+/// pipe that an escaped descendant (`setsid …&`) holds open must not keep flow waiting:
+/// after a short drain it is left to finish on its own.
+fn join_threads(threads: Vec<JoinHandle<()>>, cancelled: bool) {
+    if cancelled {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        while std::time::Instant::now() < deadline && !threads.iter().all(JoinHandle::is_finished) {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        for t in threads.into_iter().filter(JoinHandle::is_finished) {
+            let _ = t.join();
+        }
+    } else {
+        for t in threads {
+            let _ = t.join();
+        }
+    }
 }
 
 fn build_and_consume(
@@ -441,6 +463,21 @@ fn into(
     Ok(())
 }
 
+/// The batches of `rx` until it closes or the pipeline is cancelled (a stage blocked on a
+/// pipe held open by an escaped process must not keep the consumer, and so flow, waiting).
+fn batches<'a>(
+    rx: &'a Receiver<Batch>,
+    token: &'a CancelToken,
+) -> impl Iterator<Item = Batch> + 'a {
+    std::iter::from_fn(move || loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(b) => return Some(b),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) if !token.is_cancelled() => {}
+            Err(_) => return None,
+        }
+    })
+}
+
 /// Consume the final items on this thread: a reducing sink, printing, a file, or collecting.
 fn consume(
     run: &mut Run,
@@ -468,7 +505,7 @@ fn consume(
     }
     if dest == Dest::Collect && pl.redirects.is_empty() {
         let mut all = vec![];
-        for b in &rx {
+        for b in batches(&rx, &run.token) {
             all.extend(b);
         }
         return Ok(Some(Dynamic::from_array(all)));
@@ -480,7 +517,7 @@ fn consume(
         None => Box::new(std::io::stdout()),
     };
     let mut buf = Vec::with_capacity(64 * 1024);
-    for b in &rx {
+    for b in batches(&rx, &run.token) {
         for it in &b {
             buf.extend_from_slice(value::to_line(it).as_bytes());
             buf.push(b'\n');
@@ -503,10 +540,14 @@ fn reduce(
 ) -> Result<Dynamic, RunError> {
     let err = |m: String| RunError::new(span, RunErrorKind::Value { message: m });
     Ok(match s {
-        Sink::Count => Dynamic::from(rx.iter().map(|b| b.len() as i64).sum::<i64>()),
+        Sink::Count => Dynamic::from(
+            batches(&rx, &run.token)
+                .map(|b| b.len() as i64)
+                .sum::<i64>(),
+        ),
         Sink::Sum => {
             let mut sum = value::Sum::default();
-            for b in &rx {
+            for b in batches(&rx, &run.token) {
                 for it in &b {
                     sum.add(it).map_err(|m| err(m).with_item(&display(it)))?;
                 }
@@ -514,28 +555,29 @@ fn reduce(
             sum.value()
         }
         Sink::First => {
-            let v = rx
-                .iter()
+            let v = batches(&rx, &run.token)
                 .find_map(|b| b.into_iter().next())
                 .unwrap_or_default();
             drop(rx);
             v
         }
-        Sink::Last => rx
-            .iter()
+        Sink::Last => batches(&rx, &run.token)
             .filter_map(|b| b.into_iter().last())
             .last()
             .unwrap_or_default(),
-        Sink::Collect => Dynamic::from_array(rx.iter().flatten().collect()),
+        Sink::Collect => Dynamic::from_array(batches(&rx, &run.token).flatten().collect()),
         Sink::Text => {
-            let lines: Vec<String> = rx.iter().flatten().map(|v| value::to_line(&v)).collect();
+            let lines: Vec<String> = batches(&rx, &run.token)
+                .flatten()
+                .map(|v| value::to_line(&v))
+                .collect();
             Dynamic::from(lines.join("\n"))
         }
         Sink::Reduce { init, f } => {
             let mut acc = run.env.eval(init)?;
             let f = run.env.compile_callable(f)?;
             let mut ev = run.env.evaluator();
-            for b in &rx {
+            for b in batches(&rx, &run.token) {
                 for it in b {
                     let item = display(&it);
                     acc = ev

@@ -655,16 +655,29 @@ fn exec_job(
             // The stage's own guard stops jobs on cancellation; a per-job one (a thread) is
             // only needed to enforce this job's timeout.
             let guard = timeout.map(|_| env.shared.rt.guard_groups(&job_token, jg));
+            // Read on a thread: after a timeout or cancel, a descendant that escaped the job's
+            // group and still holds its stdout must not keep the job (or flow) waiting.
             let out = p.take_stdout();
-            let mut lines = vec![];
+            let (line_tx, line_rx) = crossbeam_channel::bounded::<Vec<Dynamic>>(1);
             if let Some(o) = out {
-                super::lines::each_line(o, |l, _| {
-                    lines.push(Dynamic::from(super::lines::text(l)));
-                    true
+                std::thread::spawn(move || {
+                    let mut lines = vec![];
+                    super::lines::each_line(o, |l, _| {
+                        lines.push(Dynamic::from(super::lines::text(l)));
+                        true
+                    });
+                    let _ = line_tx.send(lines);
                 });
+            } else {
+                drop(line_tx);
             }
             let pid = p.pid;
-            let r = p.wait();
+            let r = p.wait(|| super::pipeline::drain_for(&job_token));
+            let lines = if job_token.is_cancelled() {
+                line_rx.recv_timeout(Duration::from_millis(100)).unwrap_or_default()
+            } else {
+                line_rx.recv().unwrap_or_default()
+            };
             drop(guard);
             groups
                 .lock()

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Lines of stderr kept for the error report.
 const STDERR_TAIL: usize = 20;
@@ -43,7 +43,7 @@ pub(crate) struct Proc {
     pub(crate) program: String,
     pub(crate) span: Span,
     pub(crate) unchecked: bool,
-    tail: Option<JoinHandle<Vec<String>>>,
+    tail: Option<StderrTail>,
 }
 
 /// The outcome of a reaped process.
@@ -112,13 +112,16 @@ impl Proc {
         self.child.as_mut().and_then(|c| c.stdout.take())
     }
 
-    /// Wait for the child (blocking) and collect its stderr tail.
-    pub(crate) fn wait(mut self) -> Reaped {
+    /// Wait for the child (blocking) and collect its stderr tail. Its stderr is drained for
+    /// up to `drain` after it exits: a background descendant that keeps the pipe open (bash
+    /// would not wait for it either) is left forwarding on its own.
+    /// `drain` is asked after the child exits (a cancelled run drains for less).
+    pub(crate) fn wait(mut self, drain: impl Fn() -> Duration) -> Reaped {
         let status = self.reap();
         let stderr = self
             .tail
             .take()
-            .and_then(|h| h.join().ok())
+            .map(|t| t.finish(drain()))
             .unwrap_or_default();
         Reaped {
             status,
@@ -160,29 +163,49 @@ pub(crate) fn signal_group(pgid: i32, sig: i32) {
     }
 }
 
+/// The forwarder of a child's stderr and the last lines it saw.
+struct StderrTail {
+    lines: Arc<Mutex<VecDeque<String>>>,
+    done: crossbeam_channel::Receiver<()>,
+}
+
+impl StderrTail {
+    /// The last lines, once the stream ended or `drain` passed.
+    fn finish(self, drain: Duration) -> Vec<String> {
+        let _ = self.done.recv_timeout(drain);
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
 /// Read a child's stderr as it comes, forward each line, keep the last lines.
-fn forward_stderr(
-    mut err: impl Read + Send + 'static,
-    progress: super::Progress,
-) -> JoinHandle<Vec<String>> {
+fn forward_stderr(mut err: impl Read + Send + 'static, progress: super::Progress) -> StderrTail {
+    let lines: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
+    let tail = lines.clone();
     std::thread::spawn(move || {
-        let mut tail: VecDeque<String> = VecDeque::with_capacity(STDERR_TAIL);
         super::lines::each_line(&mut err, |line, _| {
             use std::io::Write;
             super::around_progress(&progress, || {
                 let _ = std::io::stderr().lock().write_all(line);
             });
-            if tail.len() == STDERR_TAIL {
-                tail.pop_front();
+            let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+            if t.len() == STDERR_TAIL {
+                t.pop_front();
             }
-            tail.push_back(super::run_error::shorten(
+            t.push_back(super::run_error::shorten(
                 super::lines::text(line).trim_end(),
                 300,
             ));
             true
         });
-        tail.into()
-    })
+        drop(done_tx);
+    });
+    StderrTail { lines, done }
 }
 
 /// Name of a signal: `SIGSEGV`, not -11.
@@ -272,7 +295,7 @@ pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> 
     if let Some(mut o) = out {
         let _ = o.read_to_end(&mut text);
     }
-    let r = p.wait();
+    let r = p.wait(|| Duration::from_secs(1));
     drop(guard);
     if token.is_cancelled() {
         return Err("cancelled".into());

@@ -512,3 +512,35 @@ fn join_timeout_exits_124_names_the_slow_task_and_stops_it() {
     let left = wait_until_gone("65.3", Duration::from_millis(300));
     assert!(left.is_empty(), "left alive: {left:?}");
 }
+
+/// A descendant that escaped every process group (`setsid`) and holds the pipes open must not
+/// keep flow waiting: not after a pool timeout, not after Ctrl-C.
+#[test]
+fn an_escaped_descendant_holding_the_pipes_does_not_block() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("escaped");
+    let job =
+        "from [1] | pool 1 exec sh \"setsid sleep 65.31 & echo started; sleep 30\" timeout 300ms\n";
+    let done = start(dir.path(), job, &[]).wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(1), "{done:?}");
+    assert!(
+        done.elapsed < Duration::from_millis(1500),
+        "pool timeout took {:.2}s",
+        secs(done.elapsed)
+    );
+    let piped = "sh \"setsid sleep 65.32 & echo x; sleep 30\" | map { it }\n";
+    let flow = start(dir.path(), piped, &[]);
+    std::thread::sleep(Duration::from_millis(400));
+    let sent = flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert!(
+        done.ended - sent < Duration::from_millis(1500),
+        "Ctrl-C took {:.2}s",
+        secs(done.ended - sent)
+    );
+    // The escaped sleeps are nobody's children: clean them up here.
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "sleep 65.3"])
+        .status();
+}
