@@ -736,24 +736,7 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         };
         spec.stdout = stdout;
         spec.stdin = std::mem::replace(&mut stdin, Stdio::null());
-        for r in &cmd.redirects {
-            let f = open_redirect(r, &lookup)?;
-            match (r.kind, f) {
-                (RedirectKind::In, Some(f)) => spec.stdin = Stdio::from(f),
-                (RedirectKind::Out | RedirectKind::Append, Some(f)) => spec.stdout = Stdio::from(f),
-                (RedirectKind::Err | RedirectKind::ErrAppend, Some(f)) => {
-                    spec.stderr = ErrTo::Stdio(Stdio::from(f))
-                }
-                (RedirectKind::ErrToOut, _) => {
-                    if let Some(o) = &out_clone {
-                        let c = o.try_clone().map_err(|e| io_err(r.span, &e))?;
-                        spec.stderr = ErrTo::Stdio(Stdio::from(c));
-                    }
-                }
-                _ => {}
-            }
-        }
-        drop(out_clone);
+        apply_redirects(&mut spec, cmd, &lookup, out_clone)?;
         // Flush what flow printed so far, so output stays in order.
         let _ = std::io::stdout().lock().flush();
         // Cancelled while setting up: start nothing more.
@@ -776,7 +759,38 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
     })
 }
 
-fn io_err(span: crate::Span, e: &std::io::Error) -> RunError {
+/// Apply a command's redirects, in order, to what it will be started with. `out` is a handle
+/// on where its stdout goes (for `2>&1`); a `> f` before `2>&1` makes that `f`, as in sh.
+pub(crate) fn apply_redirects(
+    spec: &mut Spec,
+    cmd: &Command,
+    lookup: &dyn words::Lookup,
+    mut out: Option<File>,
+) -> Result<(), RunError> {
+    for r in &cmd.redirects {
+        let f = open_redirect(r, lookup)?;
+        match (r.kind, f) {
+            (RedirectKind::In, Some(f)) => spec.stdin = Stdio::from(f),
+            (RedirectKind::Out | RedirectKind::Append, Some(f)) => {
+                out = Some(f.try_clone().map_err(|e| io_err(r.span, &e))?);
+                spec.stdout = Stdio::from(f);
+            }
+            (RedirectKind::Err | RedirectKind::ErrAppend, Some(f)) => {
+                spec.stderr = ErrTo::Stdio(Stdio::from(f));
+            }
+            (RedirectKind::ErrToOut, _) => {
+                if let Some(o) = &out {
+                    let c = o.try_clone().map_err(|e| io_err(r.span, &e))?;
+                    spec.stderr = ErrTo::Stdio(Stdio::from(c));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn io_err(span: crate::Span, e: &std::io::Error) -> RunError {
     RunError::new(
         span,
         RunErrorKind::Io {

@@ -647,9 +647,14 @@ fn exec_job(
                 spec.program = "srun".into();
                 spec.args = args;
             }
-            spec.stdout = Stdio::piped();
+            // An explicit pipe, so that `2>&1` can share it and `> file` can replace it.
+            let (out_r, out_w) = std::io::pipe().map_err(|e| super::pipeline::io_err(span, &e))?;
+            let out_dup = out_w.try_clone().map_err(|e| super::pipeline::io_err(span, &e))?;
+            spec.stdout = Stdio::from(out_w);
             spec.stderr = ErrTo::Forward;
-            let mut p = Proc::spawn(&env.shared.rt, spec)?;
+            let out_file = std::fs::File::from(std::os::fd::OwnedFd::from(out_dup));
+            super::pipeline::apply_redirects(&mut spec, cmd, &WordEnv { env, it: Some(&it) }, Some(out_file))?;
+            let p = Proc::spawn(&env.shared.rt, spec)?;
             groups.lock().unwrap_or_else(|e| e.into_inner()).push(p.pid);
             let jg: super::groups::Groups = Arc::new(Mutex::new(vec![p.pid]));
             // The stage's own guard stops jobs on cancellation; a per-job one (a thread) is
@@ -657,7 +662,7 @@ fn exec_job(
             let guard = timeout.map(|_| env.shared.rt.guard_groups(&job_token, jg));
             // Read on a thread: after a timeout or cancel, a descendant that escaped the job's
             // group and still holds its stdout must not keep the job (or flow) waiting.
-            let out = p.take_stdout();
+            let out = Some(out_r);
             let (line_tx, line_rx) = crossbeam_channel::bounded::<Vec<Dynamic>>(1);
             if let Some(o) = out {
                 std::thread::spawn(move || {

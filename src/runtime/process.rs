@@ -107,11 +107,6 @@ impl Proc {
         })
     }
 
-    /// The child's stdout, when it was piped.
-    pub(crate) fn take_stdout(&mut self) -> Option<std::process::ChildStdout> {
-        self.child.as_mut().and_then(|c| c.stdout.take())
-    }
-
     /// Wait for the child (blocking) and collect its stderr tail. Its stderr is drained for
     /// up to `drain` after it exits: a background descendant that keeps the pipe open (bash
     /// would not wait for it either) is left forwarding on its own.
