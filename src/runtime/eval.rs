@@ -21,6 +21,14 @@ pub(crate) struct Shared {
     pub(crate) rt: Rt,
 }
 
+/// Compile `fn` sources (already checked once) into one AST for `engine`.
+pub(crate) fn compile_fn_texts(engine: &Engine, texts: &[String]) -> AST {
+    texts
+        .iter()
+        .filter_map(|t| engine.compile(t).ok())
+        .fold(AST::empty(), |acc, a| acc.merge(&a))
+}
+
 /// A snapshot of the script's variables plus the shared state; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Env {
@@ -40,12 +48,7 @@ impl Env {
     /// share nothing mutable (not even reference counts) with each other.
     pub(crate) fn for_worker(&self) -> Env {
         let engine = self.shared.rt.engine();
-        let mut fns = AST::empty();
-        for t in &self.shared.fn_texts {
-            if let Ok(a) = engine.compile(t) {
-                fns = fns.merge(&a);
-            }
-        }
+        let fns = compile_fn_texts(&engine, &self.shared.fn_texts);
         let shared = Shared {
             engine,
             fns,

@@ -266,16 +266,10 @@ impl Executor {
             }
             StmtKind::For { var, iter, body } => {
                 let v = self.eval(iter)?;
-                let items: Box<dyn Iterator<Item = Dynamic>> = if v.is_array() {
-                    Box::new(v.cast::<rhai::Array>().into_iter())
-                } else if let Some(r) = v.clone().try_cast::<std::ops::Range<i64>>() {
-                    Box::new(r.map(Dynamic::from))
-                } else if let Some(r) = v.clone().try_cast::<std::ops::RangeInclusive<i64>>() {
-                    Box::new(r.map(Dynamic::from))
-                } else if v.is_unit() {
-                    Box::new(std::iter::empty())
-                } else {
-                    Box::new(std::iter::once(v))
+                let items = match super::value::elements(v) {
+                    Ok(it) => it,
+                    Err(v) if v.is_unit() => Box::new(std::iter::empty()),
+                    Err(v) => Box::new(std::iter::once(v)),
                 };
                 for x in items {
                     self.check_cancel(s.span)?;

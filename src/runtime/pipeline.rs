@@ -370,14 +370,11 @@ fn send_all(it: impl Iterator<Item = Dynamic>, tx: &Sender<Batch>, token: &Cance
 }
 
 fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
-    if v.is_array() {
-        let a = v.cast::<rhai::Array>();
-        send_all(a.into_iter(), tx, token);
-    } else if let Some(r) = v.clone().try_cast::<std::ops::Range<i64>>() {
-        send_all(r.map(Dynamic::from), tx, token);
-    } else if let Some(r) = v.clone().try_cast::<std::ops::RangeInclusive<i64>>() {
-        send_all(r.map(Dynamic::from), tx, token);
-    } else if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
+    let v = match value::elements(v) {
+        Ok(items) => return send_all(items, tx, token),
+        Err(v) => v,
+    };
+    if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
         let rx = ch.receiver();
         loop {
             match rx.recv_timeout(std::time::Duration::from_millis(20)) {

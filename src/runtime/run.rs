@@ -240,12 +240,7 @@ impl Session {
         let engine = self.rt.engine();
         let (_, texts) = compile_fns(&engine, script)?;
         self.fn_texts.extend(texts);
-        let mut fns = AST::empty();
-        for t in &self.fn_texts {
-            if let Ok(a) = engine.compile(t) {
-                fns = fns.merge(&a);
-            }
-        }
+        let fns = super::eval::compile_fn_texts(&engine, &self.fn_texts);
         self.ex.shared = Arc::new(Shared {
             engine,
             fns,

@@ -12,6 +12,22 @@ pub(crate) fn to_line(v: &Dynamic) -> String {
     display(v)
 }
 
+/// The elements of an array or an integer range, as `for` and `from` iterate them;
+/// `Err` gives the value back when it is neither.
+pub(crate) fn elements(v: Dynamic) -> Result<Box<dyn Iterator<Item = Dynamic> + Send>, Dynamic> {
+    if v.is_array() {
+        return Ok(Box::new(v.cast::<Array>().into_iter()));
+    }
+    let v = match v.try_cast_result::<std::ops::Range<i64>>() {
+        Ok(r) => return Ok(Box::new(r.map(Dynamic::from))),
+        Err(v) => v,
+    };
+    match v.try_cast_result::<std::ops::RangeInclusive<i64>>() {
+        Ok(r) => Ok(Box::new(r.map(Dynamic::from))),
+        Err(v) => Err(v),
+    }
+}
+
 /// JSON text → value.
 pub(crate) fn from_json(v: serde_json::Value) -> Dynamic {
     use serde_json::Value as J;

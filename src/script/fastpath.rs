@@ -216,16 +216,12 @@ impl Parser<'_> {
 }
 
 fn constant(v: &Dynamic) -> Option<Fast> {
-    if let Ok(i) = v.as_int() {
-        Some(Fast::Int(i))
-    } else if let Ok(f) = v.as_float() {
-        Some(Fast::Float(f))
-    } else if let Ok(b) = v.as_bool() {
-        Some(Fast::Bool(b))
-    } else {
-        v.read_lock::<ImmutableString>()
-            .map(|s| Fast::Str(s.clone()))
-    }
+    Some(match load(v)? {
+        V::I(i) => Fast::Int(i),
+        V::F(f) => Fast::Float(f),
+        V::B(b) => Fast::Bool(b),
+        V::S(s) => Fast::Str(s),
+    })
 }
 
 /// Compile `code` if it is a fast-path expression; `scope` gives script variables.
@@ -279,18 +275,11 @@ fn eval_v(e: &Fast, it: &Dynamic) -> Option<V> {
             V::F(f) => V::F(-f),
             _ => return None,
         },
-        Fast::Bin(Op::And, a, b) => match eval_v(a, it)? {
-            V::B(false) => V::B(false),
-            V::B(true) => match eval_v(b, it)? {
-                V::B(x) => V::B(x),
-                _ => return None,
-            },
-            _ => return None,
-        },
-        Fast::Bin(Op::Or, a, b) => match eval_v(a, it)? {
-            V::B(true) => V::B(true),
-            V::B(false) => match eval_v(b, it)? {
-                V::B(x) => V::B(x),
+        // `&&` / `||` short-circuit: the left side decides when it equals `||`-ness.
+        Fast::Bin(op @ (Op::And | Op::Or), a, b) => match eval_v(a, it)? {
+            V::B(x) if x == (*op == Op::Or) => V::B(x),
+            V::B(_) => match eval_v(b, it)? {
+                V::B(y) => V::B(y),
                 _ => return None,
             },
             _ => return None,
