@@ -22,14 +22,15 @@ pub use syntax::parser::parse;
 pub use syntax::span::Span;
 
 pub use runtime::{
-    run_script, CancelReason, CancelToken, EngineHook, RunError, RunErrorKind, RunOptions,
-    TaskHandle,
+    become_subreaper, catch_signals_early, run_script, CancelReason, CancelToken, EngineHook,
+    RunError, RunErrorKind, RunOptions, TaskHandle,
 };
 
 /// Run a compiled script as the CLI does (signal handlers installed, errors rendered on
 /// stderr); returns the process exit code.
 #[must_use]
 pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
+    become_subreaper();
     let opts = RunOptions {
         args,
         handle_signals: true,

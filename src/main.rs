@@ -59,9 +59,51 @@ enum Format {
     Json,
 }
 
+/// Runs before `main` (right after the dynamic loader): SIGINT and SIGTERM are blocked, so
+/// that one arriving while flow starts stays pending until `main` has a handler for it.
+#[used]
+#[link_section = ".init_array"]
+static BLOCK_EARLY_SIGNALS: extern "C" fn() = block_early_signals;
+
+extern "C" fn block_early_signals() {
+    // SAFETY: sigset operations on a local set, and sigprocmask of the only thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Handlers are in place (or the default is wanted): let pending signals through. Before any
+/// thread or child starts, so none inherits the mask.
+fn unblock_early_signals() {
+    // SAFETY: as in `block_early_signals`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 fn main() -> ExitCode {
     // `flow -c SOURCE ARGS…`: everything after SOURCE belongs to the script.
     let argv: Vec<OsString> = std::env::args_os().collect();
+    // A run must not die of a Ctrl-C that arrives while it starts: catch it now, act on it
+    // once the run is set up (the REPL and `check`/`plan` keep the default).
+    let first = argv.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let runs = match first {
+        "check" | "plan" | "repl" | "--help" | "-h" | "--version" | "-V" => false,
+        "" => !std::io::stdin().is_terminal(),
+        _ => true,
+    };
+    if runs {
+        flow::catch_signals_early();
+    }
+    unblock_early_signals();
     if argv.len() >= 3 && argv[1] == "-c" {
         let src = argv[2].to_string_lossy().into_owned();
         return ExitCode::from(run_source(flow::SourceFile::new("-c", src), &argv[3..]));

@@ -11,3 +11,4 @@ mod fuzz_parse;
 mod harness;
 mod pool;
 mod signals;
+mod trust;

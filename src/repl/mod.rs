@@ -25,6 +25,7 @@ fn history_path() -> Option<std::path::PathBuf> {
 /// Start the REPL; returns the exit code.
 #[must_use]
 pub fn run() -> u8 {
+    crate::become_subreaper();
     let config = rustyline::Config::builder().auto_add_history(true).build();
     let mut rl = match rustyline::Editor::with_config(config) {
         Ok(rl) => rl,

@@ -37,21 +37,18 @@ pub(crate) fn guard(
             _ => libc::SIGTERM,
         };
         let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        // Groups that join after the cancel (a spawn racing with it) get the signal too.
+        // Each group gets the signal once (a process's own handler may take its time); groups
+        // that join after the cancel (a spawn racing with it) get it too. A spawned child has
+        // exec'd before its pid is known, so no signal is lost to a half-started process.
         let mut signalled: Vec<i32> = vec![];
         let deadline = Instant::now() + grace;
-        let mut resend = Instant::now() + Duration::from_millis(250);
         loop {
-            // A signal can be lost to a process caught mid-start; repeat it now and then.
-            if Instant::now() >= resend {
-                signalled.clear();
-                resend = Instant::now() + Duration::from_millis(250);
-            }
             for g in snapshot(&groups) {
                 if !signalled.contains(&g) {
                     signal_group(g, sig);
                     // A stopped job would never see the signal.
-                    signal_group(g, libc::SIGCONT);
+                    // SAFETY: kill(2) of a group flow owns; no memory is involved.
+                    unsafe { libc::kill(-g, libc::SIGCONT) };
                     signalled.push(g);
                 }
             }
@@ -68,7 +65,7 @@ pub(crate) fn guard(
             for g in snapshot(&groups) {
                 signal_group(g, libc::SIGKILL);
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(50));
         }
     });
     GroupGuard {

@@ -2,6 +2,7 @@
 //! stages on threads joined by bounded channels, commands as OS processes joined by pipes.
 
 pub(crate) mod cancel;
+pub(crate) mod children;
 mod eval;
 mod exec;
 pub(crate) mod groups;
@@ -9,6 +10,7 @@ mod lines;
 pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;
+mod proctable;
 mod run;
 pub(crate) mod run_error;
 mod stages;
@@ -17,17 +19,17 @@ mod watchdog;
 mod words;
 
 pub use cancel::{CancelReason, CancelToken};
+pub use children::become_subreaper;
 pub use exec::TaskHandle;
 pub(crate) use run::Session;
-pub use run::{run_script, RunOptions};
+pub use run::{catch_signals_early, run_script, RunOptions};
 pub use run_error::{RunError, RunErrorKind};
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Per-run shared state: the watchdog, the grace period.
+/// Per-run shared state: the grace period, host hooks, the progress bar.
 pub(crate) struct Runtime {
-    watchdog: OnceLock<Option<watchdog::Watchdog>>,
     pub(crate) grace: std::sync::Mutex<Duration>,
     /// Set by a second SIGINT: skip the grace period.
     pub(crate) force: Arc<std::sync::atomic::AtomicBool>,
@@ -35,6 +37,8 @@ pub(crate) struct Runtime {
     pub(crate) hooks: Vec<EngineHook>,
     /// The progress bar being drawn, if any: output lines are written around it.
     pub(crate) progress: Progress,
+    /// When the first SIGINT/SIGTERM arrived.
+    pub(crate) interrupted_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -55,11 +59,11 @@ pub type EngineHook = Arc<dyn Fn(&mut rhai::Engine) + Send + Sync>;
 impl Runtime {
     pub(crate) fn new() -> Self {
         Runtime {
-            watchdog: OnceLock::new(),
             grace: std::sync::Mutex::new(Duration::from_secs(2)),
             force: Arc::default(),
             hooks: vec![],
             progress: Arc::default(),
+            interrupted_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -70,13 +74,6 @@ impl Runtime {
             h(&mut e);
         }
         e
-    }
-
-    /// A new child's group: make sure it dies with flow.
-    pub(crate) fn register_group(&self, pgid: i32) {
-        if let Some(w) = self.watchdog.get_or_init(watchdog::Watchdog::start) {
-            w.register(pgid);
-        }
     }
 
     pub(crate) fn grace(&self) -> Duration {

@@ -1,7 +1,8 @@
 //! Starting, signalling and reaping OS processes. Invariant: every child is owned by a
 //! [`Proc`], and a `Proc` is reaped on every path — by `wait`, or by its `Drop`, which kills
-//! its process group first. Each child leads its own process group, registered with the
-//! watchdog so that it dies with flow even on SIGKILL.
+//! its process group first. Each child leads its own process group, registered (through
+//! `children.rs`) with the watchdog so that it dies with flow even on SIGKILL, and forgotten
+//! once the group is empty.
 
 use super::run_error::{RunError, RunErrorKind};
 use super::Runtime;
@@ -74,6 +75,8 @@ impl Proc {
                 false
             }
         };
+        // Registered under the spawn lock, so the orphan adopter never mistakes it for one.
+        let spawning = super::children::spawn_lock();
         let mut child = cmd.spawn().map_err(|e| {
             let message = match e.kind() {
                 std::io::ErrorKind::NotFound => "no such program".to_string(),
@@ -88,7 +91,8 @@ impl Proc {
             )
         })?;
         let pid = i32::try_from(child.id()).unwrap_or(0);
-        rt.register_group(pid);
+        super::children::started(pid);
+        drop(spawning);
         let tail = if forward {
             child
                 .stderr
@@ -129,13 +133,17 @@ impl Proc {
 
     fn reap(&mut self) -> ExitStatus {
         match self.child.take() {
-            Some(mut c) => loop {
-                match c.wait() {
-                    Ok(s) => break s,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break ExitStatus::from_raw(0),
-                }
-            },
+            Some(mut c) => {
+                let status = loop {
+                    match c.wait() {
+                        Ok(s) => break s,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break ExitStatus::from_raw(0),
+                    }
+                };
+                super::children::reaped(self.pid);
+                status
+            }
             None => ExitStatus::from_raw(0),
         }
     }
@@ -150,12 +158,10 @@ impl Drop for Proc {
     }
 }
 
-/// Send `sig` to the process group `pgid`.
+/// Send `sig` to the process group `pgid` and to the processes that left it but descend from
+/// it (`setsid`): a signal to a job reaches its whole process tree.
 pub(crate) fn signal_group(pgid: i32, sig: i32) {
-    if pgid > 1 {
-        // SAFETY: kill(2) with a negative pid signals a group; no memory is involved.
-        unsafe { libc::kill(-pgid, sig) };
-    }
+    super::children::signal_tree(pgid, sig);
 }
 
 /// The forwarder of a child's stderr and the last lines it saw.

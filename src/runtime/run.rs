@@ -114,6 +114,9 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     };
     // A host's cancel (no signal) runs the same sequence: on_interrupt blocks, then exit.
     let result = ex.top(&script.ast.stmts);
+    if opts.handle_signals {
+        stop_escapees(&rt);
+    }
     if let Some(reason) = token.reason() {
         if !opts.handle_signals {
             run_handlers(&shared, &interrupts);
@@ -138,6 +141,21 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     result
 }
 
+/// What left flow's process groups and still runs is stopped before flow exits: at once
+/// after an interrupt's grace period, or with SIGTERM and a grace period at a normal end.
+fn stop_escapees(rt: &Runtime) {
+    let at = *rt.interrupted_at.lock().unwrap_or_else(|e| e.into_inner());
+    let grace = if rt.force.load(Ordering::SeqCst) {
+        Duration::ZERO
+    } else {
+        match at {
+            Some(t) => (t + rt.grace()).saturating_duration_since(Instant::now()),
+            None => rt.grace(),
+        }
+    };
+    super::children::finish(grace, at.is_some());
+}
+
 fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
     let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for h in blocks {
@@ -158,6 +176,19 @@ impl Drop for SignalThread {
     }
 }
 
+/// Handlers installed before the script is read, so that a SIGINT in flow's first
+/// milliseconds is queued for the run instead of killing flow.
+static EARLY: Mutex<Option<signal_hook::iterator::Signals>> = Mutex::new(None);
+
+/// Catch SIGINT and SIGTERM from now on; the next run that handles signals receives those
+/// that arrived in the meantime. The CLI calls this first thing.
+pub fn catch_signals_early() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if let Ok(s) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        *EARLY.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+    }
+}
+
 fn install_signals(
     token: &CancelToken,
     shared: Arc<Shared>,
@@ -165,7 +196,11 @@ fn install_signals(
     done: Arc<Mutex<Option<Instant>>>,
 ) -> Option<SignalThread> {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?;
+    let early = EARLY.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let mut signals = match early {
+        Some(s) => s,
+        None => signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?,
+    };
     let handle = signals.handle();
     let token = token.clone();
     std::thread::spawn(move || {
@@ -178,6 +213,14 @@ fn install_signals(
                 } else {
                     CancelReason::Interrupt
                 });
+                // Processes that left flow's groups get the signal too (groups get it from
+                // their guards), and SIGKILL with everything else after the grace period.
+                *shared
+                    .rt
+                    .interrupted_at
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                super::children::signal_escapees(if sig == SIGTERM { SIGTERM } else { SIGINT });
                 let shared = shared.clone();
                 let interrupts = interrupts.clone();
                 let done = done.clone();

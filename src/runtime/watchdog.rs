@@ -1,17 +1,36 @@
-//! The watchdog: a forked process that holds the read end of a pipe from flow and
-//! SIGKILLs every process group flow registered once that pipe closes — when flow exits,
-//! normally or by SIGKILL. This reaches descendants that `PR_SET_PDEATHSIG` cannot.
+//! The watchdog: a forked process that holds the read end of a pipe from flow and, once that
+//! pipe closes (flow exited, normally or by SIGKILL), kills what flow still owns: the process
+//! groups and adopted processes flow registered and has not yet forgotten, and every process
+//! descended from them (a `setsid` escapee whose parent is still in a group is found through
+//! `/proc`). This reaches descendants that `PR_SET_PDEATHSIG` cannot.
+//!
+//! Invariant: flow forgets a group here as soon as the group is empty (see `children.rs`), so a
+//! recycled process-group number never makes the watchdog kill a stranger.
 
+use super::proctable::{parse_stat, Entry};
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Mutex;
 
-/// Slots for registered groups; older ones are overwritten (they are long reaped).
-const SLOTS: usize = 1 << 16;
+/// Slots of the watchdog's set of live entries (open addressing; at most half used).
+const SLOTS: usize = 1 << 17;
+/// Processes the death-time walk of `/proc` can hold.
+const TABLE: usize = 1 << 16;
+
+/// What a message asks.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+pub(crate) enum Op {
+    AddGroup = 1,
+    DelGroup = 2,
+    AddPid = 3,
+    DelPid = 4,
+}
 
 /// Flow's side of the watchdog: a pipe to it.
 pub(crate) struct Watchdog {
     tx: Mutex<Option<std::fs::File>>,
+    pub(crate) pid: i32,
 }
 
 impl Watchdog {
@@ -23,8 +42,11 @@ impl Watchdog {
             return None;
         }
         // Allocated before fork: the child must not allocate.
-        let mut groups: Vec<i32> = vec![0; SLOTS];
-        // SAFETY: after fork the child only makes async-signal-safe system calls.
+        let mut set: Vec<i64> = vec![0; SLOTS];
+        let mut table: Vec<Entry> = vec![Entry::default(); TABLE];
+        let mut marks: Vec<bool> = vec![false; TABLE];
+        // SAFETY: after fork the child only makes async-signal-safe system calls and touches
+        // memory allocated before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             // SAFETY: closing fds we own.
@@ -36,29 +58,104 @@ impl Watchdog {
         }
         if pid == 0 {
             // SAFETY: child process; see `watch`.
-            unsafe { watch(fds[0], &mut groups) }
+            unsafe { watch(fds[0], &mut set, &mut table, &mut marks) }
         }
         // SAFETY: the read end belongs to the child now; fds[1] is ours.
         unsafe { libc::close(fds[0]) };
-        drop(groups);
+        drop((set, table, marks));
         // SAFETY: fds[1] is an open fd we own.
         let tx = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[1]) });
         Some(Watchdog {
             tx: Mutex::new(Some(tx)),
+            pid,
         })
     }
 
-    /// Tell the watchdog about a process group to kill if flow dies.
-    pub(crate) fn register(&self, pgid: i32) {
+    /// Tell the watchdog to start or stop caring about a group or a process.
+    pub(crate) fn send(&self, op: Op, id: i32) {
+        let mut msg = [0u8; 8];
+        msg[..4].copy_from_slice(&(op as i32).to_ne_bytes());
+        msg[4..].copy_from_slice(&id.to_ne_bytes());
         let mut g = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = g.as_mut() {
-            let _ = f.write_all(&pgid.to_ne_bytes());
+            // 8 bytes are below PIPE_BUF: one atomic write.
+            let _ = f.write_all(&msg);
+        }
+    }
+}
+
+/// Key of an entry in the set: kind in the high half, id in the low half; 0 is "empty".
+fn key(group: bool, id: i32) -> i64 {
+    (i64::from(group) + 1) << 32 | i64::from(id as u32)
+}
+
+fn slot(k: i64, len: usize) -> usize {
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let h = (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20;
+    #[allow(clippy::cast_possible_truncation)]
+    let i = h as usize;
+    i % len
+}
+
+fn contains(set: &[i64], k: i64) -> bool {
+    let mut i = slot(k, set.len());
+    loop {
+        match set[i] {
+            0 => return false,
+            v if v == k => return true,
+            _ => i = (i + 1) % set.len(),
+        }
+    }
+}
+
+fn insert(set: &mut [i64], used: &mut usize, k: i64) {
+    if contains(set, k) || *used >= set.len() / 2 {
+        return;
+    }
+    let mut i = slot(k, set.len());
+    while set[i] != 0 {
+        i = (i + 1) % set.len();
+    }
+    set[i] = k;
+    *used += 1;
+}
+
+/// Linear probing deletion by backward shift (no tombstones, so a long run never fills up).
+fn remove(set: &mut [i64], used: &mut usize, k: i64) {
+    let n = set.len();
+    let mut i = slot(k, n);
+    loop {
+        match set[i] {
+            0 => return,
+            v if v == k => break,
+            _ => i = (i + 1) % n,
+        }
+    }
+    set[i] = 0;
+    *used -= 1;
+    let mut j = i;
+    loop {
+        j = (j + 1) % n;
+        if set[j] == 0 {
+            return;
+        }
+        let home = slot(set[j], n);
+        // Move set[j] into the hole at i unless its home lies cyclically in (i, j].
+        let stays = if i <= j {
+            i < home && home <= j
+        } else {
+            i < home || home <= j
+        };
+        if !stays {
+            set[i] = set[j];
+            set[j] = 0;
+            i = j;
         }
     }
 }
 
 /// The watchdog's whole life. Never returns.
-unsafe fn watch(rfd: i32, groups: &mut [i32]) -> ! {
+unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [bool]) -> ! {
     // Out of the terminal's foreground group: a Ctrl-C is for flow, not for us.
     libc::setpgid(0, 0);
     libc::signal(libc::SIGINT, libc::SIG_IGN);
@@ -72,29 +169,189 @@ unsafe fn watch(rfd: i32, groups: &mut [i32]) -> ! {
             libc::close(fd);
         }
     }
-    let mut n = 0usize;
-    let mut buf = [0u8; 4];
+    let mut used = 0usize;
+    let mut buf = [0u8; 8];
     let mut have = 0usize;
     loop {
-        let r = libc::read(0, buf.as_mut_ptr().add(have).cast(), 4 - have);
+        let r = libc::read(0, buf.as_mut_ptr().add(have).cast(), 8 - have);
         if r > 0 {
             #[allow(clippy::cast_sign_loss)]
             {
                 have += r as usize;
             }
-            if have == 4 {
-                groups[n % groups.len()] = i32::from_ne_bytes(buf);
-                n += 1;
+            if have == 8 {
                 have = 0;
+                let op = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                let id = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+                if id <= 1 {
+                    continue;
+                }
+                match op {
+                    1 => insert(set, &mut used, key(true, id)),
+                    2 => remove(set, &mut used, key(true, id)),
+                    3 => insert(set, &mut used, key(false, id)),
+                    4 => remove(set, &mut used, key(false, id)),
+                    _ => {}
+                }
             }
         } else if r == 0 || *libc::__errno_location() != libc::EINTR {
             break;
         }
     }
-    for &g in groups.iter().take(n.min(groups.len())) {
-        if g > 1 {
-            libc::kill(-g, libc::SIGKILL);
+    kill_all(set, table, marks);
+    libc::_exit(0)
+}
+
+/// Freeze what flow owns, find its descendants through `/proc`, then SIGKILL them all.
+unsafe fn kill_all(set: &[i64], table: &mut [Entry], marks: &mut [bool]) {
+    let each = |sig: i32| {
+        for &k in set {
+            if k == 0 {
+                continue;
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            let id = (k & 0xffff_ffff) as i32;
+            if k >> 32 == 2 {
+                libc::kill(-id, sig);
+            } else {
+                libc::kill(id, sig);
+            }
+        }
+    };
+    // Stopped processes can neither fork nor exit, so the walk below sees a still tree.
+    each(libc::SIGSTOP);
+    let n = read_proc(table);
+    // In place, no allocation: parents are then found by binary search.
+    table[..n].sort_unstable_by_key(|e| e.pid);
+    for i in 0..n {
+        let e = table[i];
+        marks[i] = contains(set, key(true, e.pgid)) || contains(set, key(false, e.pid));
+    }
+    loop {
+        let mut changed = false;
+        for i in 0..n {
+            if marks[i] {
+                continue;
+            }
+            let parent = table[i].ppid;
+            if let Ok(j) = table[..n].binary_search_by_key(&parent, |e| e.pid) {
+                if !marks[j] {
+                    continue;
+                }
+                marks[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
-    libc::_exit(0)
+    for i in 0..n {
+        if marks[i] {
+            libc::kill(table[i].pid, libc::SIGKILL);
+        }
+    }
+    each(libc::SIGKILL);
+}
+
+/// Fill `table` from `/proc` with raw system calls (no allocation). Returns the count.
+unsafe fn read_proc(table: &mut [Entry]) -> usize {
+    let dir = libc::open(
+        c"/proc".as_ptr(),
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+    );
+    if dir < 0 {
+        return 0;
+    }
+    let mut n = 0;
+    let mut buf = [0u8; 16384];
+    'outer: loop {
+        let got = libc::syscall(libc::SYS_getdents64, dir, buf.as_mut_ptr(), buf.len());
+        if got <= 0 {
+            break;
+        }
+        #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+        let got = got as usize;
+        let mut off = 0;
+        while off + 19 < got {
+            let reclen = usize::from(u16::from_ne_bytes([buf[off + 16], buf[off + 17]]));
+            if reclen == 0 {
+                break;
+            }
+            let name = &buf[off + 19..(off + reclen).min(got)];
+            let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+            let name = &name[..len];
+            off += reclen;
+            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) || name.len() > 10 {
+                continue;
+            }
+            let mut path = [0u8; 32];
+            let mut p = 0;
+            for &b in b"/proc/".iter().chain(name).chain(b"/stat") {
+                path[p] = b;
+                p += 1;
+            }
+            let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                continue;
+            }
+            let mut stat = [0u8; 1024];
+            let r = libc::read(fd, stat.as_mut_ptr().cast(), stat.len());
+            libc::close(fd);
+            if r <= 0 {
+                continue;
+            }
+            #[allow(clippy::cast_sign_loss)]
+            if let Some(e) = parse_stat(&stat[..r as usize]) {
+                table[n] = e;
+                n += 1;
+                if n == table.len() {
+                    break 'outer;
+                }
+            }
+        }
+    }
+    libc::close(dir);
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_survives_many_inserts_and_removals() {
+        let mut set = vec![0i64; 64];
+        let mut used = 0;
+        for round in 0..1000 {
+            for id in 0..20 {
+                insert(&mut set, &mut used, key(id % 2 == 0, round * 20 + id + 2));
+            }
+            for id in 0..20 {
+                assert!(contains(&set, key(id % 2 == 0, round * 20 + id + 2)));
+                assert!(!contains(&set, key(id % 2 != 0, round * 20 + id + 2)));
+            }
+            for id in 0..20 {
+                remove(&mut set, &mut used, key(id % 2 == 0, round * 20 + id + 2));
+            }
+            assert_eq!(used, 0);
+            assert!(set.iter().all(|&k| k == 0));
+        }
+    }
+
+    #[test]
+    fn removal_keeps_colliding_entries_reachable() {
+        let mut set = vec![0i64; 16];
+        let mut used = 0;
+        let keys: Vec<i64> = (2..10).map(|i| key(true, i)).collect();
+        for &k in &keys {
+            insert(&mut set, &mut used, k);
+        }
+        for (n, &k) in keys.iter().enumerate() {
+            remove(&mut set, &mut used, k);
+            for &rest in &keys[n + 1..] {
+                assert!(contains(&set, rest));
+            }
+        }
+    }
 }

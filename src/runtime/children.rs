@@ -1,0 +1,351 @@
+//! flow's children, process-wide: which process groups flow owns (each registered with the
+//! one watchdog), which of them linger after their leader was reaped, and — when flow is the
+//! subreaper (the CLI and REPL) — the orphaned descendants the kernel hands to flow.
+//!
+//! Invariants, enforced here:
+//! * a group is registered with the watchdog from its spawn until it is empty: it is
+//!   forgotten when its last process is gone (checked when flow reaps its leader, and every
+//!   tick while it lingers), so a recycled group number never makes flow kill a stranger;
+//! * every spawn of a child flow owns happens under the read side of `SPAWN`, and the adopter
+//!   classifies and reaps orphans under its write side, so it never reaps a child whose
+//!   [`super::process::Proc`] is about to wait for it;
+//! * an adopted orphan is reaped here (flow is its parent); it stays registered with the
+//!   watchdog until then, so its number cannot be recycled while registered.
+
+use super::proctable::{self, Entry};
+use super::watchdog::{Op, Watchdog};
+use std::collections::HashSet;
+use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
+
+/// How often lingering groups and orphans are looked at.
+const TICK: Duration = Duration::from_millis(100);
+
+static SPAWN: RwLock<()> = RwLock::new(());
+static STATE: Mutex<Inner> = Mutex::new(Inner::new());
+static WATCHDOG: OnceLock<Option<Watchdog>> = OnceLock::new();
+static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static JANITOR: Once = Once::new();
+
+struct Inner {
+    /// Children whose `Proc` will reap them.
+    owned: Vec<i32>,
+    /// Groups flow owns and has registered with the watchdog.
+    groups: Vec<i32>,
+    /// Of `groups`: those whose leader was reaped while other members remained.
+    lingering: Vec<i32>,
+    /// Orphans the kernel gave to flow (the subreaper), registered as processes.
+    adopted: Vec<i32>,
+    /// A child was reaped since the last look: its orphans (if any) are flow's now.
+    reaped_since: bool,
+}
+
+impl Inner {
+    const fn new() -> Self {
+        Inner {
+            owned: Vec::new(),
+            groups: Vec::new(),
+            lingering: Vec::new(),
+            adopted: Vec::new(),
+            reaped_since: false,
+        }
+    }
+}
+
+fn state() -> std::sync::MutexGuard<'static, Inner> {
+    STATE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn watchdog() -> Option<&'static Watchdog> {
+    WATCHDOG.get_or_init(Watchdog::start).as_ref()
+}
+
+fn tell(op: Op, id: i32) {
+    if let Some(w) = watchdog() {
+        w.send(op, id);
+    }
+}
+
+fn my_pid() -> i32 {
+    i32::try_from(std::process::id()).unwrap_or(0)
+}
+
+/// Held while a child is spawned and until [`started`] registers it.
+pub(crate) fn spawn_lock() -> RwLockReadGuard<'static, ()> {
+    // The watchdog is forked before the first child, never while a spawn is in flight.
+    let _ = watchdog();
+    SPAWN.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A child that leads a new process group of its own was started; a `Proc` owns it.
+pub(crate) fn started(pid: i32) {
+    if pid <= 1 {
+        return;
+    }
+    {
+        let mut s = state();
+        s.owned.push(pid);
+        s.groups.push(pid);
+    }
+    tell(Op::AddGroup, pid);
+    JANITOR.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("flow-children".into())
+            .spawn(janitor);
+    });
+}
+
+/// The child `pid` (a group leader) was reaped by its `Proc`.
+pub(crate) fn reaped(pid: i32) {
+    let mut s = state();
+    s.owned.retain(|&p| p != pid);
+    s.reaped_since = true;
+    if group_is_empty(pid) {
+        forget_group(&mut s, pid);
+    } else if !s.lingering.contains(&pid) {
+        s.lingering.push(pid);
+    }
+}
+
+fn group_is_empty(pgid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks; no memory is involved.
+    let r = unsafe { libc::kill(-pgid, 0) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+fn forget_group(s: &mut Inner, pgid: i32) {
+    let before = s.groups.len();
+    s.groups.retain(|&g| g != pgid);
+    s.lingering.retain(|&g| g != pgid);
+    if s.groups.len() != before {
+        tell(Op::DelGroup, pgid);
+    }
+}
+
+/// Make flow the subreaper of its descendants: an orphan among them becomes flow's child
+/// instead of init's, so that it can still be found, stopped and reaped. Process-wide: the
+/// CLI and REPL ask for it; a library host need not.
+pub fn become_subreaper() {
+    // SAFETY: prctl with integer arguments.
+    let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+    SUBREAPER.store(ok, std::sync::atomic::Ordering::SeqCst);
+    if ok {
+        JANITOR.call_once(|| {
+            let _ = std::thread::Builder::new()
+                .name("flow-children".into())
+                .spawn(janitor);
+        });
+    }
+}
+
+fn subreaper() -> bool {
+    SUBREAPER.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+fn janitor() {
+    loop {
+        std::thread::sleep(TICK);
+        tick();
+    }
+}
+
+/// Forget emptied lingering groups; adopt and reap orphans.
+fn tick() {
+    {
+        let mut s = state();
+        for g in s.lingering.clone() {
+            if group_is_empty(g) {
+                forget_group(&mut s, g);
+            }
+        }
+    }
+    if subreaper() {
+        // Orphans appear when a process of flow's tree ends: while any of it runs, or just
+        // after flow reaped one.
+        let busy = {
+            let mut s = state();
+            let busy = s.reaped_since
+                || !s.owned.is_empty()
+                || !s.adopted.is_empty()
+                || !s.lingering.is_empty();
+            s.reaped_since = false;
+            busy
+        };
+        if busy {
+            adopt();
+        }
+    }
+}
+
+/// Register and reap the orphans the kernel reparented to flow.
+fn adopt() {
+    let _no_spawn = SPAWN.write().unwrap_or_else(|e| e.into_inner());
+    let me = my_pid();
+    let dog = watchdog().map_or(0, |w| w.pid);
+    let table = proctable::snapshot();
+    let mut s = state();
+    let mine: Vec<Entry> = table
+        .iter()
+        .filter(|e| e.ppid == me && e.pid != dog && !s.owned.contains(&e.pid))
+        .copied()
+        .collect();
+    for e in &mine {
+        if e.zombie {
+            reap_adopted(&mut s, e.pid);
+        } else if !s.adopted.contains(&e.pid) {
+            s.adopted.push(e.pid);
+            tell(Op::AddPid, e.pid);
+            if e.pgid == e.pid && !s.groups.contains(&e.pid) {
+                // It leads a group of its own (setsid): that group is flow's too until empty.
+                s.groups.push(e.pid);
+                s.lingering.push(e.pid);
+                tell(Op::AddGroup, e.pid);
+            }
+        }
+    }
+    // Adopted ones that ended between two looks.
+    for pid in s.adopted.clone() {
+        if !mine.iter().any(|e| e.pid == pid) {
+            reap_adopted(&mut s, pid);
+        }
+    }
+}
+
+fn reap_adopted(s: &mut Inner, pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid on a child of ours that no `Proc` owns; WNOHANG never blocks.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    if r == pid || r < 0 {
+        if s.adopted.contains(&pid) {
+            s.adopted.retain(|&p| p != pid);
+            tell(Op::DelPid, pid);
+        }
+        if s.lingering.contains(&pid) && group_is_empty(pid) {
+            forget_group(s, pid);
+        }
+    }
+}
+
+/// Descendants of flow that no live group of flow's covers: processes that left their group
+/// (`setsid`), adopted orphans, and members of lingering groups. The watchdog is not one.
+fn escapees() -> Vec<Entry> {
+    let me = my_pid();
+    let dog = watchdog().map_or(0, |w| w.pid);
+    let table = proctable::snapshot();
+    let s = state();
+    let live: Vec<i32> = s
+        .groups
+        .iter()
+        .filter(|g| !s.lingering.contains(g))
+        .copied()
+        .collect();
+    drop(s);
+    // Processes under a live group are signalled with that group (its guard does it).
+    let guarded: HashSet<i32> = proctable::descendants(&table, |e| live.contains(&e.pgid))
+        .iter()
+        .map(|e| e.pid)
+        .chain(
+            table
+                .iter()
+                .filter(|e| live.contains(&e.pgid))
+                .map(|e| e.pid),
+        )
+        .collect();
+    proctable::descendants(&table, |e| e.pid == me)
+        .into_iter()
+        .filter(|e| e.pid != dog && !guarded.contains(&e.pid))
+        .collect()
+}
+
+/// Signal every escapee (see [`escapees`]) once. Returns how many there were.
+pub(crate) fn signal_escapees(sig: i32) -> usize {
+    let found = escapees();
+    for e in &found {
+        // SAFETY: kill(2) of a process that descends from flow; no memory is involved.
+        unsafe { libc::kill(e.pid, sig) };
+    }
+    found.len()
+}
+
+/// At the end of a run: stop what escaped flow's groups and is still running — SIGTERM
+/// (unless the interrupt already signalled them), up to `grace` to go, then SIGKILL — and
+/// reap the orphans among them.
+pub(crate) fn finish(grace: Duration, already_signalled: bool) {
+    if escapees().is_empty() {
+        return;
+    }
+    if !already_signalled {
+        signal_escapees(libc::SIGTERM);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        if subreaper() {
+            adopt();
+        }
+        if escapees().is_empty() {
+            return;
+        }
+    }
+    signal_escapees(libc::SIGKILL);
+    if subreaper() {
+        for _ in 0..50 {
+            adopt();
+            if state().adopted.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Signal the group `pgid` and every process that descends from one of its members but left
+/// the group (a `setsid` escapee of a job): a job's timeout or cancel reaches its whole tree.
+pub(crate) fn signal_tree(pgid: i32, sig: i32) {
+    if pgid <= 1 {
+        return;
+    }
+    let table = proctable::snapshot();
+    let out = proctable::descendants(&table, |e| e.pgid == pgid);
+    // SAFETY: kill(2) of a group flow owns and of processes descending from it.
+    unsafe {
+        libc::kill(-pgid, sig);
+        for e in out.iter().filter(|e| e.pgid != pgid) {
+            libc::kill(e.pid, sig);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reaped_group_is_forgotten_and_a_lingering_one_kept() {
+        let _g = spawn_lock();
+        let mut leader = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & exit 0"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = i32::try_from(leader.id()).unwrap();
+        started(pid);
+        drop(_g);
+        leader.wait().unwrap();
+        reaped(pid);
+        // The background sleep keeps the group alive: flow still owns it.
+        assert!(state().lingering.contains(&pid));
+        assert!(state().groups.contains(&pid));
+        signal_tree(pid, libc::SIGKILL);
+        let t = Instant::now();
+        while state().groups.contains(&pid) && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !state().groups.contains(&pid),
+            "an empty group is forgotten"
+        );
+    }
+
+    use std::os::unix::process::CommandExt;
+}

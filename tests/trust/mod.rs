@@ -1,0 +1,208 @@
+//! Trust (SPEC §5.1, §7): processes that leave flow's groups are still flow's; a recycled
+//! process-group number is never killed; a signal reaches a process once; a Ctrl-C in flow's
+//! first milliseconds is handled. Tested from outside, like `tests/signals`, whose helpers
+//! (and tag convention: a distinctive `sleep` duration per test) this module shares.
+
+use crate::harness::TempDir;
+use crate::signals::{
+    processes_with, start, start_cmd, timing_sensitive, wait_until_gone, wait_until_present,
+};
+use std::time::{Duration, Instant};
+
+/// Start `script`, wait until `n` processes carry `tag`, send `sig` to flow; returns how flow
+/// ended and what carries `tag` a little later.
+fn signal_and_look(
+    script: &str,
+    tag: &str,
+    n: usize,
+    sig: i32,
+) -> (crate::signals::Done, Vec<String>) {
+    let dir = TempDir::new("escape");
+    let flow = start(dir.path(), script, &[]);
+    assert!(
+        wait_until_present(tag, n, Duration::from_secs(5)),
+        "did not start: {:?}",
+        processes_with(tag)
+    );
+    // Give an orphan time to be handed to flow (its parent `sh` has just exited).
+    std::thread::sleep(Duration::from_millis(300));
+    flow.signal(sig);
+    let done = flow.wait(Duration::from_secs(15));
+    let left = wait_until_gone(tag, Duration::from_secs(1));
+    (done, left)
+}
+
+#[test]
+fn a_setsid_descendant_of_a_running_command_dies_on_ctrl_c() {
+    let _g = timing_sensitive();
+    let (done, left) = signal_and_look(
+        "sh \"setsid sleep 64.1 & wait\"\n",
+        "sleep 64.1",
+        1,
+        libc::SIGINT,
+    );
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert!(left.is_empty(), "escaped the Ctrl-C: {left:?}");
+}
+
+#[test]
+fn an_orphaned_setsid_descendant_dies_on_ctrl_c() {
+    let _g = timing_sensitive();
+    let script = "sh \"setsid sleep 64.2 >/dev/null 2>&1 &\"\nsleep(30)\n";
+    let (done, left) = signal_and_look(script, "sleep 64.2", 1, libc::SIGINT);
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert!(left.is_empty(), "escaped the Ctrl-C: {left:?}");
+}
+
+#[test]
+fn a_setsid_descendant_of_a_pool_job_dies_on_ctrl_c() {
+    let _g = timing_sensitive();
+    let script = "from [1, 2] | pool 2 exec sh \"setsid sleep 64.3 & wait\"\n";
+    let (done, left) = signal_and_look(script, "sleep 64.3", 2, libc::SIGINT);
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert!(left.is_empty(), "escaped the Ctrl-C: {left:?}");
+}
+
+#[test]
+fn setsid_descendants_die_when_flow_is_sigkilled() {
+    let _g = timing_sensitive();
+    // One whose parent still runs, one orphaned (its parent exited at once).
+    let script = "spawn { sh \"setsid sleep 64.4 & wait\" }\n\
+                  sh \"setsid sleep 64.4 >/dev/null 2>&1 &\"\nsleep(30)\n";
+    let (done, left) = signal_and_look(script, "sleep 64.4", 2, libc::SIGKILL);
+    assert_eq!(done.signal, Some(libc::SIGKILL), "{done:?}");
+    assert!(left.is_empty(), "outlived flow's SIGKILL: {left:?}");
+}
+
+#[test]
+fn a_setsid_descendant_dies_with_its_jobs_timeout() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("escape-timeout");
+    let flow = start(
+        dir.path(),
+        "from [1] | pool 1 exec sh \"setsid sleep 64.5 & wait\" timeout 500ms\n",
+        &[],
+    );
+    let done = flow.wait(Duration::from_secs(15));
+    assert_eq!(done.code, Some(1), "{done:?}");
+    assert!(done.stderr.contains("timed out"), "{}", done.stderr);
+    let left = wait_until_gone("sleep 64.5", Duration::from_secs(1));
+    assert!(left.is_empty(), "outlived its job's timeout: {left:?}");
+}
+
+#[test]
+fn what_escaped_is_stopped_when_the_script_ends() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("escape-end");
+    let flow = start(
+        dir.path(),
+        "sh \"setsid sleep 64.6 >/dev/null 2>&1 &\"\nprint(\"done\")\n",
+        &[],
+    );
+    let done = flow.wait(Duration::from_secs(15));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(done.stdout, "done\n");
+    assert!(done.elapsed < Duration::from_secs(2), "{done:?}");
+    let left = wait_until_gone("sleep 64.6", Duration::from_secs(1));
+    assert!(
+        left.is_empty(),
+        "left running after the script ended: {left:?}"
+    );
+}
+
+/// In a private PID namespace, a finished job's number is given to an unrelated process
+/// (through `ns_last_pid`); flow, SIGKILLed afterwards, must not take it with it.
+#[test]
+fn a_recycled_group_number_is_never_killed() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("pid-reuse");
+    let probe = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .status();
+    if !matches!(probe, Ok(s) if s.success()) {
+        eprintln!("skipped: cannot make a PID namespace here (needs root and unshare)");
+        return;
+    }
+    std::fs::write(
+        dir.path().join("script.flow"),
+        "sh 'echo $$ > job.pid'\nsleep(30)\n",
+    )
+    .expect("write the script");
+    let flow_bin = env!("CARGO_BIN_EXE_flow");
+    let inner = format!(
+        r#"
+        "{flow_bin}" script.flow & F=$!
+        while [ ! -s job.pid ]; do sleep 0.01; done
+        P=$(cat job.pid)
+        sleep 0.5   # flow reaps the job and forgets its group
+        echo $((P - 1)) > /proc/sys/kernel/ns_last_pid
+        setsid sleep 64.7 & S=$!
+        if [ "$S" != "$P" ]; then echo "not recycled: job $P, stranger $S"; fi
+        sleep 0.3
+        kill -KILL $F; wait $F
+        sleep 0.5
+        if kill -0 $S 2>/dev/null; then echo "stranger alive"; else echo "stranger killed"; fi
+        kill -KILL $S 2>/dev/null
+        "#
+    );
+    let run = start_cmd(
+        dir.path(),
+        "unshare",
+        &["--pid", "--fork", "--mount-proc", "bash", "-c", &inner],
+    );
+    let done = run.wait(Duration::from_secs(30));
+    assert!(
+        !done.stdout.contains("not recycled"),
+        "the test could not recycle the number: {}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("stranger alive"),
+        "flow's watchdog killed a process it never started: {}{}",
+        done.stdout,
+        done.stderr
+    );
+}
+
+/// A job's own SIGINT handler that takes its time is not interrupted again and again.
+#[test]
+fn a_command_gets_one_sigint_during_the_grace_period() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("once");
+    let script = "sh 'trap \"echo INT >> got.txt\" INT; i=0; \
+                  while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo tag 64.8'\n";
+    let flow = start(dir.path(), script, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(15));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    let got = std::fs::read_to_string(dir.path().join("got.txt")).unwrap_or_default();
+    assert_eq!(got.lines().count(), 1, "SIGINTs received: {got:?}");
+}
+
+/// A Ctrl-C that arrives while flow is still starting (reading, checking, compiling the
+/// script) is an interrupt (exit 130), not death by signal. Only the dynamic loader's first
+/// millisecond or so, before any of flow's code runs, is out of reach.
+#[test]
+fn a_sigint_in_the_first_milliseconds_is_handled() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("early");
+    // A script that takes a while to read and check, so that the signals below land in that
+    // phase (not in the dynamic loader's, whatever the machine's load).
+    let mut script: String = (0..3000).map(|i| format!("let v{i} = {i} * 2\n")).collect();
+    script.push_str("sleep(5)\n");
+    let mut deaths = vec![];
+    for delay_us in [8000, 12000, 20000, 30000] {
+        let flow = start(dir.path(), &script, &[]);
+        let until = flow.started + Duration::from_micros(delay_us);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        flow.signal(libc::SIGINT);
+        let done = flow.wait(Duration::from_secs(15));
+        if done.code != Some(130) {
+            deaths.push((delay_us, done.code, done.signal));
+        }
+    }
+    assert!(deaths.is_empty(), "(delay µs, code, signal): {deaths:?}");
+}
