@@ -286,10 +286,8 @@ unsafe fn read_proc(table: &mut [Entry]) -> usize {
                 continue;
             }
             let mut path = [0u8; 32];
-            let mut p = 0;
-            for &b in b"/proc/".iter().chain(name).chain(b"/stat") {
+            for (p, &b) in b"/proc/".iter().chain(name).chain(b"/stat").enumerate() {
                 path[p] = b;
-                p += 1;
             }
             let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
             if fd < 0 {
