@@ -6,6 +6,7 @@
 
 mod api;
 mod cases;
+mod channels;
 mod cli;
 mod fuzz_parse;
 mod harness;

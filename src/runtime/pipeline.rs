@@ -337,6 +337,16 @@ fn source(
         return Ok((rx, None));
     }
     let v = run.env.eval(expr)?;
+    if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
+        // A rendezvous: the reader takes an item from the channel only when the next stage
+        // is ready for it, so that other readers of the channel are not starved.
+        let (tx, rx) = bounded(0);
+        run.thread(move || {
+            read_channel(&ch, &tx, &token);
+            Ok(())
+        });
+        return Ok((rx, None));
+    }
     let len = if let Some(a) = v.read_lock::<rhai::Array>() {
         u64::try_from(a.len()).ok()
     } else if let Some(r) = v.read_lock::<std::ops::Range<i64>>() {
@@ -375,32 +385,64 @@ fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
         Err(v) => v,
     };
     if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
-        let rx = ch.receiver();
-        loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(x) => {
-                    let mut batch = vec![x];
-                    while batch.len() < BATCH_SIZE {
-                        match rx.try_recv() {
-                            Ok(y) => batch.push(y),
-                            Err(_) => break,
-                        }
-                    }
-                    if tx.send(batch).is_err() {
-                        return;
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if token.is_cancelled() {
-                        return;
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
-            }
-        }
+        read_channel(&ch, tx, token);
     } else if v.is_unit() {
     } else {
         let _ = tx.send(vec![v]);
+    }
+}
+
+/// `from ch`: read until every producer has closed the channel. The channel is a work queue
+/// shared by its readers, so a reader takes no more than its next stage soon handles: it
+/// takes one item at a time while the stage is slow (the stage kept it waiting more than
+/// `SLOW`), and batches that double while the stage keeps up (throughput).
+fn read_channel(ch: &FlowChannel, tx: &Sender<Batch>, token: &CancelToken) {
+    const SLOW: std::time::Duration = std::time::Duration::from_millis(2);
+    let rx = ch.receiver();
+    let mut size = 1;
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(x) => {
+                let mut batch = vec![x];
+                while batch.len() < size {
+                    match rx.try_recv() {
+                        Ok(y) => batch.push(y),
+                        Err(_) => break,
+                    }
+                }
+                let t = std::time::Instant::now();
+                if send_batch(tx, batch, token).is_err() {
+                    return;
+                }
+                size = if t.elapsed() > SLOW {
+                    1
+                } else {
+                    (size * 2).min(BATCH_SIZE)
+                };
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                if token.is_cancelled() {
+                    return;
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Send a batch, giving up when the pipeline is cancelled while waiting.
+fn send_batch(tx: &Sender<Batch>, mut batch: Batch, token: &CancelToken) -> Result<(), ()> {
+    loop {
+        match tx.send_timeout(batch, std::time::Duration::from_millis(20)) {
+            Ok(()) => return Ok(()),
+            Err(crossbeam_channel::SendTimeoutError::Timeout(b)) => {
+                if token.is_cancelled() {
+                    return Err(());
+                }
+                batch = b;
+            }
+            Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return Err(()),
+        }
     }
 }
 
@@ -438,6 +480,11 @@ fn into(
     run.thread(move || {
         'outer: for batch in rx {
             for it in batch {
+                // A cancelled producer stops at once: what it still holds is dropped, so a
+                // reader sees at most what the channel's own buffer already held.
+                if token.is_cancelled() {
+                    break 'outer;
+                }
                 loop {
                     match tx.send_timeout(it.clone(), std::time::Duration::from_millis(20)) {
                         Ok(()) => break,
