@@ -226,7 +226,7 @@ impl Executor {
                 let v = match value {
                     LetValue::Expr(r) => self.eval(r)?,
                     LetValue::Pipeline(p) => self.pipeline(p, Dest::Collect)?,
-                    LetValue::Spawn(sp) => Dynamic::from(self.spawn(sp, &name.name)),
+                    LetValue::Spawn(sp) => Dynamic::from(self.spawn(sp, &name.name)?),
                     LetValue::Join(j) => self.join(j)?,
                 };
                 self.scope.push_dynamic(name.name.clone(), v);
@@ -283,7 +283,7 @@ impl Executor {
             }
             StmtKind::Spawn(sp) => {
                 let name = format!("task at {}", line_of(&self.shared.src, sp.span));
-                let h = self.spawn(sp, &name);
+                let h = self.spawn(sp, &name)?;
                 Ok(Dynamic::from(h))
             }
             StmtKind::Join(j) => self.join(j),
@@ -333,7 +333,7 @@ impl Executor {
             })
     }
 
-    fn spawn(&mut self, sp: &Spawn, name: &str) -> TaskHandle {
+    fn spawn(&mut self, sp: &Spawn, name: &str) -> Result<TaskHandle, RunError> {
         let token = self.token.child();
         let h = TaskHandle {
             inner: Arc::new(TaskInner {
@@ -365,7 +365,8 @@ impl Executor {
         let body = sp.body.clone();
         let span = sp.span;
         let h2 = h.clone();
-        std::thread::spawn(move || {
+        let registered = chans.clone();
+        let spawned = std::thread::Builder::new().spawn(move || {
             TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
                 SpawnBody::Block(stmts) => {
@@ -382,8 +383,23 @@ impl Executor {
             *h2.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
             h2.inner.done.notify_all();
         });
+        if let Err(e) = spawned {
+            // The closure was dropped unrun: its channel registrations end here.
+            for c in &registered {
+                c.unregister();
+            }
+            return Err(RunError::new(
+                span,
+                RunErrorKind::Resources {
+                    message: format!(
+                        "cannot start a thread for this task ({} tasks running): {e}",
+                        self.tasks.len()
+                    ),
+                },
+            ));
+        }
         self.tasks.push(h.clone());
-        h
+        Ok(h)
     }
 
     fn join(&mut self, j: &Join) -> Result<Dynamic, RunError> {

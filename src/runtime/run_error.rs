@@ -46,6 +46,8 @@ pub enum RunErrorKind {
     Panic { message: String },
     /// A task was cancelled and then joined.
     Cancelled,
+    /// The system refused a thread (or another resource) the script asked for.
+    Resources { message: String },
 }
 
 impl RunError {
@@ -105,6 +107,7 @@ impl fmt::Display for RunError {
             K::Interrupted { signal } => write!(f, "interrupted by {signal}")?,
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
+            K::Resources { message } => write!(f, "{message}")?,
         }
         if let Some(item) = &self.item {
             write!(f, " (item: {item}")?;
@@ -134,6 +137,7 @@ impl Diagnostic for RunError {
             K::Interrupted { .. } => "flow::run::interrupted",
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
+            K::Resources { .. } => "flow::run::resources",
         }))
     }
 
@@ -146,6 +150,11 @@ impl Diagnostic for RunError {
             RunErrorKind::NoMatch { .. } => {
                 Some(Box::new("quote the word to pass it literally: '…'"))
             }
+            RunErrorKind::Resources { .. } => Some(Box::new(
+                "the script runs more threads at once than the system allows: use fewer \
+                 stages or tasks at a time, or raise the limit (`ulimit -u`, \
+                 /proc/sys/kernel/threads-max, /proc/sys/vm/max_map_count)",
+            )),
             _ => None,
         }
     }

@@ -115,6 +115,50 @@ fn run_elementwise(
     Ok(())
 }
 
+/// `map`, `filter`, `flat_map` and `each`: one output batch per input batch.
+pub(crate) fn is_elementwise(kind: &StageKind) -> bool {
+    matches!(
+        kind,
+        StageKind::Map(_) | StageKind::Filter(_) | StageKind::FlatMap(_) | StageKind::Each(_)
+    )
+}
+
+/// Run consecutive element-wise stages on one thread, each batch through all of them.
+pub(crate) fn run_fused(
+    group: &[(StageKind, Span)],
+    env: &Env,
+    rx: &Receiver<Batch>,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
+) -> Result<(), RunError> {
+    let mut fused = Vec::with_capacity(group.len());
+    for (kind, span) in group {
+        let (StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c)) =
+            kind
+        else {
+            continue;
+        };
+        fused.push(Elementwise {
+            kind,
+            span: *span,
+            f: env.compile_callable(c)?,
+        });
+    }
+    let mut ev = env.evaluator();
+    for mut batch in rx {
+        for stage in &fused {
+            if token.is_cancelled() {
+                return Ok(());
+            }
+            batch = stage.apply(&mut ev, batch)?;
+        }
+        if !batch.is_empty() && tx.send(batch).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// Run one item stage until its input ends, downstream closes, or the token is cancelled.
 pub(crate) fn run(
     kind: &StageKind,
