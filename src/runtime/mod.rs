@@ -4,6 +4,7 @@
 pub(crate) mod cancel;
 mod eval;
 mod exec;
+pub(crate) mod globbing;
 pub(crate) mod groups;
 mod lines;
 pub(crate) mod pipeline;
@@ -11,6 +12,7 @@ mod pool;
 pub(crate) mod process;
 mod run;
 pub(crate) mod run_error;
+pub(crate) mod sh_script;
 mod stages;
 mod value;
 mod watchdog;
