@@ -160,7 +160,21 @@ fn load(path: &str) -> Result<flow::SourceFile, u8> {
 
 fn check(src: &flow::SourceFile) -> Option<flow::Script> {
     match flow::Script::compile(src.clone(), &flow::CompileOptions::default()) {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            let warnings: Vec<&dyn miette::Diagnostic> = s
+                .plan()
+                .warnings()
+                .iter()
+                .map(|w| w as &dyn miette::Diagnostic)
+                .collect();
+            if !warnings.is_empty() {
+                eprint!(
+                    "{}",
+                    flow::render(&warnings, &s.source, flow::RenderOptions::for_stderr())
+                );
+            }
+            Some(s)
+        }
         Err(diags) => {
             eprint!("{}", diags.render(flow::RenderOptions::for_stderr()));
             None

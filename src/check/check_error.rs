@@ -94,6 +94,19 @@ pub enum CheckErrorKind {
     },
     /// `resume` without `log` in the pool options.
     ResumeWithoutLog,
+    /// A value interpolated into `sh "…"` where sh could not take it as data.
+    ShInterpolation {
+        /// What is wrong there.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+    /// A warning: `bash -c "… ${x} …"` builds a shell script from values, which the shell
+    /// then parses as code (`sh "…"` would pass them as data).
+    ShellString {
+        /// The shell program as written.
+        shell: String,
+    },
     /// Rhai code that does not parse.
     RhaiSyntax {
         /// Rhai's message.
@@ -155,6 +168,11 @@ impl fmt::Display for CheckError {
             }
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
             K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
+            K::ShInterpolation { message, .. } => write!(f, "{message}"),
+            K::ShellString { shell } => write!(
+                f,
+                "`{shell} -c` with a script built from values: {shell} would run shell syntax in them"
+            ),
         }
     }
 }
@@ -185,6 +203,8 @@ impl CheckErrorKind {
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
+            K::ShInterpolation { .. } => "flow::check::sh_interpolation",
+            K::ShellString { .. } => "flow::check::shell_string",
         }
     }
 
@@ -227,6 +247,8 @@ impl CheckErrorKind {
             K::RhaiSyntax { .. } => {
                 "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
             }
+            K::ShInterpolation { help, .. } => help.clone(),
+            K::ShellString { .. } => "write `sh \"… ${x} …\"`: flow passes the values to sh as data. Or pass them as arguments after the script: `bash -c 'echo \"$1\"' bash ${x}`".into(),
         })
     }
 
@@ -244,11 +266,25 @@ impl CheckErrorKind {
             K::NotATask { .. } => "not a task",
             K::ResumeWithoutLog => "resume from what?",
             K::RhaiSyntax { .. } => "here",
+            K::ShInterpolation { .. } => "interpolated here",
+            K::ShellString { .. } => "values become shell code here",
         }
     }
 }
 
+impl CheckError {
+    /// Whether this is a warning (the script still runs) rather than an error.
+    #[must_use]
+    pub fn is_warning(&self) -> bool {
+        matches!(self.kind, CheckErrorKind::ShellString { .. })
+    }
+}
+
 impl Diagnostic for CheckError {
+    fn severity(&self) -> Option<miette::Severity> {
+        self.is_warning().then_some(miette::Severity::Warning)
+    }
+
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.kind.code()))
     }

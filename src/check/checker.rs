@@ -45,10 +45,14 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
 pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
     let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
-    let mut errors = c.errors;
+    let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
+        c.errors.into_iter().partition(CheckError::is_warning);
     errors.extend(super::rhai_syntax::check(ast));
     if errors.is_empty() {
-        Ok(Plan::build(ast, src))
+        let mut plan = Plan::build(ast, src);
+        warnings.sort_by_key(|e| e.span.start);
+        plan.warnings = warnings;
+        Ok(plan)
     } else {
         errors.sort_by_key(|e| e.span.start);
         Err(errors)
@@ -290,12 +294,16 @@ impl<'s> Checker<'s> {
         }
         match c.program.literal() {
             // `sh "…"` runs /bin/sh, which is always there.
-            _ if c.shell => {}
+            _ if c.shell => self.errors.extend(super::shell::sh_text(c)),
             // `y = 3` with `y` never declared parses as a command; say what was meant.
             Some(name) if is_ident(&name) && c.args.first().is_some_and(is_assign_op) => {
                 self.error(c.program.span, K::AssignUndeclared { name });
             }
-            Some(name) => self.program(&name, c.program.span),
+            Some(name) => {
+                self.program(&name, c.program.span);
+                self.errors
+                    .extend(super::shell::shell_string(&name, &c.args));
+            }
             None => self.word(&c.program),
         }
         for a in &c.args {

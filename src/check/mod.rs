@@ -8,6 +8,7 @@ mod plan_render;
 pub(crate) mod programs;
 mod rhai_syntax;
 mod scope;
+mod shell;
 mod suggest;
 
 pub use check_error::{CheckError, CheckErrorKind};

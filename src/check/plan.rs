@@ -11,6 +11,8 @@ pub(crate) use crate::runtime::pipeline::{BATCH_SIZE, CHANNEL_CAPACITY};
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub(crate) pipelines: Vec<PlanPipeline>,
+    /// What the checker warns about (the script still runs).
+    pub(crate) warnings: Vec<super::CheckError>,
 }
 
 /// One pipeline: its nodes in data order and the edges joining them.
@@ -125,12 +127,19 @@ pub(crate) struct Edge {
 }
 
 impl Plan {
+    /// The checker's warnings, in source order.
+    #[must_use]
+    pub fn warnings(&self) -> &[super::CheckError] {
+        &self.warnings
+    }
+
     /// The plan of every pipeline of a checked script; `src` is its text, for labels and lines.
     pub(crate) fn build(ast: &Ast, src: &str) -> Self {
         let mut b = Builder::new(src);
         b.stmts(&ast.stmts);
         Plan {
             pipelines: b.pipelines,
+            warnings: vec![],
         }
     }
 

@@ -97,6 +97,12 @@ impl Env {
             return RunError::new(span, RunErrorKind::Cancelled);
         }
         let at = span_at(&self.shared.src, inner.position());
+        if let EvalAltResult::ErrorRuntime(v, _) = inner {
+            if let Some(f) = v.read_lock::<crate::script::engine::IoFailure>() {
+                let message = f.0.clone();
+                return RunError::new(at.unwrap_or(span), RunErrorKind::Io { message });
+            }
+        }
         let mut message = inner.to_string();
         if let Some(i) = message.rfind(" (line ") {
             message.truncate(i);

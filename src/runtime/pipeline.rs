@@ -207,7 +207,7 @@ fn build_and_consume(
     // How many items flow at this point, when known (for a pool's progress total).
     let mut known: Option<u64> = None;
     if let Some(src) = &pl.source {
-        let (rx, len) = source(run, &src.expr, src.span)?;
+        let (rx, len) = source(run, &src.expr)?;
         flow = Flow::Items(rx);
         known = len;
     }
@@ -321,7 +321,7 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
     run.thread(move || {
-        read_lines(std::io::stdin().lock(), &tx, &token);
+        let _ = read_lines(std::io::stdin().lock(), &tx, &token);
         Ok(())
     });
     rx
@@ -329,10 +329,11 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
 
 /// Split bytes into line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced), sending
 /// a batch whenever the reader has nothing more buffered (low latency) or it is full.
-fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) {
+/// A read error is returned (after the lines before it were sent).
+fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io::Result<()> {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
-    super::lines::each_line(r, |line, more| {
+    let read = super::lines::try_each_line(r, |line, more| {
         batch.push(Dynamic::from(super::lines::text(line)));
         if batch.len() >= BATCH_SIZE || !more {
             if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
@@ -346,13 +347,13 @@ fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) {
     if open && !batch.is_empty() {
         let _ = tx.send(batch);
     }
+    read
 }
 
 /// `from value`: arrays, ranges, strings, channels, `lines(path)` (read lazily).
 fn source(
     run: &mut Run,
     expr: &crate::ast::Rhai,
-    span: crate::Span,
 ) -> Result<(Receiver<Batch>, Option<u64>), RunError> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
@@ -366,16 +367,14 @@ fn source(
             span: expr.span,
         };
         let path = display(&run.env.eval(&path_expr)?);
-        let f = File::open(&path).map_err(|e| {
-            RunError::new(
-                span,
-                RunErrorKind::Io {
-                    message: format!("cannot read {path}: {e}"),
-                },
-            )
-        })?;
+        let call = expr.span;
+        let f = File::open(&path).map_err(|e| read_error(call, &path, &e))?;
+        let failure = run.failure.clone();
         run.thread(move || {
-            read_lines(f, &tx, &token);
+            if let Err(e) = read_lines(f, &tx, &token) {
+                // Failed while `tx` is still open: the consumer sees the error, not an end.
+                failure.fail(read_error(call, &path, &e));
+            }
             Ok(())
         });
         return Ok((rx, None));
@@ -405,6 +404,12 @@ fn source(
         Ok(())
     });
     Ok((rx, len))
+}
+
+/// `from lines(path)` could not read `path`: at the call, with the OS error.
+fn read_error(call: crate::Span, path: &str, e: &std::io::Error) -> RunError {
+    let message = format!("cannot read {path}: {e}");
+    RunError::new(call, RunErrorKind::Io { message })
 }
 
 fn send_all(it: impl Iterator<Item = Dynamic>, tx: &Sender<Batch>, token: &CancelToken) {
@@ -693,7 +698,7 @@ fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, 
     let Some(target) = &r.target else {
         return Ok(None);
     };
-    let mut names = words::expand(target, env)?;
+    let mut names = words::expand_os(target, env)?;
     if names.len() != 1 {
         return Err(RunError::new(
             r.span,
@@ -714,7 +719,7 @@ fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, 
         RunError::new(
             r.span,
             RunErrorKind::Io {
-                message: format!("cannot open {path}: {e}"),
+                message: format!("cannot open {}: {e}", path.to_string_lossy()),
             },
         )
     })
@@ -727,14 +732,17 @@ pub(crate) fn command_spec(
     span: crate::Span,
 ) -> Result<Spec, RunError> {
     let (program, args) = if cmd.shell {
-        let text = match cmd.args.first().and_then(|w| w.parts.first()) {
-            Some(WordPart::Interp(parts)) => words::interp(parts, lookup, span, true)?,
-            Some(WordPart::Quoted(s)) => s.clone(),
-            _ => String::new(),
+        let argv = match cmd.args.first().and_then(|w| w.parts.first()) {
+            Some(WordPart::Interp(parts)) => words::sh_argv(parts, lookup, span)?,
+            Some(WordPart::Quoted(s)) => vec!["-c".into(), s.clone()],
+            _ => vec!["-c".into(), String::new()],
         };
-        ("/bin/sh".to_string(), vec!["-c".to_string(), text])
+        (
+            "/bin/sh".to_string(),
+            argv.into_iter().map(Into::into).collect(),
+        )
     } else {
-        let mut p = words::expand(&cmd.program, lookup)?;
+        let mut p = words::expand_os(&cmd.program, lookup)?;
         if p.is_empty() {
             return Err(RunError::new(
                 span,
@@ -743,10 +751,17 @@ pub(crate) fn command_spec(
                 },
             ));
         }
-        let program = p.remove(0);
+        let program = p.remove(0).into_string().map_err(|p| {
+            RunError::new(
+                span,
+                RunErrorKind::Value {
+                    message: format!("program name {p:?} is not valid UTF-8"),
+                },
+            )
+        })?;
         let mut args = p;
         for a in &cmd.args {
-            args.extend(words::expand(a, lookup)?);
+            args.extend(words::expand_os(a, lookup)?);
         }
         (program, args)
     };
@@ -810,7 +825,7 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
                 let (tx, rx) = bounded(CHANNEL_CAPACITY);
                 let token = run.token.clone();
                 run.thread(move || {
-                    read_lines(r, &tx, &token);
+                    let _ = read_lines(r, &tx, &token);
                     Ok(())
                 });
                 out_rx = Some(rx);

@@ -641,8 +641,8 @@ fn exec_job(
         PoolWork::Exec(cmd) => {
             let mut spec = command_spec(cmd, &WordEnv { env, it: Some(&it) }, span)?;
             if let Some(srun) = &cfg.srun {
-                let mut args = srun.clone();
-                args.push(std::mem::take(&mut spec.program));
+                let mut args: Vec<std::ffi::OsString> = srun.iter().map(Into::into).collect();
+                args.push(std::mem::take(&mut spec.program).into());
                 args.append(&mut spec.args);
                 spec.program = "srun".into();
                 spec.args = args;

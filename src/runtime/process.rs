@@ -28,7 +28,7 @@ pub(crate) enum ErrTo {
 /// What to start.
 pub(crate) struct Spec {
     pub(crate) program: String,
-    pub(crate) args: Vec<String>,
+    pub(crate) args: Vec<std::ffi::OsString>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) stdin: Stdio,
     pub(crate) stdout: Stdio,
@@ -280,7 +280,7 @@ pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> 
     let token = ctx.token.clone().unwrap_or_default();
     let spec = Spec {
         program: cmd.to_string(),
-        args: args.to_vec(),
+        args: args.iter().map(Into::into).collect(),
         env: vec![],
         stdin: Stdio::null(),
         stdout: Stdio::piped(),

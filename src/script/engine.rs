@@ -15,6 +15,18 @@ fn rerr<T>(msg: impl Into<String>) -> RResult<T> {
     )))
 }
 
+/// A file that could not be read, as a Rhai runtime error: catchable in Rhai (it prints as
+/// its message), reported by the runtime as `flow::run::io` at the call.
+#[derive(Clone, Debug)]
+pub(crate) struct IoFailure(pub(crate) String);
+
+fn io_err<T>(msg: String) -> RResult<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(IoFailure(msg)),
+        Position::NONE,
+    )))
+}
+
 /// Write one whole line to stdout (one locked write: concurrent lines never mix).
 pub(crate) fn out_line(s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
@@ -65,6 +77,9 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("env", |name: &str| {
         std::env::var(name).map_or(Dynamic::UNIT, Dynamic::from)
     });
+    e.register_type_with_name::<IoFailure>("io_error");
+    e.register_fn("to_string", |f: &mut IoFailure| f.0.clone());
+    e.register_fn("to_debug", |f: &mut IoFailure| f.0.clone());
     e.register_fn("glob", glob_fn);
     e.register_fn("lines", |p: &str| -> RResult<Array> {
         let text = read(p)?;
@@ -121,21 +136,37 @@ fn sleep_secs(s: f64) -> RResult<()> {
     Ok(())
 }
 
+/// The whole file as text (invalid UTF-8 replaced); a directory, an unreadable file or a
+/// read error is an error naming the path and the OS error, never an empty text.
 fn read(p: &str) -> RResult<String> {
     std::fs::read(p)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .or_else(|e| rerr(format!("cannot read {p}: {e}")))
+        .or_else(|e| io_err(format!("cannot read {p}: {e}")))
 }
 
+/// `glob(pattern)`: sorted paths. A name that is not valid UTF-8 cannot be a Rhai string: it
+/// comes out lossy (U+FFFD), with a warning on stderr; a glob in a command word
+/// (`cat dir/*`) passes such names exactly.
 fn glob_fn(pattern: &str) -> RResult<Array> {
     let pattern = expand_tilde(pattern);
-    let paths = glob::glob(&pattern).or_else(|e| rerr(format!("bad glob `{pattern}`: {e}")))?;
-    let mut v: Vec<String> = paths
-        .filter_map(Result::ok)
-        .map(|p| p.to_string_lossy().into_owned())
+    let paths = crate::runtime::globbing::glob_paths(&pattern)
+        .or_else(|e| rerr(format!("bad glob `{pattern}`: {e}")))?;
+    let mut lossy = 0;
+    let v: Array = paths
+        .into_iter()
+        .map(|p| {
+            let (s, exact) = crate::runtime::globbing::to_text(p);
+            lossy += usize::from(!exact);
+            Dynamic::from(s)
+        })
         .collect();
-    v.sort();
-    Ok(v.into_iter().map(Dynamic::from).collect())
+    if lossy > 0 {
+        err_line(&format!(
+            "warning: glob(\"{pattern}\"): {lossy} file name(s) not valid UTF-8, shown with U+FFFD \
+             (no such file by that name); a glob in a command word, like `cat dir/*`, passes them exactly"
+        ));
+    }
+    Ok(v)
 }
 
 /// `~/x` → `$HOME/x`.
