@@ -122,7 +122,7 @@ impl<'s> Checker<'s> {
     fn block(&mut self, stmts: &[Stmt], with: Option<&Ident>) {
         self.scopes.push();
         if let Some(v) = with {
-            self.scopes.declare(&v.name, Var::Value(Some(v.span)));
+            self.scopes.declare(&v.name, Var::Maybe(Some(v.span)));
         }
         self.stmts(stmts);
         self.scopes.pop();
@@ -133,7 +133,9 @@ impl<'s> Checker<'s> {
             StmtKind::Fn { .. } | StmtKind::Rhai(_) => {}
             StmtKind::Let { name, value } => {
                 let var = match value {
-                    LetValue::Expr(_) => Var::Value(Some(name.span)),
+                    // A literal is no handle; anything else may hold some.
+                    LetValue::Expr(e) if is_plain_literal(&e.code) => Var::Value(Some(name.span)),
+                    LetValue::Expr(_) => Var::Maybe(Some(name.span)),
                     LetValue::Pipeline(p) => {
                         self.pipeline(p);
                         Var::Value(Some(name.span))
@@ -191,7 +193,7 @@ impl<'s> Checker<'s> {
 
     fn task(&mut self, name: &Ident, action: &str) {
         let declared = match self.scopes.get(&name.name) {
-            Some(Var::Task | Var::Unknown) => return,
+            Some(Var::Task | Var::Unknown | Var::Maybe(_)) => return,
             Some(Var::Value(at)) => at,
             None => None,
         };
@@ -462,4 +464,15 @@ fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
             _ => {}
         }
     }
+}
+
+/// A number, string or boolean literal: a value that cannot be a task handle.
+fn is_plain_literal(code: &str) -> bool {
+    let c = code.trim();
+    c == "true"
+        || c == "false"
+        || c.parse::<f64>().is_ok()
+        || (c.len() >= 2
+            && ((c.starts_with('"') && c.ends_with('"'))
+                || (c.starts_with('\'') && c.ends_with('\''))))
 }

@@ -10,6 +10,9 @@ pub(crate) enum Var {
     Value(Option<Span>),
     /// A task handle: `let h = spawn …`.
     Task,
+    /// A value that may hold task handles (`let hs = [a, b]`, a loop variable): `join` and
+    /// `cancel` take it, and the run says what it holds if it holds no handle.
+    Maybe(Option<Span>),
     /// Declared outside the script (REPL, host): may be anything.
     Unknown,
 }

@@ -288,8 +288,9 @@ impl Executor {
             }
             StmtKind::Join(j) => self.join(j),
             StmtKind::Cancel(name) => {
-                let h = self.handle(name)?;
-                h.inner.token.cancel(CancelReason::Requested);
+                for (_, h) in self.handles(name)?.0 {
+                    h.inner.token.cancel(CancelReason::Requested);
+                }
                 Ok(Dynamic::UNIT)
             }
             StmtKind::OnInterrupt { grace, body } => {
@@ -319,18 +320,44 @@ impl Executor {
         pipeline::run(&env, p, dest, &self.token)
     }
 
-    fn handle(&self, name: &crate::ast::Ident) -> Result<TaskHandle, RunError> {
-        self.scope
-            .get_value::<Dynamic>(&name.name)
-            .and_then(|v| v.try_cast::<TaskHandle>())
-            .ok_or_else(|| {
-                RunError::new(
-                    name.span,
-                    RunErrorKind::Value {
-                        message: format!("`{}` is not a task", name.name),
-                    },
-                )
-            })
+    /// The task handles a name holds: one handle, or every handle of an array (`join hs`).
+    /// The flag says whether it was an array (whose `join` always yields an array).
+    fn handles(
+        &self,
+        name: &crate::ast::Ident,
+    ) -> Result<(Vec<(String, TaskHandle)>, bool), RunError> {
+        let not_a_task = |what: &str| {
+            RunError::new(
+                name.span,
+                RunErrorKind::Value {
+                    message: format!("`{}` is {what}, not a task handle", name.name),
+                },
+            )
+        };
+        let Some(v) = self.scope.get_value::<Dynamic>(&name.name) else {
+            return Err(not_a_task("not defined"));
+        };
+        if v.is::<TaskHandle>() {
+            let h = v.cast::<TaskHandle>();
+            return Ok((vec![(name.name.clone(), h)], false));
+        }
+        if let Some(items) = v.clone().try_cast::<rhai::Array>() {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, x) in items.into_iter().enumerate() {
+                let t = x.type_name();
+                match x.try_cast::<TaskHandle>() {
+                    Some(h) => out.push((format!("{}[{i}]", name.name), h)),
+                    None => {
+                        return Err(not_a_task(&format!(
+                            "an array whose item {i} is {}",
+                            type_words(t)
+                        )))
+                    }
+                }
+            }
+            return Ok((out, true));
+        }
+        Err(not_a_task(&type_words(v.type_name())))
     }
 
     fn spawn(&mut self, sp: &Spawn, name: &str) -> Result<TaskHandle, RunError> {
@@ -404,10 +431,14 @@ impl Executor {
 
     fn join(&mut self, j: &Join) -> Result<Dynamic, RunError> {
         let mut handles = vec![];
+        let mut as_array = j.names.len() > 1;
         for n in &j.names {
-            let h = self.handle(n)?;
-            *h.inner.name.lock().unwrap_or_else(|e| e.into_inner()) = n.name.clone();
-            handles.push(h);
+            let (hs, array) = self.handles(n)?;
+            as_array |= array;
+            for (name, h) in hs {
+                *h.inner.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
+                handles.push(h);
+            }
         }
         let deadline = j.timeout.map(|d| Instant::now() + d);
         let mut values = vec![];
@@ -438,12 +469,26 @@ impl Executor {
                 }
             }
         }
-        Ok(if values.len() == 1 {
+        Ok(if values.len() == 1 && !as_array {
             values.remove(0)
         } else {
             Dynamic::from_array(values)
         })
     }
+}
+
+/// A Rhai type name in user words: `a number (i64)`.
+fn type_words(t: &str) -> String {
+    let plain = match t {
+        "i64" | "f64" => "a number",
+        "string" | "ImmutableString" | "char" => "a string",
+        "bool" => "a boolean",
+        "()" => "nothing (`()`)",
+        "array" => "an array",
+        "map" => "a map",
+        _ => return format!("a value of type {t}"),
+    };
+    format!("{plain} ({t})")
 }
 
 /// Names used by `into NAME` stages anywhere in a task body.
