@@ -22,7 +22,7 @@ pub use syntax::parser::parse;
 pub use syntax::span::Span;
 
 pub use runtime::{
-    run_script, CancelReason, CancelToken, EngineHook, RunError, RunErrorKind, RunOptions,
+    run_script, CancelReason, CancelToken, EngineHook, JobInfo, RunError, RunErrorKind, RunOptions,
     TaskHandle,
 };
 

@@ -20,7 +20,7 @@ pub use cancel::{CancelReason, CancelToken};
 pub use exec::TaskHandle;
 pub(crate) use run::Session;
 pub use run::{run_script, RunOptions};
-pub use run_error::{RunError, RunErrorKind};
+pub use run_error::{JobInfo, RunError, RunErrorKind};
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
