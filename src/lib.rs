@@ -23,7 +23,7 @@ pub use syntax::span::Span;
 
 pub use runtime::{
     become_subreaper, catch_signals_early, run_script, CancelReason, CancelToken, EngineHook,
-    RunError, RunErrorKind, RunOptions, TaskHandle,
+    JobInfo, RunError, RunErrorKind, RunOptions, TaskHandle,
 };
 
 /// Run a compiled script as the CLI does (signal handlers installed, errors rendered on

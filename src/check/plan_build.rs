@@ -230,7 +230,11 @@ impl<'s> Builder<'s> {
             o.retries.as_ref().map(|a| self.rhai_label(a.span())),
         );
         add("timeout", o.timeout.map(|d| format!("{d:?}")));
-        add("on_error", o.skip_errors.then(|| "skip".to_string()));
+        add(
+            "on_error",
+            (o.skip_errors || o.continue_errors)
+                .then(|| if o.skip_errors { "skip" } else { "continue" }.to_string()),
+        );
         add("log", o.log.as_ref().map(|w| self.label(w.span)));
         let slurm = o.slurm.as_ref().map(|s| {
             let kv: Vec<String> = s

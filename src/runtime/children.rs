@@ -95,6 +95,23 @@ pub(crate) fn started(pid: i32) {
     });
 }
 
+/// Run a short helper program of flow's own (e.g. `scancel`) to its end. It is owned while
+/// it runs, so the adopter never reaps it from under `wait`.
+pub(crate) fn run_helper(
+    cmd: &mut std::process::Command,
+) -> std::io::Result<std::process::ExitStatus> {
+    let mut child = {
+        let _spawning = spawn_lock();
+        let c = cmd.spawn()?;
+        state().owned.push(i32::try_from(c.id()).unwrap_or(0));
+        c
+    };
+    let r = child.wait();
+    let pid = i32::try_from(child.id()).unwrap_or(0);
+    state().owned.retain(|&p| p != pid);
+    r
+}
+
 /// The child `pid` (a group leader) was reaped by its `Proc`.
 pub(crate) fn reaped(pid: i32) {
     let mut s = state();

@@ -25,7 +25,7 @@ pub use children::become_subreaper;
 pub use exec::TaskHandle;
 pub(crate) use run::Session;
 pub use run::{catch_signals_early, run_script, RunOptions};
-pub use run_error::{RunError, RunErrorKind};
+pub use run_error::{JobInfo, RunError, RunErrorKind};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -44,6 +44,8 @@ enum Flow {
     Items(Receiver<Batch>),
     /// A final command wrote to flow's stdout (or a file) itself.
     Done,
+    /// Bytes for the next command's stdin (a `pool exec` stage's job output).
+    Bytes(std::io::PipeReader),
 }
 
 /// The shared failure slot: the first real error wins and cancels everything.
@@ -87,6 +89,8 @@ struct Run {
     groups: super::groups::Groups,
     /// The pipeline, for errors that belong to no one stage.
     span: crate::Span,
+    /// Pool stages: each is done when its jobs were reaped and its output written.
+    pools: Vec<pool::Running>,
 }
 
 impl Run {
@@ -140,6 +144,7 @@ pub(crate) fn run(
         threads: vec![],
         groups,
         span: pl.span,
+        pools: vec![],
     };
     let result = build_and_consume(&mut run, pl, dest);
     if let Err(e) = &result {
@@ -159,6 +164,10 @@ pub(crate) fn run(
                 proc_err = Some(process::exit_error(r, status));
             }
         }
+    }
+    // Pool jobs get the same shutdown as commands: signal, grace period, reaped.
+    for p in std::mem::take(&mut run.pools) {
+        p.wait();
     }
     join_threads(std::mem::take(&mut run.threads), token.is_cancelled());
     drop(guard);
@@ -250,16 +259,39 @@ fn build_and_consume(
             }
             StageKind::Pool(p) => {
                 let rx = items(run, flow, st)?;
-                flow = Flow::Items(pool::start(
+                // `exec` job output stays bytes unless an item stage or sink follows.
+                let next = stages.get(i + 1).map(|s| &s.kind);
+                let mut pipe_r = None;
+                let output = if matches!(p.work, crate::ast::PoolWork::Map(_)) {
+                    pool::Output::Items
+                } else if matches!(next, Some(StageKind::Command(_))) {
+                    let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
+                    pipe_r = Some(r);
+                    pool::Output::Bytes(Box::new(w))
+                } else if next.is_none() && (dest == Dest::Stdout || !pl.redirects.is_empty()) {
+                    match file_redirect(&run.env, &pl.redirects)? {
+                        Some(f) => pool::Output::Bytes(Box::new(f)),
+                        None => pool::Output::Bytes(Box::new(pool::Stdout)),
+                    }
+                } else {
+                    pool::Output::Items
+                };
+                let (out, running) = pool::start(
                     &run.env,
                     p,
                     st.span,
                     rx,
                     &run.token,
                     &run.failure,
-                    &run.groups,
                     known,
-                )?);
+                    output,
+                )?;
+                run.pools.push(running);
+                flow = match (out, pipe_r) {
+                    (Some(rx), _) => Flow::Items(rx),
+                    (None, Some(r)) => Flow::Bytes(r),
+                    (None, None) => Flow::Done,
+                };
             }
             kind if stages::is_elementwise(kind) && fuse > 1 => {
                 // A very long pipeline: several element-wise stages share a thread.
@@ -291,7 +323,7 @@ fn build_and_consume(
         i += 1;
     }
     let rx = match flow {
-        Flow::Done => return Ok(None),
+        Flow::Done | Flow::Bytes(_) => return Ok(None),
         Flow::Start => {
             if pl.stages.is_empty() && pl.source.is_none() {
                 return Ok(None);
@@ -308,7 +340,7 @@ fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunEr
     match flow {
         Flow::Items(rx) => Ok(rx),
         Flow::Start => Ok(stdin_lines(run)),
-        Flow::Done => Err(RunError::new(
+        Flow::Done | Flow::Bytes(_) => Err(RunError::new(
             st.span,
             RunErrorKind::Value {
                 message: "nothing flows into this stage".into(),
@@ -791,6 +823,7 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
     let mut stdin: Stdio = match flow {
         Flow::Start => Stdio::inherit(),
         Flow::Done => Stdio::null(),
+        Flow::Bytes(r) => Stdio::from(r),
         Flow::Items(rx) => {
             let (r, w) = std::io::pipe().map_err(|e| io_err(chain[0].span, &e))?;
             let token = run.token.clone();

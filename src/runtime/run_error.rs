@@ -13,8 +13,18 @@ pub struct RunError {
     pub kind: RunErrorKind,
     /// The item being processed, shortened.
     pub item: Option<String>,
-    /// Attempts made (pools with retries).
-    pub attempts: Option<u32>,
+    /// For a failed pool job: attempts made and the last lines of its stdout (behind a
+    /// pointer: errors are returned by value everywhere and must stay small).
+    pub job: Option<std::sync::Arc<JobInfo>>,
+}
+
+/// What a failed pool job adds to its error.
+#[derive(Debug, Clone, Default)]
+pub struct JobInfo {
+    /// Attempts made (1 + retries used).
+    pub attempts: u32,
+    /// The last lines the job wrote to its stdout.
+    pub output_tail: Vec<String>,
 }
 
 /// The kinds of run error.
@@ -56,7 +66,7 @@ impl RunError {
             span,
             kind,
             item: None,
-            attempts: None,
+            job: None,
         }
     }
 
@@ -111,7 +121,7 @@ impl fmt::Display for RunError {
         }
         if let Some(item) = &self.item {
             write!(f, " (item: {item}")?;
-            if let Some(n) = self.attempts {
+            if let Some(n) = self.job.as_ref().map(|j| j.attempts) {
                 write!(f, ", after {n} attempt{}", if n == 1 { "" } else { "s" })?;
             }
             write!(f, ")")?;
@@ -142,11 +152,20 @@ impl Diagnostic for RunError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let stdout = self
+            .job
+            .as_ref()
+            .filter(|j| !j.output_tail.is_empty())
+            .map(|j| format!("last lines of its stdout:\n{}", j.output_tail.join("\n")));
         match &self.kind {
-            RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => Some(Box::new(format!(
-                "last lines of its stderr:\n{}",
-                stderr.join("\n")
-            ))),
+            RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => {
+                let err = format!("last lines of its stderr:\n{}", stderr.join("\n"));
+                Some(Box::new(match stdout {
+                    Some(out) => format!("{err}\n{out}"),
+                    None => err,
+                }))
+            }
+            _ if stdout.is_some() => stdout.map(|s| Box::new(s) as Box<dyn fmt::Display>),
             RunErrorKind::NoMatch { .. } => {
                 Some(Box::new("quote the word to pass it literally: '…'"))
             }

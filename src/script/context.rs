@@ -24,11 +24,6 @@ pub(crate) fn with_ctx<R>(ctx: ThreadCtx, f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Set this thread's deadline (pool timeouts).
-pub(crate) fn set_deadline(d: Option<Instant>) {
-    CTX.with(|c| c.borrow_mut().deadline = d);
-}
-
 pub(crate) fn current() -> ThreadCtx {
     CTX.with(|c| c.borrow().clone())
 }

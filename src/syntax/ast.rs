@@ -388,8 +388,10 @@ pub struct PoolOpts {
     pub retries: Option<Amount>,
     /// Per-item time limit.
     pub timeout: Option<Duration>,
-    /// Drop failed items instead of failing.
+    /// Drop failed items instead of failing (`on_error skip`).
     pub skip_errors: bool,
+    /// Run every item, fail at the end (`on_error continue`).
+    pub continue_errors: bool,
     /// Show a progress bar.
     pub progress: bool,
     /// The job log file.

@@ -591,8 +591,9 @@ impl<'s> Builder<'s> {
             Rule::retries_opt => opts.retries = Some(self.amount(&k[0])),
             Rule::timeout_opt => opts.timeout = self.duration(&k[0]),
             Rule::on_error_opt => match k[0].as_str() {
-                "fail" => opts.skip_errors = false,
-                "skip" => opts.skip_errors = true,
+                "fail" => (opts.skip_errors, opts.continue_errors) = (false, false),
+                "skip" => (opts.skip_errors, opts.continue_errors) = (true, false),
+                "continue" => (opts.skip_errors, opts.continue_errors) = (false, true),
                 other => {
                     let s = self.span(&k[0]);
                     self.err(s, ParseErrorKind::BadOnError { text: other.into() });

@@ -38,7 +38,7 @@ pub enum ParseErrorKind {
     BadDuration { text: String },
     /// A keyword used as a program: `sort -n`.
     KeywordAsCommand { keyword: String, fix: String },
-    /// `on_error` takes `fail` or `skip`.
+    /// `on_error` takes `fail`, `continue` or `skip`.
     BadOnError { text: String },
     /// The script is not UTF-8.
     NotUtf8,
@@ -73,7 +73,10 @@ impl fmt::Display for ParseError {
                 )
             }
             K::BadOnError { text } => {
-                write!(f, "`on_error` takes `fail` or `skip`, not `{text}`")
+                write!(
+                    f,
+                    "`on_error` takes `fail`, `continue` or `skip`, not `{text}`"
+                )
             }
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
             K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),

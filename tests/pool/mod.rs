@@ -6,6 +6,9 @@ use crate::harness::{Flow, TempDir};
 use crate::signals::{heavy, processes_with, start, start_cmd, timing_sensitive, wait_until_gone};
 use std::time::Duration;
 
+mod jobs;
+mod memory;
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -186,11 +189,17 @@ fn log_has_a_row_per_item_and_resume_reruns_only_the_failures() {
     assert!(first.stderr.contains("2 of 10 items failed"), "{first:?}");
     assert_eq!(ran(d), (1..=10).collect::<Vec<_>>());
     let log = std::fs::read_to_string(d.join("jobs.tsv")).expect("the log was written");
-    let rows: Vec<Vec<&str>> = log.lines().map(|l| l.split('\t').collect()).collect();
+    let mut lines = log.lines();
+    assert_eq!(
+        lines.next(),
+        Some("seq\titem\tstart\tseconds\tattempts\texit\tsignal\terror\tkey"),
+        "{log}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), 10, "{log}");
     let mut seqs: Vec<&str> = Vec::new();
     for row in &rows {
-        assert_eq!(row.len(), 7, "not 7 columns: {row:?}");
+        assert_eq!(row.len(), 9, "not 9 columns: {row:?}");
         assert_eq!(row[0], row[1], "seq and item differ: {row:?}");
         assert!(
             row[2].parse::<f64>().is_ok() && row[3].parse::<f64>().is_ok(),
@@ -198,10 +207,16 @@ fn log_has_a_row_per_item_and_resume_reruns_only_the_failures() {
         );
         assert_eq!(row[4], "1", "attempts: {row:?}");
         let failed = row[1] == "3" || row[1] == "7";
-        assert_eq!(row[5] != "0", failed, "status column: {row:?}");
+        assert_eq!(
+            row[5],
+            if failed { "1" } else { "0" },
+            "exit column: {row:?}"
+        );
+        assert_eq!(row[6], "0", "signal column: {row:?}");
+        assert_eq!(row[7] != "-", failed, "error column: {row:?}");
         assert!(
-            row[6].len() == 16 && row[6].bytes().all(|b| b.is_ascii_hexdigit()),
-            "hash: {row:?}"
+            row[8].len() == 16 && row[8].bytes().all(|b| b.is_ascii_hexdigit()),
+            "key: {row:?}"
         );
         seqs.push(row[0]);
     }
@@ -217,6 +232,15 @@ fn log_has_a_row_per_item_and_resume_reruns_only_the_failures() {
         [3, 7],
         "resume must re-run exactly the failed items"
     );
+    // `seq` stays the item's position in the input after a resume.
+    let log = std::fs::read_to_string(d.join("jobs.tsv")).expect("the log");
+    let mut last: Vec<&str> = log
+        .lines()
+        .skip(11)
+        .map(|l| l.split('\t').next().unwrap_or(""))
+        .collect();
+    last.sort_unstable();
+    assert_eq!(last, ["3", "7"], "{log}");
 
     let third = start(d, log_resume_script(), &[]).wait(Duration::from_secs(30));
     assert_eq!(third.code, Some(0), "{third:?}");

@@ -1,0 +1,242 @@
+//! One `exec` job: the command (or `{ pipeline }`) with `it` bound, its stdout streamed into
+//! the job's spool. Invariant: the job's process is reaped here, on every path; its group is
+//! in the stage's `groups` (signalled on cancellation) while it runs, and a job with a
+//! `timeout` has a guard of its own on the job's token, which the worker's alarm cancels.
+
+use super::super::cancel::{CancelReason, CancelToken};
+use super::super::eval::{Env, WordEnv};
+use super::super::groups::Groups;
+use super::super::pipeline::{self, command_spec};
+use super::super::process::{self, ErrTo, Proc};
+use super::super::run_error::{JobInfo, RunError, RunErrorKind};
+use super::spool::Spool;
+use crate::ast::{Command, PoolWork};
+use crate::Span;
+use rhai::Dynamic;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What every `exec` job of a pool shares.
+pub(super) struct JobCfg {
+    /// `chunk` was given: `it` is the array of the job's items.
+    pub(super) chunked: bool,
+    pub(super) span: Span,
+    pub(super) timeout: Option<Duration>,
+    /// `on slurm …`: the `srun` options that wrap each job.
+    pub(super) srun: Option<Vec<String>>,
+    /// The job command, without a constant `> f` (that one is the stage's output).
+    pub(super) cmd: Option<Command>,
+    pub(super) groups: Groups,
+}
+
+/// How a job ended, for the log.
+#[derive(Clone, Copy)]
+pub(super) struct Outcome {
+    pub(super) exit: i32,
+    pub(super) signal: i32,
+}
+
+impl Outcome {
+    pub(super) const NONE: Outcome = Outcome {
+        exit: -1,
+        signal: 0,
+    };
+    pub(super) fn of(ok: bool) -> Outcome {
+        Outcome {
+            exit: i32::from(!ok),
+            signal: 0,
+        }
+    }
+}
+
+/// Run one job; its stdout goes to `spool`. `job_token` is the job's own token (a child of
+/// the stage's); the worker's alarm cancels it with `Timeout`.
+pub(super) fn run(
+    env: &Env,
+    work: &PoolWork,
+    items: &[Dynamic],
+    cfg: &JobCfg,
+    job_token: &CancelToken,
+    spool: &Arc<Spool>,
+) -> (Result<(), RunError>, Outcome) {
+    let it = if cfg.chunked {
+        Dynamic::from_array(items.to_vec())
+    } else {
+        items[0].clone()
+    };
+    let timed_out = || {
+        RunError::new(
+            cfg.span,
+            RunErrorKind::Timeout {
+                what: "the job".into(),
+            },
+        )
+    };
+    let (r, outcome) = match (work, &cfg.cmd) {
+        (PoolWork::Exec(_), Some(cmd)) => command(env, cmd, &it, cfg, job_token, spool),
+        (PoolWork::ExecPipeline(_), _) if cfg.srun.is_some() => (
+            Err(RunError::new(
+                cfg.span,
+                RunErrorKind::Value {
+                    message: "`on slurm` sends `exec cmd …` jobs to Slurm; a `{ pipeline }` job cannot be sent".into(),
+                },
+            )),
+            Outcome::NONE,
+        ),
+        (PoolWork::ExecPipeline(pl), _) => {
+            let mut vars = (*env.vars).clone();
+            vars.push("it", it.clone());
+            let sub = Env {
+                shared: env.shared.clone(),
+                vars: Arc::new(vars),
+            };
+            // A block job's output is its pipeline's collected lines.
+            let r = pipeline::run(&sub, pl, pipeline::Dest::Collect, job_token);
+            match r {
+                Ok(v) => {
+                    for line in v.try_cast::<rhai::Array>().unwrap_or_default() {
+                        let mut l = super::super::value::to_line(&line).into_bytes();
+                        l.push(b'\n');
+                        spool.write(&l);
+                    }
+                    (Ok(()), Outcome::of(true))
+                }
+                Err(_) if job_token.reason() == Some(CancelReason::Timeout) => {
+                    (Err(timed_out()), Outcome::of(false))
+                }
+                Err(e) => (Err(e), Outcome::of(false)),
+            }
+        }
+        _ => (Ok(()), Outcome::NONE),
+    };
+    // A job that outlived its timeout failed, whatever its exit status afterwards.
+    let r = match r {
+        Ok(()) if job_token.reason() == Some(CancelReason::Timeout) => Err(timed_out()),
+        r => r,
+    };
+    let r = r.map_err(|mut e| {
+        if e.item.is_none() {
+            e = e.with_item(&super::items_text(items));
+        }
+        e.job = Some(Arc::new(JobInfo {
+            attempts: 1,
+            output_tail: spool.tail_lines(),
+        }));
+        e
+    });
+    (r, outcome)
+}
+
+fn command(
+    env: &Env,
+    cmd: &Command,
+    it: &Dynamic,
+    cfg: &JobCfg,
+    job_token: &CancelToken,
+    spool: &Arc<Spool>,
+) -> (Result<(), RunError>, Outcome) {
+    match start_command(env, cmd, it, cfg) {
+        Ok((p, out_r)) => wait_command(&env.shared.rt, p, out_r, cfg, job_token, spool),
+        Err(e) => (Err(e), Outcome::NONE),
+    }
+}
+
+fn start_command(
+    env: &Env,
+    cmd: &Command,
+    it: &Dynamic,
+    cfg: &JobCfg,
+) -> Result<(Proc, std::io::PipeReader), RunError> {
+    let span = cfg.span;
+    let lookup = WordEnv { env, it: Some(it) };
+    let mut spec = command_spec(cmd, &lookup, span)?;
+    if let Some(srun) = &cfg.srun {
+        let mut args: Vec<std::ffi::OsString> = srun.iter().map(Into::into).collect();
+        args.push(std::mem::take(&mut spec.program).into());
+        args.append(&mut spec.args);
+        spec.program = "srun".into();
+        spec.args = args;
+    }
+    // An explicit pipe, so that `2>&1` can share it and `> file` can replace it.
+    let (out_r, out_w) = std::io::pipe().map_err(|e| pipeline::io_err(span, &e))?;
+    let out_dup = out_w.try_clone().map_err(|e| pipeline::io_err(span, &e))?;
+    spec.stdout = Stdio::from(out_w);
+    spec.stderr = ErrTo::Forward;
+    let out_file = std::fs::File::from(std::os::fd::OwnedFd::from(out_dup));
+    pipeline::apply_redirects(&mut spec, cmd, &lookup, Some(out_file))?;
+    let p = Proc::spawn(&env.shared.rt, spec)?;
+    Ok((p, out_r))
+}
+
+fn wait_command(
+    rt: &super::super::Runtime,
+    p: Proc,
+    out_r: std::io::PipeReader,
+    cfg: &JobCfg,
+    job_token: &CancelToken,
+    spool: &Arc<Spool>,
+) -> (Result<(), RunError>, Outcome) {
+    let pid = p.pid;
+    cfg.groups
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(pid);
+    // The stage's guard stops jobs on cancellation; a per-job one is only needed to enforce
+    // this job's timeout.
+    let guard = cfg
+        .timeout
+        .map(|_| rt.guard_groups(job_token, Arc::new(Mutex::new(vec![pid]))));
+    // Read on a thread: after a timeout or cancel, a descendant that escaped the job's group
+    // and still holds its stdout must not keep the job (or flow) waiting.
+    let (eof_tx, eof_rx) = crossbeam_channel::bounded::<()>(1);
+    let sp = spool.clone();
+    std::thread::spawn(move || {
+        let mut r = out_r;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if !sp.write(&buf[..n]) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        drop(eof_tx);
+    });
+    let r = p.wait(|| pipeline::drain_for(job_token));
+    if job_token.is_cancelled() {
+        let _ = eof_rx.recv_timeout(Duration::from_millis(100));
+    } else {
+        let _ = eof_rx.recv();
+    }
+    drop(guard);
+    cfg.groups
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|g| *g != pid);
+    let outcome = Outcome {
+        exit: r.status.code().unwrap_or(-1),
+        signal: r.status.signal().unwrap_or(0),
+    };
+    let result = match process::judge(&r, true) {
+        _ if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(
+            cfg.span,
+            RunErrorKind::Timeout {
+                what: format!("`{}`", r.program),
+            },
+        )),
+        None => Ok(()),
+        Some(_) if job_token.is_cancelled() => {
+            Err(RunError::new(cfg.span, RunErrorKind::Cancelled))
+        }
+        Some(status) => Err(process::exit_error(r, status)),
+    };
+    (result, outcome)
+}

@@ -1,0 +1,297 @@
+//! Pool stages: `pool N map F` on N threads and `pool N exec …` as N concurrent processes.
+//! `start` wires the parts: intake (numbering, resume, window slots) → workers (map calls,
+//! exec jobs, retries, timeouts, the job log) → the window (turns, ordering, `on_error`) →
+//! the stage's output (bytes or line items).
+//! Invariants: at most `window` jobs are dispatched and not yet emitted; every job's process
+//! is reaped by its worker, and the stage's `Running` is done only when every worker is gone
+//! and the window has written everything; the stage's own guard signals its jobs when its
+//! token is cancelled (SIGINT for an interrupt, SIGTERM otherwise, SIGKILL after the grace).
+
+mod alarm;
+mod exec_job;
+mod intake;
+mod job_log;
+mod progress;
+mod slurm;
+mod spool;
+mod stage_out;
+mod stage_redirect;
+mod window;
+mod worker;
+
+pub(crate) use stage_out::{Output, Stdout};
+
+use super::cancel::CancelToken;
+use super::eval::{Env, WordEnv};
+use super::pipeline::{Failure, CHANNEL_CAPACITY};
+use super::run_error::{RunError, RunErrorKind};
+use super::value::Batch;
+use crate::ast::{Pool, PoolSize, PoolWork};
+use crate::script::engine::{cpus, display};
+use crate::Span;
+use crossbeam_channel::{bounded, Receiver};
+use rhai::Dynamic;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+/// Jobs dispatched and not yet emitted, per worker.
+const WINDOW_PER_WORKER: usize = 16;
+/// Memory for the output of jobs waiting for their turn, over the whole window; each job
+/// holds between 64 KiB and 1 MiB of it before spilling to a temporary file.
+const SPOOL_BUDGET: usize = 32 << 20;
+
+/// `on_error`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OnError {
+    Fail,
+    Skip,
+    Continue,
+}
+
+/// A started pool stage: done when every job was reaped and all output written.
+pub(crate) struct Running {
+    done: Receiver<()>,
+}
+
+impl Running {
+    pub(crate) fn wait(self) {
+        let _ = self.done.recv();
+    }
+}
+
+/// Start a pool stage. Returns the channel of its output items when `output` is
+/// `Output::Items` and the job command has no constant `> f` (which is the stage's output).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start(
+    env: &Env,
+    pool: &Pool,
+    span: Span,
+    input: Receiver<Batch>,
+    parent: &CancelToken,
+    failure: &Failure,
+    total_hint: Option<u64>,
+    output: Output,
+) -> Result<(Option<Receiver<Batch>>, Running), RunError> {
+    let n = size(env, &pool.size)?;
+    let o = &pool.opts;
+    let chunk = match &o.chunk {
+        Some(a) => Some(
+            usize::try_from(super::stages::amount(env, a)?)
+                .unwrap_or(1)
+                .max(1),
+        ),
+        None => None,
+    };
+    let retries = match &o.retries {
+        Some(a) => u32::try_from(super::stages::amount(env, a)?).unwrap_or(0),
+        None => 0,
+    };
+    let log_path = match &o.log {
+        Some(w) => Some(super::words::expand(w, &WordEnv { env, it: None })?.join(" ")),
+        None => None,
+    };
+    let on_error = if o.continue_errors {
+        OnError::Continue
+    } else if o.skip_errors {
+        OnError::Skip
+    } else {
+        OnError::Fail
+    };
+    // The job command, and a constant `> f` that is the stage's output.
+    let (job_cmd, stage_file) = match &pool.work {
+        PoolWork::Exec(c) => {
+            let (cmd, r) = stage_redirect::split(c);
+            let f = r.map(|r| stage_redirect::open(&r, env)).transpose()?;
+            (Some(cmd), f)
+        }
+        _ => (None, None),
+    };
+    let (out, items_rx) = match (stage_file, output) {
+        (Some(f), _) => (stage_out::StageOut::Bytes(Box::new(f)), None),
+        (None, Output::Bytes(w)) => (stage_out::StageOut::Bytes(w), None),
+        (None, Output::Items) => {
+            let (tx, rx) = bounded::<Batch>(CHANNEL_CAPACITY);
+            (stage_out::StageOut::items(tx), Some(rx))
+        }
+    };
+    let out = Arc::new(Mutex::new(out));
+    let compiled = match &pool.work {
+        PoolWork::Map(c) => Some(Arc::new(env.compile_callable(c)?)),
+        _ => None,
+    };
+    let log = match &log_path {
+        Some(p) => Some(job_log::JobLog::open(p, span)?),
+        None => None,
+    };
+    let done_before = match (&log_path, o.resume) {
+        (Some(p), true) => job_log::succeeded(p),
+        _ => std::collections::HashSet::new(),
+    };
+    let srun = match &o.slurm {
+        Some(settings) => Some(slurm::srun_args(env, settings)?),
+        None => None,
+    };
+    let slurm = srun.is_some();
+
+    let token = parent.child();
+    let groups: super::groups::Groups = Arc::default();
+    let guard = Arc::new(env.shared.rt.guard_groups(&token, groups.clone()));
+    let window = n * WINDOW_PER_WORKER;
+    let (job_tx, job_rx) = bounded::<intake::Job>(n);
+    let (event_tx, event_rx) = bounded::<window::Event>(2 * window + 2 * n);
+    let (slot_tx, slot_rx) = bounded::<()>(window);
+    let (done_tx, done_rx) = bounded::<()>(1);
+    let total = Arc::new(AtomicUsize::new(0));
+    let job_size = Arc::new(AtomicUsize::new(1));
+    let progress = progress::make(o.progress, total_hint, &env.shared.rt.progress);
+
+    let keyer = log
+        .is_some()
+        .then(|| job_log::Keyer::new(work_text(env, &pool.work)));
+    let intake = intake::Intake {
+        input,
+        jobs: job_tx,
+        slots: slot_tx,
+        token: token.clone(),
+        workers: n,
+        chunk,
+        adaptive: compiled.is_some() && chunk.is_none(),
+        job_size: job_size.clone(),
+        total: total.clone(),
+        keyer,
+        done_before,
+    };
+    std::thread::spawn(move || intake.run());
+
+    let shared = Arc::new(worker::Shared {
+        env: env.clone(),
+        work: pool.work.clone(),
+        span,
+        token: token.clone(),
+        retries,
+        timeout: o.timeout,
+        on_error,
+        log,
+        job_size,
+        cfg: exec_job::JobCfg {
+            chunked: chunk.is_some(),
+            span,
+            timeout: o.timeout,
+            srun,
+            cmd: job_cmd,
+            groups,
+        },
+        out: out.clone(),
+        spool_cap: (SPOOL_BUDGET / window).clamp(64 << 10, 1 << 20),
+    });
+    for _ in 0..n {
+        let (sh, compiled, jobs, events) = (
+            shared.clone(),
+            compiled.clone(),
+            job_rx.clone(),
+            event_tx.clone(),
+        );
+        let (done_tx, guard) = (done_tx.clone(), guard.clone());
+        let ctx = crate::script::context::ThreadCtx {
+            token: Some(token.clone()),
+            deadline: None,
+            runtime: Some(env.shared.rt.clone()),
+        };
+        std::thread::spawn(move || {
+            crate::script::context::with_ctx(ctx, || {
+                worker::run(&sh, compiled.as_ref(), &jobs, &events);
+            });
+            // The last worker out ends the guard (every job was reaped by then).
+            drop(guard);
+            drop(done_tx);
+        });
+    }
+    drop((event_tx, job_rx, guard));
+
+    let w = window::Window::new(
+        out,
+        !o.unordered,
+        retries > 0,
+        on_error,
+        span,
+        token.clone(),
+        failure.clone(),
+        slot_rx,
+        progress,
+        total,
+    );
+    let progress_slot = env.shared.rt.progress.clone();
+    std::thread::spawn(move || {
+        w.run(&event_rx);
+        progress_slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if slurm && token.is_cancelled() {
+            slurm::scancel();
+        }
+        drop(done_tx);
+    });
+    Ok((items_rx, Running { done: done_rx }))
+}
+
+fn size(env: &Env, size: &PoolSize) -> Result<usize, RunError> {
+    let bad = |m: String, s: Span| RunError::new(s, RunErrorKind::Value { message: m });
+    match size {
+        PoolSize::Cpus => Ok(cpus()),
+        PoolSize::Fixed(n, s) => usize::try_from(*n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| bad("a pool needs at least 1 worker".into(), *s)),
+        PoolSize::Expr(r) => {
+            let v = env
+                .eval(r)?
+                .as_int()
+                .map_err(|t| bad(format!("pool size must be a number, got {t}"), r.span))?;
+            usize::try_from(v)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("a pool needs at least 1 worker".into(), r.span))
+        }
+    }
+}
+
+/// The job's command text, as written: what a resume key depends on besides the item.
+fn work_text(env: &Env, work: &PoolWork) -> String {
+    let src = &env.shared.src;
+    match work {
+        PoolWork::Map(c) => {
+            let text = c.span().text(src).to_string();
+            // A named fn: its definition is the work, so editing it re-runs every item.
+            let def = match c {
+                crate::ast::Callable::Fn(name) => env
+                    .shared
+                    .fn_texts
+                    .iter()
+                    .find(|t| t.trim_start().starts_with(&format!("fn {}(", name.name)))
+                    .cloned()
+                    .unwrap_or_default(),
+                crate::ast::Callable::Block(_) => String::new(),
+            };
+            format!("map {text}\n{def}")
+        }
+        PoolWork::Exec(c) => {
+            let start = c
+                .env
+                .first()
+                .map_or(c.program.span.start, |(i, _)| i.span.start);
+            let end = c
+                .args
+                .iter()
+                .map(|w| w.span.end)
+                .chain(c.redirects.iter().map(|r| r.span.end))
+                .fold(c.program.span.end, usize::max);
+            format!("exec {}", Span::new(start, end).text(src))
+        }
+        PoolWork::ExecPipeline(p) => format!("exec {}", p.span.text(src)),
+    }
+}
+
+fn items_text(items: &[Dynamic]) -> String {
+    items.iter().map(display).collect::<Vec<_>>().join(" ")
+}

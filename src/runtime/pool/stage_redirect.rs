@@ -1,0 +1,114 @@
+//! A job command's `> f` / `>> f` whose target does not depend on the job (`it`, `seq`,
+//! `slot`) would make every job overwrite one file: it is the stage's output instead, opened
+//! once when the stage starts (`>` truncates, `>>` appends). Decided from the word's syntax.
+
+use super::super::eval::{Env, WordEnv};
+use super::super::run_error::{RunError, RunErrorKind};
+use crate::ast::{Command, Redirect, RedirectKind, Word, WordPart};
+use std::fs::File;
+
+const JOB_NAMES: [&str; 3] = ["it", "seq", "slot"];
+
+/// Split off the command's last constant stdout redirect: the command for each job (without
+/// it) and the redirect, if there is one.
+pub(super) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
+    let last_out = cmd
+        .redirects
+        .iter()
+        .rposition(|r| matches!(r.kind, RedirectKind::Out | RedirectKind::Append));
+    let Some(i) = last_out else {
+        return (cmd.clone(), None);
+    };
+    let r = &cmd.redirects[i];
+    if r.target.as_ref().is_none_or(depends_on_job) {
+        return (cmd.clone(), None);
+    }
+    let mut job = cmd.clone();
+    let r = job.redirects.remove(i);
+    (job, Some(r))
+}
+
+/// Open the stage's output file.
+pub(super) fn open(r: &Redirect, env: &Env) -> Result<File, RunError> {
+    let Some(target) = &r.target else {
+        return Err(RunError::new(
+            r.span,
+            RunErrorKind::Value {
+                message: "no file".into(),
+            },
+        ));
+    };
+    let mut names = super::super::words::expand(target, &WordEnv { env, it: None })?;
+    if names.len() != 1 {
+        return Err(RunError::new(
+            r.span,
+            RunErrorKind::Value {
+                message: "a redirect needs exactly one file name".into(),
+            },
+        ));
+    }
+    let path = names.remove(0);
+    let mut o = std::fs::OpenOptions::new();
+    if r.kind == RedirectKind::Append {
+        o.append(true).create(true);
+    } else {
+        o.write(true).create(true).truncate(true);
+    }
+    o.open(&path).map_err(|e| {
+        RunError::new(
+            r.span,
+            RunErrorKind::Io {
+                message: format!("cannot open {path}: {e}"),
+            },
+        )
+    })
+}
+
+fn depends_on_job(w: &Word) -> bool {
+    parts_depend(&w.parts)
+}
+
+fn parts_depend(parts: &[WordPart]) -> bool {
+    parts.iter().any(|p| match p {
+        WordPart::Var(i) => JOB_NAMES.contains(&i.name.as_str()),
+        WordPart::Expr(r) => mentions_job_name(&r.code),
+        WordPart::Interp(ps) => parts_depend(ps),
+        WordPart::Bare(_) | WordPart::Quoted(_) => false,
+    })
+}
+
+/// Whether Rhai code names `it`, `seq` or `slot` as a variable (not as a property `x.it`).
+fn mentions_job_name(code: &str) -> bool {
+    let b = code.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let property = code[..start].trim_end().ends_with('.');
+            if !property && JOB_NAMES.contains(&&code[start..i]) {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_rhai_code() {
+        assert!(mentions_job_name("it"));
+        assert!(mentions_job_name("no_ext(it) + \".gz\""));
+        assert!(mentions_job_name("seq * 2"));
+        assert!(!mentions_job_name("out_dir + \"/all\""));
+        assert!(!mentions_job_name("cfg.it"));
+        assert!(!mentions_job_name("item"));
+    }
+}

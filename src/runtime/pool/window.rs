@@ -1,0 +1,274 @@
+//! The output window: decides whose turn it is to write the stage's output and applies
+//! `on_error`. Ordered pools give the turn to the oldest job not yet emitted; unordered
+//! ones to finished jobs in completion order, else to any running job (which then streams).
+//! The job whose turn it is writes straight through; others spool (`spool.rs`).
+//! Invariants: a window slot is released when a job is emitted, not when it finishes; the
+//! event channel is bounded by twice the window (each dispatched job sends at most two).
+
+use super::super::cancel::{CancelReason, CancelToken};
+use super::super::pipeline::Failure;
+use super::super::run_error::{RunError, RunErrorKind};
+use super::spool::Spool;
+use super::stage_out::SharedOut;
+use super::OnError;
+use crate::script::engine::err_line;
+use crossbeam_channel::Receiver;
+use rhai::Dynamic;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// What workers tell the window.
+pub(super) enum Event {
+    /// An `exec` job started; its output goes to `spool`.
+    Started { seq: usize, spool: Arc<Spool> },
+    /// A job ended.
+    Finished(Finished),
+}
+
+pub(super) struct Finished {
+    pub(super) seq: usize,
+    /// A `map` job's results.
+    pub(super) values: Vec<Dynamic>,
+    /// Real failures (one per failed item; cancellations are not failures).
+    pub(super) errors: Vec<RunError>,
+    pub(super) items: usize,
+}
+
+#[derive(Default)]
+struct Slot {
+    spool: Option<Arc<Spool>>,
+    done: Option<Finished>,
+}
+
+pub(super) struct Window {
+    pub(super) out: SharedOut,
+    pub(super) ordered: bool,
+    /// With retries a job's turn waits until it finished: a failed attempt's output is dropped.
+    pub(super) hold_until_done: bool,
+    pub(super) on_error: OnError,
+    pub(super) span: crate::Span,
+    pub(super) token: CancelToken,
+    pub(super) failure: Failure,
+    pub(super) slots: Receiver<()>,
+    pub(super) progress: Option<indicatif::ProgressBar>,
+    pub(super) total: Arc<AtomicUsize>,
+    jobs: BTreeMap<usize, Slot>,
+    finished: VecDeque<usize>,
+    live: Option<usize>,
+    next: usize,
+    failed: usize,
+}
+
+impl Window {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        out: SharedOut,
+        ordered: bool,
+        hold_until_done: bool,
+        on_error: OnError,
+        span: crate::Span,
+        token: CancelToken,
+        failure: Failure,
+        slots: Receiver<()>,
+        progress: Option<indicatif::ProgressBar>,
+        total: Arc<AtomicUsize>,
+    ) -> Self {
+        Window {
+            out,
+            ordered,
+            hold_until_done,
+            on_error,
+            span,
+            token,
+            failure,
+            slots,
+            progress,
+            total,
+            jobs: BTreeMap::new(),
+            finished: VecDeque::new(),
+            live: None,
+            next: 0,
+            failed: 0,
+        }
+    }
+
+    /// Run until every worker is gone.
+    pub(super) fn run(mut self, events: &Receiver<Event>) {
+        let mut open = true;
+        loop {
+            // Woken now and then: a running job may have spilled, which is a reason to stream.
+            let ev = match events.recv_timeout(std::time::Duration::from_millis(50)) {
+                Ok(ev) => ev,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if open && !self.ordered && self.live.is_none() && !self.advance() {
+                        open = self.stop();
+                    }
+                    continue;
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
+            match ev {
+                Event::Started { seq, spool } => {
+                    if !open {
+                        spool.close();
+                        continue;
+                    }
+                    self.jobs.entry(seq).or_default().spool = Some(spool);
+                }
+                Event::Finished(f) => {
+                    if !open {
+                        continue;
+                    }
+                    if !self.ordered {
+                        self.finished.push_back(f.seq);
+                    }
+                    let seq = f.seq;
+                    self.jobs.entry(seq).or_default().done = Some(f);
+                }
+            }
+            if open && !self.advance() {
+                open = self.stop();
+            }
+        }
+        if let Some(pb) = &self.progress {
+            pb.finish_and_clear();
+        }
+        if open {
+            self.summary();
+        }
+    }
+
+    /// Stopped (a failure, or nobody reads the output): let intake and the workers wind
+    /// down; their events are drained so that none blocks. Returns the new `open`: false.
+    fn stop(&mut self) -> bool {
+        self.token.cancel(CancelReason::Internal);
+        for s in std::mem::take(&mut self.jobs).into_values() {
+            if let Some(sp) = s.spool {
+                sp.close();
+            }
+        }
+        self.slots = crossbeam_channel::never();
+        false
+    }
+
+    /// Emit what can be emitted now. False: stop the stage.
+    fn advance(&mut self) -> bool {
+        loop {
+            if let Some(cur) = self.live {
+                if self.jobs.get(&cur).is_some_and(|s| s.done.is_none()) {
+                    return true;
+                }
+                self.live = None;
+                if !self.emit(cur) {
+                    return false;
+                }
+                continue;
+            }
+            let ready = |s: &Slot, hold: bool| s.done.is_some() || (!hold && s.spool.is_some());
+            let cand = if self.ordered {
+                match self.jobs.get(&self.next) {
+                    Some(s) if ready(s, self.hold_until_done) => Some(self.next),
+                    _ => None,
+                }
+            } else {
+                let mut c = None;
+                while let Some(seq) = self.finished.pop_front() {
+                    if self.jobs.contains_key(&seq) {
+                        c = Some(seq);
+                        break;
+                    }
+                }
+                // No finished job waits: a running job whose output outgrew its memory
+                // buffer streams instead of going to disk and back.
+                c.or_else(|| {
+                    self.jobs
+                        .iter()
+                        .find(|(_, s)| {
+                            !self.hold_until_done && s.spool.as_ref().is_some_and(|sp| sp.spilled())
+                        })
+                        .map(|(k, _)| *k)
+                })
+            };
+            let Some(seq) = cand else {
+                return true;
+            };
+            if self.ordered {
+                self.next += 1;
+            }
+            if let Some(sp) = self.jobs.get(&seq).and_then(|s| s.spool.clone()) {
+                if sp.go_live().is_err() {
+                    return false;
+                }
+            }
+            self.live = Some(seq);
+        }
+    }
+
+    /// A finished job whose turn it is: its values, the end of its output, its failures.
+    fn emit(&mut self, seq: usize) -> bool {
+        let Some(slot) = self.jobs.remove(&seq) else {
+            return true;
+        };
+        let Some(done) = slot.done else {
+            return true;
+        };
+        let written = {
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            out.values(done.values).and_then(|()| out.end_job())
+        };
+        if let Some(sp) = &slot.spool {
+            sp.close();
+        }
+        let _ = self.slots.recv();
+        if let Some(pb) = &self.progress {
+            pb.inc(done.items as u64);
+        }
+        if written.is_err() {
+            return false;
+        }
+        for e in done.errors {
+            match self.on_error {
+                OnError::Fail => {
+                    self.failure.fail(e);
+                    return false;
+                }
+                OnError::Skip | OnError::Continue => {
+                    self.failed += 1;
+                    let word = if self.on_error == OnError::Skip {
+                        "warning"
+                    } else {
+                        "error"
+                    };
+                    let msg = format!("flow: {word}: {e}");
+                    match &self.progress {
+                        Some(pb) => pb.suspend(|| err_line(&msg)),
+                        None => err_line(&msg),
+                    }
+                    if let Some(pb) = &self.progress {
+                        pb.set_message(format!("{} failed", self.failed));
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn summary(&self) {
+        if self.failed == 0 {
+            return;
+        }
+        let msg = format!(
+            "{} of {} items failed",
+            self.failed,
+            self.total.load(Ordering::Relaxed)
+        );
+        match self.on_error {
+            OnError::Continue => self.failure.fail(RunError::new(
+                self.span,
+                RunErrorKind::Value { message: msg },
+            )),
+            _ => err_line(&format!("flow: {msg}")),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! A pool worker: takes jobs from intake, runs them (`map` calls on this thread with its
+//! own engine; `exec` jobs as processes), retries, logs, and tells the window. Invariant:
+//! with `on_error fail` the first real failure cancels the stage's token at once (intake
+//! stops, running siblings are signalled); the window reports it when its turn comes.
+
+use super::super::cancel::{CancelReason, CancelToken};
+use super::super::eval::{Compiled, Env, Evaluator};
+use super::super::run_error::{RunError, RunErrorKind};
+use super::alarm::Alarm;
+use super::exec_job::{self, JobCfg, Outcome};
+use super::intake::{adapt_job_size, Job};
+use super::job_log::{JobLog, Row};
+use super::spool::Spool;
+use super::stage_out::SharedOut;
+use super::window::{Event, Finished};
+use super::OnError;
+use crate::ast::PoolWork;
+use crate::script::context;
+use crate::script::engine::display;
+use crate::Span;
+use crossbeam_channel::{Receiver, Sender};
+use rhai::Dynamic;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// What the workers of one stage share.
+pub(super) struct Shared {
+    pub(super) env: Env,
+    pub(super) work: PoolWork,
+    pub(super) span: Span,
+    pub(super) token: CancelToken,
+    pub(super) retries: u32,
+    pub(super) timeout: Option<Duration>,
+    pub(super) on_error: OnError,
+    pub(super) log: Option<JobLog>,
+    pub(super) job_size: Arc<AtomicUsize>,
+    pub(super) cfg: JobCfg,
+    pub(super) out: SharedOut,
+    /// Bytes of a job's output held in memory before it spills to a file.
+    pub(super) spool_cap: usize,
+}
+
+pub(super) fn run(
+    sh: &Shared,
+    compiled: Option<&Arc<Compiled>>,
+    jobs: &Receiver<Job>,
+    events: &Sender<Event>,
+) {
+    let alarm = sh.timeout.map(|_| Alarm::new());
+    // Each map worker: its own engine, compiled callable and scope, built once.
+    let (wenv, compiled) = match (&sh.work, compiled) {
+        (PoolWork::Map(c), Some(f)) => {
+            let w = sh.env.for_worker();
+            let own = w.compile_callable(c).ok().map(Arc::new);
+            (w, own.or_else(|| Some(f.clone())))
+        }
+        _ => (sh.env.clone(), None),
+    };
+    let mut ev = wenv.evaluator();
+    for job in jobs {
+        if sh.token.is_cancelled() {
+            break;
+        }
+        let done = match &compiled {
+            Some(f) => map_job(sh, &mut ev, f, &job, alarm.as_ref()),
+            None => match exec(sh, &job, alarm.as_ref(), events) {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        if !done.errors.is_empty() && sh.on_error == OnError::Fail {
+            sh.token.cancel(CancelReason::Internal);
+        }
+        if events.send(Event::Finished(done)).is_err() {
+            break;
+        }
+    }
+}
+
+/// Run `f` up to `1 + retries` times; the result and the attempts made.
+fn with_retries<T>(
+    retries: u32,
+    token: &CancelToken,
+    mut f: impl FnMut(u32) -> Result<T, RunError>,
+) -> (Result<T, RunError>, u32) {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match f(attempts) {
+            Err(e)
+                if attempts <= retries
+                    && !token.is_cancelled()
+                    && !matches!(e.kind, RunErrorKind::Cancelled) => {}
+            r => {
+                return (
+                    r.map_err(|mut e| {
+                        let mut job = e.job.as_deref().cloned().unwrap_or_default();
+                        job.attempts = attempts;
+                        e.job = Some(Arc::new(job));
+                        e
+                    }),
+                    attempts,
+                )
+            }
+        }
+    }
+}
+
+fn map_job(
+    sh: &Shared,
+    ev: &mut Evaluator,
+    f: &Compiled,
+    job: &Job,
+    alarm: Option<&Alarm>,
+) -> Finished {
+    let mut done = Finished {
+        seq: job.seq,
+        values: vec![],
+        errors: vec![],
+        items: job.items.len(),
+    };
+    let job_start = Instant::now();
+    for (k, it) in job.items.iter().enumerate() {
+        let (started, t0) = (SystemTime::now(), Instant::now());
+        let (r, attempts) = with_retries(sh.retries, &sh.token, |_| map_one(sh, ev, f, it, alarm));
+        if let Some(log) = &sh.log {
+            log.write(&Row {
+                seq: job.pos[k],
+                item: &display(it),
+                start: started,
+                secs: t0.elapsed().as_secs_f64(),
+                attempts,
+                exit: i32::from(r.is_err()),
+                signal: 0,
+                error: r.as_ref().err(),
+                key: job.keys.get(k).copied().unwrap_or(0),
+            });
+        }
+        match r {
+            Ok(v) => done.values.push(v),
+            Err(e) if matches!(e.kind, RunErrorKind::Cancelled) => break,
+            Err(e) => {
+                done.errors.push(e);
+                if sh.on_error == OnError::Fail {
+                    break;
+                }
+            }
+        }
+    }
+    adapt_job_size(&sh.job_size, job_start.elapsed());
+    done
+}
+
+/// `F(it)` for one item. With a timeout the item runs under a token of its own that the
+/// alarm cancels at the deadline: Rhai code stops at its next operation, and `sleep` and
+/// `run()` inside it (which watch the thread's token) stop too.
+fn map_one(
+    sh: &Shared,
+    ev: &mut Evaluator,
+    f: &Compiled,
+    it: &Dynamic,
+    alarm: Option<&Alarm>,
+) -> Result<Dynamic, RunError> {
+    let span = sh.span;
+    let (r, timed_out) = match (sh.timeout, alarm) {
+        (Some(d), Some(alarm)) => {
+            let item_token = sh.token.child();
+            let deadline = Instant::now() + d;
+            alarm.arm(deadline, item_token.clone());
+            let mut ctx = context::current();
+            ctx.token = Some(item_token.clone());
+            ctx.deadline = Some(deadline);
+            let r = context::with_ctx(ctx, || ev.call(f, it.clone(), span));
+            alarm.disarm();
+            let late = item_token.reason() == Some(CancelReason::Timeout)
+                || (Instant::now() >= deadline && !sh.token.is_cancelled());
+            (r, late)
+        }
+        _ => (ev.call(f, it.clone(), span), false),
+    };
+    match r {
+        // An item that outlived its timeout failed, whatever it returned.
+        _ if timed_out => Err(RunError::new(
+            span,
+            RunErrorKind::Timeout {
+                what: "the item".into(),
+            },
+        )
+        .with_item(&display(it))),
+        Err(_) if sh.token.is_cancelled() => Err(RunError::new(span, RunErrorKind::Cancelled)),
+        Err(e) if e.item.is_none() => Err(e.with_item(&display(it))),
+        r => r,
+    }
+}
+
+/// An `exec` job; `None` when the window is gone.
+fn exec(sh: &Shared, job: &Job, alarm: Option<&Alarm>, events: &Sender<Event>) -> Option<Finished> {
+    let spool = Arc::new(Spool::new(sh.out.clone(), sh.spool_cap));
+    events
+        .send(Event::Started {
+            seq: job.seq,
+            spool: spool.clone(),
+        })
+        .ok()?;
+    let (started, t0) = (SystemTime::now(), Instant::now());
+    let mut outcome = Outcome::NONE;
+    let (r, attempts) = with_retries(sh.retries, &sh.token, |attempt| {
+        if attempt > 1 {
+            spool.reset();
+        }
+        let job_token = sh.token.child();
+        if let (Some(d), Some(a)) = (sh.timeout, alarm) {
+            a.arm(Instant::now() + d, job_token.clone());
+        }
+        let (r, o) = exec_job::run(&sh.env, &sh.work, &job.items, &sh.cfg, &job_token, &spool);
+        if let Some(a) = alarm {
+            a.disarm();
+        }
+        outcome = o;
+        r
+    });
+    if let Some(log) = &sh.log {
+        let secs = t0.elapsed().as_secs_f64();
+        for (k, it) in job.items.iter().enumerate() {
+            log.write(&Row {
+                seq: job.pos[k],
+                item: &display(it),
+                start: started,
+                secs,
+                attempts,
+                exit: outcome.exit,
+                signal: outcome.signal,
+                error: r.as_ref().err(),
+                key: job.keys.get(k).copied().unwrap_or(0),
+            });
+        }
+    }
+    let errors = match r {
+        Err(e) if !matches!(e.kind, RunErrorKind::Cancelled) => vec![e],
+        _ => vec![],
+    };
+    Some(Finished {
+        seq: job.seq,
+        values: vec![],
+        errors,
+        items: job.items.len(),
+    })
+}
