@@ -107,7 +107,7 @@ impl Engine {
 
     /// A named source: scripts read it with `from NAME`.
     pub fn source(&mut self, name: &str, capacity: usize) -> SourceSender {
-        let ch = FlowChannel::new(capacity.max(1));
+        let ch = FlowChannel::new_external(capacity.max(1));
         let tx = ch.register();
         self.set_var(name, Dynamic::from(ch.clone()));
         SourceSender { tx, ch }
@@ -116,7 +116,7 @@ impl Engine {
     /// A named sink: scripts send into it with `| into NAME`; the host reads the receiver.
     /// It closes when the last `into NAME` stage finishes.
     pub fn sink(&mut self, name: &str, capacity: usize) -> crossbeam_channel::Receiver<Dynamic> {
-        let ch = FlowChannel::new(capacity.max(1));
+        let ch = FlowChannel::new_external(capacity.max(1));
         let rx = ch.receiver();
         self.set_var(name, Dynamic::from(ch));
         rx

@@ -95,6 +95,11 @@ pub(crate) fn started(pid: i32) {
     });
 }
 
+/// How many children flow owns that still run (their `Proc` has not reaped them).
+pub(crate) fn running() -> usize {
+    state().owned.len()
+}
+
 /// Run a short helper program of flow's own (e.g. `scancel`) to its end. It is owned while
 /// it runs, so the adopter never reaps it from under `wait`.
 pub(crate) fn run_helper(

@@ -393,7 +393,11 @@ impl Executor {
         let span = sp.span;
         let h2 = h.clone();
         let registered = chans.clone();
+        let deadlock = self.shared.rt.deadlock.clone();
+        let party = deadlock.as_ref().map_or(0, |d| d.party_started());
+        let ended = deadlock.clone();
         let spawned = std::thread::Builder::new().spawn(move || {
+            super::deadlock::set_party(party);
             TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
                 SpawnBody::Block(stmts) => {
@@ -409,8 +413,14 @@ impl Executor {
             }
             *h2.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
             h2.inner.done.notify_all();
+            if let Some(d) = ended {
+                d.party_ended(party);
+            }
         });
         if let Err(e) = spawned {
+            if let Some(d) = &deadlock {
+                d.party_ended(party);
+            }
             // The closure was dropped unrun: its channel registrations end here.
             for c in &registered {
                 c.unregister();
@@ -441,6 +451,11 @@ impl Executor {
             }
         }
         let deadline = j.timeout.map(|d| Instant::now() + d);
+        // A join without a timeout waits only for its tasks; with one, time itself wakes it.
+        let _waiting = match (&self.shared.rt.deadlock, deadline) {
+            (Some(d), None) => Some(d.wait(j.span, "`join` waits for tasks that are waiting".into())),
+            _ => None,
+        };
         let mut values = vec![];
         for h in &handles {
             match h.wait(deadline, &self.token) {

@@ -3,6 +3,7 @@
 
 pub(crate) mod cancel;
 pub(crate) mod children;
+mod deadlock;
 mod eval;
 mod exec;
 pub(crate) mod globbing;
@@ -39,6 +40,8 @@ pub(crate) struct Runtime {
     pub(crate) hooks: Vec<EngineHook>,
     /// The progress bar being drawn, if any: output lines are written around it.
     pub(crate) progress: Progress,
+    /// Deadlock detection for a whole run (not for REPL entries).
+    pub(crate) deadlock: Option<Arc<deadlock::Deadlock>>,
     /// When the first SIGINT/SIGTERM arrived.
     pub(crate) interrupted_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -66,6 +69,7 @@ impl Runtime {
             hooks: vec![],
             progress: Arc::default(),
             interrupted_at: std::sync::Mutex::new(None),
+            deadlock: None,
         }
     }
 

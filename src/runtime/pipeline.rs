@@ -102,7 +102,9 @@ impl Run {
             runtime: Some(self.env.shared.rt.clone()),
         };
         let failed = failure.clone();
+        let party = super::deadlock::current_party();
         let spawned = std::thread::Builder::new().spawn(move || {
+            super::deadlock::set_party(party);
             crate::script::context::with_ctx(ctx, || {
                 let r = super::eval::guard_panics(crate::Span::default(), f);
                 if let Err(e) | Ok(Err(e)) = r {
@@ -416,8 +418,9 @@ fn source(
         // A rendezvous: the reader takes an item from the channel only when the next stage
         // is ready for it, so that other readers of the channel are not starved.
         let (tx, rx) = bounded(0);
+        let watch = run.env.shared.rt.deadlock.clone().map(|d| (d, expr.span));
         run.thread(move || {
-            read_channel(&ch, &tx, &token);
+            read_channel(&ch, &tx, &token, watch.as_ref());
             Ok(())
         });
         return Ok((rx, None));
@@ -466,7 +469,7 @@ fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
         Err(v) => v,
     };
     if let Some(ch) = v.clone().try_cast::<FlowChannel>() {
-        read_channel(&ch, tx, token);
+        read_channel(&ch, tx, token, None);
     } else if v.is_unit() {
     } else {
         let _ = tx.send(vec![v]);
@@ -477,13 +480,23 @@ fn send_value(v: Dynamic, tx: &Sender<Batch>, token: &CancelToken) {
 /// shared by its readers, so a reader takes no more than its next stage soon handles: it
 /// takes one item at a time while the stage is slow (the stage kept it waiting more than
 /// `SLOW`), and batches that double while the stage keeps up (throughput).
-fn read_channel(ch: &FlowChannel, tx: &Sender<Batch>, token: &CancelToken) {
+fn read_channel(
+    ch: &FlowChannel,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
+    watch: Option<&(Arc<super::deadlock::Deadlock>, crate::Span)>,
+) {
     const SLOW: std::time::Duration = std::time::Duration::from_millis(2);
     let rx = ch.receiver();
     let mut size = 1;
+    let mut waiting = None;
     loop {
         match rx.recv_timeout(std::time::Duration::from_millis(20)) {
             Ok(x) => {
+                waiting = None;
+                if let Some((d, _)) = watch {
+                    d.progressed();
+                }
                 let mut batch = vec![x];
                 while batch.len() < size {
                     match rx.try_recv() {
@@ -504,6 +517,12 @@ fn read_channel(ch: &FlowChannel, tx: &Sender<Batch>, token: &CancelToken) {
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
                 if token.is_cancelled() {
                     return;
+                }
+                if let (Some((d, span)), None, false) = (watch, &waiting, ch.is_external()) {
+                    waiting = Some(d.wait(
+                        *span,
+                        "`from` waits for an item of this channel, and nothing sends to it".into(),
+                    ));
                 }
             }
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
@@ -558,7 +577,10 @@ fn into(
         ));
     };
     let token = run.token.clone();
+    let watch = run.env.shared.rt.deadlock.clone().filter(|_| !ch.is_external());
+    let span = st.span;
     run.thread(move || {
+        let mut waiting = None;
         'outer: for batch in rx {
             for it in batch {
                 // A cancelled producer stops at once: what it still holds is dropped, so a
@@ -568,10 +590,24 @@ fn into(
                 }
                 loop {
                     match tx.send_timeout(it.clone(), std::time::Duration::from_millis(20)) {
-                        Ok(()) => break,
+                        Ok(()) => {
+                            waiting = None;
+                            if let Some(d) = &watch {
+                                d.progressed();
+                            }
+                            break;
+                        }
                         Err(crossbeam_channel::SendTimeoutError::Timeout(_)) => {
                             if token.is_cancelled() {
                                 break 'outer;
+                            }
+                            if let (Some(d), None) = (&watch, &waiting) {
+                                waiting = Some(d.wait(
+                                    span,
+                                    "`into` waits for room in this full channel, and nothing \
+                                     reads from it"
+                                        .into(),
+                                ));
                             }
                         }
                         Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break 'outer,

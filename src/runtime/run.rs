@@ -82,6 +82,7 @@ pub(crate) fn compile_fns(
 pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
     let mut runtime = Runtime::new();
     runtime.hooks = opts.hooks.clone();
+    runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     let rt: Rt = Arc::new(runtime);
     let engine = rt.engine();
     let (fns, fn_texts) = compile_fns(&engine, script)?;
@@ -113,11 +114,15 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
         None
     };
     // A host's cancel (no signal) runs the same sequence: on_interrupt blocks, then exit.
-    let result = ex.top(&script.ast.stmts);
+    let mut result = ex.top(&script.ast.stmts);
+    if let Some(e) = rt.deadlock.as_ref().and_then(|d| d.found()) {
+        result = Err(e);
+    }
     if opts.handle_signals {
         stop_escapees(&rt);
     }
-    if let Some(reason) = token.reason() {
+    // (A deadlock cancels with `Internal`: that is a failure, not an interrupt.)
+    if let Some(reason) = token.reason().filter(|r| *r != CancelReason::Internal) {
         if !opts.handle_signals {
             run_handlers(&shared, &interrupts);
         } else {

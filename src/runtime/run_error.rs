@@ -58,6 +58,8 @@ pub enum RunErrorKind {
     Cancelled,
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
+    /// Every part of the script waits on something nothing alive can complete.
+    Deadlock { waits: Vec<(Span, String)> },
 }
 
 impl RunError {
@@ -118,6 +120,12 @@ impl fmt::Display for RunError {
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
             K::Resources { message } => write!(f, "{message}")?,
+            K::Deadlock { waits } => write!(
+                f,
+                "deadlock: every part of the script is waiting, and nothing can wake it ({} wait{})",
+                waits.len(),
+                if waits.len() == 1 { "" } else { "s" }
+            )?,
         }
         if let Some(item) = &self.item {
             write!(f, " (item: {item}")?;
@@ -148,6 +156,7 @@ impl Diagnostic for RunError {
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
             K::Resources { .. } => "flow::run::resources",
+            K::Deadlock { .. } => "flow::run::deadlock",
         }))
     }
 
@@ -169,6 +178,11 @@ impl Diagnostic for RunError {
             RunErrorKind::NoMatch { .. } => {
                 Some(Box::new("quote the word to pass it literally: '…'"))
             }
+            RunErrorKind::Deadlock { .. } => Some(Box::new(
+                "a channel's reader and its writer must run at the same time: spawn one side \
+                 (`let p = spawn { … | into ch }`, then `from ch | …`), and make sure some task \
+                 sends to every channel that is read",
+            )),
             RunErrorKind::Resources { .. } => Some(Box::new(
                 "the script runs more threads at once than the system allows: use fewer \
                  stages or tasks at a time, or raise the limit (`ulimit -u`, \
@@ -190,6 +204,11 @@ impl Diagnostic for RunError {
                     Some("the error is here".into()),
                     *at,
                 ));
+            }
+            RunErrorKind::Deadlock { waits } => {
+                for (span, what) in waits {
+                    v.push(LabeledSpan::new_with_span(Some(what.clone()), *span));
+                }
             }
             _ => v.push(LabeledSpan::new_with_span(
                 Some("this failed".into()),

@@ -12,6 +12,8 @@ struct Shared {
     tx: Mutex<Option<Sender<Dynamic>>>,
     rx: Receiver<Dynamic>,
     producers: Mutex<usize>,
+    /// Fed or read by the host (a named source or sink), outside the script's view.
+    external: bool,
 }
 
 /// A channel value, shared by clones.
@@ -31,8 +33,29 @@ impl FlowChannel {
                 tx: Mutex::new(Some(tx)),
                 rx,
                 producers: Mutex::new(0),
+                external: false,
             }),
         }
+    }
+
+    /// A channel the host feeds or reads (a named source or sink).
+    #[must_use]
+    pub(crate) fn new_external(capacity: usize) -> Self {
+        let (tx, rx) = bounded(capacity);
+        FlowChannel {
+            shared: Arc::new(Shared {
+                capacity,
+                tx: Mutex::new(Some(tx)),
+                rx,
+                producers: Mutex::new(0),
+                external: true,
+            }),
+        }
+    }
+
+    /// Whether the host feeds or reads it.
+    pub(crate) fn is_external(&self) -> bool {
+        self.shared.external
     }
 
     pub(crate) fn capacity(&self) -> usize {

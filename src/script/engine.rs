@@ -111,7 +111,25 @@ pub(crate) fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
+/// Rhai `sleep` calls in progress, process-wide (a sleeping script is not deadlocked).
+static SLEEPING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many Rhai `sleep` calls are in progress.
+pub(crate) fn sleeping() -> usize {
+    SLEEPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+struct Sleeping;
+
+impl Drop for Sleeping {
+    fn drop(&mut self) {
+        SLEEPING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn sleep_secs(s: f64) -> RResult<()> {
+    SLEEPING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let _sleeping = Sleeping;
     let d = std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
     let ctx = context::current();
     let woke_normally = match &ctx.token {
