@@ -360,6 +360,33 @@ impl Executor {
         Err(not_a_task(&type_words(v.type_name())))
     }
 
+    /// The variables a task's text names (a superset of what it uses): a spawn costs the
+    /// same however many variables the script holds (an array of 10,000 handles included).
+    fn captured(&self, span: Span) -> Scope<'static> {
+        let text = self.shared.src.get(span.start..span.end).unwrap_or("");
+        let mut names = std::collections::HashSet::new();
+        let mut rest = text;
+        while let Some(i) = rest.find(|c: char| c.is_ascii_alphabetic() || c == '_') {
+            let word = &rest[i..];
+            let n = word
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(word.len());
+            names.insert(&word[..n]);
+            rest = &word[n..];
+        }
+        let mut scope = Scope::new();
+        for (name, constant, value) in self.scope.iter_raw() {
+            if names.contains(name) {
+                if constant {
+                    scope.push_constant_dynamic(name.to_string(), value.clone());
+                } else {
+                    scope.push_dynamic(name.to_string(), value.clone());
+                }
+            }
+        }
+        scope
+    }
+
     fn spawn(&mut self, sp: &Spawn, name: &str) -> Result<TaskHandle, RunError> {
         let token = self.token.child();
         let h = TaskHandle {
@@ -387,7 +414,8 @@ impl Executor {
                 }
             }
         });
-        let mut ex = Executor::new(self.shared.clone(), self.scope.clone(), token);
+        let scope = self.captured(sp.span);
+        let mut ex = Executor::new(self.shared.clone(), scope, token);
         ex.interrupts = self.interrupts.clone();
         let body = sp.body.clone();
         let span = sp.span;
