@@ -262,12 +262,16 @@ impl<'s> Checker<'s> {
             PoolWork::Exec(c) => {
                 self.scopes.push();
                 self.scopes.declare("it", Var::Value(None));
+                self.scopes.declare("seq", Var::Value(None));
+                self.scopes.declare("slot", Var::Value(None));
                 self.command(c);
                 self.scopes.pop();
             }
             PoolWork::ExecPipeline(p) => {
                 self.scopes.push();
                 self.scopes.declare("it", Var::Value(None));
+                self.scopes.declare("seq", Var::Value(None));
+                self.scopes.declare("slot", Var::Value(None));
                 self.pipeline(p);
                 self.scopes.pop();
             }

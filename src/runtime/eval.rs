@@ -44,6 +44,18 @@ pub(crate) enum Compiled {
 }
 
 impl Env {
+    /// The same, with some more variables bound (a job's `seq` and `slot`).
+    pub(crate) fn with_vars(&self, more: &[(&'static str, Dynamic)]) -> Env {
+        let mut vars = (*self.vars).clone();
+        for (k, v) in more {
+            vars.push(*k, v.clone());
+        }
+        Env {
+            shared: self.shared.clone(),
+            vars: Arc::new(vars),
+        }
+    }
+
     /// The same variables with a private engine and private compiled `fn`s: pool workers
     /// share nothing mutable (not even reference counts) with each other.
     pub(crate) fn for_worker(&self) -> Env {

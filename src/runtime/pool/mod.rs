@@ -184,7 +184,7 @@ pub(crate) fn start(
         out: out.clone(),
         spool_cap: (SPOOL_BUDGET / window).clamp(64 << 10, 1 << 20),
     });
-    for _ in 0..n {
+    for slot in 1..=n {
         let (sh, compiled, jobs, events) = (
             shared.clone(),
             compiled.clone(),
@@ -199,7 +199,7 @@ pub(crate) fn start(
         };
         std::thread::spawn(move || {
             crate::script::context::with_ctx(ctx, || {
-                worker::run(&sh, compiled.as_ref(), &jobs, &events);
+                worker::run(&sh, slot, compiled.as_ref(), &jobs, &events);
             });
             // The last worker out ends the guard (every job was reaped by then).
             drop(guard);

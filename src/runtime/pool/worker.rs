@@ -41,8 +41,12 @@ pub(super) struct Shared {
     pub(super) spool_cap: usize,
 }
 
+/// A worker's number, 1..N: `slot` in job words and map blocks (GNU parallel's `{%}`).
+type Slot = usize;
+
 pub(super) fn run(
     sh: &Shared,
+    slot: Slot,
     compiled: Option<&Arc<Compiled>>,
     jobs: &Receiver<Job>,
     events: &Sender<Event>,
@@ -58,13 +62,19 @@ pub(super) fn run(
         _ => (sh.env.clone(), None),
     };
     let mut ev = wenv.evaluator();
+    // `seq` and `slot` are bound only for a block that names them: the others keep the
+    // native fast path, which binds `it` alone.
+    let job_vars = match &sh.work {
+        PoolWork::Map(crate::ast::Callable::Block(b)) => names_job_vars(&b.code),
+        _ => false,
+    };
     for job in jobs {
         if sh.token.is_cancelled() {
             break;
         }
         let done = match &compiled {
-            Some(f) => map_job(sh, &mut ev, f, &job, alarm.as_ref()),
-            None => match exec(sh, &job, alarm.as_ref(), events) {
+            Some(f) => map_job(sh, &mut ev, f, &job, alarm.as_ref(), job_vars.then_some(slot)),
+            None => match exec(sh, slot, &job, alarm.as_ref(), events) {
                 Some(d) => d,
                 None => break,
             },
@@ -107,12 +117,19 @@ fn with_retries<T>(
     }
 }
 
+/// Whether Rhai text names `seq` or `slot` (as a whole word).
+fn names_job_vars(code: &str) -> bool {
+    code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == "seq" || w == "slot")
+}
+
 fn map_job(
     sh: &Shared,
     ev: &mut Evaluator,
     f: &Compiled,
     job: &Job,
     alarm: Option<&Alarm>,
+    slot: Option<Slot>,
 ) -> Finished {
     let mut done = Finished {
         seq: job.seq,
@@ -123,7 +140,10 @@ fn map_job(
     let job_start = Instant::now();
     for (k, it) in job.items.iter().enumerate() {
         let (started, t0) = (SystemTime::now(), Instant::now());
-        let (r, attempts) = with_retries(sh.retries, &sh.token, |_| map_one(sh, ev, f, it, alarm));
+        let job_vars = slot.map(|s| (job.pos[k], s));
+        let (r, attempts) = with_retries(sh.retries, &sh.token, |_| {
+            map_one(sh, ev, f, it, alarm, job_vars)
+        });
         if let Some(log) = &sh.log {
             log.write(&Row {
                 seq: job.pos[k],
@@ -161,8 +181,21 @@ fn map_one(
     f: &Compiled,
     it: &Dynamic,
     alarm: Option<&Alarm>,
+    job_vars: Option<(usize, Slot)>,
 ) -> Result<Dynamic, RunError> {
     let span = sh.span;
+    let call = |ev: &mut Evaluator| match job_vars {
+        Some((seq, slot)) => ev.call_with(
+            f,
+            &[
+                ("it", it.clone()),
+                ("seq", Dynamic::from(i64::try_from(seq).unwrap_or(i64::MAX))),
+                ("slot", Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX))),
+            ],
+            span,
+        ),
+        None => ev.call(f, it.clone(), span),
+    };
     let (r, timed_out) = match (sh.timeout, alarm) {
         (Some(d), Some(alarm)) => {
             let item_token = sh.token.child();
@@ -171,13 +204,13 @@ fn map_one(
             let mut ctx = context::current();
             ctx.token = Some(item_token.clone());
             ctx.deadline = Some(deadline);
-            let r = context::with_ctx(ctx, || ev.call(f, it.clone(), span));
+            let r = context::with_ctx(ctx, || call(ev));
             alarm.disarm();
             let late = item_token.reason() == Some(CancelReason::Timeout)
                 || (Instant::now() >= deadline && !sh.token.is_cancelled());
             (r, late)
         }
-        _ => (ev.call(f, it.clone(), span), false),
+        _ => (call(ev), false),
     };
     match r {
         // An item that outlived its timeout failed, whatever it returned.
@@ -195,7 +228,13 @@ fn map_one(
 }
 
 /// An `exec` job; `None` when the window is gone.
-fn exec(sh: &Shared, job: &Job, alarm: Option<&Alarm>, events: &Sender<Event>) -> Option<Finished> {
+fn exec(
+    sh: &Shared,
+    slot: Slot,
+    job: &Job,
+    alarm: Option<&Alarm>,
+    events: &Sender<Event>,
+) -> Option<Finished> {
     let spool = Arc::new(Spool::new(sh.out.clone(), sh.spool_cap));
     events
         .send(Event::Started {
@@ -213,7 +252,11 @@ fn exec(sh: &Shared, job: &Job, alarm: Option<&Alarm>, events: &Sender<Event>) -
         if let (Some(d), Some(a)) = (sh.timeout, alarm) {
             a.arm(Instant::now() + d, job_token.clone());
         }
-        let (r, o) = exec_job::run(&sh.env, &sh.work, &job.items, &sh.cfg, &job_token, &spool);
+        let env = sh.env.with_vars(&[
+            ("seq", Dynamic::from(i64::try_from(job.pos[0]).unwrap_or(i64::MAX))),
+            ("slot", Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX))),
+        ]);
+        let (r, o) = exec_job::run(&env, &sh.work, &job.items, &sh.cfg, &job_token, &spool);
         if let Some(a) = alarm {
             a.disarm();
         }
