@@ -107,6 +107,13 @@ pub enum CheckErrorKind {
         /// The shell program as written.
         shell: String,
     },
+    /// A warning: a channel read with no writer, or filled before any reader runs.
+    ChannelWait {
+        /// What would wait forever.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
     /// Rhai code that does not parse.
     RhaiSyntax {
         /// Rhai's message.
@@ -169,6 +176,7 @@ impl fmt::Display for CheckError {
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
             K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
             K::ShInterpolation { message, .. } => write!(f, "{message}"),
+            K::ChannelWait { message, .. } => write!(f, "{message}"),
             K::ShellString { shell } => write!(
                 f,
                 "`{shell} -c` with a script built from values: {shell} would run shell syntax in them"
@@ -205,6 +213,7 @@ impl CheckErrorKind {
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
             K::ShInterpolation { .. } => "flow::check::sh_interpolation",
             K::ShellString { .. } => "flow::check::shell_string",
+            K::ChannelWait { .. } => "flow::check::deadlock",
         }
     }
 
@@ -247,7 +256,7 @@ impl CheckErrorKind {
             K::RhaiSyntax { .. } => {
                 "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
             }
-            K::ShInterpolation { help, .. } => help.clone(),
+            K::ShInterpolation { help, .. } | K::ChannelWait { help, .. } => help.clone(),
             K::ShellString { .. } => "write `sh \"… ${x} …\"`: flow passes the values to sh as data. Or pass them as arguments after the script: `bash -c 'echo \"$1\"' bash ${x}`".into(),
         })
     }
@@ -268,6 +277,7 @@ impl CheckErrorKind {
             K::RhaiSyntax { .. } => "here",
             K::ShInterpolation { .. } => "interpolated here",
             K::ShellString { .. } => "values become shell code here",
+            K::ChannelWait { .. } => "waits forever",
         }
     }
 }
@@ -276,7 +286,10 @@ impl CheckError {
     /// Whether this is a warning (the script still runs) rather than an error.
     #[must_use]
     pub fn is_warning(&self) -> bool {
-        matches!(self.kind, CheckErrorKind::ShellString { .. })
+        matches!(
+            self.kind,
+            CheckErrorKind::ShellString { .. } | CheckErrorKind::ChannelWait { .. }
+        )
     }
 }
 

@@ -45,6 +45,7 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
 pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
     let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
+    c.errors.extend(super::channels::check(&ast.stmts));
     let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
         c.errors.into_iter().partition(CheckError::is_warning);
     errors.extend(super::rhai_syntax::check(ast));

@@ -1,5 +1,6 @@
 //! Checking: name resolution, PATH lookup, and the plan graph, before anything runs.
 
+mod channels;
 mod check_error;
 mod checker;
 mod plan;
