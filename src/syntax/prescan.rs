@@ -8,6 +8,9 @@ use crate::Span;
 /// Deepest bracket nesting a script may have.
 pub(crate) const MAX_DEPTH: usize = 128;
 
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// What the bracket scan found.
 #[derive(Debug, Default)]
 pub(crate) struct Brackets {
@@ -49,9 +52,29 @@ impl Brackets {
     }
 }
 
-/// Scan `src`: fail on excessive depth, else report unbalanced brackets.
+/// Scan `src`: fail on excessive depth, else report unbalanced brackets. A UTF-8 byte-order
+/// mark at the start is ignored (as by the grammar).
 pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
-    let b = src.as_bytes();
+    let Some(rest) = src.as_bytes().strip_prefix(BOM) else {
+        return scan_bytes(src.as_bytes());
+    };
+    let n = BOM.len();
+    let shift = |o: Option<(usize, char)>| o.map(|(at, c)| (at + n, c));
+    match scan_bytes(rest) {
+        Ok(b) => Ok(Brackets {
+            unclosed: shift(b.unclosed),
+            unmatched: shift(b.unmatched),
+            unclosed_comment: b.unclosed_comment.map(|at| at + n),
+            unclosed_string: shift(b.unclosed_string),
+        }),
+        Err(e) => Err(ParseError::new(
+            Span::new(e.span.start + n, e.span.end + n),
+            e.kind,
+        )),
+    }
+}
+
+fn scan_bytes(b: &[u8]) -> Result<Brackets, ParseError> {
     let mut stack: Vec<(usize, u8)> = Vec::new();
     let mut out = Brackets::default();
     let mut i = 0;
@@ -208,6 +231,14 @@ mod tests {
         );
         let b = scan("ls\n  /* never closed\n").unwrap();
         assert_eq!(b.unclosed_comment, Some(5));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_positions_stay_the_script_s() {
+        let b = scan("\u{feff}#!/usr/bin/env flow (\nif x {\n").unwrap();
+        assert_eq!(b.unclosed, Some((30, '}')));
+        let b = scan("\u{feff}// a comment: (\nls\n").unwrap();
+        assert!(b.unclosed.is_none(), "{b:?}");
     }
 
     #[test]
