@@ -272,8 +272,8 @@ pub(super) const BRACKET_CONTEXTS: &[&str] = &[
     "sort \"${",
 ];
 
-/// Openers of every kind, as the grammar sees them.
-pub(super) const OPENERS: &[&str] = &["(", "[", "{", "#{", "${", "\"${", "`${"];
+/// Openers of every kind, as the grammar sees them (and block comments, never closed).
+pub(super) const OPENERS: &[&str] = &["(", "[", "{", "#{", "${", "\"${", "`${", "/* "];
 
 /// Deep and mostly unclosed brackets of one or several kinds, in one of the contexts,
 /// alone or spliced into a real script: the inputs that once took exponential time.
