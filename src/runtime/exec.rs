@@ -198,15 +198,45 @@ impl Executor {
         first
     }
 
+    /// Evaluate a statement's Rhai in the executor's own scope. Its cost must not grow with
+    /// the script: no snapshot of the scope (`env()` copies every variable) and no padding
+    /// of the snippet to its place in the script (Rhai would read one padding character per
+    /// character before it). The snippet is compiled as written and its positions mapped
+    /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
     fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
-        let env = self.env();
-        let ast = env.compile(r)?;
         let engine = &self.shared.engine;
+        let own = engine.compile(&r.code).map_err(|e| {
+            let at = snippet_span(r, e.position());
+            let message = e.err_type().to_string();
+            RunError::new(r.span, RunErrorKind::Rhai { message, at })
+        })?;
+        let ast = self.shared.fns.merge(&own);
         let scope = &mut self.scope;
         let res = super::eval::guard_panics(r.span, || {
             engine.eval_ast_with_scope::<Dynamic>(scope, &ast)
         })?;
-        res.map_err(|e| env.rhai_error(&e, r.span))
+        res.map_err(|e| self.snippet_error(&e, r, &own))
+    }
+
+    /// A run error of a snippet compiled as written: positions inside it (or inside a
+    /// closure it defines) are relative to it; those inside the script's `fn`s are the
+    /// script's already (they are compiled padded, once).
+    fn snippet_error(&self, e: &rhai::EvalAltResult, r: &Rhai, own: &rhai::AST) -> RunError {
+        let env = Env {
+            shared: self.shared.clone(),
+            vars: Arc::default(),
+        };
+        let mut err = env.rhai_error(e, r.span);
+        let mut inner = e;
+        let mut relative = true;
+        while let rhai::EvalAltResult::ErrorInFunctionCall(name, _, next, _) = inner {
+            relative = own.iter_functions().any(|f| f.name == name.as_str());
+            inner = next;
+        }
+        if let (true, RunErrorKind::Rhai { at, .. }) = (relative, &mut err.kind) {
+            *at = snippet_span(r, inner.position());
+        }
+        err
     }
 
     fn stmt(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
@@ -568,6 +598,12 @@ fn collect_intos(sp: &Spawn, f: &mut dyn FnMut(&str)) {
         SpawnBody::Block(ss) => stmts(ss, f),
         SpawnBody::Pipeline(p) => pipeline(p, f),
     }
+}
+
+/// The script span of a Rhai position relative to snippet `r`.
+fn snippet_span(r: &Rhai, pos: rhai::Position) -> Option<Span> {
+    let at = crate::script::position::span_at(&r.code, pos)?;
+    Some(Span::new(r.span.start + at.start, r.span.start + at.end))
 }
 
 fn line_of(src: &str, span: Span) -> String {

@@ -17,20 +17,40 @@ pub(crate) struct FlowParser;
 /// The syntax errors found, each with its span.
 pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
     let brackets = prescan::scan(src).map_err(|e| vec![e])?;
-    let pairs = match FlowParser::parse(Rule::script, src) {
+    let blanked = blank(src, &brackets.comments);
+    let text = blanked.as_deref().unwrap_or(src);
+    let pairs = match FlowParser::parse(Rule::script, text) {
         Ok(p) => p,
         Err(e) => return Err(vec![pest_error(src, &e, &brackets)]),
     };
     if let Some(e) = brackets.error(src.len()) {
         return Err(vec![e]);
     }
-    let mut b = Builder::new(src, 0);
+    let mut b = Builder::new(text, 0);
     let stmts = b.script(pairs);
     if b.errors.is_empty() {
         Ok(Ast { stmts })
     } else {
         Err(b.errors)
     }
+}
+
+/// `src` with the block comments the prescan found turned into blanks (line ends kept, so
+/// every offset stays the same); `None` when there are none.
+fn blank(src: &str, comments: &[(usize, usize)]) -> Option<String> {
+    if comments.is_empty() {
+        return None;
+    }
+    let mut b = src.as_bytes().to_vec();
+    for &(start, end) in comments {
+        for c in &mut b[start..end] {
+            if !matches!(*c, b'\n' | b'\r') {
+                *c = b' ';
+            }
+        }
+    }
+    // Whole comments, `/*` to `*/`, were replaced by ASCII: still UTF-8.
+    String::from_utf8(b).ok()
 }
 
 /// Turn a pest error into a diagnostic in user words.
@@ -107,6 +127,14 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
             ParseErrorKind::UnclosedText {
                 what: "`${…}` interpolation",
             },
+        );
+    }
+    // In Rhai text an unclosed `/*` is never plain text (the prescan flags it only at a
+    // line's start, since `ls /*` is a glob).
+    if rest.starts_with("/*") && !rest.contains("*/") {
+        return ParseError::new(
+            Span::new(pos, pos + 2),
+            ParseErrorKind::UnclosedText { what: "comment" },
         );
     }
     if rest.starts_with("else") && !rest[4..].starts_with(|c: char| c.is_alphanumeric() || c == '_')

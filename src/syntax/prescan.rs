@@ -8,6 +8,9 @@ use crate::Span;
 /// Deepest bracket nesting a script may have.
 pub(crate) const MAX_DEPTH: usize = 128;
 
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// What the bracket scan found.
 #[derive(Debug, Default)]
 pub(crate) struct Brackets {
@@ -19,6 +22,10 @@ pub(crate) struct Brackets {
     pub(crate) unclosed_comment: Option<usize>,
     /// A `"` or `` ` `` never closed.
     pub(crate) unclosed_string: Option<(usize, char)>,
+    /// The block comments that start a word, `/*` to `*/` included: the grammar does not
+    /// look for these (whether a `/*` is ever closed takes a scan to the end, which the
+    /// grammar would repeat at every `/*`), the parser blanks them out instead.
+    pub(crate) comments: Vec<(usize, usize)>,
 }
 
 impl Brackets {
@@ -49,11 +56,33 @@ impl Brackets {
     }
 }
 
-/// Scan `src`: fail on excessive depth, else report unbalanced brackets.
+/// Scan `src`: fail on excessive depth, else report unbalanced brackets. A UTF-8 byte-order
+/// mark at the start is ignored (as by the grammar).
 pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
-    let b = src.as_bytes();
+    let Some(rest) = src.as_bytes().strip_prefix(BOM) else {
+        return scan_bytes(src.as_bytes());
+    };
+    let n = BOM.len();
+    let shift = |o: Option<(usize, char)>| o.map(|(at, c)| (at + n, c));
+    match scan_bytes(rest) {
+        Ok(b) => Ok(Brackets {
+            unclosed: shift(b.unclosed),
+            unmatched: shift(b.unmatched),
+            unclosed_comment: b.unclosed_comment.map(|at| at + n),
+            unclosed_string: shift(b.unclosed_string),
+            comments: b.comments.iter().map(|(s, e)| (s + n, e + n)).collect(),
+        }),
+        Err(e) => Err(ParseError::new(
+            Span::new(e.span.start + n, e.span.end + n),
+            e.kind,
+        )),
+    }
+}
+
+fn scan_bytes(b: &[u8]) -> Result<Brackets, ParseError> {
     let mut stack: Vec<(usize, u8)> = Vec::new();
     let mut out = Brackets::default();
+    let mut no_close_after: Option<usize> = None;
     let mut i = 0;
     // The first line may be a shebang.
     if b.starts_with(b"#!") {
@@ -84,15 +113,21 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
             b'/' if b.get(i + 1) == Some(&b'*') && word_start(b, i) => {
                 let start = i;
                 let mut j = i + 2;
+                // Once a `/*` found no `*/`, no later one will: do not scan again.
+                if no_close_after.is_some() {
+                    j = b.len();
+                }
                 while j < b.len() && !(b[j] == b'*' && b.get(j + 1) == Some(&b'/')) {
                     j += 1;
                 }
                 if j < b.len() {
                     i = j + 2;
+                    out.comments.push((start, i));
                 } else if line_start(b, i) {
                     out.unclosed_comment.get_or_insert(start);
                     i = b.len();
                 } else {
+                    no_close_after = Some(start);
                     i += 2;
                 }
             }
@@ -139,12 +174,12 @@ pub(crate) fn scan(src: &str) -> Result<Brackets, ParseError> {
     Ok(out)
 }
 
-/// Whether `i` starts a word: after a blank, a line start, or an opening bracket.
+/// Whether `i` starts a word: after a blank, a line start, an opening bracket or a `|`.
 fn word_start(b: &[u8], i: usize) -> bool {
     i == 0
         || matches!(
             b[i - 1],
-            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'{' | b'(' | b'[' | b','
+            b' ' | b'\t' | b'\n' | b'\r' | b';' | b'{' | b'(' | b'[' | b',' | b'|'
         )
 }
 
@@ -208,6 +243,28 @@ mod tests {
         );
         let b = scan("ls\n  /* never closed\n").unwrap();
         assert_eq!(b.unclosed_comment, Some(5));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_positions_stay_the_script_s() {
+        let b = scan("\u{feff}#!/usr/bin/env flow (\nif x {\n").unwrap();
+        assert_eq!(b.unclosed, Some((30, '}')));
+        let b = scan("\u{feff}// a comment: (\nls\n").unwrap();
+        assert!(b.unclosed.is_none(), "{b:?}");
+    }
+
+    #[test]
+    fn unclosed_comments_are_scanned_for_once() {
+        let src = format!(
+            "/* a */ ls /* b */ x/* c */\necho {}\n",
+            "/* ".repeat(200_000)
+        );
+        let start = std::time::Instant::now();
+        let b = scan(&src).unwrap();
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        assert!(b.unclosed_comment.is_none(), "{b:?}");
+        // `x/*` starts no word: not a comment the prescan takes (Rhai text may).
+        assert_eq!(b.comments, vec![(0, 7), (11, 18)]);
     }
 
     #[test]

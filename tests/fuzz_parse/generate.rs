@@ -159,12 +159,13 @@ const TOKENS: &[&str] = &[
 /// Case `index` of a run with base `seed`: deterministic for the pair.
 pub(super) fn case(seed: u64, index: usize, corpus: &[Vec<u8>]) -> String {
     let mut rng = Rng::with_seed(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let bytes = match index % 4 {
+    let bytes = match index % 5 {
         0 => random_bytes(&mut rng),
         1 => token_soup(&mut rng).into_bytes(),
-        // Half the cases mutate the corpus, visiting every file in turn.
+        2 => deep_brackets(&mut rng, corpus),
+        // Two in five cases mutate the corpus, visiting every file in turn.
         _ => {
-            let base = &corpus[(index / 4 * 2 + index % 2) % corpus.len()];
+            let base = &corpus[(index / 5 * 2 + index % 2) % corpus.len()];
             mutate(&mut rng, base, corpus)
         }
     };
@@ -233,5 +234,88 @@ fn mutate(rng: &mut Rng, base: &[u8], corpus: &[Vec<u8>]) -> Vec<u8> {
             }
         }
     }
+    b
+}
+
+/// Where deep brackets go: every place that takes Rhai text or a word.
+pub(super) const BRACKET_CONTEXTS: &[&str] = &[
+    "let a = ",
+    "let a = 1 + ",
+    "a = ",
+    "x += ",
+    "print(",
+    "xs.push(",
+    "m[",
+    "from ",
+    "from 1..3 | map { ",
+    "from 1..3 | filter ",
+    "from 1..3 | reduce 0 { ",
+    "from 1..3 | take ",
+    "from 1..3 | sort by { ",
+    "from 1..3 | pool 2 map { ",
+    "from 1..3 | pool 2 exec { ",
+    "from 1..3 | pool ",
+    "if ",
+    "if x { let a = ",
+    "for x in ",
+    "fn f(x) { ",
+    "let h = spawn { ",
+    "spawn { ",
+    "on_interrupt { ",
+    "echo ",
+    "echo ${",
+    "echo \"${",
+    "echo \"a ${x} ${",
+    "print(`${",
+    "let s = `a ${",
+    "sort ",
+    "sort \"${",
+];
+
+/// Openers of every kind, as the grammar sees them (and block comments, never closed).
+pub(super) const OPENERS: &[&str] = &["(", "[", "{", "#{", "${", "\"${", "`${", "/* "];
+
+/// Deep and mostly unclosed brackets of one or several kinds, in one of the contexts,
+/// alone or spliced into a real script: the inputs that once took exponential time.
+fn deep_brackets(rng: &mut Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
+    let mut s = String::from(BRACKET_CONTEXTS[rng.usize(0..BRACKET_CONTEXTS.len())]);
+    // Deep enough that 2^depth is hopeless, shallow enough for the prescan's limit.
+    let depth = rng.usize(16..48);
+    let mixed = rng.bool();
+    let one = OPENERS[rng.usize(0..OPENERS.len())];
+    for _ in 0..depth {
+        s.push_str(if mixed {
+            OPENERS[rng.usize(0..OPENERS.len())]
+        } else {
+            one
+        });
+        match rng.u8(0..8) {
+            0 => s.push_str("x, "),
+            1 => s.push(' '),
+            2 => s.push_str(TOKENS[rng.usize(0..TOKENS.len())]),
+            _ => {}
+        }
+    }
+    // Sometimes close a few, or all but one, or with the wrong kind.
+    let closers = [")", "]", "}", "`", "\""];
+    for _ in 0..rng.usize(0..=depth) {
+        if rng.u8(0..4) == 0 {
+            break;
+        }
+        s.push_str(closers[rng.usize(0..closers.len())]);
+    }
+    if rng.bool() {
+        s.push('\n');
+    }
+    if rng.bool() {
+        return s.into_bytes();
+    }
+    let base = &corpus[rng.usize(0..corpus.len())];
+    let mut at = rng.usize(0..=base.len());
+    while at > 0 && base[at - 1] != b'\n' {
+        at -= 1;
+    }
+    let mut b = base.clone();
+    b.splice(at..at, s.bytes());
     b
 }

@@ -1,8 +1,9 @@
 //! Property tests of `flow::parse`: it never panics, never overflows, and stays fast and
 //! linear on any input (SPEC §8: "flow never panics on any input script").
 //!
-//! Inputs: random bytes (lossy UTF-8), soups of flow tokens, and mutations of every `.flow`
-//! file under `tests/cases` and `examples`. Each case is generated from its own seed
+//! Inputs: random bytes (lossy UTF-8), soups of flow tokens, deep and unclosed brackets of
+//! every kind in every context (alone or spliced into a script), and mutations of every
+//! `.flow` file under `tests/cases` and `examples`. Each case is generated from its own seed
 //! (`base seed ^ index`), so a failure names one reproducible case.
 //! `FLOW_FUZZ_CASES=n` changes the number of cases, `FLOW_FUZZ_SEED=n` the base seed.
 
@@ -19,8 +20,10 @@ const DEFAULT_CASES: usize = 10_000;
 const DEFAULT_SEED: u64 = 0x000f_10f0_5eed;
 /// Unoptimised builds (`cargo test` without `--release`) parse about 10x slower.
 const SLOWDOWN: u32 = if cfg!(debug_assertions) { 10 } else { 1 };
-/// Slowest acceptable parse of one fuzz input (in a release build).
-const CASE_LIMIT: Duration = Duration::from_secs(SLOWDOWN as u64);
+/// Slowest acceptable parse of one fuzz input (in a release build). Inputs are a few KB,
+/// which a linear parser reads in well under a millisecond; an exponential one (as with 22
+/// unclosed `(` once) takes seconds.
+const CASE_LIMIT: Duration = Duration::from_millis(250 * SLOWDOWN as u64);
 /// A parse this slow is treated as a hang: report the input and abort the test binary.
 const HANG_LIMIT: Duration = Duration::from_secs(30);
 const THREADS: usize = 4;
@@ -314,4 +317,87 @@ fn parse_time_is_linear_in_script_length() {
             );
         }
     }
+}
+
+/// The best of `n` timed parses of `src`: the least disturbed by other load.
+fn best_parse_time(src: &str, n: usize) -> Duration {
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            let _ = std::hint::black_box(flow::parse(std::hint::black_box(src)));
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+/// n, 2n, 4n unclosed brackets of every kind in every context: parse time grows about
+/// linearly (it once doubled with every bracket: 22 `(` after `let a =` took 3 s).
+#[test]
+fn parse_time_is_linear_in_bracket_depth() {
+    // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
+    let _g = crate::signals::timing_sensitive();
+    let mut problems = Vec::new();
+    for ctx in generate::BRACKET_CONTEXTS {
+        for open in generate::OPENERS {
+            let mut times: Vec<(usize, Duration)> = Vec::new();
+            for n in [8, 16, 32] {
+                let src = format!("{ctx}{}\n", open.repeat(n));
+                let t = best_parse_time(&src, 30);
+                if let Some(&(m, before)) = times.last() {
+                    // Plus a microsecond of slack for timer noise on tiny parses.
+                    if t > before * 3 + Duration::from_micros(1) {
+                        problems.push(format!(
+                            "{:?}: {m} brackets {before:?}, {n} brackets {t:?}",
+                            format!("{ctx}{open}…")
+                        ));
+                        // An exponential parse of the next size would not end.
+                        break;
+                    }
+                }
+                times.push((n, t));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "superlinear:\n{}", problems.join("\n"));
+}
+
+/// A megabyte of brackets: nested, balanced and not, of every kind.
+#[test]
+fn a_megabyte_of_brackets_parses_quickly() {
+    // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
+    let _g = crate::signals::timing_sensitive();
+    let line = |open: &str, close: &str, depth: usize| {
+        format!("let a = {}1{}\n", open.repeat(depth), close.repeat(depth))
+    };
+    let mut balanced = String::new();
+    while balanced.len() < 1 << 20 {
+        balanced.push_str(&line("(", ")", 100));
+        balanced.push_str(&line("[", "]", 100));
+        balanced.push_str(&line("#{a: ", "}", 100));
+        balanced.push_str("from [1] | map { ");
+        balanced.push_str(&"{ ".repeat(100));
+        balanced.push_str(&" }".repeat(100));
+        balanced.push_str(" }\n");
+    }
+    let unclosed_last = format!("{balanced}let b = {}\n", "(".repeat(100));
+    // (20 deep: with the 100 of a line after it, still under the prescan's depth limit)
+    let unclosed_first = format!("let b = {}\n{balanced}", "[".repeat(20));
+    let mut problems = Vec::new();
+    for (label, src, ok) in [
+        ("balanced", &balanced, true),
+        ("unclosed at the end", &unclosed_last, false),
+        ("unclosed at the start", &unclosed_first, false),
+    ] {
+        let start = Instant::now();
+        let res = flow::parse(src);
+        let t = start.elapsed();
+        if res.is_ok() != ok {
+            problems.push(format!("{label}: parsed is {}, want {ok}", res.is_ok()));
+        }
+        if t > Duration::from_secs(2) * SLOWDOWN {
+            problems.push(format!("{label}: took {:.2}s", t.as_secs_f64()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
