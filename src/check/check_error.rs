@@ -114,6 +114,18 @@ pub enum CheckErrorKind {
         /// How to fix it.
         help: String,
     },
+    /// A classic trap (`let out = ls data`, a `fn` naming a script variable, …): see
+    /// `traps.rs`. `code` is its own `flow::check::…` code.
+    Trap {
+        /// The stable code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+        /// The fix.
+        help: String,
+        /// Not certain: the script still runs.
+        warning: bool,
+    },
     /// Rhai code that does not parse.
     RhaiSyntax {
         /// Rhai's message.
@@ -176,7 +188,7 @@ impl fmt::Display for CheckError {
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
             K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
             K::ShInterpolation { message, .. } => write!(f, "{message}"),
-            K::ChannelWait { message, .. } => write!(f, "{message}"),
+            K::ChannelWait { message, .. } | K::Trap { message, .. } => write!(f, "{message}"),
             K::ShellString { shell } => write!(
                 f,
                 "`{shell} -c` with a script built from values: {shell} would run shell syntax in them"
@@ -211,6 +223,7 @@ impl CheckErrorKind {
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
+            K::Trap { code, .. } => code,
             K::ShInterpolation { .. } => "flow::check::sh_interpolation",
             K::ShellString { .. } => "flow::check::shell_string",
             K::ChannelWait { .. } => "flow::check::deadlock",
@@ -256,7 +269,9 @@ impl CheckErrorKind {
             K::RhaiSyntax { .. } => {
                 "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
             }
-            K::ShInterpolation { help, .. } | K::ChannelWait { help, .. } => help.clone(),
+            K::ShInterpolation { help, .. }
+            | K::ChannelWait { help, .. }
+            | K::Trap { help, .. } => help.clone(),
             K::ShellString { .. } => "write `sh \"… ${x} …\"`: flow passes the values to sh as data. Or pass them as arguments after the script: `bash -c 'echo \"$1\"' bash ${x}`".into(),
         })
     }
@@ -278,6 +293,7 @@ impl CheckErrorKind {
             K::ShInterpolation { .. } => "interpolated here",
             K::ShellString { .. } => "values become shell code here",
             K::ChannelWait { .. } => "waits forever",
+            K::Trap { .. } => "here",
         }
     }
 }
@@ -288,7 +304,9 @@ impl CheckError {
     pub fn is_warning(&self) -> bool {
         matches!(
             self.kind,
-            CheckErrorKind::ShellString { .. } | CheckErrorKind::ChannelWait { .. }
+            CheckErrorKind::ShellString { .. }
+                | CheckErrorKind::ChannelWait { .. }
+                | CheckErrorKind::Trap { warning: true, .. }
         )
     }
 }

@@ -49,6 +49,7 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
         c.errors.into_iter().partition(CheckError::is_warning);
     errors.extend(super::rhai_syntax::check(ast));
+    super::traps::check(&ast.stmts, &mut errors, &mut warnings);
     if errors.is_empty() {
         let mut plan = Plan::build(ast, src);
         warnings.sort_by_key(|e| e.span.start);
@@ -245,7 +246,7 @@ impl<'s> Checker<'s> {
             StageKind::Pool(pool) => self.pool(pool, stage.span),
             StageKind::Sort(None)
             | StageKind::Uniq
-            | StageKind::Lines
+            | StageKind::Lines(_)
             | StageKind::Json
             | StageKind::ToJson
             | StageKind::Sink(_) => {}

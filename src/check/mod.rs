@@ -11,6 +11,7 @@ mod rhai_syntax;
 mod scope;
 mod shell;
 mod suggest;
+mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
 pub(crate) use checker::check;

@@ -269,12 +269,15 @@ pub(crate) fn run(
                 send!(out);
             }
         }
-        StageKind::Lines => {
+        StageKind::Lines(sep) => {
             for batch in rx {
                 let mut out = vec![];
                 for it in batch {
                     let s = display(&it);
-                    out.extend(s.lines().map(|l| Dynamic::from(l.to_string())));
+                    match sep.as_deref() {
+                        None => out.extend(s.lines().map(|l| Dynamic::from(l.to_string()))),
+                        Some(sep) => out.extend(split_records(&s, sep).map(Dynamic::from)),
+                    }
                 }
                 send!(out);
             }
@@ -304,4 +307,32 @@ pub(crate) fn run(
         _ => {}
     }
     Ok(())
+}
+
+/// `lines SEP`: the records of `s` separated by `sep`, as `find -print0` writes them (a
+/// separator at the very end closes the last record rather than starting an empty one).
+fn split_records<'a>(s: &'a str, sep: &str) -> impl Iterator<Item = String> + 'a {
+    let body = s.strip_suffix(sep).unwrap_or(s);
+    let parts: Vec<String> = if body.is_empty() && s.len() != body.len() {
+        vec![String::new()]
+    } else if s.is_empty() {
+        vec![]
+    } else {
+        body.split(sep).map(str::to_string).collect()
+    };
+    parts.into_iter()
+}
+
+#[cfg(test)]
+mod lines_sep_tests {
+    use super::split_records;
+
+    #[test]
+    fn splits_nul_records_and_drops_the_closing_separator() {
+        let got: Vec<String> = split_records("a b\0c\0", "\0").collect();
+        assert_eq!(got, vec!["a b", "c"]);
+        let got: Vec<String> = split_records("x,,y", ",").collect();
+        assert_eq!(got, vec!["x", "", "y"]);
+        assert_eq!(split_records("", ",").count(), 0);
+    }
 }

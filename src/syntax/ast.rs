@@ -177,8 +177,8 @@ pub enum StageKind {
     Sort(Option<Callable>),
     /// `uniq`
     Uniq,
-    /// `lines`
-    Lines,
+    /// `lines` / `lines SEP` (the separator with its escapes decoded)
+    Lines(Option<String>),
     /// `json`
     Json,
     /// `to_json`

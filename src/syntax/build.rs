@@ -499,7 +499,7 @@ impl<'s> Builder<'s> {
             Rule::batch_stage => StageKind::Batch(self.amount(&k[0])),
             Rule::sort_stage => StageKind::Sort(k.first().map(|c| self.callable(c))),
             Rule::uniq_stage => StageKind::Uniq,
-            Rule::lines_stage => StageKind::Lines,
+            Rule::lines_stage => StageKind::Lines(k.first().map(|s| lines_sep(s.as_str()))),
             Rule::json_stage => StageKind::Json,
             Rule::to_json_stage => StageKind::ToJson,
             Rule::into_stage => StageKind::Into(self.ident(&k[0])),
@@ -792,6 +792,26 @@ fn split_bare(s: &str) -> Vec<WordPart> {
         parts.push(WordPart::Bare(bare));
     }
     parts
+}
+
+/// The separator of `lines SEP`: `"\0"` (escapes decoded) or `'raw'`.
+fn lines_sep(s: &str) -> String {
+    let inner = &s[1..s.len() - 1];
+    if s.starts_with('\'') {
+        return inner.into();
+    }
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(e) => out.push_str(&unescape_dq(&format!("\\{e}"))),
+                None => out.push(c),
+            },
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The escapes of double-quoted strings: `\n \t \" \\ \$`; others stay as written.

@@ -44,6 +44,8 @@ pub enum ParseErrorKind {
     NotUtf8,
     /// An integer out of range.
     BadNumber { text: String },
+    /// A keyword where only a name can stand and a keyword could also be meant: `fn count(…)`.
+    ReservedWord { word: String },
 }
 
 impl ParseError {
@@ -80,6 +82,7 @@ impl fmt::Display for ParseError {
             }
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
             K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),
+            K::ReservedWord { word } => write!(f, "`{word}` is a reserved word here"),
         }
     }
 }
@@ -104,6 +107,7 @@ impl Diagnostic for ParseError {
             K::BadOnError { .. } => "flow::parse::bad_on_error",
             K::NotUtf8 => "flow::parse::not_utf8",
             K::BadNumber { .. } => "flow::parse::bad_number",
+            K::ReservedWord { .. } => "flow::parse::reserved_word",
         };
         Some(Box::new(code))
     }
@@ -117,6 +121,9 @@ impl Diagnostic for ParseError {
                 "a duration is a number followed by ms, s, m or h: `250ms`, `1.5s`, `2m`".into()
             }
             K::KeywordAsCommand { fix, .. } => format!("to run the program, write `{fix}`"),
+            K::ReservedWord { word } => {
+                format!("a flow keyword cannot be a name here: use another, e.g. `{word}_` or `n`")
+            }
             K::BadOnError { .. } => "write `on_error fail` or `on_error skip`".into(),
             K::TooDeep { .. } => "split the script into functions".into(),
             K::UnclosedText { what } => format!("close the {what} that starts here"),

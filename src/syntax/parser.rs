@@ -89,6 +89,10 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
     }
     let (expected, found) = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            if let Some(word) = reserved_at(src, pos, positives) {
+                let span = Span::new(pos, pos + word.len());
+                return ParseError::new(span, ParseErrorKind::ReservedWord { word });
+            }
             (expected_words(positives), found_at(src, pos))
         }
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), found_at(src, pos)),
@@ -145,6 +149,21 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
         Span::new(pos, end),
         ParseErrorKind::Unexpected { expected, found },
     )
+}
+
+/// A keyword where a name was wanted (`fn count(…)`, `join first`): it is reserved there.
+fn reserved_at(src: &str, pos: usize, positives: &[Rule]) -> Option<String> {
+    if !positives.contains(&Rule::name) {
+        return None;
+    }
+    let rest = src.get(pos..)?;
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let word = &rest[..len];
+    let whole = FlowParser::parse(Rule::keyword, word)
+        .is_ok_and(|mut p| p.next().is_some_and(|k| k.as_str().len() == word.len()));
+    whole.then(|| word.to_string())
 }
 
 /// A pipeline that ends in `|` with nothing after it (the error is found at the next line).
@@ -215,7 +234,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         R::stmt_block => "a block `{ … }`",
         R::rhai_block => "a Rhai block `{ … }`",
         R::callable => "a function name or a block `{ … }`",
-        R::name => "a name",
+        R::name | R::binder => "a name",
         R::integer | R::amount => "a number",
         R::duration | R::bad_duration => "a duration like `5s`",
         R::rhai_expr | R::cond_expr | R::from_expr => "an expression",

@@ -1,0 +1,348 @@
+//! The classic traps, caught before anything runs with the fix in the help: a command on
+//! the right of `let` without `^`, a `fn` body naming a script variable, an item-stage block
+//! assigning a script variable, and `$map.key` in a command word.
+
+use super::{CheckError, CheckErrorKind};
+use crate::ast::{
+    Callable, LetValue, Pipeline, PoolWork, Sink, SpawnBody, StageKind, Stmt, StmtKind, WordPart,
+};
+use crate::Span;
+use std::collections::{HashMap, HashSet};
+
+/// Add the traps found in `stmts` to `errors` / `warnings`; a Rhai syntax error that a trap
+/// explains (`let out = ls data`) is replaced by the trap.
+pub(crate) fn check(stmts: &[Stmt], errors: &mut Vec<CheckError>, warnings: &mut Vec<CheckError>) {
+    let mut t = Traps::default();
+    t.collect(stmts);
+    t.stmts(stmts);
+    for e in t.found {
+        if let CheckErrorKind::Trap { warning: false, .. } = e.kind {
+            errors.retain(|x| {
+                !(matches!(x.kind, CheckErrorKind::RhaiSyntax { .. }) && inside(x.span, e.span))
+            });
+            errors.push(e);
+        } else {
+            warnings.push(e);
+        }
+    }
+}
+
+fn inside(a: Span, b: Span) -> bool {
+    a.start >= b.start && a.end <= b.end
+}
+
+#[derive(Default)]
+struct Traps {
+    /// Script variables (from `let` and `for`) and whether a `let` bound a map literal.
+    vars: HashMap<String, bool>,
+    found: Vec<CheckError>,
+}
+
+fn trap(
+    span: Span,
+    code: &'static str,
+    message: String,
+    help: String,
+    warning: bool,
+) -> CheckError {
+    CheckError::new(
+        span,
+        CheckErrorKind::Trap {
+            code,
+            message,
+            help,
+            warning,
+        },
+    )
+}
+
+impl Traps {
+    fn collect(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Let { name, value } => {
+                    let map =
+                        matches!(value, LetValue::Expr(r) if r.code.trim_start().starts_with("#{"));
+                    self.vars.insert(name.name.clone(), map);
+                    if let LetValue::Spawn(sp) = value {
+                        if let SpawnBody::Block(b) = &sp.body {
+                            self.collect(b);
+                        }
+                    }
+                }
+                StmtKind::For { var, body, .. } => {
+                    self.vars.entry(var.name.clone()).or_insert(false);
+                    self.collect(body);
+                }
+                StmtKind::If {
+                    then, otherwise, ..
+                } => {
+                    self.collect(then);
+                    if let Some(o) = otherwise {
+                        self.collect(o);
+                    }
+                }
+                StmtKind::OnInterrupt { body, .. } => self.collect(body),
+                StmtKind::Spawn(sp) => {
+                    if let SpawnBody::Block(b) = &sp.body {
+                        self.collect(b);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Let { name, value } => match value {
+                    LetValue::Expr(r) => self.let_command(&name.name, r),
+                    LetValue::Pipeline(p) => self.pipeline(p),
+                    LetValue::Spawn(sp) => self.spawn_body(&sp.body),
+                    LetValue::Join(_) => {}
+                },
+                StmtKind::Fn { name, params, code } => self.fn_body(&name.name, params, code),
+                StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => self.stmts(body),
+                StmtKind::If {
+                    then, otherwise, ..
+                } => {
+                    self.stmts(then);
+                    if let Some(o) = otherwise {
+                        self.stmts(o);
+                    }
+                }
+                StmtKind::Spawn(sp) => self.spawn_body(&sp.body),
+                StmtKind::Pipeline(p) => self.pipeline(p),
+                _ => {}
+            }
+        }
+    }
+
+    fn spawn_body(&mut self, b: &SpawnBody) {
+        match b {
+            SpawnBody::Block(b) => self.stmts(b),
+            SpawnBody::Pipeline(p) => self.pipeline(p),
+        }
+    }
+
+    /// `let out = ls data`: a word, a space and more, which Rhai cannot take.
+    fn let_command(&mut self, name: &str, r: &crate::ast::Rhai) {
+        let code = r.code.trim();
+        let Some((first, rest)) = code.split_once([' ', '\t']) else {
+            return;
+        };
+        let word = |c: char| c.is_ascii_alphanumeric() || "_-./".contains(c);
+        let rest = rest.trim_start();
+        let arg_like =
+            rest.starts_with(|c: char| c.is_ascii_alphanumeric() || "-./~\"'$".contains(c));
+        if first.is_empty()
+            || !first.chars().all(word)
+            || self.vars.contains_key(first)
+            || !arg_like
+        {
+            return;
+        }
+        // Certain when Rhai cannot take it either (that error is replaced by this one);
+        // `ls -l` is also Rhai (`ls - l`), so only a warning.
+        let warning = rhai::Engine::new_raw().compile_expression(code).is_ok();
+        if warning && !(rest.starts_with('-') && !rest.starts_with("- ")) {
+            return;
+        }
+        self.found.push(trap(
+            r.span,
+            "flow::check::let_command",
+            format!("`{first} …` on the right of `let` is read as a Rhai expression"),
+            format!("to bind a command's output, write `let {name} = ^{code}`"),
+            warning,
+        ));
+    }
+
+    /// A `fn` body naming a script variable: Rhai functions do not see them.
+    fn fn_body(&mut self, fname: &str, params: &[crate::ast::Ident], code: &crate::ast::Rhai) {
+        let body_at = code.code.find('{').unwrap_or(0);
+        let body = &code.code[body_at..];
+        let mut locals: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        let toks = idents(body);
+        for (i, (at, w)) in toks.iter().enumerate() {
+            if matches!(*w, "let" | "const" | "for") {
+                if let Some((_, n)) = toks.get(i + 1) {
+                    locals.insert(n);
+                }
+            }
+            // A closure's parameter: `|a, b| …`
+            let after = body[at + w.len()..].trim_start();
+            if body[..*at].trim_end().ends_with('|')
+                || after.starts_with('|') && !after.starts_with("||")
+            {
+                locals.insert(w);
+            }
+        }
+        let mut seen = HashSet::new();
+        for (at, w) in &toks {
+            let before = body[..*at].trim_end();
+            let after = body[at + w.len()..].trim_start();
+            if locals.contains(w)
+                || !self.vars.contains_key(*w)
+                || before.ends_with('.')
+                || before.ends_with('|')
+                || before.ends_with(',') && after.starts_with('|')
+                || after.starts_with('(')
+                || after.starts_with(':') && !after.starts_with("::")
+                || !seen.insert(*w)
+            {
+                continue;
+            }
+            let start = code.span.start + body_at + at;
+            self.found.push(trap(
+                Span::new(start, start + w.len()),
+                "flow::check::fn_script_variable",
+                format!("the body of `fn {fname}` names the script variable `{w}`, which a `fn` cannot see"),
+                format!("pass it as a parameter: `fn {fname}(…, {w})` and call it with `{w}`"),
+                false,
+            ));
+        }
+    }
+
+    fn pipeline(&mut self, p: &Pipeline) {
+        for st in &p.stages {
+            let (c, stage) = match &st.kind {
+                StageKind::Map(c) => (c, "map"),
+                StageKind::Filter(c) => (c, "filter"),
+                StageKind::FlatMap(c) => (c, "flat_map"),
+                StageKind::Each(c) => (c, "each"),
+                StageKind::Sort(Some(c)) => (c, "sort by"),
+                StageKind::Sink(Sink::Reduce { f, .. }) => (f, "reduce"),
+                StageKind::Pool(pool) => match &pool.work {
+                    PoolWork::Map(c) => (c, "pool map"),
+                    PoolWork::Exec(cmd) => {
+                        self.words(cmd.args.iter().flat_map(|w| &w.parts));
+                        continue;
+                    }
+                    PoolWork::ExecPipeline(p) => {
+                        self.pipeline(p);
+                        continue;
+                    }
+                },
+                StageKind::Command(cmd) => {
+                    self.words(cmd.args.iter().flat_map(|w| &w.parts));
+                    continue;
+                }
+                _ => continue,
+            };
+            if let Callable::Block(r) = c {
+                self.stage_assign(stage, r);
+            }
+        }
+    }
+
+    /// `each { total += it }`: the block runs on another thread with a copy of `total`.
+    fn stage_assign(&mut self, stage: &str, r: &crate::ast::Rhai) {
+        let toks = idents(&r.code);
+        let locals: HashSet<&str> = toks
+            .windows(2)
+            .filter(|w| matches!(w[0].1, "let" | "const" | "for"))
+            .map(|w| w[1].1)
+            .collect();
+        for (at, w) in &toks {
+            let after = r.code[at + w.len()..].trim_start();
+            let assigns = ["+=", "-=", "*=", "/=", "%="]
+                .iter()
+                .any(|o| after.starts_with(o))
+                || after.starts_with('=') && !after.starts_with("==");
+            let before = r.code[..*at].trim_end();
+            if !assigns
+                || locals.contains(w)
+                || !self.vars.contains_key(*w)
+                || before.ends_with('.')
+            {
+                continue;
+            }
+            let start = r.span.start + at;
+            self.found.push(trap(
+                Span::new(start, start + w.len()),
+                "flow::check::stage_assigns_variable",
+                format!("`{stage}` runs on another thread with a copy of `{w}`: this assignment is lost"),
+                format!("compute it from the stream instead: `let {w} = … | reduce 0 {{ acc + it }}` (or `sum`, `count`)"),
+                false,
+            ));
+        }
+    }
+
+    /// `echo $d.a` where `d` holds a map: `.a` is text after the value, not a field.
+    fn words<'a>(&mut self, parts: impl Iterator<Item = &'a WordPart>) {
+        let parts: Vec<&WordPart> = parts.collect();
+        for pair in parts.windows(2) {
+            let (WordPart::Var(v), WordPart::Bare(b)) = (pair[0], pair[1]) else {
+                continue;
+            };
+            let field: String = b
+                .strip_prefix('.')
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if field.is_empty() || self.vars.get(&v.name) != Some(&true) {
+                continue;
+            }
+            self.found.push(trap(
+                Span::new(v.span.start.saturating_sub(1), v.span.end + 1 + field.len()),
+                "flow::check::var_then_field",
+                format!("`${}.{field}` is `${}` followed by the text `.{field}`, not the field `{field}`", v.name, v.name),
+                format!("write `${{{}.{field}}}`", v.name),
+                true,
+            ));
+        }
+    }
+}
+
+/// The identifiers of Rhai text with their offsets, skipping strings and comments.
+fn idents(s: &str) -> Vec<(usize, &str)> {
+    let b = s.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\'' || c == b'`' {
+            i += 1;
+            while i < b.len() && b[i] != c {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if s[i..].starts_with("//") {
+            i = s[i..].find('\n').map_or(b.len(), |n| i + n);
+        } else if s[i..].starts_with("/*") {
+            i = s[i + 2..].find("*/").map_or(b.len(), |n| i + n + 4);
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            out.push((start, &s[start..i]));
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::idents;
+
+    #[test]
+    fn idents_skip_strings_and_comments() {
+        let got: Vec<&str> = idents(
+            r#"a + "b c" // d
+ e /* f */ 1x"#,
+        )
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+        assert_eq!(got, vec!["a", "e"]);
+    }
+}
