@@ -226,17 +226,7 @@ impl Executor {
             shared: self.shared.clone(),
             vars: Arc::default(),
         };
-        let mut err = env.rhai_error(e, r.span);
-        let mut inner = e;
-        let mut relative = true;
-        while let rhai::EvalAltResult::ErrorInFunctionCall(name, _, next, _) = inner {
-            relative = own.iter_functions().any(|f| f.name == name.as_str());
-            inner = next;
-        }
-        if let (true, RunErrorKind::Rhai { at, .. }) = (relative, &mut err.kind) {
-            *at = snippet_span(r, inner.position());
-        }
-        err
+        env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
     }
 
     fn stmt(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
@@ -511,7 +501,9 @@ impl Executor {
         let deadline = j.timeout.map(|d| Instant::now() + d);
         // A join without a timeout waits only for its tasks; with one, time itself wakes it.
         let _waiting = match (&self.shared.rt.deadlock, deadline) {
-            (Some(d), None) => Some(d.wait(j.span, "`join` waits for tasks that are waiting".into())),
+            (Some(d), None) => {
+                Some(d.wait(j.span, "`join` waits for tasks that are waiting".into()))
+            }
             _ => None,
         };
         let mut values = vec![];
