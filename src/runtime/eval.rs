@@ -105,6 +105,11 @@ impl Env {
         while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = inner {
             inner = next;
         }
+        if let EvalAltResult::ErrorTerminated(v, _) = inner {
+            if let Some(x) = v.read_lock::<crate::script::engine::ExitRequest>() {
+                return RunError::new(span, RunErrorKind::ScriptExit { status: x.0 });
+            }
+        }
         if matches!(inner, EvalAltResult::ErrorTerminated(..)) {
             return RunError::new(span, RunErrorKind::Cancelled);
         }
