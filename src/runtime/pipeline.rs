@@ -577,13 +577,7 @@ fn into(
         ));
     };
     let token = run.token.clone();
-    let watch = run
-        .env
-        .shared
-        .rt
-        .deadlock
-        .clone()
-        .filter(|_| !ch.is_external());
+    let watch = run.env.shared.rt.deadlock.clone().filter(|_| !ch.is_external());
     let span = st.span;
     run.thread(move || {
         let mut waiting = None;
@@ -608,14 +602,12 @@ fn into(
                                 break 'outer;
                             }
                             if let (Some(d), None) = (&watch, &waiting) {
-                                waiting = Some(
-                                    d.wait(
-                                        span,
-                                        "`into` waits for room in this full channel, and nothing \
+                                waiting = Some(d.wait(
+                                    span,
+                                    "`into` waits for room in this full channel, and nothing \
                                      reads from it"
-                                            .into(),
-                                    ),
-                                );
+                                        .into(),
+                                ));
                             }
                         }
                         Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break 'outer,
