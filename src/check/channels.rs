@@ -130,7 +130,7 @@ fn uses(stmts: &[Stmt], ch: &str, in_task: bool, u: &mut Uses) {
             StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => {
                 uses(body, ch, in_task, u);
             }
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| uses(b, ch, in_task, u)),
         }
     }
 }

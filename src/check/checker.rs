@@ -175,6 +175,23 @@ impl<'s> Checker<'s> {
                 }
             }
             StmtKind::For { var, body, .. } => self.block(body, Some(var)),
+            StmtKind::IfCommand {
+                command,
+                then,
+                otherwise,
+                ..
+            } => {
+                self.pipeline(command);
+                self.block(then, None);
+                if let Some(o) = otherwise {
+                    self.block(o, None);
+                }
+            }
+            StmtKind::Try { body, var, handler } => {
+                self.block(body, None);
+                self.block(handler, var.as_ref());
+            }
+            StmtKind::Throw(_) => {}
             StmtKind::Pipeline(p) => self.pipeline(p),
         }
     }
@@ -466,7 +483,7 @@ fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
                 collect_fns(then, out);
                 collect_fns(otherwise.as_deref().unwrap_or(&[]), out);
             }
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| collect_fns(b, out)),
         }
     }
 }

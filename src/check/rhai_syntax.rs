@@ -161,6 +161,12 @@ impl Walker {
                 self.stmts(body);
             }
             StmtKind::Pipeline(p) => self.pipeline(p),
+            StmtKind::Throw(r) => self.rhai(r),
+            StmtKind::IfCommand { command, .. } => {
+                self.pipeline(command);
+                s.kind.nested().into_iter().for_each(|b| self.stmts(b));
+            }
+            StmtKind::Try { .. } => s.kind.nested().into_iter().for_each(|b| self.stmts(b)),
             StmtKind::Join(_) | StmtKind::Cancel(_) => {}
         }
     }

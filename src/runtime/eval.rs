@@ -149,6 +149,11 @@ impl Env {
             relative = snip.is_some_and(|s| s.own_fns.iter().any(|f| f == name.as_str()));
             inner = next;
         }
+        if let EvalAltResult::ErrorTerminated(v, _) = inner {
+            if let Some(x) = v.read_lock::<crate::script::engine::ExitRequest>() {
+                return RunError::new(span, RunErrorKind::ScriptExit { status: x.0 });
+            }
+        }
         if matches!(inner, EvalAltResult::ErrorTerminated(..)) {
             return RunError::new(span, RunErrorKind::Cancelled);
         }

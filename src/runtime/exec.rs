@@ -203,7 +203,7 @@ impl Executor {
     /// of the snippet to its place in the script (Rhai would read one padding character per
     /// character before it). The snippet is compiled as written and its positions mapped
     /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
-    fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
+    pub(super) fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
         let engine = &self.shared.engine;
         let own = engine.compile(&r.code).map_err(|e| {
             let at = snippet_span(r, e.position());
@@ -301,6 +301,24 @@ impl Executor {
                 }
                 Ok(Dynamic::UNIT)
             }
+            StmtKind::IfCommand {
+                negate,
+                command,
+                then,
+                otherwise,
+            } => {
+                if self.command_succeeds(command)? != *negate {
+                    self.block(then, collect)
+                } else if let Some(o) = otherwise {
+                    self.block(o, collect)
+                } else {
+                    Ok(Dynamic::UNIT)
+                }
+            }
+            StmtKind::Try { body, var, handler } => {
+                self.try_stmt(body, var.as_ref(), handler, collect)
+            }
+            StmtKind::Throw(r) => Err(self.thrown(r)),
             StmtKind::Spawn(sp) => {
                 let name = format!("task at {}", line_of(&self.shared.src, sp.span));
                 let h = self.spawn(sp, &name)?;
@@ -335,7 +353,11 @@ impl Executor {
         }
     }
 
-    fn pipeline(&mut self, p: &crate::ast::Pipeline, dest: Dest) -> Result<Dynamic, RunError> {
+    pub(super) fn pipeline(
+        &mut self,
+        p: &crate::ast::Pipeline,
+        dest: Dest,
+    ) -> Result<Dynamic, RunError> {
         let env = self.env();
         pipeline::run(&env, p, dest, &self.token)
     }
@@ -582,7 +604,7 @@ fn collect_intos(sp: &Spawn, f: &mut dyn FnMut(&str)) {
                     }
                 }
                 StmtKind::For { body, .. } => stmts(body, f),
-                _ => {}
+                k => k.nested().into_iter().for_each(|b| stmts(b, f)),
             }
         }
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod cancel;
 pub(crate) mod children;
+mod control;
 mod deadlock;
 mod eval;
 mod exec;

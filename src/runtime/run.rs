@@ -42,7 +42,7 @@ fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
                 }
             }
             StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => all_fns(body, out),
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| all_fns(b, out)),
         }
     }
 }

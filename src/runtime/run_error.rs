@@ -60,6 +60,10 @@ pub enum RunErrorKind {
     Resources { message: String },
     /// Every part of the script waits on something nothing alive can complete.
     Deadlock { waits: Vec<(Span, String)> },
+    /// `throw expr`: the expression's text.
+    Thrown { message: String },
+    /// `exit(n)`: the script ends with status n (no diagnostic; `try` does not catch it).
+    ScriptExit { status: u8 },
 }
 
 impl RunError {
@@ -86,8 +90,32 @@ impl RunError {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
             RunErrorKind::Interrupted { .. } => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
+            RunErrorKind::ScriptExit { status } => *status,
             _ => 1,
         }
+    }
+
+    /// Whether `try` catches it: every run error but an interrupt and `exit(n)`.
+    #[must_use]
+    pub(crate) fn catchable(&self) -> bool {
+        !matches!(
+            self.kind,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::ScriptExit { .. }
+        )
+    }
+
+    /// A failed command's own exit status (128 + signal number when a signal killed it);
+    /// for any other error, the status the script would end with.
+    #[must_use]
+    pub(crate) fn status(&self) -> i64 {
+        if let RunErrorKind::Exit { status, .. } = &self.kind {
+            if let Some(n) = status.strip_prefix("exit status ") {
+                if let Ok(n) = n.trim().parse() {
+                    return n;
+                }
+            }
+        }
+        i64::from(self.exit_code())
     }
 }
 
@@ -119,6 +147,8 @@ impl fmt::Display for RunError {
             K::Interrupted { signal } => write!(f, "interrupted by {signal}")?,
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
+            K::Thrown { message } => write!(f, "{message}")?,
+            K::ScriptExit { status } => write!(f, "exit({status})")?,
             K::Resources { message } => write!(f, "{message}")?,
             K::Deadlock { waits } => write!(
                 f,
@@ -157,6 +187,8 @@ impl Diagnostic for RunError {
             K::Cancelled => "flow::run::cancelled",
             K::Resources { .. } => "flow::run::resources",
             K::Deadlock { .. } => "flow::run::deadlock",
+            K::Thrown { .. } => "flow::run::thrown",
+            K::ScriptExit { .. } => "flow::run::exit",
         }))
     }
 

@@ -27,6 +27,21 @@ fn io_err<T>(msg: String) -> RResult<T> {
     )))
 }
 
+/// `exit(n)`: carried out of Rhai as a termination (which Rhai's own `try` cannot catch);
+/// the runtime turns it into `RunErrorKind::ScriptExit`.
+#[derive(Clone, Debug)]
+pub(crate) struct ExitRequest(pub(crate) u8);
+
+fn exit_with(n: i64) -> RResult<()> {
+    match u8::try_from(n) {
+        Ok(status) => Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(ExitRequest(status)),
+            Position::NONE,
+        ))),
+        Err(_) => rerr(format!("exit status must be 0 to 255, not {n}")),
+    }
+}
+
 /// Write one whole line to stdout (one locked write: concurrent lines never mix).
 pub(crate) fn out_line(s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
@@ -70,6 +85,15 @@ pub(crate) fn new_engine() -> Engine {
         } else {
             None
         }
+    });
+    e.register_fn("exit", || exit_with(0));
+    e.register_fn("exit", exit_with);
+    e.register_fn("exit", |x: Dynamic| -> RResult<()> {
+        rerr(format!(
+            "exit takes an integer status (0 to 255), not {} `{}`",
+            x.type_name(),
+            display(&x)
+        ))
     });
     e.register_fn("eprint", |x: Dynamic| err_line(&display(&x)));
     e.register_fn("sleep", |s: i64| sleep_secs(s as f64));

@@ -44,6 +44,10 @@ pub enum ParseErrorKind {
     NotUtf8,
     /// An integer out of range.
     BadNumber { text: String },
+    /// `try { … }` with no `catch` block after it.
+    TryWithoutCatch,
+    /// `throw` with nothing to throw.
+    ThrowWithoutValue,
 }
 
 impl ParseError {
@@ -80,6 +84,8 @@ impl fmt::Display for ParseError {
             }
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
             K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),
+            K::TryWithoutCatch => write!(f, "`try` without a `catch` block"),
+            K::ThrowWithoutValue => write!(f, "`throw` needs a value: the error message"),
         }
     }
 }
@@ -104,6 +110,8 @@ impl Diagnostic for ParseError {
             K::BadOnError { .. } => "flow::parse::bad_on_error",
             K::NotUtf8 => "flow::parse::not_utf8",
             K::BadNumber { .. } => "flow::parse::bad_number",
+            K::TryWithoutCatch => "flow::parse::try_without_catch",
+            K::ThrowWithoutValue => "flow::parse::throw_without_value",
         };
         Some(Box::new(code))
     }
@@ -126,9 +134,15 @@ impl Diagnostic for ParseError {
                     .into()
             }
             K::ShellOperator { op } if op == "||" => {
-                "use `unchecked cmd` to ignore a failure, or `if` to branch".into()
+                "use `unchecked cmd` to ignore a failure, or `if` to branch: \
+                 `if ^cmd { … } else { … }`"
+                    .into()
             }
             K::ShellOperator { .. } => "to run something in the background, use `spawn`".into(),
+            K::TryWithoutCatch => {
+                "add a handler after the block: `try { … } catch e { print(e.message) }`".into()
+            }
+            K::ThrowWithoutValue => "write `throw \"what went wrong\"`".into(),
             K::ElseWithoutIf => "`else` must follow the `}` of an `if` block".into(),
             K::MissingTaskNames { keyword } => {
                 format!(
