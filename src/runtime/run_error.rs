@@ -56,6 +56,15 @@ pub enum RunErrorKind {
     Panic { message: String },
     /// A task was cancelled and then joined.
     Cancelled,
+    /// The host cancelled the run (`CancelToken::cancel` on the run's token).
+    CancelledByHost,
+    /// The run's value is not of the type the host asked for (`Engine::run_as`).
+    ResultType {
+        /// The type the host asked for.
+        expected: String,
+        /// The type of the value the script produced.
+        found: String,
+    },
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
 }
@@ -70,6 +79,16 @@ impl RunError {
         }
     }
 
+    /// Whether the run was stopped from outside — by the host's cancel or by SIGINT/SIGTERM
+    /// — rather than failing.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self.kind,
+            RunErrorKind::CancelledByHost | RunErrorKind::Interrupted { .. }
+        )
+    }
+
     /// With the item that was being processed (shortened to 80 characters).
     #[must_use]
     pub(crate) fn with_item(mut self, item: &str) -> Self {
@@ -82,7 +101,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match &self.kind {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
-            RunErrorKind::Interrupted { .. } => 130,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::CancelledByHost => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
             _ => 1,
         }
@@ -117,6 +136,11 @@ impl fmt::Display for RunError {
             K::Interrupted { signal } => write!(f, "interrupted by {signal}")?,
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
+            K::CancelledByHost => write!(f, "the run was cancelled by the host")?,
+            K::ResultType { expected, found } => write!(
+                f,
+                "the script's value is {found}, but the host asked for {expected}"
+            )?,
             K::Resources { message } => write!(f, "{message}")?,
         }
         if let Some(item) = &self.item {
@@ -147,6 +171,8 @@ impl Diagnostic for RunError {
             K::Interrupted { .. } => "flow::run::interrupted",
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
+            K::CancelledByHost => "flow::run::cancelled_by_host",
+            K::ResultType { .. } => "flow::run::result_type",
             K::Resources { .. } => "flow::run::resources",
         }))
     }
@@ -169,6 +195,10 @@ impl Diagnostic for RunError {
             RunErrorKind::NoMatch { .. } => {
                 Some(Box::new("quote the word to pass it literally: '…'"))
             }
+            RunErrorKind::ResultType { .. } => Some(Box::new(
+                "end the script with a statement that yields that type, or ask for \
+                 `rhai::Dynamic` and inspect the value",
+            )),
             RunErrorKind::Resources { .. } => Some(Box::new(
                 "the script runs more threads at once than the system allows: use fewer \
                  stages or tasks at a time, or raise the limit (`ulimit -u`, \
