@@ -2,6 +2,7 @@
 
 mod check_error;
 mod checker;
+mod host_calls;
 mod plan;
 mod plan_build;
 mod plan_render;
