@@ -65,4 +65,16 @@ impl Script {
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
+
+    /// The script's name, as shown in its diagnostics.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.source.name
+    }
+
+    /// Render an error of one of its runs against its source (the CLI's format).
+    #[must_use]
+    pub fn render_error(&self, error: &crate::RunError, opts: RenderOptions) -> String {
+        render(&[error], &self.source, opts)
+    }
 }
