@@ -8,6 +8,9 @@ use flow::{CancelReason, CancelToken, Engine, RenderOptions, Stream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// What the script wrote, by stream, in order.
+type Captured = Arc<Mutex<Vec<(Stream, Vec<u8>)>>>;
+
 /// Run the demo; its report is what a host would show.
 ///
 /// # Errors
@@ -23,7 +26,7 @@ pub fn demo() -> Result<String, flow::Error> {
     engine.declare_fn("score", 1);
 
     // Everything the script would print goes to the host instead.
-    let captured: Arc<Mutex<Vec<(Stream, Vec<u8>)>>> = Arc::default();
+    let captured: Captured = Arc::default();
     let sink_of = captured.clone();
     engine.on_output(move |stream, bytes| {
         sink_of.lock().unwrap().push((stream, bytes.to_vec()));
@@ -55,12 +58,7 @@ pub fn demo() -> Result<String, flow::Error> {
                 .sum::<i64>()
         })
     };
-    engine
-        .run_as::<()>(&script)
-        .map_err(|error| flow::Error::Run {
-            error,
-            source: script.source.clone(),
-        })?;
+    engine.run_as::<()>(&script).map_err(|e| script.error(e))?;
     feeder.join().expect("feeder");
     let sum = reader.join().expect("reader");
     report.push_str(&format!("sink total: {sum}\n"));

@@ -11,8 +11,8 @@ pub enum Error {
     Compile(Diagnostics),
     /// The run failed (or was cancelled).
     Run {
-        /// The run error.
-        error: RunError,
+        /// The run error (boxed: errors are returned by value and must stay small).
+        error: Box<RunError>,
         /// The script it is about.
         source: SourceFile,
     },
@@ -24,7 +24,7 @@ impl Error {
     pub fn render(&self, opts: RenderOptions) -> String {
         match self {
             Error::Compile(d) => d.render(opts),
-            Error::Run { error, source } => render(&[error], source, opts),
+            Error::Run { error, source } => render(&[&**error], source, opts),
         }
     }
 

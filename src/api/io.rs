@@ -169,7 +169,7 @@ impl Sink {
     }
 }
 
-impl<'a> IntoIterator for &'a Sink {
+impl IntoIterator for &Sink {
     type Item = Dynamic;
     type IntoIter = SinkIter;
     fn into_iter(self) -> SinkIter {

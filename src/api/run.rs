@@ -50,10 +50,7 @@ impl Engine {
     /// [`Error::Compile`] with the diagnostics, or [`Error::Run`].
     pub fn eval<T: Any>(&self, source: &str) -> Result<T, Error> {
         let script = self.compile_named("<eval>", source)?;
-        self.run_as(&script).map_err(|error| Error::Run {
-            error,
-            source: script.source.clone(),
-        })
+        self.run_as(&script).map_err(|e| script.error(e))
     }
 
     /// Run with `args` (the script's `args` array), stoppable from another thread through
