@@ -48,7 +48,7 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     c.errors.extend(super::channels::check(&ast.stmts));
     let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
         c.errors.into_iter().partition(CheckError::is_warning);
-    errors.extend(super::rhai_syntax::check(ast));
+    errors.extend(super::rhai_syntax::check(ast, &opts.known_fns));
     if errors.is_empty() {
         let mut plan = Plan::build(ast, src);
         warnings.sort_by_key(|e| e.span.start);

@@ -17,9 +17,9 @@ impl Executor {
         body: &[Stmt],
         var: Option<&Ident>,
         handler: &[Stmt],
-        collect: bool,
+        dest: Dest,
     ) -> Result<Dynamic, RunError> {
-        match self.block(body, collect) {
+        match self.block(body, dest) {
             Err(e) if e.catchable() && self.token.reason().is_none() => {
                 let base = self.scope.len();
                 if let Some(v) = var {
@@ -27,7 +27,7 @@ impl Executor {
                     self.scope
                         .push_dynamic(v.name.clone(), Dynamic::from_map(map));
                 }
-                let r = self.block(handler, collect);
+                let r = self.block(handler, dest);
                 self.scope.rewind(base);
                 r
             }

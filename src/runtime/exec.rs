@@ -133,18 +133,18 @@ impl Executor {
         }
     }
 
-    /// Run statements; the value is the last statement's. `collect_last`: a final pipeline
-    /// is collected rather than printed (a task's value).
-    pub(crate) fn block(
-        &mut self,
-        stmts: &[Stmt],
-        collect_last: bool,
-    ) -> Result<Dynamic, RunError> {
+    /// Run statements; the value is the last statement's. `tail`: where a final pipeline's
+    /// output goes (`Collect` for a task's value, `Last` for a run's).
+    pub(crate) fn block(&mut self, stmts: &[Stmt], tail: Dest) -> Result<Dynamic, RunError> {
         let base = self.scope.len();
         let mut last = Dynamic::UNIT;
         for (i, s) in stmts.iter().enumerate() {
-            let collect = collect_last && i + 1 == stmts.len();
-            match self.stmt(s, collect) {
+            let dest = if i + 1 == stmts.len() {
+                tail
+            } else {
+                Dest::Stdout
+            };
+            match self.stmt(s, dest) {
                 Ok(v) => last = v,
                 Err(e) => {
                     self.scope.rewind(base);
@@ -156,12 +156,19 @@ impl Executor {
         Ok(last)
     }
 
-    /// Run top-level statements (their variables stay) and then join the tasks.
-    pub(crate) fn top(&mut self, stmts: &[Stmt]) -> Result<Dynamic, RunError> {
+    /// Run top-level statements (their variables stay) and then join the tasks. `tail`:
+    /// where the last statement's pipeline output goes (`Dest::Last`: its sink's value is
+    /// the run's value).
+    pub(crate) fn top(&mut self, stmts: &[Stmt], tail: Dest) -> Result<Dynamic, RunError> {
         let mut last = Dynamic::UNIT;
         let mut result = Ok(());
-        for s in stmts {
-            match self.stmt(s, false) {
+        for (i, s) in stmts.iter().enumerate() {
+            let dest = if i + 1 == stmts.len() {
+                tail
+            } else {
+                Dest::Stdout
+            };
+            match self.stmt(s, dest) {
                 Ok(v) => last = v,
                 Err(e) => {
                     result = Err(e);
@@ -229,17 +236,17 @@ impl Executor {
         env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
     }
 
-    fn stmt(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+    fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
         let ctx = crate::script::context::ThreadCtx {
             token: Some(self.token.clone()),
             deadline: None,
             runtime: Some(self.shared.rt.clone()),
         };
-        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, collect))
+        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
     }
 
-    fn stmt_inner(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+    fn stmt_inner(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         match &s.kind {
             StmtKind::Fn { .. } => Ok(Dynamic::UNIT),
             StmtKind::Let { name, value } => {
@@ -259,9 +266,7 @@ impl Executor {
                 };
                 self.eval(&r)
             }
-            StmtKind::Pipeline(p) => {
-                self.pipeline(p, if collect { Dest::Collect } else { Dest::Stdout })
-            }
+            StmtKind::Pipeline(p) => self.pipeline(p, dest),
             StmtKind::If {
                 cond,
                 then,
@@ -277,9 +282,9 @@ impl Executor {
                     )
                 })?;
                 if c {
-                    self.block(then, collect)
+                    self.block(then, dest)
                 } else if let Some(o) = otherwise {
-                    self.block(o, collect)
+                    self.block(o, dest)
                 } else {
                     Ok(Dynamic::UNIT)
                 }
@@ -295,7 +300,7 @@ impl Executor {
                     self.check_cancel(s.span)?;
                     let base = self.scope.len();
                     self.scope.push_dynamic(var.name.clone(), x);
-                    let r = self.block(body, false);
+                    let r = self.block(body, Dest::Stdout);
                     self.scope.rewind(base);
                     let _ = r?;
                 }
@@ -308,15 +313,15 @@ impl Executor {
                 otherwise,
             } => {
                 if self.command_succeeds(command)? != *negate {
-                    self.block(then, collect)
+                    self.block(then, dest)
                 } else if let Some(o) = otherwise {
-                    self.block(o, collect)
+                    self.block(o, dest)
                 } else {
                     Ok(Dynamic::UNIT)
                 }
             }
             StmtKind::Try { body, var, handler } => {
-                self.try_stmt(body, var.as_ref(), handler, collect)
+                self.try_stmt(body, var.as_ref(), handler, dest)
             }
             StmtKind::Throw(r) => Err(self.thrown(r)),
             StmtKind::Spawn(sp) => {
@@ -471,7 +476,7 @@ impl Executor {
             TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
                 SpawnBody::Block(stmts) => {
-                    let r = ex.block(stmts, true);
+                    let r = ex.block(stmts, Dest::Collect);
                     let end = ex.finish_tasks(r.is_err());
                     r.and_then(|v| end.map(|()| v))
                 }

@@ -56,6 +56,15 @@ pub enum RunErrorKind {
     Panic { message: String },
     /// A task was cancelled and then joined.
     Cancelled,
+    /// The host cancelled the run (`CancelToken::cancel` on the run's token).
+    CancelledByHost,
+    /// The run's value is not of the type the host asked for (`Engine::run_as`).
+    ResultType {
+        /// The type the host asked for.
+        expected: String,
+        /// The type of the value the script produced.
+        found: String,
+    },
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
     /// Every part of the script waits on something nothing alive can complete.
@@ -76,6 +85,16 @@ impl RunError {
         }
     }
 
+    /// Whether the run was stopped from outside — by the host's cancel or by SIGINT/SIGTERM
+    /// — rather than failing.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self.kind,
+            RunErrorKind::CancelledByHost | RunErrorKind::Interrupted { .. }
+        )
+    }
+
     /// With the item that was being processed (shortened to 80 characters).
     #[must_use]
     pub(crate) fn with_item(mut self, item: &str) -> Self {
@@ -88,7 +107,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match &self.kind {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
-            RunErrorKind::Interrupted { .. } => 130,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::CancelledByHost => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
             RunErrorKind::ScriptExit { status } => *status,
             _ => 1,
@@ -149,6 +168,11 @@ impl fmt::Display for RunError {
             K::Cancelled => write!(f, "the task was cancelled")?,
             K::Thrown { message } => write!(f, "{message}")?,
             K::ScriptExit { status } => write!(f, "exit({status})")?,
+            K::CancelledByHost => write!(f, "the run was cancelled by the host")?,
+            K::ResultType { expected, found } => write!(
+                f,
+                "the script's value is {found}, but the host asked for {expected}"
+            )?,
             K::Resources { message } => write!(f, "{message}")?,
             K::Deadlock { waits } => write!(
                 f,
@@ -185,6 +209,8 @@ impl Diagnostic for RunError {
             K::Interrupted { .. } => "flow::run::interrupted",
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
+            K::CancelledByHost => "flow::run::cancelled_by_host",
+            K::ResultType { .. } => "flow::run::result_type",
             K::Resources { .. } => "flow::run::resources",
             K::Deadlock { .. } => "flow::run::deadlock",
             K::Thrown { .. } => "flow::run::thrown",
@@ -214,6 +240,10 @@ impl Diagnostic for RunError {
                 "a channel's reader and its writer must run at the same time: spawn one side \
                  (`let p = spawn { … | into ch }`, then `from ch | …`), and make sure some task \
                  sends to every channel that is read",
+            )),
+            RunErrorKind::ResultType { .. } => Some(Box::new(
+                "end the script with a statement that yields that type, or ask for \
+                 `rhai::Dynamic` and inspect the value",
             )),
             RunErrorKind::Resources { .. } => Some(Box::new(
                 "the script runs more threads at once than the system allows: use fewer \

@@ -3,8 +3,8 @@
 
 use super::channel::FlowChannel;
 use super::context;
+use crate::runtime::output::{self, Stream};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
-use std::io::Write;
 
 type RResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -43,33 +43,30 @@ fn exit_with(n: i64) -> RResult<()> {
 }
 
 /// Write one whole line to stdout (one locked write: concurrent lines never mix).
+/// Write one whole line to stdout (one locked write: concurrent lines never mix), or to the
+/// host's output hook.
 pub(crate) fn out_line(s: &str) {
-    let mut buf = Vec::with_capacity(s.len() + 1);
-    buf.extend_from_slice(s.as_bytes());
-    buf.push(b'\n');
-    around_bar(|| {
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(&buf);
-        let _ = o.flush();
-    });
+    line(Stream::Stdout, s);
 }
 
-/// Write around the run's progress bar, if one is drawn.
-fn around_bar(f: impl FnOnce()) {
-    match context::current().runtime {
-        Some(rt) => crate::runtime::around_progress(&rt.progress, f),
-        None => f(),
-    }
-}
-
-/// Write one whole line to stderr.
+/// Write one whole line to stderr, or to the host's output hook.
 pub(crate) fn err_line(s: &str) {
+    line(Stream::Stderr, s);
+}
+
+/// One line to the current run's output, around its progress bar if one is drawn.
+fn line(stream: Stream, s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
     buf.extend_from_slice(s.as_bytes());
     buf.push(b'\n');
-    around_bar(|| {
-        let _ = std::io::stderr().lock().write_all(&buf);
-    });
+    match context::current().runtime {
+        Some(rt) => crate::runtime::around_progress(&rt.progress, || {
+            let _ = output::write(rt.output.as_ref(), stream, &buf);
+        }),
+        None => {
+            let _ = output::write(None, stream, &buf);
+        }
+    }
 }
 
 /// A new engine with flow's built-ins.
