@@ -1,8 +1,53 @@
-//! flow: a small language for concurrent pipelines.
+//! flow: a small language for concurrent pipelines — external commands joined by OS pipes,
+//! in-process item stages on threads, worker pools, tasks, and Ctrl-C done right — with
+//! per-item logic in [Rhai](https://rhai.rs). The crate is a library first: the `flow`
+//! binary is a thin client of it.
+//!
+//! # Quick start: embedding
+//!
+//! ```
+//! use flow::{Engine, Stream};
+//! use std::sync::{Arc, Mutex};
+//!
+//! let mut engine = Engine::new();
+//! // Rust functions through Rhai's API; declared so that the checker knows their arity.
+//! engine.register(|rhai| {
+//!     rhai.register_fn("weight", |s: &str| s.len() as i64);
+//! });
+//! engine.declare_fn("weight", 1);
+//! engine.set_var("words", vec![flow::rhai::Dynamic::from("ab"), "cde".into()]);
+//!
+//! // Capture what the script prints instead of writing to this process's stdout.
+//! let printed = Arc::new(Mutex::new(String::new()));
+//! let p = printed.clone();
+//! engine.on_output(move |stream, bytes| {
+//!     if stream == Stream::Stdout {
+//!         p.lock().unwrap().push_str(&String::from_utf8_lossy(bytes));
+//!     }
+//! });
+//!
+//! // Compile once (parse + check: errors before anything runs), run any number of times.
+//! let script = engine
+//!     .compile_named("weights.flow", "echo start\nfrom words | map weight | sum")
+//!     .unwrap();
+//! // The last statement's value is the run's value (a final sink is returned, not printed).
+//! let total: i64 = engine.run_as(&script).unwrap();
+//! assert_eq!(total, 5);
+//! assert_eq!(*printed.lock().unwrap(), "start\n");
+//! ```
+//!
+//! Named sources and sinks ([`Engine::source`], [`Engine::sink`]) move items between the
+//! host and a running script; a [`CancelToken`] stops a run from another thread
+//! ([`Engine::run_with_cancel`]). No signal handler is installed unless the host asks, and
+//! nothing is global. `docs/embedding.md` states every rule; `examples/embed_host.rs` is a
+//! complete host.
+//!
+//! # Inside
 //!
 //! A script is parsed ([`parse`]) into an [`ast::Ast`], checked into a [`Plan`], and run.
 //! See `docs/language.md` for the language and `src/README.md` for a map of the code.
 
+mod api;
 mod check;
 mod diagnostics;
 mod engine;
@@ -12,9 +57,13 @@ mod script;
 mod script_file;
 mod syntax;
 
+pub use api::error::Error;
+pub use api::io::{Sink, SinkIter, SourceSender};
 pub use check::{CheckError, CheckErrorKind, CheckOptions, Plan};
 pub use diagnostics::{render, RenderOptions, SourceFile};
-pub use engine::{Engine, SourceSender};
+pub use engine::Engine;
+/// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.
+pub use rhai;
 pub use script_file::{CompileOptions, Diagnostics, Script};
 pub use syntax::ast;
 pub use syntax::parse_error::{ParseError, ParseErrorKind};
@@ -23,7 +72,7 @@ pub use syntax::span::Span;
 
 pub use runtime::{
     become_subreaper, catch_signals_early, run_script, CancelReason, CancelToken, EngineHook,
-    JobInfo, RunError, RunErrorKind, RunOptions, TaskHandle,
+    JobInfo, OutputHook, RunError, RunErrorKind, RunOptions, Stream, TaskHandle,
 };
 
 /// Run a compiled script as the CLI does (signal handlers installed, errors rendered on
@@ -34,13 +83,17 @@ pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
     let opts = RunOptions {
         args,
         handle_signals: true,
+        print_result: true,
         ..RunOptions::default()
     };
     match run_script(script, opts) {
         Ok(_) => 0,
         Err(e) => {
             let code = e.exit_code();
-            if !matches!(e.kind, RunErrorKind::Interrupted { .. }) {
+            if !matches!(
+                e.kind,
+                RunErrorKind::Interrupted { .. } | RunErrorKind::ScriptExit { .. }
+            ) {
                 eprint!(
                     "{}",
                     render(&[&e], &script.source, RenderOptions::for_stderr())

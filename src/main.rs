@@ -66,26 +66,23 @@ enum Format {
 static BLOCK_EARLY_SIGNALS: extern "C" fn() = block_early_signals;
 
 extern "C" fn block_early_signals() {
-    // SAFETY: sigset operations on a local set, and sigprocmask of the only thread.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-    }
+    mask_int_term(libc::SIG_BLOCK);
 }
 
 /// Handlers are in place (or the default is wanted): let pending signals through. Before any
 /// thread or child starts, so none inherits the mask.
 fn unblock_early_signals() {
-    // SAFETY: as in `block_early_signals`.
+    mask_int_term(libc::SIG_UNBLOCK);
+}
+
+fn mask_int_term(how: libc::c_int) {
+    // SAFETY: sigset operations on a local set, and sigprocmask while flow has one thread.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::sigprocmask(how, &set, std::ptr::null_mut());
     }
 }
 

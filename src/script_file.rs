@@ -65,4 +65,25 @@ impl Script {
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
+
+    /// The script's name, as shown in its diagnostics.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.source.name
+    }
+
+    /// An error of one of its runs, with the script's source: a [`crate::Error`] for `?`.
+    #[must_use]
+    pub fn error(&self, error: crate::RunError) -> crate::Error {
+        crate::Error::Run {
+            error: Box::new(error),
+            source: self.source.clone(),
+        }
+    }
+
+    /// Render an error of one of its runs against its source (the CLI's format).
+    #[must_use]
+    pub fn render_error(&self, error: &crate::RunError, opts: RenderOptions) -> String {
+        render(&[error], &self.source, opts)
+    }
 }

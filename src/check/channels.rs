@@ -1,6 +1,7 @@
 //! Deadlocks the checker can see before anything runs: a channel that is read but that no
-//! statement ever sends into, and a channel filled on the main thread before any task reads
-//! it. Both are warnings (the run would fail with `flow::run::deadlock` when it hangs).
+//! statement ever sends into, and a channel that the main thread fills with more items than
+//! it holds (both literal) before any task reads it. Both are warnings (the run fails with
+//! `flow::run::deadlock` when it hangs).
 
 use super::check_error::{CheckError, CheckErrorKind};
 use crate::ast::{LetValue, Pipeline, SpawnBody, StageKind, Stmt, StmtKind};
@@ -11,16 +12,16 @@ use crate::Span;
 struct Uses {
     /// `from ch` readers: where, and whether in a task.
     reads: Vec<(Span, bool)>,
-    /// `into ch` writers: where, and whether in a task.
-    writes: Vec<(Span, bool)>,
+    /// `into ch` writers: where, whether in a task, and how many items, when literal.
+    writes: Vec<(Span, bool, Option<usize>)>,
 }
 
 /// The warnings for the channels the script makes with `let ch = channel(…)`.
 pub(crate) fn check(stmts: &[Stmt]) -> Vec<CheckError> {
-    let mut made: Vec<String> = vec![];
+    let mut made: Vec<(String, Option<usize>)> = vec![];
     find_channels(stmts, &mut made);
     let mut out = vec![];
-    for ch in &made {
+    for (ch, capacity) in &made {
         let mut u = Uses::default();
         uses(stmts, ch, false, &mut u);
         if u.writes.is_empty() {
@@ -37,17 +38,21 @@ pub(crate) fn check(stmts: &[Stmt]) -> Vec<CheckError> {
                 ));
             }
         }
-        // The main thread fills `ch` with no reader running yet: a read comes only later.
-        let main_write = u.writes.iter().find(|w| !w.1).map(|w| w.0);
+        // The main thread sends more than `ch` holds with no reader running yet.
+        let main_write = u
+            .writes
+            .iter()
+            .find(|w| !w.1 && matches!((w.2, capacity), (Some(n), Some(c)) if n > *c))
+            .map(|w| w.0);
         let reader_before = |at: Span| u.reads.iter().any(|r| r.1 && r.0.start < at.start);
         if let Some(w) = main_write {
-            if !reader_before(w) && u.reads.iter().any(|r| r.0.start > w.start) {
+            if !reader_before(w) {
                 out.push(CheckError::new(
                     w,
                     CheckErrorKind::ChannelWait {
                         message: format!(
-                            "`into {ch}` fills the channel before anything reads it: past its \
-                             capacity it waits forever"
+                            "`into {ch}` sends more items than the channel holds, and nothing \
+                             reads it yet: it waits forever"
                         ),
                         help: format!(
                             "run one side as a task: `let p = spawn {{ … | into {ch} }}`, then \
@@ -61,18 +66,41 @@ pub(crate) fn check(stmts: &[Stmt]) -> Vec<CheckError> {
     out
 }
 
-fn find_channels(stmts: &[Stmt], out: &mut Vec<String>) {
+fn find_channels(stmts: &[Stmt], out: &mut Vec<(String, Option<usize>)>) {
     for s in stmts {
         if let StmtKind::Let {
             name,
             value: LetValue::Expr(e),
         } = &s.kind
         {
-            if e.code.trim_start().starts_with("channel(") {
-                out.push(name.name.clone());
+            if let Some(arg) = e.code.trim().strip_prefix("channel(") {
+                let capacity = arg.strip_suffix(')').and_then(|n| n.trim().parse().ok());
+                out.push((name.name.clone(), capacity));
             }
         }
     }
+}
+
+/// How many items a literal source yields: `[a, b, c]` (no nested brackets) or `a..b` /
+/// `a..=b` of integers.
+fn literal_len(code: &str) -> Option<usize> {
+    let c = code.trim();
+    if let Some(inner) = c.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+        if inner.contains(['[', '(', '{', '"', '\'']) {
+            return None;
+        }
+        return Some(inner.split(',').filter(|x| !x.trim().is_empty()).count());
+    }
+    let (a, b, inclusive) = match c.split_once("..=") {
+        Some((a, b)) => (a, b, true),
+        None => {
+            let (a, b) = c.split_once("..")?;
+            (a, b, false)
+        }
+    };
+    let (a, b): (i64, i64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    let n = b - a + i64::from(inclusive);
+    usize::try_from(n.max(0)).ok()
 }
 
 fn uses(stmts: &[Stmt], ch: &str, in_task: bool, u: &mut Uses) {
@@ -102,7 +130,7 @@ fn uses(stmts: &[Stmt], ch: &str, in_task: bool, u: &mut Uses) {
             StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => {
                 uses(body, ch, in_task, u);
             }
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| uses(b, ch, in_task, u)),
         }
     }
 }
@@ -113,9 +141,14 @@ fn pipeline(p: &Pipeline, ch: &str, in_task: bool, u: &mut Uses) {
             u.reads.push((src.span, in_task));
         }
     }
+    // Items reach `into` unchanged only when it follows the source directly.
+    let literal = match (&p.source, p.stages.len()) {
+        (Some(src), 1) => literal_len(&src.expr.code),
+        _ => None,
+    };
     for st in &p.stages {
         if matches!(&st.kind, StageKind::Into(n) if n.name == ch) {
-            u.writes.push((st.span, in_task));
+            u.writes.push((st.span, in_task, literal));
         }
     }
 }

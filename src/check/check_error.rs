@@ -131,6 +131,16 @@ pub enum CheckErrorKind {
         /// Rhai's message.
         message: String,
     },
+    /// A call of a host function (`Engine::declare_fn`) with a number of arguments the host
+    /// did not declare.
+    HostArity {
+        /// The function.
+        name: String,
+        /// The arities the host declared.
+        declared: Vec<usize>,
+        /// How many arguments the call passes.
+        found: usize,
+    },
 }
 
 impl CheckError {
@@ -187,6 +197,21 @@ impl fmt::Display for CheckError {
             }
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
             K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
+            K::HostArity {
+                name,
+                declared,
+                found,
+            } => {
+                let takes: Vec<String> = declared.iter().map(ToString::to_string).collect();
+                let last = declared.last().copied().unwrap_or(0);
+                write!(
+                    f,
+                    "`{name}` is called with {}, but it takes {} {}",
+                    plural(*found, "argument"),
+                    takes.join(" or "),
+                    if last == 1 { "argument" } else { "arguments" }
+                )
+            }
             K::ShInterpolation { message, .. } => write!(f, "{message}"),
             K::ChannelWait { message, .. } | K::Trap { message, .. } => write!(f, "{message}"),
             K::ShellString { shell } => write!(
@@ -213,7 +238,7 @@ impl CheckErrorKind {
         match self {
             K::UnknownCommand { .. } | K::BadProgramPath { .. } => "flow::check::unknown_command",
             K::UnknownFunction { .. } => "flow::check::unknown_function",
-            K::Arity { .. } => "flow::check::arity",
+            K::Arity { .. } | K::HostArity { .. } => "flow::check::arity",
             K::UnknownVariable { .. } | K::AssignUndeclared { .. } => {
                 "flow::check::unknown_variable"
             }
@@ -272,6 +297,10 @@ impl CheckErrorKind {
             K::ShInterpolation { help, .. }
             | K::ChannelWait { help, .. }
             | K::Trap { help, .. } => help.clone(),
+            K::HostArity { name, .. } => format!(
+                "`{name}` is a function of the program running this script: pass the arguments \
+                 it declared"
+            ),
             K::ShellString { .. } => "write `sh \"… ${x} …\"`: flow passes the values to sh as data. Or pass them as arguments after the script: `bash -c 'echo \"$1\"' bash ${x}`".into(),
         })
     }
@@ -282,7 +311,7 @@ impl CheckErrorKind {
             K::UnknownCommand { .. } | K::BadProgramPath { exists: false, .. } => "not found",
             K::BadProgramPath { .. } => "not executable",
             K::UnknownFunction { .. } => "no such fn",
-            K::Arity { .. } => "called here",
+            K::Arity { .. } | K::HostArity { .. } => "called here",
             K::UnknownVariable { .. } | K::AssignUndeclared { .. } => "not declared",
             K::PoolSize { .. } => "no workers",
             K::BadAmount { .. } => "meaningless amount",

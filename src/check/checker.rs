@@ -48,7 +48,7 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     c.errors.extend(super::channels::check(&ast.stmts));
     let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
         c.errors.into_iter().partition(CheckError::is_warning);
-    errors.extend(super::rhai_syntax::check(ast));
+    errors.extend(super::rhai_syntax::check(ast, &opts.known_fns));
     super::traps::check(&ast.stmts, &mut errors, &mut warnings);
     if errors.is_empty() {
         let mut plan = Plan::build(ast, src);
@@ -176,6 +176,23 @@ impl<'s> Checker<'s> {
                 }
             }
             StmtKind::For { var, body, .. } => self.block(body, Some(var)),
+            StmtKind::IfCommand {
+                command,
+                then,
+                otherwise,
+                ..
+            } => {
+                self.pipeline(command);
+                self.block(then, None);
+                if let Some(o) = otherwise {
+                    self.block(o, None);
+                }
+            }
+            StmtKind::Try { body, var, handler } => {
+                self.block(body, None);
+                self.block(handler, var.as_ref());
+            }
+            StmtKind::Throw(_) => {}
             StmtKind::Pipeline(p) => self.pipeline(p),
         }
     }
@@ -467,7 +484,7 @@ fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
                 collect_fns(then, out);
                 collect_fns(otherwise.as_deref().unwrap_or(&[]), out);
             }
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| collect_fns(b, out)),
         }
     }
 }

@@ -95,7 +95,13 @@ impl<'s> Builder<'s> {
                     self.stmts(otherwise.as_deref().unwrap_or(&[]));
                 }
                 StmtKind::Pipeline(p) => self.pipeline(p, &Target::Stdout, None),
+                StmtKind::IfCommand { command, .. } => {
+                    self.pipeline(command, &Target::Stdout, None);
+                    s.kind.nested().into_iter().for_each(|b| self.stmts(b));
+                }
+                StmtKind::Try { .. } => s.kind.nested().into_iter().for_each(|b| self.stmts(b)),
                 StmtKind::Fn { .. }
+                | StmtKind::Throw(_)
                 | StmtKind::Assign { .. }
                 | StmtKind::Rhai(_)
                 | StmtKind::Join(_)

@@ -9,13 +9,17 @@ use crate::ast::{
 };
 use crate::Span;
 
-/// Compile every Rhai snippet of `ast`; one error per snippet that does not parse.
-pub(crate) fn check(ast: &Ast) -> Vec<CheckError> {
+/// Compile every Rhai snippet of `ast`; one error per snippet that does not parse, and one
+/// per call of a host function (`host_fns`: name and arity) with an undeclared arity.
+pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> {
     let mut engine = rhai::Engine::new_raw();
     engine.set_optimization_level(rhai::OptimizationLevel::None);
+    let mut own = vec![];
+    script_fns(&ast.stmts, &mut own);
     let mut w = Walker {
         engine,
         errors: vec![],
+        host: super::host_calls::HostFns::new(host_fns, &own),
     };
     w.stmts(&ast.stmts);
     w.errors
@@ -24,20 +28,57 @@ pub(crate) fn check(ast: &Ast) -> Vec<CheckError> {
 struct Walker {
     engine: rhai::Engine,
     errors: Vec<CheckError>,
+    host: super::host_calls::HostFns,
+}
+
+/// The names of the script's own `fn`s.
+fn script_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a str>) {
+    for s in stmts {
+        match &s.kind {
+            StmtKind::Fn { name, .. } => out.push(&name.name),
+            StmtKind::If {
+                then, otherwise, ..
+            } => {
+                script_fns(then, out);
+                script_fns(otherwise.as_deref().unwrap_or(&[]), out);
+            }
+            StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => {
+                script_fns(body, out);
+            }
+            StmtKind::Spawn(sp)
+            | StmtKind::Let {
+                value: LetValue::Spawn(sp),
+                ..
+            } => {
+                if let SpawnBody::Block(b) = &sp.body {
+                    script_fns(b, out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Walker {
     fn rhai(&mut self, r: &Rhai) {
-        if let Err(e) = self.engine.compile(&r.code) {
-            let at =
-                snippet_offset(&r.code, e.position()).map_or(r.span.start, |o| r.span.start + o);
-            let end = (at + 1).min(r.span.end.max(at + 1));
-            let message = e.err_type().to_string();
-            self.errors.push(CheckError::new(
-                Span::new(at, end),
-                CheckErrorKind::RhaiSyntax { message },
-            ));
+        match self.engine.compile(&r.code) {
+            Ok(ast) => {
+                let offset = |p| snippet_offset(&r.code, p);
+                self.host
+                    .check(&ast, r.span.start, &offset, &mut self.errors);
+            }
+            Err(e) => self.syntax_error(r, &e),
         }
+    }
+
+    fn syntax_error(&mut self, r: &Rhai, e: &rhai::ParseError) {
+        let at = snippet_offset(&r.code, e.position()).map_or(r.span.start, |o| r.span.start + o);
+        let end = (at + 1).min(r.span.end.max(at + 1));
+        let message = e.err_type().to_string();
+        self.errors.push(CheckError::new(
+            Span::new(at, end),
+            CheckErrorKind::RhaiSyntax { message },
+        ));
     }
 
     fn callable(&mut self, c: &Callable) {
@@ -161,6 +202,12 @@ impl Walker {
                 self.stmts(body);
             }
             StmtKind::Pipeline(p) => self.pipeline(p),
+            StmtKind::Throw(r) => self.rhai(r),
+            StmtKind::IfCommand { command, .. } => {
+                self.pipeline(command);
+                s.kind.nested().into_iter().for_each(|b| self.stmts(b));
+            }
+            StmtKind::Try { .. } => s.kind.nested().into_iter().for_each(|b| self.stmts(b)),
             StmtKind::Join(_) | StmtKind::Cancel(_) => {}
         }
     }
@@ -184,7 +231,35 @@ mod tests {
     use super::*;
 
     fn errors(src: &str) -> Vec<CheckError> {
-        check(&crate::parse(src).expect("parses"))
+        check(&crate::parse(src).expect("parses"), &[])
+    }
+
+    fn host_errors(src: &str) -> Vec<CheckError> {
+        let host = [
+            ("triple".to_string(), 1),
+            ("pair".into(), 0),
+            ("pair".into(), 2),
+        ];
+        check(&crate::parse(src).expect("parses"), &host)
+    }
+
+    #[test]
+    fn calls_of_host_functions_are_checked_against_their_declared_arities() {
+        let src = "let a = triple(1, 2)\nfrom [1] | map { it.triple() + pair() + pair(1, it) }\nfn f(x) { triple() }\n";
+        let e = host_errors(src);
+        let spans: Vec<&str> = e.iter().map(|e| &src[e.span.start..e.span.end]).collect();
+        assert_eq!(spans, ["triple", "triple"], "{e:?}");
+        assert_eq!(e[0].span.start, src.find("triple").unwrap());
+        assert_eq!(
+            e[0].to_string(),
+            "`triple` is called with 2 arguments, but it takes 1 argument"
+        );
+        assert_eq!(e[1].span.start, src.rfind("triple").unwrap());
+    }
+
+    #[test]
+    fn a_script_fn_of_the_same_name_overloads_the_host_function() {
+        assert!(host_errors("fn triple(a, b) { a }\nlet a = triple(1, 2)\n").is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::run_error::{RunError, RunErrorKind};
 use super::words::Lookup;
 use super::Rt;
 use crate::ast::{Callable, Rhai};
-use crate::script::position::{padded, span_at};
+use crate::script::position::span_at;
 use crate::Span;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 use std::sync::Arc;
@@ -39,8 +39,36 @@ pub(crate) struct Env {
 /// A callable ready to run.
 pub(crate) enum Compiled {
     Fn(rhai::FnPtr),
-    /// A block, with its native fast path when it is a simple expression.
-    Block(AST, Option<crate::script::fastpath::Fast>),
+    /// A block, with its native fast path when it is a simple expression, and where it is.
+    Block(AST, Option<crate::script::fastpath::Fast>, Arc<Snippet>),
+}
+
+/// A snippet of Rhai compiled as written (not padded to its place in the script: padding
+/// would cost one character per character before it, quadratic over a long script). Rhai's
+/// positions in it are relative to it, and mapped to the script here.
+pub(crate) struct Snippet {
+    start: usize,
+    code: Arc<str>,
+    /// Functions (closures) the snippet itself defines: positions inside them are relative
+    /// too. Positions inside the script's `fn`s are the script's already (compiled padded,
+    /// once).
+    own_fns: Vec<String>,
+}
+
+impl Snippet {
+    pub(crate) fn new(r: &Rhai, own: &AST) -> Self {
+        Snippet {
+            start: r.span.start,
+            code: Arc::from(r.code.as_str()),
+            own_fns: own.iter_functions().map(|f| f.name.to_string()).collect(),
+        }
+    }
+
+    /// The script span of a Rhai position relative to the snippet.
+    fn span(&self, pos: rhai::Position) -> Option<Span> {
+        let at = span_at(&self.code, pos)?;
+        Some(Span::new(self.start + at.start, self.start + at.end))
+    }
 }
 
 impl Env {
@@ -74,13 +102,15 @@ impl Env {
         }
     }
 
-    /// Compile a snippet (with the script's `fn`s available to it).
-    pub(crate) fn compile(&self, r: &Rhai) -> Result<AST, RunError> {
-        let text = padded(&self.shared.src, r.span, &r.code);
-        match self.shared.engine.compile_with_scope(&self.vars, &text) {
-            Ok(ast) => Ok(self.shared.fns.merge(&ast)),
+    /// Compile a snippet as written (with the script's `fn`s available to it).
+    pub(crate) fn compile(&self, r: &Rhai) -> Result<(AST, Arc<Snippet>), RunError> {
+        match self.shared.engine.compile_with_scope(&self.vars, &r.code) {
+            Ok(ast) => {
+                let snip = Arc::new(Snippet::new(r, &ast));
+                Ok((self.shared.fns.merge(&ast), snip))
+            }
             Err(e) => {
-                let at = span_at(&self.shared.src, e.position());
+                let at = Snippet::new(r, &AST::empty()).span(e.position());
                 let message = e.err_type().to_string();
                 Err(RunError::new(r.span, RunErrorKind::Rhai { message, at }))
             }
@@ -94,21 +124,43 @@ impl Env {
             ),
             Callable::Block(r) => {
                 let fast = crate::script::fastpath::compile(&r.code, &self.vars);
-                Compiled::Block(self.compile(r)?, fast)
+                let (ast, snip) = self.compile(r)?;
+                Compiled::Block(ast, fast, snip)
             }
         })
     }
 
     /// A Rhai error at `span` (the stage or statement), pointing into the script.
     pub(crate) fn rhai_error(&self, e: &EvalAltResult, span: Span) -> RunError {
+        self.snippet_error(e, span, None)
+    }
+
+    /// A Rhai error of code compiled from `snip` (if any): positions in the snippet itself
+    /// are relative to it.
+    pub(crate) fn snippet_error(
+        &self,
+        e: &EvalAltResult,
+        span: Span,
+        snip: Option<&Snippet>,
+    ) -> RunError {
         let mut inner = e;
-        while let EvalAltResult::ErrorInFunctionCall(_, _, next, _) = inner {
+        let mut relative = snip.is_some();
+        while let EvalAltResult::ErrorInFunctionCall(name, _, next, _) = inner {
+            relative = snip.is_some_and(|s| s.own_fns.iter().any(|f| f == name.as_str()));
             inner = next;
+        }
+        if let EvalAltResult::ErrorTerminated(v, _) = inner {
+            if let Some(x) = v.read_lock::<crate::script::engine::ExitRequest>() {
+                return RunError::new(span, RunErrorKind::ScriptExit { status: x.0 });
+            }
         }
         if matches!(inner, EvalAltResult::ErrorTerminated(..)) {
             return RunError::new(span, RunErrorKind::Cancelled);
         }
-        let at = span_at(&self.shared.src, inner.position());
+        let at = match snip {
+            Some(s) if relative => s.span(inner.position()),
+            _ => span_at(&self.shared.src, inner.position()),
+        };
         if let EvalAltResult::ErrorRuntime(v, _) = inner {
             if let Some(f) = v.read_lock::<crate::script::engine::IoFailure>() {
                 let message = f.0.clone();
@@ -124,14 +176,14 @@ impl Env {
 
     /// Evaluate an expression or block once with the snapshot's variables.
     pub(crate) fn eval(&self, r: &Rhai) -> Result<Dynamic, RunError> {
-        let ast = self.compile(r)?;
+        let (ast, snip) = self.compile(r)?;
         let mut scope = (*self.vars).clone();
         guard_panics(r.span, || {
             self.shared
                 .engine
                 .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
         })
-        .and_then(|res| res.map_err(|e| self.rhai_error(&e, r.span)))
+        .and_then(|res| res.map_err(|e| self.snippet_error(&e, r.span, Some(&snip))))
     }
 
     /// An evaluator for items on this thread.
@@ -172,7 +224,7 @@ impl Evaluator {
         args: &[(&'static str, Dynamic)],
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        if let (Compiled::Block(_, Some(fast)), [("it", it)]) = (c, args) {
+        if let (Compiled::Block(_, Some(fast), _), [("it", it)]) = (c, args) {
             if let Some(v) = crate::script::fastpath::eval(fast, it) {
                 return Ok(v);
             }
@@ -188,7 +240,7 @@ impl Evaluator {
                     ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
                 })?
             }
-            Compiled::Block(ast, _) => {
+            Compiled::Block(ast, _, _) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
                 }
@@ -200,7 +252,11 @@ impl Evaluator {
                 r?
             }
         };
-        r.map_err(|e| self.env.rhai_error(&e, span))
+        let snip = match c {
+            Compiled::Block(_, _, s) => Some(&**s),
+            Compiled::Fn(_) => None,
+        };
+        r.map_err(|e| self.env.snippet_error(&e, span, snip))
     }
 }
 

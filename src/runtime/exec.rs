@@ -133,18 +133,18 @@ impl Executor {
         }
     }
 
-    /// Run statements; the value is the last statement's. `collect_last`: a final pipeline
-    /// is collected rather than printed (a task's value).
-    pub(crate) fn block(
-        &mut self,
-        stmts: &[Stmt],
-        collect_last: bool,
-    ) -> Result<Dynamic, RunError> {
+    /// Run statements; the value is the last statement's. `tail`: where a final pipeline's
+    /// output goes (`Collect` for a task's value, `Last` for a run's).
+    pub(crate) fn block(&mut self, stmts: &[Stmt], tail: Dest) -> Result<Dynamic, RunError> {
         let base = self.scope.len();
         let mut last = Dynamic::UNIT;
         for (i, s) in stmts.iter().enumerate() {
-            let collect = collect_last && i + 1 == stmts.len();
-            match self.stmt(s, collect) {
+            let dest = if i + 1 == stmts.len() {
+                tail
+            } else {
+                Dest::Stdout
+            };
+            match self.stmt(s, dest) {
                 Ok(v) => last = v,
                 Err(e) => {
                     self.scope.rewind(base);
@@ -156,12 +156,19 @@ impl Executor {
         Ok(last)
     }
 
-    /// Run top-level statements (their variables stay) and then join the tasks.
-    pub(crate) fn top(&mut self, stmts: &[Stmt]) -> Result<Dynamic, RunError> {
+    /// Run top-level statements (their variables stay) and then join the tasks. `tail`:
+    /// where the last statement's pipeline output goes (`Dest::Last`: its sink's value is
+    /// the run's value).
+    pub(crate) fn top(&mut self, stmts: &[Stmt], tail: Dest) -> Result<Dynamic, RunError> {
         let mut last = Dynamic::UNIT;
         let mut result = Ok(());
-        for s in stmts {
-            match self.stmt(s, false) {
+        for (i, s) in stmts.iter().enumerate() {
+            let dest = if i + 1 == stmts.len() {
+                tail
+            } else {
+                Dest::Stdout
+            };
+            match self.stmt(s, dest) {
                 Ok(v) => last = v,
                 Err(e) => {
                     result = Err(e);
@@ -203,7 +210,7 @@ impl Executor {
     /// of the snippet to its place in the script (Rhai would read one padding character per
     /// character before it). The snippet is compiled as written and its positions mapped
     /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
-    fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
+    pub(super) fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
         let engine = &self.shared.engine;
         let own = engine.compile(&r.code).map_err(|e| {
             let at = snippet_span(r, e.position());
@@ -226,30 +233,20 @@ impl Executor {
             shared: self.shared.clone(),
             vars: Arc::default(),
         };
-        let mut err = env.rhai_error(e, r.span);
-        let mut inner = e;
-        let mut relative = true;
-        while let rhai::EvalAltResult::ErrorInFunctionCall(name, _, next, _) = inner {
-            relative = own.iter_functions().any(|f| f.name == name.as_str());
-            inner = next;
-        }
-        if let (true, RunErrorKind::Rhai { at, .. }) = (relative, &mut err.kind) {
-            *at = snippet_span(r, inner.position());
-        }
-        err
+        env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
     }
 
-    fn stmt(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+    fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
         let ctx = crate::script::context::ThreadCtx {
             token: Some(self.token.clone()),
             deadline: None,
             runtime: Some(self.shared.rt.clone()),
         };
-        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, collect))
+        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
     }
 
-    fn stmt_inner(&mut self, s: &Stmt, collect: bool) -> Result<Dynamic, RunError> {
+    fn stmt_inner(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         match &s.kind {
             StmtKind::Fn { .. } => Ok(Dynamic::UNIT),
             StmtKind::Let { name, value } => {
@@ -269,9 +266,7 @@ impl Executor {
                 };
                 self.eval(&r)
             }
-            StmtKind::Pipeline(p) => {
-                self.pipeline(p, if collect { Dest::Collect } else { Dest::Stdout })
-            }
+            StmtKind::Pipeline(p) => self.pipeline(p, dest),
             StmtKind::If {
                 cond,
                 then,
@@ -287,9 +282,9 @@ impl Executor {
                     )
                 })?;
                 if c {
-                    self.block(then, collect)
+                    self.block(then, dest)
                 } else if let Some(o) = otherwise {
-                    self.block(o, collect)
+                    self.block(o, dest)
                 } else {
                     Ok(Dynamic::UNIT)
                 }
@@ -305,12 +300,30 @@ impl Executor {
                     self.check_cancel(s.span)?;
                     let base = self.scope.len();
                     self.scope.push_dynamic(var.name.clone(), x);
-                    let r = self.block(body, false);
+                    let r = self.block(body, Dest::Stdout);
                     self.scope.rewind(base);
                     let _ = r?;
                 }
                 Ok(Dynamic::UNIT)
             }
+            StmtKind::IfCommand {
+                negate,
+                command,
+                then,
+                otherwise,
+            } => {
+                if self.command_succeeds(command)? != *negate {
+                    self.block(then, dest)
+                } else if let Some(o) = otherwise {
+                    self.block(o, dest)
+                } else {
+                    Ok(Dynamic::UNIT)
+                }
+            }
+            StmtKind::Try { body, var, handler } => {
+                self.try_stmt(body, var.as_ref(), handler, dest)
+            }
+            StmtKind::Throw(r) => Err(self.thrown(r)),
             StmtKind::Spawn(sp) => {
                 let name = format!("task at {}", line_of(&self.shared.src, sp.span));
                 let h = self.spawn(sp, &name)?;
@@ -345,7 +358,11 @@ impl Executor {
         }
     }
 
-    fn pipeline(&mut self, p: &crate::ast::Pipeline, dest: Dest) -> Result<Dynamic, RunError> {
+    pub(super) fn pipeline(
+        &mut self,
+        p: &crate::ast::Pipeline,
+        dest: Dest,
+    ) -> Result<Dynamic, RunError> {
         let env = self.env();
         pipeline::run(&env, p, dest, &self.token)
     }
@@ -459,7 +476,7 @@ impl Executor {
             TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
                 SpawnBody::Block(stmts) => {
-                    let r = ex.block(stmts, true);
+                    let r = ex.block(stmts, Dest::Collect);
                     let end = ex.finish_tasks(r.is_err());
                     r.and_then(|v| end.map(|()| v))
                 }
@@ -511,7 +528,9 @@ impl Executor {
         let deadline = j.timeout.map(|d| Instant::now() + d);
         // A join without a timeout waits only for its tasks; with one, time itself wakes it.
         let _waiting = match (&self.shared.rt.deadlock, deadline) {
-            (Some(d), None) => Some(d.wait(j.span, "`join` waits for tasks that are waiting".into())),
+            (Some(d), None) => {
+                Some(d.wait(j.span, "`join` waits for tasks that are waiting".into()))
+            }
             _ => None,
         };
         let mut values = vec![];
@@ -590,7 +609,7 @@ fn collect_intos(sp: &Spawn, f: &mut dyn FnMut(&str)) {
                     }
                 }
                 StmtKind::For { body, .. } => stmts(body, f),
-                _ => {}
+                k => k.nested().into_iter().for_each(|b| stmts(b, f)),
             }
         }
     }

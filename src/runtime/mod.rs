@@ -3,12 +3,14 @@
 
 pub(crate) mod cancel;
 pub(crate) mod children;
+mod control;
 mod deadlock;
 mod eval;
 mod exec;
 pub(crate) mod globbing;
 pub(crate) mod groups;
 mod lines;
+pub(crate) mod output;
 pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;
@@ -24,6 +26,7 @@ mod words;
 pub use cancel::{CancelReason, CancelToken};
 pub use children::become_subreaper;
 pub use exec::TaskHandle;
+pub use output::{OutputHook, Stream};
 pub(crate) use run::Session;
 pub use run::{catch_signals_early, run_script, RunOptions};
 pub use run_error::{JobInfo, RunError, RunErrorKind};
@@ -44,6 +47,8 @@ pub(crate) struct Runtime {
     pub(crate) deadlock: Option<Arc<deadlock::Deadlock>>,
     /// When the first SIGINT/SIGTERM arrived.
     pub(crate) interrupted_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The host's output hook: when set, the run writes nothing to flow's stdout/stderr.
+    pub(crate) output: Option<OutputHook>,
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -70,6 +75,7 @@ impl Runtime {
             progress: Arc::default(),
             interrupted_at: std::sync::Mutex::new(None),
             deadlock: None,
+            output: None,
         }
     }
 

@@ -34,6 +34,16 @@ pub(crate) enum Dest {
     Stdout,
     /// Collected into a value (`let x = …`, a task's result).
     Collect,
+    /// The run's last statement: streams as `Stdout`, but a reducing sink's value is the
+    /// run's value, printed only when `print` (the CLI) — a host gets it returned.
+    Last { print: bool },
+}
+
+impl Dest {
+    /// Whether the output streams to flow's stdout (or a file) rather than being collected.
+    fn streams(self) -> bool {
+        self != Dest::Collect
+    }
 }
 
 /// What flows out of the part of the pipeline built so far.
@@ -248,7 +258,7 @@ fn build_and_consume(
                     j += 1;
                 }
                 let last = j == stages.len();
-                let to_stdout = last && dest == Dest::Stdout && pl.redirects.is_empty();
+                let to_stdout = last && dest.streams() && pl.redirects.is_empty();
                 flow = commands(run, &stages[i..j], flow, to_stdout)?;
                 i = j;
                 continue;
@@ -270,10 +280,16 @@ fn build_and_consume(
                     let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
                     pipe_r = Some(r);
                     pool::Output::Bytes(Box::new(w))
-                } else if next.is_none() && (dest == Dest::Stdout || !pl.redirects.is_empty()) {
-                    match file_redirect(&run.env, &pl.redirects)? {
-                        Some(f) => pool::Output::Bytes(Box::new(f)),
-                        None => pool::Output::Bytes(Box::new(pool::Stdout)),
+                } else if next.is_none() && (dest.streams() || !pl.redirects.is_empty()) {
+                    match (
+                        file_redirect(&run.env, &pl.redirects)?,
+                        &run.env.shared.rt.output,
+                    ) {
+                        (Some(f), _) => pool::Output::Bytes(Box::new(f)),
+                        (None, None) => pool::Output::Bytes(Box::new(pool::Stdout)),
+                        (None, Some(h)) => {
+                            pool::Output::Bytes(super::output::stdout_writer(Some(h)))
+                        }
                     }
                 } else {
                     pool::Output::Items
@@ -577,7 +593,13 @@ fn into(
         ));
     };
     let token = run.token.clone();
-    let watch = run.env.shared.rt.deadlock.clone().filter(|_| !ch.is_external());
+    let watch = run
+        .env
+        .shared
+        .rt
+        .deadlock
+        .clone()
+        .filter(|_| !ch.is_external());
     let span = st.span;
     run.thread(move || {
         let mut waiting = None;
@@ -602,12 +624,14 @@ fn into(
                                 break 'outer;
                             }
                             if let (Some(d), None) = (&watch, &waiting) {
-                                waiting = Some(d.wait(
-                                    span,
-                                    "`into` waits for room in this full channel, and nothing \
+                                waiting = Some(
+                                    d.wait(
+                                        span,
+                                        "`into` waits for room in this full channel, and nothing \
                                      reads from it"
-                                        .into(),
-                                ));
+                                            .into(),
+                                    ),
+                                );
                             }
                         }
                         Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break 'outer,
@@ -653,16 +677,18 @@ fn consume(
         if run.token.is_cancelled() {
             return Ok(None);
         }
-        if dest == Dest::Stdout {
-            if let Some(w) = file_redirect(&run.env, &pl.redirects)? {
-                let mut w = w;
-                let _ = writeln!(w, "{}", value::to_line(&v));
-            } else {
-                crate::script::engine::out_line(&value::to_line(&v));
-            }
-            return Ok(None);
+        let print = match dest {
+            Dest::Collect => return Ok(Some(v)),
+            Dest::Stdout | Dest::Last { print: true } => true,
+            Dest::Last { print: false } => false,
+        };
+        if let Some(w) = file_redirect(&run.env, &pl.redirects)? {
+            let mut w = w;
+            let _ = writeln!(w, "{}", value::to_line(&v));
+        } else if print {
+            crate::script::engine::out_line(&value::to_line(&v));
         }
-        return Ok(Some(v));
+        return Ok(matches!(dest, Dest::Last { .. }).then_some(v));
     }
     if dest == Dest::Collect && pl.redirects.is_empty() {
         let mut all = vec![];
@@ -674,8 +700,7 @@ fn consume(
     let file = file_redirect(&run.env, &pl.redirects)?;
     let mut out: Box<dyn Write> = match file {
         Some(f) => Box::new(std::io::BufWriter::new(f)),
-        // Not `stdout().lock()`: stages that `print` must be able to take the lock between batches.
-        None => Box::new(std::io::stdout()),
+        None => super::output::stdout_writer(run.env.shared.rt.output.as_ref()),
     };
     let mut buf = Vec::with_capacity(64 * 1024);
     for b in batches(&rx, &run.token) {
@@ -879,7 +904,8 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         let last = k + 1 == chain.len();
         let mut next_stdin = None;
         // stdout: the next command, flow's stdout, or lines for the item stages after.
-        let (stdout, out_clone) = if last && to_stdout {
+        let hook = run.env.shared.rt.output.clone();
+        let (stdout, out_clone) = if last && to_stdout && hook.is_none() {
             let fd = std::io::stdout().lock();
             use std::os::fd::AsFd;
             let owned = fd
@@ -890,7 +916,13 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         } else {
             let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
             let wc = w.try_clone().map_err(|e| io_err(st.span, &e))?;
-            if last {
+            if let (true, Some(hook)) = (last && to_stdout, hook) {
+                // The host captures output: what would go to flow's stdout goes to its hook.
+                run.thread(move || {
+                    super::output::pump(r, &hook, super::Stream::Stdout);
+                    Ok(())
+                });
+            } else if last {
                 let (tx, rx) = bounded(CHANNEL_CAPACITY);
                 let token = run.token.clone();
                 run.thread(move || {

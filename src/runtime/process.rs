@@ -97,7 +97,7 @@ impl Proc {
             child
                 .stderr
                 .take()
-                .map(|e| forward_stderr(e, rt.progress.clone()))
+                .map(|e| forward_stderr(e, rt.progress.clone(), rt.output.clone()))
         } else {
             None
         };
@@ -184,15 +184,18 @@ impl StderrTail {
 }
 
 /// Read a child's stderr as it comes, forward each line, keep the last lines.
-fn forward_stderr(mut err: impl Read + Send + 'static, progress: super::Progress) -> StderrTail {
+fn forward_stderr(
+    mut err: impl Read + Send + 'static,
+    progress: super::Progress,
+    hook: Option<super::OutputHook>,
+) -> StderrTail {
     let lines: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
     let tail = lines.clone();
     std::thread::spawn(move || {
         super::lines::each_line(&mut err, |line, _| {
-            use std::io::Write;
             super::around_progress(&progress, || {
-                let _ = std::io::stderr().lock().write_all(line);
+                let _ = super::output::write(hook.as_ref(), super::Stream::Stderr, line);
             });
             let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
             if t.len() == STDERR_TAIL {

@@ -4,6 +4,7 @@
 use super::cancel::{CancelReason, CancelToken};
 use super::eval::Shared;
 use super::exec::{cancel_error, Executor, Interrupts};
+use super::pipeline::Dest;
 use super::run_error::{RunError, RunErrorKind};
 use super::{Rt, Runtime};
 use crate::ast::{Stmt, StmtKind};
@@ -27,6 +28,11 @@ pub struct RunOptions {
     pub vars: Vec<(String, Dynamic)>,
     /// Host set-up for every Rhai engine of the run.
     pub hooks: Vec<super::EngineHook>,
+    /// Where the run's output goes instead of flow's stdout and stderr (none: flow's own).
+    pub output: Option<super::OutputHook>,
+    /// Print the value of a last statement ending in a reducing sink (`… | sum`), as every
+    /// other statement-level sink is printed (the CLI does). Either way it is returned.
+    pub print_result: bool,
 }
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
@@ -42,7 +48,7 @@ fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
                 }
             }
             StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => all_fns(body, out),
-            _ => {}
+            k => k.nested().into_iter().for_each(|b| all_fns(b, out)),
         }
     }
 }
@@ -83,6 +89,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     let mut runtime = Runtime::new();
     runtime.hooks = opts.hooks.clone();
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
+    runtime.output = opts.output.clone();
     let rt: Rt = Arc::new(runtime);
     let engine = rt.engine();
     let (fns, fn_texts) = compile_fns(&engine, script)?;
@@ -114,7 +121,12 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
         None
     };
     // A host's cancel (no signal) runs the same sequence: on_interrupt blocks, then exit.
-    let mut result = ex.top(&script.ast.stmts);
+    let mut result = ex.top(
+        &script.ast.stmts,
+        Dest::Last {
+            print: opts.print_result,
+        },
+    );
     if let Some(e) = rt.deadlock.as_ref().and_then(|d| d.found()) {
         result = Err(e);
     }
@@ -139,9 +151,14 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
                 std::thread::sleep(Duration::from_millis(5));
             }
         }
-        if matches!(reason, CancelReason::Interrupt | CancelReason::Terminate) {
-            return Err(cancel_error(reason, crate::Span::default()));
-        }
+        // The run's own token is cancelled only from outside (a signal, or the host): that
+        // is the outcome, whatever the statements reported while being stopped.
+        return Err(match reason {
+            CancelReason::Interrupt | CancelReason::Terminate => {
+                cancel_error(reason, crate::Span::default())
+            }
+            _ => RunError::new(crate::Span::default(), RunErrorKind::CancelledByHost),
+        });
     }
     result
 }
@@ -165,8 +182,10 @@ fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
     let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for h in blocks {
         let mut ex = Executor::new(shared.clone(), h.scope, CancelToken::new());
-        if let Err(e) = ex.block(&h.body, false) {
-            crate::script::engine::err_line(&format!("flow: on_interrupt: {e}"));
+        if let Err(e) = ex.block(&h.body, Dest::Stdout) {
+            let line = format!("flow: on_interrupt: {e}\n");
+            let hook = shared.rt.output.as_ref();
+            let _ = super::output::write(hook, super::Stream::Stderr, line.as_bytes());
         }
     }
 }
@@ -297,7 +316,7 @@ impl Session {
             rt: self.rt.clone(),
         });
         self.ex.token = token.clone();
-        let r = self.ex.top(&script.ast.stmts);
+        let r = self.ex.top(&script.ast.stmts, Dest::Stdout);
         match token.reason() {
             Some(reason) => Err(cancel_error(reason, crate::Span::default())),
             None => r,

@@ -56,10 +56,23 @@ pub enum RunErrorKind {
     Panic { message: String },
     /// A task was cancelled and then joined.
     Cancelled,
+    /// The host cancelled the run (`CancelToken::cancel` on the run's token).
+    CancelledByHost,
+    /// The run's value is not of the type the host asked for (`Engine::run_as`).
+    ResultType {
+        /// The type the host asked for.
+        expected: String,
+        /// The type of the value the script produced.
+        found: String,
+    },
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
     /// Every part of the script waits on something nothing alive can complete.
     Deadlock { waits: Vec<(Span, String)> },
+    /// `throw expr`: the expression's text.
+    Thrown { message: String },
+    /// `exit(n)`: the script ends with status n (no diagnostic; `try` does not catch it).
+    ScriptExit { status: u8 },
 }
 
 impl RunError {
@@ -70,6 +83,16 @@ impl RunError {
             item: None,
             job: None,
         }
+    }
+
+    /// Whether the run was stopped from outside — by the host's cancel or by SIGINT/SIGTERM
+    /// — rather than failing.
+    #[must_use]
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self.kind,
+            RunErrorKind::CancelledByHost | RunErrorKind::Interrupted { .. }
+        )
     }
 
     /// With the item that was being processed (shortened to 80 characters).
@@ -84,10 +107,34 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match &self.kind {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
-            RunErrorKind::Interrupted { .. } => 130,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::CancelledByHost => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
+            RunErrorKind::ScriptExit { status } => *status,
             _ => 1,
         }
+    }
+
+    /// Whether `try` catches it: every run error but an interrupt and `exit(n)`.
+    #[must_use]
+    pub(crate) fn catchable(&self) -> bool {
+        !matches!(
+            self.kind,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::ScriptExit { .. }
+        )
+    }
+
+    /// A failed command's own exit status (128 + signal number when a signal killed it);
+    /// for any other error, the status the script would end with.
+    #[must_use]
+    pub(crate) fn status(&self) -> i64 {
+        if let RunErrorKind::Exit { status, .. } = &self.kind {
+            if let Some(n) = status.strip_prefix("exit status ") {
+                if let Ok(n) = n.trim().parse() {
+                    return n;
+                }
+            }
+        }
+        i64::from(self.exit_code())
     }
 }
 
@@ -119,6 +166,13 @@ impl fmt::Display for RunError {
             K::Interrupted { signal } => write!(f, "interrupted by {signal}")?,
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
+            K::Thrown { message } => write!(f, "{message}")?,
+            K::ScriptExit { status } => write!(f, "exit({status})")?,
+            K::CancelledByHost => write!(f, "the run was cancelled by the host")?,
+            K::ResultType { expected, found } => write!(
+                f,
+                "the script's value is {found}, but the host asked for {expected}"
+            )?,
             K::Resources { message } => write!(f, "{message}")?,
             K::Deadlock { waits } => write!(
                 f,
@@ -155,8 +209,12 @@ impl Diagnostic for RunError {
             K::Interrupted { .. } => "flow::run::interrupted",
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
+            K::CancelledByHost => "flow::run::cancelled_by_host",
+            K::ResultType { .. } => "flow::run::result_type",
             K::Resources { .. } => "flow::run::resources",
             K::Deadlock { .. } => "flow::run::deadlock",
+            K::Thrown { .. } => "flow::run::thrown",
+            K::ScriptExit { .. } => "flow::run::exit",
         }))
     }
 
@@ -182,6 +240,10 @@ impl Diagnostic for RunError {
                 "a channel's reader and its writer must run at the same time: spawn one side \
                  (`let p = spawn { … | into ch }`, then `from ch | …`), and make sure some task \
                  sends to every channel that is read",
+            )),
+            RunErrorKind::ResultType { .. } => Some(Box::new(
+                "end the script with a statement that yields that type, or ask for \
+                 `rhai::Dynamic` and inspect the value",
             )),
             RunErrorKind::Resources { .. } => Some(Box::new(
                 "the script runs more threads at once than the system allows: use fewer \

@@ -48,7 +48,7 @@ impl Elementwise<'_> {
         };
         let mut out = Vec::with_capacity(batch.len());
         let fast = match &self.f {
-            Compiled::Block(_, Some(fast)) => Some(fast),
+            Compiled::Block(_, Some(fast), _) => Some(fast),
             _ => None,
         };
         for it in batch {

@@ -26,21 +26,16 @@ impl FlowChannel {
     /// A channel holding at most `capacity` items.
     #[must_use]
     pub(crate) fn new(capacity: usize) -> Self {
-        let (tx, rx) = bounded(capacity);
-        FlowChannel {
-            shared: Arc::new(Shared {
-                capacity,
-                tx: Mutex::new(Some(tx)),
-                rx,
-                producers: Mutex::new(0),
-                external: false,
-            }),
-        }
+        Self::make(capacity, false)
     }
 
     /// A channel the host feeds or reads (a named source or sink).
     #[must_use]
     pub(crate) fn new_external(capacity: usize) -> Self {
+        Self::make(capacity, true)
+    }
+
+    fn make(capacity: usize, external: bool) -> Self {
         let (tx, rx) = bounded(capacity);
         FlowChannel {
             shared: Arc::new(Shared {
@@ -48,7 +43,7 @@ impl FlowChannel {
                 tx: Mutex::new(Some(tx)),
                 rx,
                 producers: Mutex::new(0),
-                external: true,
+                external,
             }),
         }
     }

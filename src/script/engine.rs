@@ -3,8 +3,8 @@
 
 use super::channel::FlowChannel;
 use super::context;
+use crate::runtime::output::{self, Stream};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
-use std::io::Write;
 
 type RResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -27,34 +27,46 @@ fn io_err<T>(msg: String) -> RResult<T> {
     )))
 }
 
-/// Write one whole line to stdout (one locked write: concurrent lines never mix).
-pub(crate) fn out_line(s: &str) {
-    let mut buf = Vec::with_capacity(s.len() + 1);
-    buf.extend_from_slice(s.as_bytes());
-    buf.push(b'\n');
-    around_bar(|| {
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(&buf);
-        let _ = o.flush();
-    });
-}
+/// `exit(n)`: carried out of Rhai as a termination (which Rhai's own `try` cannot catch);
+/// the runtime turns it into `RunErrorKind::ScriptExit`.
+#[derive(Clone, Debug)]
+pub(crate) struct ExitRequest(pub(crate) u8);
 
-/// Write around the run's progress bar, if one is drawn.
-fn around_bar(f: impl FnOnce()) {
-    match context::current().runtime {
-        Some(rt) => crate::runtime::around_progress(&rt.progress, f),
-        None => f(),
+fn exit_with(n: i64) -> RResult<()> {
+    match u8::try_from(n) {
+        Ok(status) => Err(Box::new(EvalAltResult::ErrorTerminated(
+            Dynamic::from(ExitRequest(status)),
+            Position::NONE,
+        ))),
+        Err(_) => rerr(format!("exit status must be 0 to 255, not {n}")),
     }
 }
 
-/// Write one whole line to stderr.
+/// Write one whole line to stdout (one locked write: concurrent lines never mix).
+/// Write one whole line to stdout (one locked write: concurrent lines never mix), or to the
+/// host's output hook.
+pub(crate) fn out_line(s: &str) {
+    line(Stream::Stdout, s);
+}
+
+/// Write one whole line to stderr, or to the host's output hook.
 pub(crate) fn err_line(s: &str) {
+    line(Stream::Stderr, s);
+}
+
+/// One line to the current run's output, around its progress bar if one is drawn.
+fn line(stream: Stream, s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
     buf.extend_from_slice(s.as_bytes());
     buf.push(b'\n');
-    around_bar(|| {
-        let _ = std::io::stderr().lock().write_all(&buf);
-    });
+    match context::current().runtime {
+        Some(rt) => crate::runtime::around_progress(&rt.progress, || {
+            let _ = output::write(rt.output.as_ref(), stream, &buf);
+        }),
+        None => {
+            let _ = output::write(None, stream, &buf);
+        }
+    }
 }
 
 /// A new engine with flow's built-ins.
@@ -70,6 +82,15 @@ pub(crate) fn new_engine() -> Engine {
         } else {
             None
         }
+    });
+    e.register_fn("exit", || exit_with(0));
+    e.register_fn("exit", exit_with);
+    e.register_fn("exit", |x: Dynamic| -> RResult<()> {
+        rerr(format!(
+            "exit takes an integer status (0 to 255), not {} `{}`",
+            x.type_name(),
+            display(&x)
+        ))
     });
     e.register_fn("eprint", |x: Dynamic| err_line(&display(&x)));
     e.register_fn("sleep", |s: i64| sleep_secs(s as f64));

@@ -75,8 +75,43 @@ pub enum StmtKind {
         iter: Rhai,
         body: Vec<Stmt>,
     },
+    /// `if ^cmd args { … } else …`: the branch is taken when the command exits 0
+    /// (`!^cmd`: when it does not).
+    IfCommand {
+        negate: bool,
+        command: Pipeline,
+        then: Vec<Stmt>,
+        otherwise: Option<Vec<Stmt>>,
+    },
+    /// `try { … } catch e { … }` (`var` is `None` for `catch { … }`).
+    Try {
+        body: Vec<Stmt>,
+        var: Option<Ident>,
+        handler: Vec<Stmt>,
+    },
+    /// `throw expr`: fail with the expression's text as the message.
+    Throw(Rhai),
     /// A pipeline statement.
     Pipeline(Pipeline),
+}
+
+impl StmtKind {
+    /// The statement blocks nested directly in a `try` or `if ^cmd` statement (walkers use
+    /// it for the newer statement kinds).
+    #[must_use]
+    pub fn nested(&self) -> Vec<&[Stmt]> {
+        match self {
+            StmtKind::Try { body, handler, .. } => vec![body, handler],
+            StmtKind::IfCommand {
+                then, otherwise, ..
+            } => {
+                let mut v: Vec<&[Stmt]> = vec![then];
+                v.extend(otherwise.as_deref());
+                v
+            }
+            _ => vec![],
+        }
+    }
 }
 
 /// What the right side of a `let` is.

@@ -74,6 +74,9 @@ fn is_kw(r: Rule) -> bool {
             | Rule::kw_if
             | Rule::kw_else
             | Rule::kw_for
+            | Rule::kw_try
+            | Rule::kw_catch
+            | Rule::kw_throw
             | Rule::kw_in
             | Rule::kw_cancel
             | Rule::kw_cpus
@@ -202,6 +205,34 @@ impl<'s> Builder<'s> {
                 StmtKind::OnInterrupt { grace, body }
             }
             Rule::if_stmt => self.if_stmt(p),
+            Rule::try_stmt => {
+                let k = kids(p);
+                let body = self.stmts(k[0].clone());
+                let (var, handler) = match (k.get(1), k.get(2)) {
+                    (Some(n), Some(h)) => {
+                        let var = self.ident(n);
+                        self.vars.insert(var.name.clone());
+                        (Some(var), self.stmts(h.clone()))
+                    }
+                    (Some(h), None) => (None, self.stmts(h.clone())),
+                    _ => {
+                        let end = span.end;
+                        self.err(
+                            Span::new(span.start, (span.start + 3).min(end)),
+                            ParseErrorKind::TryWithoutCatch,
+                        );
+                        return None;
+                    }
+                };
+                StmtKind::Try { body, var, handler }
+            }
+            Rule::throw_stmt => match kids(p).first() {
+                Some(e) => StmtKind::Throw(self.rhai(e)),
+                None => {
+                    self.err(span, ParseErrorKind::ThrowWithoutValue);
+                    return None;
+                }
+            },
             Rule::for_stmt => {
                 let k = kids(p);
                 let var = self.ident(&k[0]);
@@ -280,6 +311,23 @@ impl<'s> Builder<'s> {
 
     fn if_stmt(&mut self, p: P<'_>) -> StmtKind {
         let k = kids(p);
+        let command = (k[0].as_rule() == Rule::if_command).then(|| {
+            let span = self.span(&k[0]);
+            let parts = kids(k[0].clone());
+            let negate = parts[0].as_rule() == Rule::if_not;
+            let stages = parts
+                .into_iter()
+                .filter(|x| x.as_rule() != Rule::if_not)
+                .filter_map(|x| self.stage(x))
+                .collect();
+            let command = Pipeline {
+                span,
+                source: None,
+                stages,
+                redirects: vec![],
+            };
+            (negate, command)
+        });
         let cond = self.cond(&k[0]);
         let then = self.stmts(k[1].clone());
         let otherwise = k.get(2).map(|e| match e.as_rule() {
@@ -292,6 +340,14 @@ impl<'s> Builder<'s> {
             }
             _ => self.stmts(e.clone()),
         });
+        if let Some((negate, command)) = command {
+            return StmtKind::IfCommand {
+                negate,
+                command,
+                then,
+                otherwise,
+            };
+        }
         StmtKind::If {
             cond,
             then,

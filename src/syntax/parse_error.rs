@@ -46,6 +46,10 @@ pub enum ParseErrorKind {
     BadNumber { text: String },
     /// A keyword where only a name can stand and a keyword could also be meant: `fn count(…)`.
     ReservedWord { word: String },
+    /// `try { … }` with no `catch` block after it.
+    TryWithoutCatch,
+    /// `throw` with nothing to throw.
+    ThrowWithoutValue,
 }
 
 impl ParseError {
@@ -83,6 +87,8 @@ impl fmt::Display for ParseError {
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
             K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),
             K::ReservedWord { word } => write!(f, "`{word}` is a reserved word here"),
+            K::TryWithoutCatch => write!(f, "`try` without a `catch` block"),
+            K::ThrowWithoutValue => write!(f, "`throw` needs a value: the error message"),
         }
     }
 }
@@ -108,6 +114,8 @@ impl Diagnostic for ParseError {
             K::NotUtf8 => "flow::parse::not_utf8",
             K::BadNumber { .. } => "flow::parse::bad_number",
             K::ReservedWord { .. } => "flow::parse::reserved_word",
+            K::TryWithoutCatch => "flow::parse::try_without_catch",
+            K::ThrowWithoutValue => "flow::parse::throw_without_value",
         };
         Some(Box::new(code))
     }
@@ -133,9 +141,15 @@ impl Diagnostic for ParseError {
                     .into()
             }
             K::ShellOperator { op } if op == "||" => {
-                "use `unchecked cmd` to ignore a failure, or `if` to branch".into()
+                "use `unchecked cmd` to ignore a failure, or `if` to branch: \
+                 `if ^cmd { … } else { … }`"
+                    .into()
             }
             K::ShellOperator { .. } => "to run something in the background, use `spawn`".into(),
+            K::TryWithoutCatch => {
+                "add a handler after the block: `try { … } catch e { print(e.message) }`".into()
+            }
+            K::ThrowWithoutValue => "write `throw \"what went wrong\"`".into(),
             K::ElseWithoutIf => "`else` must follow the `}` of an `if` block".into(),
             K::MissingTaskNames { keyword } => {
                 format!(

@@ -206,3 +206,18 @@ fn a_sigint_in_the_first_milliseconds_is_handled() {
     }
     assert!(deaths.is_empty(), "(delay µs, code, signal): {deaths:?}");
 }
+
+/// 40,000 item stages in one pipeline: a few dozen threads, a right answer, no crash.
+#[test]
+fn forty_thousand_stages_run() {
+    let _g = crate::signals::heavy();
+    let dir = TempDir::new("many-stages");
+    let mut script = String::from("from 1..=3");
+    for _ in 0..40_000 {
+        script.push_str(" | map { it + 1 }");
+    }
+    script.push_str(" | sum\n");
+    let done = start(dir.path(), &script, &[]).wait(Duration::from_secs(60));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(done.stdout.trim(), "120006");
+}

@@ -143,7 +143,9 @@ pub(crate) fn start(
     let (done_tx, done_rx) = bounded::<()>(1);
     let total = Arc::new(AtomicUsize::new(0));
     let job_size = Arc::new(AtomicUsize::new(1));
-    let progress = progress::make(o.progress, total_hint, &env.shared.rt.progress);
+    // A host that captures output owns the terminal: no bar drawn behind its back.
+    let wanted = o.progress && env.shared.rt.output.is_none();
+    let progress = progress::make(wanted, total_hint, &env.shared.rt.progress);
 
     let keyer = log
         .is_some()
@@ -221,8 +223,14 @@ pub(crate) fn start(
         total,
     );
     let progress_slot = env.shared.rt.progress.clone();
+    // The window's warnings and summary go where the run's output goes.
+    let ctx = crate::script::context::ThreadCtx {
+        token: None,
+        deadline: None,
+        runtime: Some(env.shared.rt.clone()),
+    };
     std::thread::spawn(move || {
-        w.run(&event_rx);
+        crate::script::context::with_ctx(ctx, || w.run(&event_rx));
         progress_slot
             .lock()
             .unwrap_or_else(|e| e.into_inner())

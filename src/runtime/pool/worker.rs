@@ -73,7 +73,14 @@ pub(super) fn run(
             break;
         }
         let done = match &compiled {
-            Some(f) => map_job(sh, &mut ev, f, &job, alarm.as_ref(), job_vars.then_some(slot)),
+            Some(f) => map_job(
+                sh,
+                &mut ev,
+                f,
+                &job,
+                alarm.as_ref(),
+                job_vars.then_some(slot),
+            ),
             None => match exec(sh, slot, &job, alarm.as_ref(), events) {
                 Some(d) => d,
                 None => break,
@@ -190,7 +197,10 @@ fn map_one(
             &[
                 ("it", it.clone()),
                 ("seq", Dynamic::from(i64::try_from(seq).unwrap_or(i64::MAX))),
-                ("slot", Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX))),
+                (
+                    "slot",
+                    Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX)),
+                ),
             ],
             span,
         ),
@@ -253,8 +263,14 @@ fn exec(
             a.arm(Instant::now() + d, job_token.clone());
         }
         let env = sh.env.with_vars(&[
-            ("seq", Dynamic::from(i64::try_from(job.pos[0]).unwrap_or(i64::MAX))),
-            ("slot", Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX))),
+            (
+                "seq",
+                Dynamic::from(i64::try_from(job.pos[0]).unwrap_or(i64::MAX)),
+            ),
+            (
+                "slot",
+                Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX)),
+            ),
         ]);
         let (r, o) = exec_job::run(&env, &sh.work, &job.items, &sh.cfg, &job_token, &spool);
         if let Some(a) = alarm {

@@ -1,0 +1,70 @@
+//! Host sinks: read during a run (more items than the capacity) or after it, reused across
+//! runs, and their iteration always ends.
+
+use flow::Engine;
+use std::time::Duration;
+
+/// Collect a sink's next run on a thread, failing (instead of hanging) after 10 s.
+fn read_on_thread(sink: &flow::Sink) -> std::sync::mpsc::Receiver<Vec<i64>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = sink.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(sink.iter().map(|v| v.as_int().unwrap()).collect());
+    });
+    rx
+}
+
+fn within(rx: &std::sync::mpsc::Receiver<Vec<i64>>) -> Vec<i64> {
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("the sink's iteration ended")
+}
+
+#[test]
+fn a_host_reads_more_items_than_the_capacity_while_the_script_runs() {
+    let mut e = Engine::new();
+    let out = e.sink("out", 4);
+    let s = e.compile("from 1..=1000 | into out").unwrap();
+    let rx = read_on_thread(&out);
+    e.run_as::<()>(&s).unwrap();
+    assert_eq!(within(&rx), (1..=1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_sink_read_after_the_run_ends_with_the_run() {
+    let mut e = Engine::new();
+    let out = e.sink("out", 8);
+    // Nothing sent: the iteration ends (on main it never did: the channel stayed open).
+    let s = e.compile("let x = 1").unwrap();
+    e.run_as::<()>(&s).unwrap();
+    assert_eq!(within(&read_on_thread(&out)), Vec::<i64>::new());
+    let s = e.compile("from [1, 2, 3] | into out").unwrap();
+    e.run_as::<()>(&s).unwrap();
+    assert_eq!(within(&read_on_thread(&out)), [1, 2, 3]);
+}
+
+#[test]
+fn a_sink_is_reused_across_runs_and_several_statements_may_send_into_it() {
+    let mut e = Engine::new();
+    let out = e.sink("out", 2);
+    let s = e
+        .compile("from 1..=5 | into out\nlet t = spawn { from [6, 7] | into out }\njoin t")
+        .unwrap();
+    for _ in 0..3 {
+        let rx = read_on_thread(&out);
+        e.run_as::<()>(&s).unwrap();
+        assert_eq!(within(&rx), [1, 2, 3, 4, 5, 6, 7]);
+    }
+}
+
+#[test]
+fn each_iteration_reads_one_run_in_order() {
+    let mut e = Engine::new();
+    let out = e.sink("out", 4);
+    e.set_var("k", 1_i64);
+    let s1 = e.compile("from [k] | into out").unwrap();
+    e.run_as::<()>(&s1).unwrap();
+    e.set_var("k", 2_i64);
+    e.run_as::<()>(&s1).unwrap();
+    assert_eq!(within(&read_on_thread(&out)), [1]);
+    assert_eq!(within(&read_on_thread(&out)), [2]);
+}

@@ -1,0 +1,131 @@
+//! The run's value: the last statement's, a final sink's value returned (not printed unless
+//! asked), typed with `run_as`/`eval`.
+
+use flow::rhai::{Array, Dynamic};
+use flow::{Engine, Error, RunErrorKind, Stream};
+use std::sync::{Arc, Mutex};
+
+/// An engine whose stdout is captured.
+fn captured() -> (Engine, Arc<Mutex<String>>) {
+    let out = Arc::new(Mutex::new(String::new()));
+    let mut e = Engine::new();
+    let o = out.clone();
+    e.on_output(move |s, b| {
+        if s == Stream::Stdout {
+            o.lock().unwrap().push_str(&String::from_utf8_lossy(b));
+        }
+    });
+    (e, out)
+}
+
+#[test]
+fn a_final_sink_is_returned_and_not_printed() {
+    let (e, out) = captured();
+    let s = e.compile("from [7, 8] | count\nfrom 1..=4 | sum").unwrap();
+    assert_eq!(e.run(&s).unwrap().as_int().unwrap(), 10);
+    // The earlier statement-level sink still prints; the last one is the value.
+    assert_eq!(*out.lock().unwrap(), "2\n");
+}
+
+#[test]
+fn print_result_prints_the_final_sink_as_the_cli_does_and_still_returns_it() {
+    let (mut e, out) = captured();
+    e.print_result(true);
+    let s = e.compile("from 1..=4 | sum").unwrap();
+    assert_eq!(e.run(&s).unwrap().as_int().unwrap(), 10);
+    assert_eq!(*out.lock().unwrap(), "10\n");
+}
+
+#[test]
+fn the_value_of_an_if_is_its_branch_and_a_stream_is_printed_not_collected() {
+    let (e, out) = captured();
+    let s = e
+        .compile("let n = 3\nif n > 2 { from 1..=n | collect } else { from [0] | collect }")
+        .unwrap();
+    let v = e.run(&s).unwrap().cast::<Array>();
+    assert_eq!(v.len(), 3);
+    let s = e.compile("from [1, 2] | map { it * 5 }").unwrap();
+    assert!(e.run(&s).unwrap().is_unit());
+    assert_eq!(*out.lock().unwrap(), "5\n10\n");
+}
+
+#[test]
+fn a_final_sink_with_a_redirect_writes_its_file_and_returns_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n.txt");
+    let mut e = Engine::new();
+    e.set_var("path", path.display().to_string());
+    let s = e.compile("from [1, 2, 3] | count > ${path}").unwrap();
+    assert_eq!(e.run(&s).unwrap().as_int().unwrap(), 3);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "3\n");
+}
+
+#[test]
+fn run_as_and_eval_give_typed_values() {
+    let e = Engine::new();
+    assert_eq!(e.eval::<i64>("from 1..=10 | sum").unwrap(), 55);
+    assert_eq!(
+        e.eval::<String>("from [\"a\", \"b\"] | text").unwrap(),
+        "a\nb"
+    );
+    assert!(e.eval::<bool>("let b = 1 < 2\nb").unwrap());
+    assert!((e.eval::<f64>("from [0.5, 1.0] | sum").unwrap() - 1.5).abs() < 1e-9);
+    assert_eq!(e.eval::<Array>("from 1..=3 | collect").unwrap().len(), 3);
+    assert_eq!(
+        e.eval::<Dynamic>("let v = 40 + 2\nv")
+            .unwrap()
+            .as_int()
+            .unwrap(),
+        42
+    );
+    let s = e.compile("from [1] | count").unwrap();
+    assert_eq!(e.run_as::<i64>(&s).unwrap(), 1);
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_an_error_naming_both_types() {
+    let e = Engine::new();
+    let s = e
+        .compile_named("n.flow", "let x = 1\nfrom [\"a\"] | first")
+        .unwrap();
+    let err = e.run_as::<i64>(&s).unwrap_err();
+    assert!(
+        matches!(err.kind, RunErrorKind::ResultType { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the script's value is `a` (string), but the host asked for i64"
+    );
+    let text = s.render_error(
+        &err,
+        flow::RenderOptions {
+            color: false,
+            width: 100,
+        },
+    );
+    assert!(text.contains("flow::run::result_type"), "{text}");
+    assert!(text.contains("n.flow:2:1"), "{text}");
+    let err = e.eval::<String>("let y = 2").unwrap_err();
+    let Error::Run { error, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        error.to_string(),
+        "the script's value is nothing (`()`), but the host asked for string"
+    );
+}
+
+#[test]
+fn eval_reports_compile_errors_as_such() {
+    let e = Engine::new();
+    let err = e.eval::<i64>("from [1] | map nope").unwrap_err();
+    assert!(matches!(err, Error::Compile(_)), "{err:?}");
+    assert_eq!(err.exit_code(), 2);
+    let text = err.render(flow::RenderOptions {
+        color: false,
+        width: 100,
+    });
+    assert!(text.contains("<eval>"), "{text}");
+    assert!(text.contains("flow::check::unknown_function"), "{text}");
+}
