@@ -136,8 +136,15 @@ impl Traps {
         let rest = rest.trim_start();
         let arg_like =
             rest.starts_with(|c: char| c.is_ascii_alphanumeric() || "-./~\"'$".contains(c));
+        // Rhai's own statement words begin Rhai, never a command.
+        const RHAI_WORDS: &[&str] = &[
+            "let", "const", "if", "else", "switch", "while", "loop", "do", "for", "in", "return",
+            "throw", "try", "catch", "fn", "import", "export", "true", "false", "break",
+            "continue", "private", "global", "this",
+        ];
         if first.is_empty()
             || !first.chars().all(word)
+            || RHAI_WORDS.contains(&first)
             || self.vars.contains_key(first)
             || !arg_like
         {
@@ -146,7 +153,7 @@ impl Traps {
         // Certain when Rhai cannot take it either (that error is replaced by this one);
         // `ls -l` is also Rhai (`ls - l`), so only a warning.
         let warning = rhai::Engine::new_raw().compile_expression(code).is_ok();
-        if warning && !(rest.starts_with('-') && !rest.starts_with("- ")) {
+        if warning && (!rest.starts_with('-') || rest.starts_with("- ")) {
             return;
         }
         self.found.push(trap(
