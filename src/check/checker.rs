@@ -21,7 +21,7 @@ pub struct CheckOptions {
     pub path: Option<std::ffi::OsString>,
 }
 
-/// The built-in functions of SPEC §4.1 with their parameter counts: usable as callables
+/// The built-in functions of docs/language.md with their parameter counts: usable as callables
 /// (`each print`) like a script's own `fn`.
 const BUILTIN_FNS: &[(&str, usize)] = &[
     ("print", 1),

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The flow keywords (SPEC §2), offered as suggestions beside PATH programs.
+/// The flow keywords, offered as suggestions beside PATH programs.
 pub(crate) const KEYWORDS: &[&str] = &[
     "fn",
     "let",

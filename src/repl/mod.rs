@@ -1,5 +1,5 @@
 //! The interactive REPL (rustyline): persistent history, multi-line entries, completion,
-//! `:help`, `:plan`, `:vars`, `:quit`. Ctrl-C during a run cancels that run (SPEC §7's
+//! `:help`, `:plan`, `:vars`, `:quit`. Ctrl-C during a run cancels that run (the interrupt sequence's
 //! sequence) and returns to the prompt; Ctrl-C at the prompt clears the line; Ctrl-D exits.
 
 mod helper;

@@ -1,5 +1,5 @@
 //! Running a whole script: compile its `fn`s, bind `args`, execute, join tasks, and — when
-//! asked (the CLI and REPL) — handle SIGINT/SIGTERM with the shutdown sequence of SPEC §7.
+//! asked (the CLI and REPL) — handle SIGINT/SIGTERM with the shutdown sequence of docs/language.md §7.
 
 use super::cancel::{CancelReason, CancelToken};
 use super::eval::Shared;

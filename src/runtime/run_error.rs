@@ -102,7 +102,7 @@ impl RunError {
         self
     }
 
-    /// The process exit code this error calls for (SPEC §8).
+    /// The process exit code this error calls for.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match &self.kind {

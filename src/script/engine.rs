@@ -1,4 +1,4 @@
-//! The Rhai engine flow makes: built-in functions (SPEC §4.1), cancellation through
+//! The Rhai engine flow makes: built-in functions, cancellation through
 //! `on_progress`, and printing that never interleaves lines.
 
 use super::channel::FlowChannel;

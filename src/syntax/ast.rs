@@ -37,7 +37,7 @@ pub struct Stmt {
     pub kind: StmtKind,
 }
 
-/// The kinds of statement (SPEC §3).
+/// The kinds of statement.
 #[derive(Debug, Clone)]
 pub enum StmtKind {
     /// `fn name(params) { body }` — `code` is the whole definition.
@@ -189,7 +189,7 @@ pub struct Stage {
     pub kind: StageKind,
 }
 
-/// The kinds of stage (SPEC §5).
+/// The kinds of stage.
 #[derive(Debug, Clone)]
 pub enum StageKind {
     /// An external command.
@@ -412,7 +412,7 @@ pub enum PoolWork {
     ExecPipeline(Pipeline),
 }
 
-/// Pool options (SPEC §5.3).
+/// Pool options.
 #[derive(Debug, Clone, Default)]
 pub struct PoolOpts {
     /// Emit results as they finish.
