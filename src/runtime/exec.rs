@@ -246,6 +246,21 @@ impl Executor {
         crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
     }
 
+    /// `if`'s two ways: `then` when `c`, else `otherwise` (if any).
+    fn branch(
+        &mut self,
+        c: bool,
+        then: &[Stmt],
+        otherwise: Option<&[Stmt]>,
+        dest: Dest,
+    ) -> Result<Dynamic, RunError> {
+        match (c, otherwise) {
+            (true, _) => self.block(then, dest),
+            (false, Some(o)) => self.block(o, dest),
+            (false, None) => Ok(Dynamic::UNIT),
+        }
+    }
+
     fn stmt_inner(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         match &s.kind {
             StmtKind::Fn { .. } => Ok(Dynamic::UNIT),
@@ -281,13 +296,7 @@ impl Executor {
                         },
                     )
                 })?;
-                if c {
-                    self.block(then, dest)
-                } else if let Some(o) = otherwise {
-                    self.block(o, dest)
-                } else {
-                    Ok(Dynamic::UNIT)
-                }
+                self.branch(c, then, otherwise.as_deref(), dest)
             }
             StmtKind::For { var, iter, body } => {
                 let v = self.eval(iter)?;
@@ -312,13 +321,8 @@ impl Executor {
                 then,
                 otherwise,
             } => {
-                if self.command_succeeds(command)? != *negate {
-                    self.block(then, dest)
-                } else if let Some(o) = otherwise {
-                    self.block(o, dest)
-                } else {
-                    Ok(Dynamic::UNIT)
-                }
+                let c = self.command_succeeds(command)? != *negate;
+                self.branch(c, then, otherwise.as_deref(), dest)
             }
             StmtKind::Try { body, var, handler } => {
                 self.try_stmt(body, var.as_ref(), handler, dest)
