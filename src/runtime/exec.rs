@@ -139,12 +139,7 @@ impl Executor {
         let base = self.scope.len();
         let mut last = Dynamic::UNIT;
         for (i, s) in stmts.iter().enumerate() {
-            let dest = if i + 1 == stmts.len() {
-                tail
-            } else {
-                Dest::Stdout
-            };
-            match self.stmt(s, dest) {
+            match self.stmt(s, dest_at(i, stmts.len(), tail)) {
                 Ok(v) => last = v,
                 Err(e) => {
                     self.scope.rewind(base);
@@ -163,12 +158,7 @@ impl Executor {
         let mut last = Dynamic::UNIT;
         let mut result = Ok(());
         for (i, s) in stmts.iter().enumerate() {
-            let dest = if i + 1 == stmts.len() {
-                tail
-            } else {
-                Dest::Stdout
-            };
-            match self.stmt(s, dest) {
+            match self.stmt(s, dest_at(i, stmts.len(), tail)) {
                 Ok(v) => last = v,
                 Err(e) => {
                     result = Err(e);
@@ -570,6 +560,16 @@ impl Executor {
         } else {
             Dynamic::from_array(values)
         })
+    }
+}
+
+/// Where statement `i` of `n` sends a final pipeline's output: only the last one goes to
+/// `tail`.
+fn dest_at(i: usize, n: usize, tail: Dest) -> Dest {
+    if i + 1 == n {
+        tail
+    } else {
+        Dest::Stdout
     }
 }
 

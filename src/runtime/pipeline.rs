@@ -787,7 +787,10 @@ fn file_redirect(env: &Env, rs: &[Redirect]) -> Result<Option<File>, RunError> {
     Ok(out)
 }
 
-fn open_redirect(r: &Redirect, env: &dyn words::Lookup) -> Result<Option<File>, RunError> {
+pub(crate) fn open_redirect(
+    r: &Redirect,
+    env: &dyn words::Lookup,
+) -> Result<Option<File>, RunError> {
     let Some(target) = &r.target else {
         return Ok(None);
     };

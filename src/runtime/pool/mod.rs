@@ -101,7 +101,12 @@ pub(crate) fn start(
     let (job_cmd, stage_file) = match &pool.work {
         PoolWork::Exec(c) => {
             let (cmd, r) = stage_redirect::split(c);
-            let f = r.map(|r| stage_redirect::open(&r, env)).transpose()?;
+            // `split` keeps only a `>`/`>>` with a constant target: the stage's output file,
+            // opened (truncated once) like any redirect.
+            let f = match r {
+                Some(r) => super::pipeline::open_redirect(&r, &WordEnv { env, it: None })?,
+                None => None,
+            };
             (Some(cmd), f)
         }
         _ => (None, None),

@@ -2,10 +2,7 @@
 //! `slot`) would make every job overwrite one file: it is the stage's output instead, opened
 //! once when the stage starts (`>` truncates, `>>` appends). Decided from the word's syntax.
 
-use super::super::eval::{Env, WordEnv};
-use super::super::run_error::{RunError, RunErrorKind};
 use crate::ast::{Command, Redirect, RedirectKind, Word, WordPart};
-use std::fs::File;
 
 const JOB_NAMES: [&str; 3] = ["it", "seq", "slot"];
 
@@ -26,42 +23,6 @@ pub(super) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
     let mut job = cmd.clone();
     let r = job.redirects.remove(i);
     (job, Some(r))
-}
-
-/// Open the stage's output file.
-pub(super) fn open(r: &Redirect, env: &Env) -> Result<File, RunError> {
-    let Some(target) = &r.target else {
-        return Err(RunError::new(
-            r.span,
-            RunErrorKind::Value {
-                message: "no file".into(),
-            },
-        ));
-    };
-    let mut names = super::super::words::expand(target, &WordEnv { env, it: None })?;
-    if names.len() != 1 {
-        return Err(RunError::new(
-            r.span,
-            RunErrorKind::Value {
-                message: "a redirect needs exactly one file name".into(),
-            },
-        ));
-    }
-    let path = names.remove(0);
-    let mut o = std::fs::OpenOptions::new();
-    if r.kind == RedirectKind::Append {
-        o.append(true).create(true);
-    } else {
-        o.write(true).create(true).truncate(true);
-    }
-    o.open(&path).map_err(|e| {
-        RunError::new(
-            r.span,
-            RunErrorKind::Io {
-                message: format!("cannot open {path}: {e}"),
-            },
-        )
-    })
 }
 
 fn depends_on_job(w: &Word) -> bool {
