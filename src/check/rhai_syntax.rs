@@ -28,9 +28,11 @@ struct Walker {
 
 impl Walker {
     fn rhai(&mut self, r: &Rhai) {
-        if let Err(e) = self.engine.compile(&r.code) {
-            let at =
-                snippet_offset(&r.code, e.position()).map_or(r.span.start, |o| r.span.start + o);
+        // Single-quoted strings are rewritten as at run time (`script::quotes`).
+        let text = crate::script::quotes::rewrite(&r.code);
+        if let Err(e) = self.engine.compile(&*text.text) {
+            let pos = text.original(e.position());
+            let at = snippet_offset(&r.code, pos).map_or(r.span.start, |o| r.span.start + o);
             let end = (at + 1).min(r.span.end.max(at + 1));
             let message = e.err_type().to_string();
             self.errors.push(CheckError::new(
@@ -199,6 +201,15 @@ mod tests {
     fn valid_rhai_everywhere_passes() {
         let src = "fn f(x) { x * 2 }\nlet n = 3 + 4\nif n > 2 { echo ${n + 1} }\nfrom 1..=n | map f | reduce 0 { acc + it }\n";
         assert!(errors(src).is_empty());
+    }
+
+    #[test]
+    fn single_quoted_strings_are_strings_and_errors_after_them_are_placed() {
+        assert!(errors("from [\"abc\"] | filter { it == 'abc' || it == 'x' }\n").is_empty());
+        let src = "from [1] | map { it + 'a\"`b' + }\n";
+        let e = errors(src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].span.start, src.rfind('}').unwrap());
     }
 
     #[test]

@@ -5,3 +5,4 @@ pub(crate) mod context;
 pub(crate) mod engine;
 pub(crate) mod fastpath;
 pub(crate) mod position;
+pub(crate) mod quotes;
