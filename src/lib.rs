@@ -40,7 +40,10 @@ pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
         Ok(_) => 0,
         Err(e) => {
             let code = e.exit_code();
-            if !matches!(e.kind, RunErrorKind::Interrupted { .. }) {
+            if !matches!(
+                e.kind,
+                RunErrorKind::Interrupted { .. } | RunErrorKind::ExitRequested { .. }
+            ) {
                 eprint!(
                     "{}",
                     render(&[&e], &script.source, RenderOptions::for_stderr())

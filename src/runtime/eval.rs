@@ -96,6 +96,9 @@ impl Env {
         if matches!(inner, EvalAltResult::ErrorTerminated(..)) {
             return RunError::new(span, RunErrorKind::Cancelled);
         }
+        if let Some(status) = crate::script::exit::requested(e) {
+            return RunError::new(span, RunErrorKind::ExitRequested { status });
+        }
         let at = span_at(&self.shared.src, inner.position());
         if let EvalAltResult::ErrorRuntime(v, _) = inner {
             if let Some(f) = v.read_lock::<crate::script::engine::IoFailure>() {
@@ -107,7 +110,17 @@ impl Env {
         if let Some(i) = message.rfind(" (line ") {
             message.truncate(i);
         }
-        RunError::new(span, RunErrorKind::Rhai { message, at })
+        let help = match inner {
+            EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+                crate::script::unit_help::function_not_found(sig, &self.shared.src, at)
+            }
+            _ => None,
+        };
+        let err = RunError::new(span, RunErrorKind::Rhai { message, at });
+        match help {
+            Some(h) => err.with_help(h),
+            None => err,
+        }
     }
 
     /// Evaluate an expression or block once with the snapshot's variables.

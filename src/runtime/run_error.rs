@@ -12,9 +12,13 @@ pub struct RunError {
     /// What went wrong.
     pub kind: RunErrorKind,
     /// The item being processed, shortened.
-    pub item: Option<String>,
+    pub item: Option<Box<String>>,
     /// Attempts made (pools with retries).
     pub attempts: Option<u32>,
+    /// What usually causes this error, when the error's site tells (shown as help).
+    /// `item` and `help` are boxed thin: `RunError` travels in every `Result` of the
+    /// runtime and stays under clippy's 128 bytes.
+    pub help: Option<Box<String>>,
 }
 
 /// The kinds of run error.
@@ -48,6 +52,8 @@ pub enum RunErrorKind {
     Cancelled,
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
+    /// `exit(n)` was called: not a failure, the script ends with `status` (SPEC §3).
+    ExitRequested { status: u8 },
 }
 
 impl RunError {
@@ -57,13 +63,21 @@ impl RunError {
             kind,
             item: None,
             attempts: None,
+            help: None,
         }
+    }
+
+    /// With a help line saying what usually causes it.
+    #[must_use]
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(Box::new(help.into()));
+        self
     }
 
     /// With the item that was being processed (shortened to 80 characters).
     #[must_use]
     pub(crate) fn with_item(mut self, item: &str) -> Self {
-        self.item = Some(shorten(item, 80));
+        self.item = Some(Box::new(shorten(item, 80)));
         self
     }
 
@@ -74,6 +88,7 @@ impl RunError {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
             RunErrorKind::Interrupted { .. } => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
+            RunErrorKind::ExitRequested { status } => *status,
             _ => 1,
         }
     }
@@ -108,6 +123,7 @@ impl fmt::Display for RunError {
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
             K::Resources { message } => write!(f, "{message}")?,
+            K::ExitRequested { status } => write!(f, "exit({status})")?,
         }
         if let Some(item) = &self.item {
             write!(f, " (item: {item}")?;
@@ -138,10 +154,14 @@ impl Diagnostic for RunError {
             K::Panic { .. } => "flow::run::panic",
             K::Cancelled => "flow::run::cancelled",
             K::Resources { .. } => "flow::run::resources",
+            K::ExitRequested { .. } => "flow::run::exit",
         }))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if let Some(h) = &self.help {
+            return Some(Box::new(h));
+        }
         match &self.kind {
             RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => Some(Box::new(format!(
                 "last lines of its stderr:\n{}",

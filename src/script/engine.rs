@@ -103,6 +103,9 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("to_string", |c: &mut FlowChannel| {
         format!("channel({})", c.capacity())
     });
+    super::strings::register(&mut e);
+    super::paths::register(&mut e);
+    super::exit::register(&mut e);
     e
 }
 

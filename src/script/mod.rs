@@ -3,6 +3,10 @@
 pub(crate) mod channel;
 pub(crate) mod context;
 pub(crate) mod engine;
+pub(crate) mod exit;
 pub(crate) mod fastpath;
+pub(crate) mod paths;
 pub(crate) mod position;
 pub(crate) mod quotes;
+pub(crate) mod strings;
+pub(crate) mod unit_help;
