@@ -11,5 +11,6 @@ mod cli;
 mod fuzz_parse;
 mod harness;
 mod pool;
+mod rhai;
 mod signals;
 mod trust;

@@ -36,6 +36,13 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
     ("run", 2),
     ("cpus", 0),
     ("channel", 1),
+    ("basename", 1),
+    ("dirname", 1),
+    ("no_ext", 1),
+    ("stem", 1),
+    ("ext", 1),
+    ("fields", 1),
+    ("exit", 1),
 ];
 
 /// Check a script; on success return its plan.

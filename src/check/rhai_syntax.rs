@@ -61,18 +61,23 @@ fn script_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a str>) {
 
 impl Walker {
     fn rhai(&mut self, r: &Rhai) {
-        match self.engine.compile(&r.code) {
+        // Single-quoted strings are rewritten as at run time (`script::quotes`).
+        let text = crate::script::quotes::rewrite(&r.code);
+        match self.engine.compile(&*text.text) {
             Ok(ast) => {
-                let offset = |p| snippet_offset(&r.code, p);
+                let offset = |p| snippet_offset(&r.code, text.original(p));
                 self.host
                     .check(&ast, r.span.start, &offset, &mut self.errors);
             }
-            Err(e) => self.syntax_error(r, &e),
+            Err(e) => {
+                let at = snippet_offset(&r.code, text.original(e.position()))
+                    .map_or(r.span.start, |o| r.span.start + o);
+                self.syntax_error(r, at, &e);
+            }
         }
     }
 
-    fn syntax_error(&mut self, r: &Rhai, e: &rhai::ParseError) {
-        let at = snippet_offset(&r.code, e.position()).map_or(r.span.start, |o| r.span.start + o);
+    fn syntax_error(&mut self, r: &Rhai, at: usize, e: &rhai::ParseError) {
         let end = (at + 1).min(r.span.end.max(at + 1));
         let message = e.err_type().to_string();
         self.errors.push(CheckError::new(
@@ -274,6 +279,15 @@ mod tests {
     fn valid_rhai_everywhere_passes() {
         let src = "fn f(x) { x * 2 }\nlet n = 3 + 4\nif n > 2 { echo ${n + 1} }\nfrom 1..=n | map f | reduce 0 { acc + it }\n";
         assert!(errors(src).is_empty());
+    }
+
+    #[test]
+    fn single_quoted_strings_are_strings_and_errors_after_them_are_placed() {
+        assert!(errors("from [\"abc\"] | filter { it == 'abc' || it == 'x' }\n").is_empty());
+        let src = "from [1] | map { it + 'a\"`b' + }\n";
+        let e = errors(src);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].span.start, src.rfind('}').unwrap());
     }
 
     #[test]

@@ -104,7 +104,8 @@ impl Env {
 
     /// Compile a snippet as written (with the script's `fn`s available to it).
     pub(crate) fn compile(&self, r: &Rhai) -> Result<(AST, Arc<Snippet>), RunError> {
-        match self.shared.engine.compile_with_scope(&self.vars, &r.code) {
+        let code = crate::script::quotes::for_snippet(&r.code);
+        match self.shared.engine.compile_with_scope(&self.vars, &code) {
             Ok(ast) => {
                 let snip = Arc::new(Snippet::new(r, &ast));
                 Ok((self.shared.fns.merge(&ast), snip))
@@ -171,7 +172,17 @@ impl Env {
         if let Some(i) = message.rfind(" (line ") {
             message.truncate(i);
         }
-        RunError::new(span, RunErrorKind::Rhai { message, at })
+        let help = match inner {
+            EvalAltResult::ErrorFunctionNotFound(sig, _) => {
+                crate::script::unit_help::function_not_found(sig, &self.shared.src, at)
+            }
+            _ => None,
+        };
+        let err = RunError::new(span, RunErrorKind::Rhai { message, at });
+        match help {
+            Some(h) => err.with_help(h),
+            None => err,
+        }
     }
 
     /// Evaluate an expression or block once with the snapshot's variables.

@@ -202,11 +202,13 @@ impl Executor {
     /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
     pub(super) fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
         let engine = &self.shared.engine;
-        let own = engine.compile(&r.code).map_err(|e| {
-            let at = snippet_span(r, e.position());
-            let message = e.err_type().to_string();
-            RunError::new(r.span, RunErrorKind::Rhai { message, at })
-        })?;
+        let own = engine
+            .compile(&*crate::script::quotes::for_snippet(&r.code))
+            .map_err(|e| {
+                let at = snippet_span(r, e.position());
+                let message = e.err_type().to_string();
+                RunError::new(r.span, RunErrorKind::Rhai { message, at })
+            })?;
         let ast = self.shared.fns.merge(&own);
         let scope = &mut self.scope;
         let res = super::eval::guard_panics(r.span, || {

@@ -12,10 +12,13 @@ pub struct RunError {
     /// What went wrong.
     pub kind: RunErrorKind,
     /// The item being processed, shortened.
-    pub item: Option<String>,
+    pub item: Option<Box<String>>,
     /// For a failed pool job: attempts made and the last lines of its stdout (behind a
     /// pointer: errors are returned by value everywhere and must stay small).
     pub job: Option<std::sync::Arc<JobInfo>>,
+    /// What usually causes this error, when the error's site tells (shown as help; boxed:
+    /// `RunError` travels in every `Result` of the runtime and must stay small).
+    pub help: Option<Box<String>>,
 }
 
 /// What a failed pool job adds to its error.
@@ -82,7 +85,15 @@ impl RunError {
             kind,
             item: None,
             job: None,
+            help: None,
         }
+    }
+
+    /// With a help line saying what usually causes it.
+    #[must_use]
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(Box::new(help.into()));
+        self
     }
 
     /// Whether the run was stopped from outside — by the host's cancel or by SIGINT/SIGTERM
@@ -98,7 +109,7 @@ impl RunError {
     /// With the item that was being processed (shortened to 80 characters).
     #[must_use]
     pub(crate) fn with_item(mut self, item: &str) -> Self {
-        self.item = Some(shorten(item, 80));
+        self.item = Some(Box::new(shorten(item, 80)));
         self
     }
 
@@ -219,6 +230,9 @@ impl Diagnostic for RunError {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        if let Some(h) = &self.help {
+            return Some(Box::new(h));
+        }
         let stdout = self
             .job
             .as_ref()

@@ -18,11 +18,45 @@ pub(crate) trait Lookup {
 }
 
 fn value_of(p: &WordPart, env: &dyn Lookup) -> Result<Option<Dynamic>, RunError> {
-    Ok(match p {
-        WordPart::Var(i) => Some(env.var(&i.name, i.span)?),
-        WordPart::Expr(r) => Some(env.expr(r)?),
-        _ => None,
-    })
+    let (v, span, code, shown) = match p {
+        WordPart::Var(i) => (
+            env.var(&i.name, i.span)?,
+            i.span,
+            i.name.as_str(),
+            format!("${}", i.name),
+        ),
+        WordPart::Expr(r) => {
+            let code = r.code.trim();
+            (env.expr(r)?, r.span, code, format!("${{{code}}}"))
+        }
+        _ => return Ok(None),
+    };
+    let unit_at = if v.is_unit() {
+        Some(String::new())
+    } else {
+        v.read_lock::<Array>()
+            .and_then(|a| a.iter().position(Dynamic::is_unit))
+            .map(|k| format!(" (its element {k})"))
+    };
+    if let Some(which) = unit_at {
+        // Never a silent empty argument (SPEC §4.1).
+        let shown = super::run_error::shorten(&shown, 60);
+        let culprit = match code.ends_with(')') {
+            true => format!("{}. ", crate::script::unit_help::describe(code)),
+            false => String::new(),
+        };
+        return Err(RunError::new(
+            span,
+            RunErrorKind::Value {
+                message: format!("`{shown}`{which} is `()`, which is no command argument"),
+            },
+        )
+        .with_help(format!(
+            "{culprit}{}; `${{x ?? \"\"}}` passes an empty argument on purpose",
+            crate::script::unit_help::CAUSES
+        )));
+    }
+    Ok(Some(v))
 }
 
 fn scalar(v: &Dynamic, span: Span) -> Result<String, RunError> {

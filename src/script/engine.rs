@@ -124,6 +124,8 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("to_string", |c: &mut FlowChannel| {
         format!("channel({})", c.capacity())
     });
+    super::strings::register(&mut e);
+    super::paths::register(&mut e);
     e
 }
 

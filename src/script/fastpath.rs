@@ -390,6 +390,9 @@ mod tests {
             "foo(it)",
             "it[0]",
             "unknown_var",
+            // Single-quoted strings are rewritten for Rhai (`quotes`): Rhai decides.
+            "it == 'abc'",
+            "it == `abc`",
         ] {
             assert!(compile(code, &scope).is_none(), "{code}");
         }

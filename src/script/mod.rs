@@ -4,4 +4,8 @@ pub(crate) mod channel;
 pub(crate) mod context;
 pub(crate) mod engine;
 pub(crate) mod fastpath;
+pub(crate) mod paths;
 pub(crate) mod position;
+pub(crate) mod quotes;
+pub(crate) mod strings;
+pub(crate) mod unit_help;

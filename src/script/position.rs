@@ -1,11 +1,25 @@
 //! Rhai reports positions as line/column of the text it compiled. flow compiles each
 //! snippet padded with the newlines and spaces that precede it in the script, so Rhai's
 //! line/column *are* the script's; these helpers build the padding and map back to bytes.
+//! The padded text is also where single-quoted strings are rewritten (`quotes`).
 
 use crate::Span;
 
-/// `code` preceded by whitespace so that it starts at `span.start`'s line and column.
+/// `code` preceded by whitespace so that it starts at `span.start`'s line and column, with
+/// its single-quoted strings rewritten for Rhai (positions kept, or remembered for `span_at`).
 pub(crate) fn padded(src: &str, span: Span, code: &str) -> String {
+    let text = pad(src, span, code);
+    let r = super::quotes::rewrite(&text);
+    match r.text {
+        std::borrow::Cow::Owned(s) => {
+            super::quotes::remember(src, &r.shifts);
+            s
+        }
+        std::borrow::Cow::Borrowed(_) => text,
+    }
+}
+
+fn pad(src: &str, span: Span, code: &str) -> String {
     let before = src.get(..span.start).unwrap_or("");
     let line = before.matches('\n').count();
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
@@ -32,6 +46,7 @@ pub(crate) fn offset(src: &str, line: usize, col: usize) -> Option<usize> {
 
 /// A span of one token at a Rhai position, if it maps into `src`.
 pub(crate) fn span_at(src: &str, pos: rhai::Position) -> Option<Span> {
+    let pos = super::quotes::in_script(src, pos);
     let (line, col) = (pos.line()?, pos.position().unwrap_or(1));
     let at = offset(src, line, col)?;
     let rest = src.get(at..)?;

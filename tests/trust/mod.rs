@@ -24,8 +24,9 @@ fn signal_and_look(
         "did not start: {:?}",
         processes_with(tag)
     );
-    // Give an orphan time to be handed to flow (its parent `sh` has just exited).
-    std::thread::sleep(Duration::from_millis(300));
+    // Give an orphan time to be handed to flow (its parent `sh` has just exited) and flow
+    // time to adopt it (a look every 100 ms; slower on a loaded machine).
+    std::thread::sleep(Duration::from_millis(1000));
     flow.signal(sig);
     let done = flow.wait(Duration::from_secs(15));
     let left = wait_until_gone(tag, Duration::from_secs(1));

@@ -1,0 +1,58 @@
+//! Rust-level tests of the Rhai glue: where errors point after a rewritten single-quoted
+//! string, and that every example of `docs/rhai-for-python-users.md` is a test case.
+
+use flow::{run_script, CompileOptions, RunErrorKind, RunOptions, Script, SourceFile};
+
+fn run_error_at(src: &str) -> (usize, usize) {
+    let script = Script::compile(SourceFile::new("t.flow", src), &CompileOptions::default())
+        .unwrap_or_else(|_| panic!("compiles: {src}"));
+    let err = run_script(&script, RunOptions::default()).expect_err("fails");
+    match err.kind {
+        RunErrorKind::Rhai { at: Some(at), .. } => (at.start, at.end),
+        other => panic!("not a placed Rhai error: {other:?}"),
+    }
+}
+
+/// `'a "b" `c`'` becomes the longer `#"a "b" `c`"#` for Rhai; an error after it on the same
+/// line is still placed on the right token, in statements and in stage blocks.
+#[test]
+fn errors_after_a_grown_string_point_at_their_token() {
+    for src in [
+        "let n = 'a \"b\" `c`' + 'x \"y\" `z`' + undefined_fn(1)\n",
+        "let xs = [1]\nfrom xs | map { 'a \"b\" `c`' + undefined_fn(it) }\n",
+    ] {
+        let (start, end) = run_error_at(src);
+        assert_eq!(&src[start..end], "undefined_fn", "{src}");
+    }
+}
+
+/// A `flow` example of the page: its code is a case's `.flow` file, and the `text` block
+/// that follows it (if any) is that case's `.stdout`.
+#[test]
+fn every_example_of_the_python_page_is_a_case() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = std::fs::read_to_string(root.join("docs/rhai-for-python-users.md")).unwrap();
+    let cases = root.join("tests/cases/rhai");
+    let parts: Vec<&str> = page.split("```").collect();
+    let mut seen = 0;
+    for i in (1..parts.len()).step_by(2) {
+        let Some(code) = parts[i].strip_prefix("flow\n") else {
+            continue;
+        };
+        let name = code
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// case: "))
+            .unwrap_or_else(|| panic!("example without a `// case: NAME` line:\n{code}"));
+        let file = cases.join(format!("{name}.flow"));
+        let want = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        assert_eq!(code, want, "the example differs from {file:?}");
+        let shown = parts.get(i + 2).and_then(|b| b.strip_prefix("text\n"));
+        if let (Some(out), true) = (shown, parts[i + 1].trim().is_empty()) {
+            let stdout = std::fs::read_to_string(cases.join(format!("{name}.stdout"))).unwrap();
+            assert_eq!(out, stdout, "the output shown differs from {name}.stdout");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 10, "only {seen} examples found");
+}
