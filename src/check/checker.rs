@@ -293,12 +293,12 @@ impl<'s> Checker<'s> {
                 self.command(c);
                 self.scopes.pop();
             }
-            PoolWork::ExecPipeline(p) => {
+            PoolWork::ExecBlock { stmts, .. } => {
                 self.scopes.push();
                 self.scopes.declare("it", Var::Value(None));
                 self.scopes.declare("seq", Var::Value(None));
                 self.scopes.declare("slot", Var::Value(None));
-                self.pipeline(p);
+                self.block(stmts, None);
                 self.scopes.pop();
             }
         }

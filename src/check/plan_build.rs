@@ -152,8 +152,12 @@ impl<'s> Builder<'s> {
             let node = match &stage.kind {
                 StageKind::Command(c) => self.process(c, stage.span),
                 StageKind::Pool(pool) => {
-                    if let PoolWork::ExecPipeline(inner) = &pool.work {
-                        nested.push((inner, nodes.len() + 1));
+                    if let PoolWork::ExecBlock { stmts, .. } = &pool.work {
+                        for s in stmts {
+                            if let StmtKind::Pipeline(inner) = &s.kind {
+                                nested.push((inner, nodes.len() + 1));
+                            }
+                        }
                     }
                     self.pool(pool, stage.span)
                 }
@@ -221,7 +225,7 @@ impl<'s> Builder<'s> {
         let (work, workers) = match &pool.work {
             PoolWork::Map(f) => (format!("map {}", self.rhai_label(f.span())), "threads"),
             PoolWork::Exec(c) => (format!("exec {}", self.label(command_span(c))), "processes"),
-            PoolWork::ExecPipeline(p) => (format!("exec {{ {} }}", self.label(p.span)), "jobs"),
+            PoolWork::ExecBlock { span, .. } => (format!("exec {}", self.label(*span)), "jobs"),
         };
         let o = &pool.opts;
         let mut options = vec![if o.unordered { "unordered" } else { "ordered" }.to_string()];

@@ -157,7 +157,7 @@ impl Walker {
                     match &pool.work {
                         PoolWork::Map(c) => self.callable(c),
                         PoolWork::Exec(c) => self.command(c),
-                        PoolWork::ExecPipeline(p) => self.pipeline(p),
+                        PoolWork::ExecBlock { stmts, .. } => self.stmts(stmts),
                     }
                     for a in [&pool.opts.chunk, &pool.opts.retries].into_iter().flatten() {
                         self.amount(a);

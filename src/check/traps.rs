@@ -226,8 +226,8 @@ impl Traps {
                         self.words(cmd.args.iter().flat_map(|w| &w.parts));
                         continue;
                     }
-                    PoolWork::ExecPipeline(p) => {
-                        self.pipeline(p);
+                    PoolWork::ExecBlock { stmts, .. } => {
+                        self.stmts(stmts);
                         continue;
                     }
                 },

@@ -408,8 +408,14 @@ pub enum PoolWork {
     Map(Callable),
     /// `exec cmd …`
     Exec(Command),
-    /// `exec { pipeline }`
-    ExecPipeline(Pipeline),
+    /// `exec { statements }`: a job that is a small script (its output is all their output;
+    /// it fails at the first failing statement).
+    ExecBlock {
+        /// The job's statements.
+        stmts: Vec<Stmt>,
+        /// The block, braces included (its text is the job's command text in the log key).
+        span: Span,
+    },
 }
 
 /// Pool options.
@@ -437,4 +443,19 @@ pub struct PoolOpts {
     pub resume_span: Option<Span>,
     /// `on slurm …` settings, when given.
     pub slurm: Option<Vec<(String, Word)>>,
+    /// `on_error fail N`, `fail N%`, `… soon`: when failures stop the pool (GNU parallel's
+    /// `--halt`); `None` for plain `on_error fail` (the first failure, now).
+    pub halt: Option<Halt>,
+}
+
+/// A failure threshold: stop after `count` failures (or `count`% of finished jobs), now
+/// (running jobs cancelled) or soon (running jobs finish; no new ones start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Halt {
+    /// How many failures (or what percentage) stop the pool.
+    pub count: u32,
+    /// `count` is a percentage of the jobs finished so far.
+    pub percent: bool,
+    /// Let running jobs finish.
+    pub soon: bool,
 }

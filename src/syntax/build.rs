@@ -619,8 +619,12 @@ impl<'s> Builder<'s> {
                 Rule::pool_map => work = Some(PoolWork::Map(self.callable(&kids(c)[0]))),
                 Rule::pool_exec => {
                     let inner = kids(c).remove(0);
-                    work = Some(if inner.as_rule() == Rule::stmt_pipeline {
-                        PoolWork::ExecPipeline(self.pipeline(kids(inner).remove(0)))
+                    work = Some(if inner.as_rule() == Rule::stmt_block {
+                        let span = self.span(&inner);
+                        PoolWork::ExecBlock {
+                            stmts: self.stmts(inner),
+                            span,
+                        }
                     } else {
                         PoolWork::Exec(self.command(inner))
                     });
@@ -646,15 +650,7 @@ impl<'s> Builder<'s> {
             Rule::chunk_opt => opts.chunk = Some(self.amount(&k[0])),
             Rule::retries_opt => opts.retries = Some(self.amount(&k[0])),
             Rule::timeout_opt => opts.timeout = self.duration(&k[0]),
-            Rule::on_error_opt => match k[0].as_str() {
-                "fail" => (opts.skip_errors, opts.continue_errors) = (false, false),
-                "skip" => (opts.skip_errors, opts.continue_errors) = (true, false),
-                "continue" => (opts.skip_errors, opts.continue_errors) = (false, true),
-                other => {
-                    let s = self.span(&k[0]);
-                    self.err(s, ParseErrorKind::BadOnError { text: other.into() });
-                }
-            },
+            Rule::on_error_opt => self.on_error_opt(&k, opts),
             Rule::progress_opt => opts.progress = true,
             Rule::log_opt => opts.log = Some(self.word(&k[0])),
             Rule::resume_opt => {
@@ -671,6 +667,59 @@ impl<'s> Builder<'s> {
             }
             _ => {}
         }
+    }
+
+    /// `on_error MODE [N | N%] [soon | now]`: a threshold only goes with `fail`.
+    fn on_error_opt(&mut self, k: &[P<'_>], opts: &mut PoolOpts) {
+        let mode = k[0].as_str();
+        match mode {
+            "fail" => (opts.skip_errors, opts.continue_errors) = (false, false),
+            "skip" => (opts.skip_errors, opts.continue_errors) = (true, false),
+            "continue" => (opts.skip_errors, opts.continue_errors) = (false, true),
+            other => {
+                let s = self.span(&k[0]);
+                self.err(s, ParseErrorKind::BadOnError { text: other.into() });
+                return;
+            }
+        }
+        opts.halt = None;
+        if k.len() == 1 {
+            return;
+        }
+        if mode != "fail" {
+            let s = Span::new(self.span(&k[1]).start, self.span(&k[k.len() - 1]).end);
+            let text = format!("{mode} {}", s.text(self.src));
+            self.err(s, ParseErrorKind::BadOnError { text });
+            return;
+        }
+        let mut halt = crate::ast::Halt {
+            count: 1,
+            percent: false,
+            soon: false,
+        };
+        for p in &k[1..] {
+            let t = p.as_str();
+            match p.as_rule() {
+                Rule::halt_when => halt.soon = t == "soon",
+                _ => {
+                    halt.percent = t.ends_with('%');
+                    let digits = t.trim_end_matches('%');
+                    match digits.parse::<u32>() {
+                        Ok(n) if n >= 1 && (!halt.percent || n <= 100) => halt.count = n,
+                        _ => {
+                            let s = self.span(p);
+                            self.err(
+                                s,
+                                ParseErrorKind::BadOnError {
+                                    text: format!("fail {t}"),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        opts.halt = Some(halt);
     }
 
     fn command(&mut self, p: P<'_>) -> Command {

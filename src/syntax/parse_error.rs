@@ -81,7 +81,7 @@ impl fmt::Display for ParseError {
             K::BadOnError { text } => {
                 write!(
                     f,
-                    "`on_error` takes `fail`, `continue` or `skip`, not `{text}`"
+                    "`on_error` takes `fail`, `fail N`, `fail N%` (each may end in `soon`), `continue` or `skip`, not `{text}`"
                 )
             }
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
@@ -132,7 +132,7 @@ impl Diagnostic for ParseError {
             K::ReservedWord { word } => {
                 format!("a flow keyword cannot be a name here: use another, e.g. `{word}_` or `n`")
             }
-            K::BadOnError { .. } => "write `on_error fail` or `on_error skip`".into(),
+            K::BadOnError { .. } => "write `on_error fail` (stop at the first failure), `on_error fail 3 soon` (after 3 failures, letting running jobs finish; N from 1, N% up to 100), `on_error continue` or `on_error skip`".into(),
             K::TooDeep { .. } => "split the script into functions".into(),
             K::UnclosedText { what } => format!("close the {what} that starts here"),
             K::StrayPipe => "remove it, or add the missing stage: `ls | wc -l`".into(),

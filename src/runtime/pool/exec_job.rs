@@ -1,4 +1,4 @@
-//! One `exec` job: the command (or `{ pipeline }`) with `it` bound, its stdout streamed into
+//! One `exec` job: the command (or `{ statements }`, see `job_block`) with `it` bound, its stdout streamed into
 //! the job's spool. Invariant: the job's process is reaped here, on every path; its group is
 //! in the stage's `groups` (signalled on cancellation) while it runs, and a job with a
 //! `timeout` has a guard of its own on the job's token, which the worker's alarm cancels.
@@ -9,6 +9,7 @@ use super::super::groups::Groups;
 use super::super::pipeline::{self, command_spec};
 use super::super::process::{self, ErrTo, Proc};
 use super::super::run_error::{JobInfo, RunError, RunErrorKind};
+use super::job_block::JobBlock;
 use super::spool::Spool;
 use crate::ast::{Command, PoolWork};
 use crate::Span;
@@ -61,6 +62,7 @@ pub(super) fn run(
     cfg: &JobCfg,
     job_token: &CancelToken,
     spool: &Arc<Spool>,
+    block: Option<&JobBlock>,
 ) -> (Result<(), RunError>, Outcome) {
     let it = if cfg.chunked {
         Dynamic::from_array(items.to_vec())
@@ -77,39 +79,27 @@ pub(super) fn run(
     };
     let (r, outcome) = match (work, &cfg.cmd) {
         (PoolWork::Exec(_), Some(cmd)) => command(env, cmd, &it, cfg, job_token, spool),
-        (PoolWork::ExecPipeline(_), _) if cfg.srun.is_some() => (
+        (PoolWork::ExecBlock { .. }, _) if cfg.srun.is_some() => (
             Err(RunError::new(
                 cfg.span,
                 RunErrorKind::Value {
-                    message: "`on slurm` sends `exec cmd …` jobs to Slurm; a `{ pipeline }` job cannot be sent".into(),
+                    message:
+                        "`on slurm` sends `exec cmd …` jobs to Slurm; a `{ … }` job cannot be sent"
+                            .into(),
                 },
             )),
             Outcome::NONE,
         ),
-        (PoolWork::ExecPipeline(pl), _) => {
-            let mut vars = (*env.vars).clone();
-            vars.push("it", it.clone());
-            let sub = Env {
-                shared: env.shared.clone(),
-                vars: Arc::new(vars),
-            };
-            // A block job's output is its pipeline's collected lines.
-            let r = pipeline::run(&sub, pl, pipeline::Dest::Collect, job_token);
-            match r {
-                Ok(v) => {
-                    for line in v.try_cast::<rhai::Array>().unwrap_or_default() {
-                        let mut l = super::super::value::to_line(&line).into_bytes();
-                        l.push(b'\n');
-                        spool.write(&l);
-                    }
-                    (Ok(()), Outcome::of(true))
-                }
+        (PoolWork::ExecBlock { stmts, .. }, _) => match block {
+            Some(b) => match b.run(env, it, stmts, job_token, spool) {
+                Ok(()) => (Ok(()), Outcome::of(true)),
                 Err(_) if job_token.reason() == Some(CancelReason::Timeout) => {
                     (Err(timed_out()), Outcome::of(false))
                 }
                 Err(e) => (Err(e), Outcome::of(false)),
-            }
-        }
+            },
+            None => (Ok(()), Outcome::NONE),
+        },
         _ => (Ok(()), Outcome::NONE),
     };
     // A job that outlived its timeout failed, whatever its exit status afterwards.

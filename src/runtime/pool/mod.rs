@@ -9,7 +9,9 @@
 
 mod alarm;
 mod exec_job;
+mod halt;
 mod intake;
+mod job_block;
 mod job_log;
 mod progress;
 mod slurm;
@@ -43,9 +45,12 @@ const SPOOL_BUDGET: usize = 32 << 20;
 /// `on_error`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum OnError {
+    /// The first failure stops the pool at once and is the stage's error.
     Fail,
     Skip,
     Continue,
+    /// `on_error fail N [soon]`: like `Continue` until the threshold stops the pool.
+    Halt,
 }
 
 /// A started pool stage: done when every job was reaped and all output written.
@@ -94,9 +99,12 @@ pub(crate) fn start(
         OnError::Continue
     } else if o.skip_errors {
         OnError::Skip
+    } else if o.halt.is_some() {
+        OnError::Halt
     } else {
         OnError::Fail
     };
+    let halt = o.halt.map(|h| Arc::new(halt::HaltState::new(h)));
     // The job command, and a constant `> f` that is the stage's output.
     let (job_cmd, stage_file) = match &pool.work {
         PoolWork::Exec(c) => {
@@ -178,6 +186,7 @@ pub(crate) fn start(
         retries,
         timeout: o.timeout,
         on_error,
+        halt: halt.clone(),
         log,
         job_size,
         cfg: exec_job::JobCfg {
@@ -226,6 +235,7 @@ pub(crate) fn start(
         slot_rx,
         progress,
         total,
+        halt,
     );
     let progress_slot = env.shared.rt.progress.clone();
     // The window's warnings and summary go where the run's output goes.
@@ -301,7 +311,13 @@ fn work_text(env: &Env, work: &PoolWork) -> String {
                 .fold(c.program.span.end, usize::max);
             format!("exec {}", Span::new(start, end).text(src))
         }
-        PoolWork::ExecPipeline(p) => format!("exec {}", p.span.text(src)),
+        // The block's text inside its braces: `exec { a | b }` keys as `exec a | b`.
+        PoolWork::ExecBlock { span, .. } => {
+            let inner = span.text(src).trim();
+            let inner = inner.strip_prefix('{').unwrap_or(inner);
+            let inner = inner.strip_suffix('}').unwrap_or(inner);
+            format!("exec {}", inner.trim())
+        }
     }
 }
 

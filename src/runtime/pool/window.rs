@@ -8,6 +8,7 @@
 use super::super::cancel::{CancelReason, CancelToken};
 use super::super::pipeline::Failure;
 use super::super::run_error::{RunError, RunErrorKind};
+use super::halt::HaltState;
 use super::spool::Spool;
 use super::stage_out::SharedOut;
 use super::OnError;
@@ -53,6 +54,7 @@ pub(super) struct Window {
     pub(super) slots: Receiver<()>,
     pub(super) progress: Option<indicatif::ProgressBar>,
     pub(super) total: Arc<AtomicUsize>,
+    halt: Option<Arc<HaltState>>,
     jobs: BTreeMap<usize, Slot>,
     finished: VecDeque<usize>,
     live: Option<usize>,
@@ -73,6 +75,7 @@ impl Window {
         slots: Receiver<()>,
         progress: Option<indicatif::ProgressBar>,
         total: Arc<AtomicUsize>,
+        halt: Option<Arc<HaltState>>,
     ) -> Self {
         Window {
             out,
@@ -85,6 +88,7 @@ impl Window {
             slots,
             progress,
             total,
+            halt,
             jobs: BTreeMap::new(),
             finished: VecDeque::new(),
             live: None,
@@ -233,7 +237,7 @@ impl Window {
                     self.failure.fail(e);
                     return false;
                 }
-                OnError::Skip | OnError::Continue => {
+                OnError::Skip | OnError::Continue | OnError::Halt => {
                     self.failed += 1;
                     let word = if self.on_error == OnError::Skip {
                         "warning"
@@ -263,8 +267,17 @@ impl Window {
             self.failed,
             self.total.load(Ordering::Relaxed)
         );
+        let msg = match &self.halt {
+            Some(h) if h.halted() => format!(
+                "stopped by `{}`: {} of {} finished items failed",
+                h.describe(),
+                self.failed,
+                h.finished()
+            ),
+            _ => msg,
+        };
         match self.on_error {
-            OnError::Continue => self.failure.fail(RunError::new(
+            OnError::Continue | OnError::Halt => self.failure.fail(RunError::new(
                 self.span,
                 RunErrorKind::Value { message: msg },
             )),

@@ -9,6 +9,7 @@ use super::super::run_error::{RunError, RunErrorKind};
 use super::alarm::Alarm;
 use super::exec_job::{self, JobCfg, Outcome};
 use super::intake::{adapt_job_size, Job};
+use super::job_block::JobBlock;
 use super::job_log::{JobLog, Row};
 use super::spool::Spool;
 use super::stage_out::SharedOut;
@@ -33,6 +34,8 @@ pub(super) struct Shared {
     pub(super) retries: u32,
     pub(super) timeout: Option<Duration>,
     pub(super) on_error: OnError,
+    /// `on_error fail N [soon]`: the threshold and its counts.
+    pub(super) halt: Option<Arc<super::halt::HaltState>>,
     pub(super) log: Option<JobLog>,
     pub(super) job_size: Arc<AtomicUsize>,
     pub(super) cfg: JobCfg,
@@ -62,6 +65,8 @@ pub(super) fn run(
         _ => (sh.env.clone(), None),
     };
     let mut ev = wenv.evaluator();
+    // A job block's statements run here, through an executor of this worker's own.
+    let block = matches!(sh.work, PoolWork::ExecBlock { .. }).then(|| JobBlock::new(&sh.env));
     // `seq` and `slot` are bound only for a block that names them: the others keep the
     // native fast path, which binds `it` alone.
     let job_vars = match &sh.work {
@@ -69,7 +74,7 @@ pub(super) fn run(
         _ => false,
     };
     for job in jobs {
-        if sh.token.is_cancelled() {
+        if sh.token.is_cancelled() || sh.halt.as_ref().is_some_and(|h| h.halted()) {
             break;
         }
         let done = match &compiled {
@@ -81,13 +86,18 @@ pub(super) fn run(
                 alarm.as_ref(),
                 job_vars.then_some(slot),
             ),
-            None => match exec(sh, slot, &job, alarm.as_ref(), events) {
+            None => match exec(sh, slot, &job, alarm.as_ref(), events, block.as_ref()) {
                 Some(d) => d,
                 None => break,
             },
         };
         if !done.errors.is_empty() && sh.on_error == OnError::Fail {
             sh.token.cancel(CancelReason::Internal);
+        }
+        if let Some(h) = &sh.halt {
+            if h.record(done.items, done.errors.len()) && !h.policy.soon {
+                sh.token.cancel(CancelReason::Internal);
+            }
         }
         if events.send(Event::Finished(done)).is_err() {
             break;
@@ -244,6 +254,7 @@ fn exec(
     job: &Job,
     alarm: Option<&Alarm>,
     events: &Sender<Event>,
+    block: Option<&JobBlock>,
 ) -> Option<Finished> {
     let spool = Arc::new(Spool::new(sh.out.clone(), sh.spool_cap));
     events
@@ -272,7 +283,9 @@ fn exec(
                 Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX)),
             ),
         ]);
-        let (r, o) = exec_job::run(&env, &sh.work, &job.items, &sh.cfg, &job_token, &spool);
+        let (r, o) = exec_job::run(
+            &env, &sh.work, &job.items, &sh.cfg, &job_token, &spool, block,
+        );
         if let Some(a) = alarm {
             a.disarm();
         }

@@ -1,0 +1,94 @@
+//! `exec { statements }`: a job that is a small script (`zcat ${it} | bzip2 > ${it}.bz2;
+//! rm ${it}`). Its statements run on the worker's thread through the statement executor,
+//! with `it`, `seq` and `slot` bound, and fail at the first failing statement. Everything
+//! they write to stdout — a command's bytes, printed items, `print` — goes to the job's
+//! spool unchanged; their stderr goes to the run's stderr. Each worker builds its block
+//! runtime (an engine and the script's `fn`s) once, not per job.
+
+use super::super::cancel::CancelToken;
+use super::super::eval::{compile_fn_texts, Env, Shared};
+use super::super::exec::Executor;
+use super::super::output::{self, OutputHook, Stream};
+use super::super::pipeline::Dest;
+use super::super::run_error::RunError;
+use super::super::{around_progress, Runtime};
+use super::spool::Spool;
+use crate::ast::Stmt;
+use rhai::Dynamic;
+use std::sync::{Arc, Mutex};
+
+/// Where the job running on this worker writes its stdout.
+type CurrentSpool = Arc<Mutex<Option<Arc<Spool>>>>;
+
+/// One worker's means to run job blocks.
+pub(super) struct JobBlock {
+    shared: Arc<Shared>,
+    spool: CurrentSpool,
+}
+
+impl JobBlock {
+    /// The block runtime of one worker of the stage whose environment is `env`: the run's
+    /// settings, but its output hook is the current job's spool.
+    pub(super) fn new(env: &Env) -> JobBlock {
+        let parent = env.shared.rt.clone();
+        let spool: CurrentSpool = Arc::default();
+        let current = spool.clone();
+        let hook: OutputHook = Arc::new(Mutex::new(
+            move |stream: Stream, bytes: &[u8]| match stream {
+                Stream::Stdout => {
+                    let sp = current.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    if let Some(sp) = sp {
+                        sp.write(bytes);
+                    }
+                }
+                Stream::Stderr => around_progress(&parent.progress, || {
+                    let _ = output::write(parent.output.as_ref(), Stream::Stderr, bytes);
+                }),
+            },
+        ));
+        let p = &env.shared.rt;
+        let rt = Runtime {
+            grace: Mutex::new(p.grace()),
+            force: p.force.clone(),
+            hooks: p.hooks.clone(),
+            progress: p.progress.clone(),
+            // A job's waits are bounded by the job's own timeout and the stage's token; the
+            // run's detector watches the run's parties only.
+            deadlock: None,
+            interrupted_at: Mutex::new(None),
+            output: Some(hook),
+        };
+        let engine = rt.engine();
+        let fns = compile_fn_texts(&engine, &env.shared.fn_texts);
+        let shared = Arc::new(Shared {
+            engine,
+            fns,
+            fn_texts: env.shared.fn_texts.clone(),
+            src: env.shared.src.clone(),
+            rt: Arc::new(rt),
+        });
+        JobBlock { shared, spool }
+    }
+
+    /// Run `stmts` as one job: `env` holds the script's variables with `seq` and `slot`.
+    pub(super) fn run(
+        &self,
+        env: &Env,
+        it: Dynamic,
+        stmts: &[Stmt],
+        token: &CancelToken,
+        spool: &Arc<Spool>,
+    ) -> Result<(), RunError> {
+        self.set(Some(spool.clone()));
+        let mut scope = (*env.vars).clone();
+        scope.push("it", it);
+        let mut ex = Executor::new(self.shared.clone(), scope, token.clone());
+        let r = ex.top(stmts, Dest::Stdout);
+        self.set(None);
+        r.map(|_| ())
+    }
+
+    fn set(&self, spool: Option<Arc<Spool>>) {
+        *self.spool.lock().unwrap_or_else(|e| e.into_inner()) = spool;
+    }
+}
