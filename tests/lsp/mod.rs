@@ -1,6 +1,8 @@
 //! `flow lsp` driven as an editor drives it: JSON-RPC with Content-Length framing over the
 //! process's stdin/stdout.
 
+mod shell_and_man;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
