@@ -38,7 +38,9 @@ pub(crate) fn convert(d: &dyn miette::Diagnostic, idx: &LineIndex<'_>, uri: &Uri
     let range_of = |l: &miette::LabeledSpan| idx.range(l.offset(), l.offset() + l.len());
     let mut message = d.to_string();
     if let Some(label) = main.and_then(|i| labels[i].label()) {
-        if !label.is_empty() && label != message {
+        // A label that only repeats the message (`not found` under `… not found on PATH`)
+        // is left to the squiggle.
+        if !label.is_empty() && !message.to_lowercase().contains(&label.to_lowercase()) {
             message = format!("{message}: {label}");
         }
     }

@@ -67,34 +67,38 @@ impl Server {
     }
 
     fn serve(&mut self, conn: &Connection) -> u8 {
+        let mut shut_down = false;
         while let Ok(first) = conn.receiver.recv() {
             // Take what else is waiting, so that a burst of edits is checked once, at its end.
             let mut batch = vec![first];
             batch.extend(conn.receiver.try_iter());
             for msg in batch {
                 match msg {
+                    // The protocol: exit status 0 only when `shutdown` came first.
+                    Message::Notification(n) if n.method == "exit" => return u8::from(!shut_down),
+                    Message::Notification(n) => self.notification(n),
                     Message::Request(req) => {
-                        match conn.handle_shutdown(&req) {
-                            Ok(true) => return 0,
-                            Ok(false) => {}
-                            Err(e) => {
-                                eprintln!("flow lsp: {e}");
-                                return 1;
-                            }
-                        }
-                        // Answers are about the latest text, checked.
-                        self.publish(conn);
-                        let resp = self.request(req);
+                        let resp = if shut_down {
+                            let msg = "the server is shut down".into();
+                            error(req.id, ErrorCode::InvalidRequest, msg)
+                        } else if req.method == "shutdown" {
+                            shut_down = true;
+                            Response::new_ok(req.id, ())
+                        } else {
+                            // Answers are about the latest text, checked.
+                            self.publish(conn);
+                            self.request(req)
+                        };
                         if conn.sender.send(Message::Response(resp)).is_err() {
                             return 1;
                         }
                     }
-                    Message::Notification(n) if n.method == "exit" => return 1,
-                    Message::Notification(n) => self.notification(n),
                     Message::Response(_) => {}
                 }
             }
-            self.publish(conn);
+            if !shut_down {
+                self.publish(conn);
+            }
         }
         1
     }

@@ -1,7 +1,7 @@
 //! What a script defines, with where: `fn` names and parameters, `let`, `for` and `catch`
 //! variables, found by walking the syntax tree (nested blocks included).
 
-use crate::ast::{LetValue, Pipeline, PoolWork, Spawn, SpawnBody, StageKind, Stmt, StmtKind};
+use crate::ast::{LetValue, Spawn, SpawnBody, Stmt, StmtKind};
 use crate::Span;
 
 /// What kind of name a definition binds.
@@ -52,21 +52,15 @@ fn walk(stmts: &[Stmt], out: &mut Vec<Def>) {
             }
             StmtKind::Let { name, value } => {
                 var(out, name, "let");
-                match value {
-                    LetValue::Pipeline(p) => pipeline(p, out),
-                    LetValue::Spawn(sp) => spawn(sp, out),
-                    LetValue::Expr(_) | LetValue::Join(_) => {}
+                if let LetValue::Spawn(sp) = value {
+                    spawn(sp, out);
                 }
             }
             StmtKind::For { var: v, body, .. } => {
                 var(out, v, "for");
                 walk(body, out);
             }
-            StmtKind::Try { var: v, .. } => {
-                if let Some(v) = v {
-                    var(out, v, "catch");
-                }
-            }
+            StmtKind::Try { var: Some(v), .. } => var(out, v, "catch"),
             StmtKind::Spawn(sp) => spawn(sp, out),
             StmtKind::OnInterrupt { body, .. } => walk(body, out),
             StmtKind::If {
@@ -75,7 +69,6 @@ fn walk(stmts: &[Stmt], out: &mut Vec<Def>) {
                 walk(then, out);
                 walk(otherwise.as_deref().unwrap_or_default(), out);
             }
-            StmtKind::Pipeline(p) => pipeline(p, out),
             _ => {}
         }
         for nested in s.kind.nested() {
@@ -85,20 +78,8 @@ fn walk(stmts: &[Stmt], out: &mut Vec<Def>) {
 }
 
 fn spawn(sp: &Spawn, out: &mut Vec<Def>) {
-    match &sp.body {
-        SpawnBody::Block(b) => walk(b, out),
-        SpawnBody::Pipeline(p) => pipeline(p, out),
-    }
-}
-
-/// A pool's `exec { … }` job block may define names of its own.
-fn pipeline(p: &Pipeline, out: &mut Vec<Def>) {
-    for st in &p.stages {
-        if let StageKind::Pool(pool) = &st.kind {
-            if let PoolWork::ExecPipeline(inner) = &pool.work {
-                pipeline(inner, out);
-            }
-        }
+    if let SpawnBody::Block(b) = &sp.body {
+        walk(b, out);
     }
 }
 

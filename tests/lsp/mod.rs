@@ -227,6 +227,18 @@ fn lsp_session_diagnostics_completion_hover_definition() {
 }
 
 #[test]
+fn lsp_shutdown_and_exit_sent_together_is_status_0() {
+    let mut c = Client::start();
+    c.initialize();
+    c.open("ls | wc -l\n");
+    c.send(&json!({"jsonrpc": "2.0", "id": 99, "method": "shutdown"}));
+    c.notify("exit", Value::Null);
+    drop(c.stdin.take());
+    let status = c.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
 fn lsp_exit_without_shutdown_is_status_1() {
     let mut c = Client::start();
     c.initialize();

@@ -10,7 +10,8 @@ let s:cpo_save = &cpo
 set cpo&vim
 
 syn case match
-syn iskeyword @,48-57,_
+" `.`, `/` and `-` are word characters, so that `data/access.log` or `/tmp/map` holds no keyword.
+syn iskeyword @,48-57,_,.,/,-
 
 " Statement keywords
 syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace try catch throw
@@ -31,7 +32,7 @@ syn match   flowOnError    "\%(\<on_error\s\+\)\@<=\%(fail\|continue\|skip\)\>"
 syn keyword flowModifier   unchecked sh
 syn match   flowCaret      "\^\ze\S"
 " The special variables `it`, `acc` and `args`, and the constants
-syn keyword flowSpecial    it acc args seq slot
+syn match   flowSpecial    "\%([[:alnum:]_./-]\)\@<!\%(it\|acc\|args\|seq\|slot\)[[:alnum:]_]\@!"
 syn keyword flowBoolean    true false
 
 " Commands: the program word at the start of a statement or stage, and after `exec`,
@@ -45,8 +46,8 @@ syn match   flowCommand    #\%(=\s*\)\@<=\%(\h\w*\s*(\)\@![[:alnum:]_./~+-][^[:s
 syn match   flowEnvAssign  "\<\h\w*=\ze\S"
 
 " Numbers and durations
-syn match   flowNumber     "\<\d\+\%(\.\d\+\)\=\>"
-syn match   flowDuration   "\<\d\+\%(\.\d\+\)\=\%(ms\|s\|m\|h\)\>"
+syn match   flowNumber     "[[:alnum:]_.]\@<!\d\+\%(\.\d\+\)\=[[:alnum:]_]\@!"
+syn match   flowDuration   "[[:alnum:]_.]\@<!\d\+\%(\.\d\+\)\=\%(ms\|s\|m\|h\)[[:alnum:]_]\@!"
 
 " Pipes and redirects
 syn match   flowPipe       "|"

@@ -56,6 +56,8 @@ const PINNED = [
   ['from xs | pool 4 exec gzip -k ${it} retries 2 timeout 250ms', '250ms', 'constant.numeric.duration'],
   ['from xs | pool map parse unordered on_error skip', 'unordered', 'keyword.other.pool-option'],
   ['from xs | pool map parse unordered on_error skip', 'skip', 'constant.language'],
+  ['cat data/access.log /tmp/map', 'log', '!keyword'],
+  ['cat data/access.log /tmp/map', 'map', '!keyword'],
   ['ps ax | grep -c python', 'ps', 'entity.name.function.command'],
   ['ps ax | grep -c python', 'grep', 'entity.name.function.command'],
   ['ps ax | grep -c python', '|', 'keyword.operator.pipe'],
