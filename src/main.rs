@@ -136,8 +136,9 @@ fn main() -> ExitCode {
         (None, Some(Sub::Lsp)) => flow::lsp::run(),
         (None, Some(Sub::Completions { shell })) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "flow", &mut std::io::stdout());
-            0
+            let mut buf = vec![];
+            clap_complete::generate(shell, &mut cmd, "flow", &mut buf);
+            print_bytes(&buf)
         }
         (None, Some(Sub::Man)) => man(),
         (None, None) => {
@@ -210,12 +211,25 @@ fn plan(src: &flow::SourceFile, format: Format) -> u8 {
 
 /// The manual page, from the clap definition.
 fn man() -> u8 {
-    let cmd = <Cli as clap::CommandFactory>::command();
-    let mut out = std::io::stdout().lock();
-    match clap_mangen::Man::new(cmd).render(&mut out) {
-        Ok(()) => 0,
+    let mut buf = vec![];
+    match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf) {
+        Ok(()) => print_bytes(&buf),
         Err(e) => {
             eprintln!("flow man: {e}");
+            1
+        }
+    }
+}
+
+/// Write generated text to stdout; a closed stdout (`| head`) is an error, not a panic.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("flow: {e}");
             1
         }
     }

@@ -43,3 +43,20 @@ fn completions_for_an_unknown_shell_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        // A pipe whose reader is gone: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_flow"))
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "flow {args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "flow {args:?}: {stderr}");
+    }
+}
