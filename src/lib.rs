@@ -51,6 +51,7 @@ mod api;
 mod check;
 mod diagnostics;
 mod engine;
+pub mod lsp;
 pub mod repl;
 mod runtime;
 mod script;

@@ -48,6 +48,16 @@ enum Sub {
     },
     /// Start the interactive REPL.
     Repl,
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `flow man > flow.1`.
+    Man,
     #[command(external_subcommand)]
     Script(Vec<OsString>),
 }
@@ -93,7 +103,8 @@ fn main() -> ExitCode {
     // once the run is set up (the REPL and `check`/`plan` keep the default).
     let first = argv.get(1).and_then(|a| a.to_str()).unwrap_or("");
     let runs = match first {
-        "check" | "plan" | "repl" | "--help" | "-h" | "--version" | "-V" => false,
+        "check" | "plan" | "repl" | "lsp" | "completions" | "man" | "--help" | "-h"
+        | "--version" | "-V" => false,
         "" => !std::io::stdin().is_terminal(),
         _ => true,
     };
@@ -122,6 +133,14 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         (None, Some(Sub::Repl)) => flow::repl::run(),
+        (None, Some(Sub::Lsp)) => flow::lsp::run(),
+        (None, Some(Sub::Completions { shell })) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = vec![];
+            clap_complete::generate(shell, &mut cmd, "flow", &mut buf);
+            print_bytes(&buf)
+        }
+        (None, Some(Sub::Man)) => man(),
         (None, None) => {
             if std::io::stdin().is_terminal() {
                 flow::repl::run()
@@ -188,6 +207,32 @@ fn plan(src: &flow::SourceFile, format: Format) -> u8 {
     };
     print!("{out}");
     0
+}
+
+/// The manual page, from the clap definition.
+fn man() -> u8 {
+    let mut buf = vec![];
+    match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut buf) {
+        Ok(()) => print_bytes(&buf),
+        Err(e) => {
+            eprintln!("flow man: {e}");
+            1
+        }
+    }
+}
+
+/// Write generated text to stdout; a closed stdout (`| head`) is an error, not a panic.
+fn print_bytes(bytes: &[u8]) -> u8 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("flow: {e}");
+            1
+        }
+    }
 }
 
 fn run_file(path: &str, args: &[OsString]) -> u8 {

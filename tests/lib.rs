@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod fuzz_parse;
 mod harness;
+mod lsp;
 mod pool;
 mod rhai;
 mod signals;

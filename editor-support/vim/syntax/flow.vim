@@ -10,33 +10,44 @@ let s:cpo_save = &cpo
 set cpo&vim
 
 syn case match
-syn iskeyword @,48-57,_
+" `.`, `/` and `-` are word characters, so that `data/access.log` or `/tmp/map` holds no keyword.
+syn iskeyword @,48-57,_,.,/,-
 
 " Statement keywords
-syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace
+syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace try catch throw
 syn keyword flowConditional if else
 syn keyword flowRepeat     for in
 " Sources and stages
 syn keyword flowSource     from
-syn keyword flowStage      map filter each flat_map take skip batch sort by uniq lines json to_json into
+syn keyword flowStage      map filter each flat_map take batch sort by uniq lines json to_json into
 syn keyword flowSink       count sum first last collect text reduce
 " Pools and their options
 syn keyword flowPool       pool exec cpus
 syn keyword flowPoolOpt    ordered unordered chunk retries timeout on_error progress log resume
 syn keyword flowPoolOpt    on slurm partition mem time
+" `skip` is a match, so that `on_error skip` (a later match) can win over it.
+syn match   flowStage      "\<skip\>"
+syn match   flowOnError    "\%(\<on_error\s\+\)\@<=\%(fail\|continue\|skip\)\>"
 " Command modifiers
 syn keyword flowModifier   unchecked sh
 syn match   flowCaret      "\^\ze\S"
 " The special variables `it`, `acc` and `args`, and the constants
-syn keyword flowSpecial    it acc args
+syn match   flowSpecial    "\%([[:alnum:]_./-]\)\@<!\%(it\|acc\|args\|seq\|slot\)[[:alnum:]_]\@!"
 syn keyword flowBoolean    true false
+
+" Commands: the program word at the start of a statement or stage, and after `exec`,
+" `unchecked` and `^` (a keyword there stays a keyword: keywords win in Vim). Not a call
+" `f(`, a Rhai statement `xs.push(`/`m[` or an assignment `x = `.
+syn match   flowCommand    #\%(\%(^\|[;{]\|\%(^\|[^|]\)|\|\*/\)\s*\%(\h\w*=\S*\s\+\)*\)\@<=\%(\h\w*\s*\%((\|[.[]\w\|[-+*/]\==\s\|=\)\)\@!\%(//\|/\*\)\@![[:alnum:]_./~+-][^[:space:]|;{}()<>"'`$=]*#
+syn match   flowCommand    #\%(\<exec\s\+\|\<unchecked\s\+\|\^\s*\)\@<=[[:alnum:]_./~+-][^[:space:]|;{}()<>"'`$=]*#
+syn match   flowCommand    #\%(=\s*\)\@<=\%(\h\w*\s*(\)\@![[:alnum:]_./~+-][^[:space:]|;{}()<>"'`$=]*\ze.*[^|]|\%([^|]\|$\)#
 
 " Environment assignment for one command: `LC_ALL=C cmd`
 syn match   flowEnvAssign  "\<\h\w*=\ze\S"
 
 " Numbers and durations
-syn match   flowNumber     "\<\d\+\%(\.\d\+\)\=\>"
-syn match   flowDuration   "\<\d\+\%(\.\d\+\)\=\%(ms\|s\|m\|h\)\>"
+syn match   flowNumber     "[[:alnum:]_.]\@<!\d\+\%(\.\d\+\)\=[[:alnum:]_]\@!"
+syn match   flowDuration   "[[:alnum:]_.]\@<!\d\+\%(\.\d\+\)\=\%(ms\|s\|m\|h\)[[:alnum:]_]\@!"
 
 " Pipes and redirects
 syn match   flowPipe       "|"
@@ -47,7 +58,15 @@ syn match   flowRedirect   "2>&1\|2>>\|2>\|>>\|>\|<"
 syn match   flowVar        "\$\h\w*"
 syn region  flowInterp     matchgroup=flowInterpDelim start="\${" end="}" contains=@flowRhai contained
 syn region  flowInterpTop  matchgroup=flowInterpDelim start="\${" end="}" contains=@flowRhai
-syn cluster flowRhai       contains=flowNumber,flowDuration,flowDString,flowSString,flowBacktick,flowBoolean,flowSpecial,flowNested,flowOperator
+syn cluster flowRhai       contains=flowNumber,flowDString,flowSString,flowBacktick,flowBoolean,flowSpecial,flowNested,flowOperator,flowRhaiKeyword,flowComment
+
+" Rhai code: blocks in value positions (after a stage, a pool size, `reduce INIT`, `from`,
+" `=`), `fn` bodies and call arguments. flow's stage keywords are plain names there.
+syn keyword flowRhaiKeyword contained let const if else switch do while loop until for in continue break return throw try catch fn
+syn region  flowRhaiBlock  matchgroup=flowDelimiter start="\%(\<\%(map\|filter\|each\|flat_map\|by\|take\|skip\|batch\|chunk\|retries\|pool\|from\)\s*\|\<reduce\s\+[^{|]*\|=\s*\)\@<={" end="}" contains=@flowRhai
+syn region  flowFnBody     matchgroup=flowDelimiter start="\%(\<fn\s\+\h\w*\s*([^)]*)\s*\)\@<={" end="}" contains=@flowRhai
+syn region  flowCallArgs   matchgroup=flowDelimiter start="\%(\h\w*\)\@<=(" end=")" contains=@flowRhai,flowCallArgsNested
+syn region  flowCallArgsNested start="(" end=")" contained transparent contains=@flowRhai,flowCallArgsNested
 
 " Strings: "double" with escapes and interpolation, 'single' raw, `rhai template`
 syn match   flowEscape     "\\." contained
@@ -63,7 +82,7 @@ syn region  flowComment    start="/\*" end="\*/" contains=flowTodo,@Spell
 syn match   flowShebang    "\%^#!.*$"
 
 " Function definitions
-syn match   flowFnName     "\<fn\s\+\zs\h\w*"
+syn match   flowFnName     "\%(\<fn\s\+\)\@<=\h\w*"
 
 hi def link flowStatement    Statement
 hi def link flowConditional  Conditional
@@ -93,6 +112,10 @@ hi def link flowTodo         Todo
 hi def link flowComment      Comment
 hi def link flowShebang      PreProc
 hi def link flowFnName       Function
+hi def link flowCommand      Function
+hi def link flowOnError      Constant
+hi def link flowRhaiKeyword  Statement
+hi def link flowDelimiter    Delimiter
 
 let b:current_syntax = 'flow'
 
