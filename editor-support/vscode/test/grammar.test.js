@@ -41,6 +41,8 @@ const PINNED = [
   ['echo "a\\"b"', '\\"', 'constant.character.escape'],
   ["echo 'raw ${x}'", '${x}', 'string.quoted.single'],
   ["echo 'raw ${x}'", '${x}', '!meta.interpolation'],
+  ["let q = '\\''; print('ab cd')", 'ab cd', 'string.quoted.single'],
+  ["let q = '\\n'; ls -l", 'ls', 'entity.name.function.command'],
   ['print(`${n} left`)', 'left', 'string.template'],
   ['print(`${n} left`)', ['n', 1], 'meta.interpolation'],
   ['gzip -k ${it}', 'it', 'variable.language'],
