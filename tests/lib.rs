@@ -12,4 +12,5 @@ mod fuzz_parse;
 mod harness;
 mod pool;
 mod signals;
+mod slurm;
 mod trust;
