@@ -285,7 +285,7 @@ fn check_knows_the_partitions() {
         "flow::check::unknown_partition",
         "no partition `shrt`",
         "did you mean `short`?",
-        "^^^^",
+        "bad.flow:1:52",
     ] {
         assert!(err.contains(want), "{want:?} missing in:\n{err}");
     }
