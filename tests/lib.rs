@@ -14,4 +14,5 @@ mod lsp;
 mod pool;
 mod rhai;
 mod signals;
+mod slurm;
 mod trust;

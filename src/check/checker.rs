@@ -80,6 +80,7 @@ struct Checker<'s> {
     fns: HashMap<String, FnSig>,
     scopes: Scopes,
     programs: Programs,
+    slurm: super::slurm::SlurmCheck,
     errors: Vec<CheckError>,
 }
 
@@ -113,6 +114,7 @@ impl<'s> Checker<'s> {
             fns,
             scopes: Scopes::new(&opts.known_vars),
             programs: Programs::new(opts.path.as_ref()),
+            slurm: super::slurm::SlurmCheck::default(),
             errors: vec![],
         }
     }
@@ -318,6 +320,8 @@ impl<'s> Checker<'s> {
         if o.resume && o.log.is_none() {
             self.error(o.resume_span.unwrap_or(span), K::ResumeWithoutLog);
         }
+        self.slurm
+            .pool(o, span, &mut self.programs, &mut self.errors);
     }
 
     fn command(&mut self, c: &Command) {

@@ -11,6 +11,7 @@ pub(crate) mod programs;
 mod rhai_syntax;
 mod scope;
 mod shell;
+mod slurm;
 mod suggest;
 mod traps;
 

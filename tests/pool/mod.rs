@@ -319,55 +319,6 @@ fn job_whose_program_cannot_start_reports_127() {
     assert!(processes_with("/nonexistent/prog").is_empty());
 }
 
-/// `on slurm`: each job runs through `srun` with the settings as options, all jobs of a run
-/// share one job name (for `scancel`). A stand-in `srun` on PATH records its arguments and
-/// runs the command after `--`, as the real one would on a node.
-#[test]
-fn on_slurm_wraps_each_job_in_srun() {
-    let dir = std::env::temp_dir().join(format!("flow-slurm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("srun.log");
-    let srun = dir.join("srun");
-    std::fs::write(
-        &srun,
-        format!(
-            "#!/bin/sh\necho \"$@\" >> {}\nwhile [ \"$1\" != -- ]; do shift; done\nshift\nexec \"$@\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&srun, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_flow"))
-        .args(["-c", "from [1, 2] | pool 2 exec echo job ${it} on slurm partition short cpus 2 mem 4G time 90s"])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "job 1\njob 2\n");
-    let recorded = std::fs::read_to_string(&log).unwrap();
-    let first = recorded.lines().next().unwrap_or("");
-    for want in [
-        "--partition=short",
-        "--cpus-per-task=2",
-        "--mem=4G",
-        "--time=0:01:30",
-        "--job-name=flow-",
-        "-- echo job",
-    ] {
-        assert!(first.contains(want), "{want} missing in {first}");
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
 /// `resume` after Ctrl-C: the interrupted run logged what finished; the re-run does only
 /// the rest, and between them every item ran — the ones that finished exactly once.
 #[test]

@@ -2,6 +2,7 @@
 //! the job's spool. Invariant: the job's process is reaped here, on every path; its group is
 //! in the stage's `groups` (signalled on cancellation) while it runs, and a job with a
 //! `timeout` has a guard of its own on the job's token, which the worker's alarm cancels.
+//! An `on slurm` job (either kind) runs through `slurm_job.rs` instead.
 
 use super::super::cancel::{CancelReason, CancelToken};
 use super::super::eval::{Env, WordEnv};
@@ -26,8 +27,8 @@ pub(super) struct JobCfg {
     pub(super) chunked: bool,
     pub(super) span: Span,
     pub(super) timeout: Option<Duration>,
-    /// `on slurm …`: the `srun` options that wrap each job.
-    pub(super) srun: Option<Vec<String>>,
+    /// `on slurm …`: each job runs through `srun` (see `slurm_job.rs`).
+    pub(super) slurm: Option<Arc<super::slurm::Slurm>>,
     /// The job command, without a constant `> f` (that one is the stage's output).
     pub(super) cmd: Option<Command>,
     pub(super) groups: Groups,
@@ -77,20 +78,10 @@ pub(super) fn run(
             },
         )
     };
-    let (r, outcome) = match (work, &cfg.cmd) {
-        (PoolWork::Exec(_), Some(cmd)) => command(env, cmd, &it, cfg, job_token, spool),
-        (PoolWork::ExecBlock { .. }, _) if cfg.srun.is_some() => (
-            Err(RunError::new(
-                cfg.span,
-                RunErrorKind::Value {
-                    message:
-                        "`on slurm` sends `exec cmd …` jobs to Slurm; a `{ … }` job cannot be sent"
-                            .into(),
-                },
-            )),
-            Outcome::NONE,
-        ),
-        (PoolWork::ExecBlock { stmts, .. }, _) => match block {
+    let (r, outcome) = match (work, &cfg.cmd, &cfg.slurm) {
+        (_, _, Some(_)) => super::slurm_job::run(env, work, &it, items, cfg, job_token, spool),
+        (PoolWork::Exec(_), Some(cmd), None) => command(env, cmd, &it, cfg, job_token, spool),
+        (PoolWork::ExecBlock { stmts, .. }, _, None) => match block {
             Some(b) => match b.run(env, it, stmts, job_token, spool) {
                 Ok(()) => (Ok(()), Outcome::of(true)),
                 Err(_) if job_token.reason() == Some(CancelReason::Timeout) => {
@@ -143,13 +134,6 @@ fn start_command(
     let span = cfg.span;
     let lookup = WordEnv { env, it: Some(it) };
     let mut spec = command_spec(cmd, &lookup, span)?;
-    if let Some(srun) = &cfg.srun {
-        let mut args: Vec<std::ffi::OsString> = srun.iter().map(Into::into).collect();
-        args.push(std::mem::take(&mut spec.program).into());
-        args.append(&mut spec.args);
-        spec.program = "srun".into();
-        spec.args = args;
-    }
     // An explicit pipe, so that `2>&1` can share it and `> file` can replace it.
     let (out_r, out_w) = std::io::pipe().map_err(|e| pipeline::io_err(span, &e))?;
     let out_dup = out_w.try_clone().map_err(|e| pipeline::io_err(span, &e))?;
@@ -181,25 +165,7 @@ fn wait_command(
         .map(|_| rt.guard_groups(job_token, Arc::new(Mutex::new(vec![pid]))));
     // Read on a thread: after a timeout or cancel, a descendant that escaped the job's group
     // and still holds its stdout must not keep the job (or flow) waiting.
-    let (eof_tx, eof_rx) = crossbeam_channel::bounded::<()>(1);
-    let sp = spool.clone();
-    std::thread::spawn(move || {
-        let mut r = out_r;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if !sp.write(&buf[..n]) {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        drop(eof_tx);
-    });
+    let eof_rx = pump(out_r, spool.clone());
     let r = p.wait(|| pipeline::drain_for(job_token));
     if job_token.is_cancelled() {
         let _ = eof_rx.recv_timeout(Duration::from_millis(100));
@@ -229,4 +195,27 @@ fn wait_command(
         Some(status) => Err(process::exit_error(r, status)),
     };
     (result, outcome)
+}
+
+/// Stream a job's stdout into its spool on a thread; the receiver disconnects at EOF.
+pub(super) fn pump(out_r: std::io::PipeReader, sp: Arc<Spool>) -> crossbeam_channel::Receiver<()> {
+    let (eof_tx, eof_rx) = crossbeam_channel::bounded::<()>(1);
+    std::thread::spawn(move || {
+        let mut r = out_r;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if !sp.write(&buf[..n]) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        drop(eof_tx);
+    });
+    eof_rx
 }

@@ -15,6 +15,7 @@ mod job_block;
 mod job_log;
 mod progress;
 mod slurm;
+mod slurm_job;
 mod spool;
 mod stage_out;
 mod stage_redirect;
@@ -140,15 +141,16 @@ pub(crate) fn start(
         (Some(p), true) => job_log::succeeded(p),
         _ => std::collections::HashSet::new(),
     };
-    let srun = match &o.slurm {
-        Some(settings) => Some(slurm::srun_args(env, settings)?),
+    let slurm = match &o.slurm {
+        Some(settings) => Some(Arc::new(slurm::Slurm::new(env, settings)?)),
         None => None,
     };
-    let slurm = srun.is_some();
 
     let token = parent.child();
     let groups: super::groups::Groups = Arc::default();
     let guard = Arc::new(env.shared.rt.guard_groups(&token, groups.clone()));
+    // A cancelled stage cancels its Slurm jobs through Slurm at once.
+    let slurm_watch = slurm.as_ref().map(|s| slurm::watch(&token, s.clone()));
     let window = n * WINDOW_PER_WORKER;
     let (job_tx, job_rx) = bounded::<intake::Job>(n);
     let (event_tx, event_rx) = bounded::<window::Event>(2 * window + 2 * n);
@@ -193,7 +195,7 @@ pub(crate) fn start(
             chunked: chunk.is_some(),
             span,
             timeout: o.timeout,
-            srun,
+            slurm: slurm.clone(),
             cmd: job_cmd,
             groups,
         },
@@ -238,6 +240,7 @@ pub(crate) fn start(
         halt,
     );
     let progress_slot = env.shared.rt.progress.clone();
+    let rt = env.shared.rt.clone();
     // The window's warnings and summary go where the run's output goes.
     let ctx = crate::script::context::ThreadCtx {
         token: None,
@@ -250,8 +253,10 @@ pub(crate) fn start(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if slurm && token.is_cancelled() {
-            slurm::scancel();
+        // Every srun is reaped by now: nothing of the stage may stay on the cluster.
+        drop(slurm_watch);
+        if let Some(s) = slurm.filter(|_| token.is_cancelled()) {
+            s.sweep(&rt);
         }
         drop(done_tx);
     });

@@ -270,7 +270,8 @@ fn exec(
             spool.reset();
         }
         let job_token = sh.token.child();
-        if let (Some(d), Some(a)) = (sh.timeout, alarm) {
+        // A Slurm job's timeout counts from when it starts running (slurm_job.rs).
+        if let (Some(d), Some(a), None) = (sh.timeout, alarm, &sh.cfg.slurm) {
             a.arm(Instant::now() + d, job_token.clone());
         }
         let env = sh.env.with_vars(&[
