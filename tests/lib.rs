@@ -12,6 +12,7 @@ mod fuzz_parse;
 mod harness;
 mod lsp;
 mod pool;
+mod repl;
 mod rhai;
 mod signals;
 mod slurm;

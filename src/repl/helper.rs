@@ -96,10 +96,22 @@ impl Completer for FlowHelper {
             .rfind(|c: char| c.is_whitespace() || "|({;".contains(c))
             .map_or(0, |i| i + 1);
         let word = &line[start..pos];
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        // `$na<Tab>`, `${na<Tab>` (also inside a quoted word): the session's variables.
+        if let Some((at, prefix)) = dollar_word(&line[..pos]) {
+            let out: Vec<Pair> = names
+                .into_iter()
+                .filter(|n| n.starts_with(prefix))
+                .map(|n| Pair {
+                    display: n.clone(),
+                    replacement: n,
+                })
+                .collect();
+            return Ok((at, out));
+        }
         if word.contains('/') || word.starts_with('.') || word.starts_with('~') {
             return self.files.complete(line, pos, ctx);
         }
-        let names = self.names.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut out: Vec<Pair> = crate::check::programs::KEYWORDS
             .iter()
             .chain(EXTRA)
@@ -120,9 +132,28 @@ impl Completer for FlowHelper {
     }
 }
 
+/// The name being typed after `$` or `${` at the end of `before`: where it starts and
+/// what is typed so far.
+fn dollar_word(before: &str) -> Option<(usize, &str)> {
+    let name_start = before
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let head = &before[..name_start];
+    (head.ends_with('$') || head.ends_with("${")).then(|| (name_start, &before[name_start..]))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::incomplete;
+    use super::{dollar_word, incomplete};
+
+    #[test]
+    fn a_dollar_word_is_a_variable_being_typed() {
+        assert_eq!(dollar_word("echo $na"), Some((6, "na")));
+        assert_eq!(dollar_word("echo \"${co"), Some((8, "co")));
+        assert_eq!(dollar_word("echo $"), Some((6, "")));
+        assert_eq!(dollar_word("echo na"), None);
+        assert_eq!(dollar_word("echo ${a.len() + b"), None);
+    }
 
     #[test]
     fn continues_open_blocks_and_trailing_pipes() {

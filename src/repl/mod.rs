@@ -13,10 +13,21 @@ const HELP: &str = "\
 flow REPL — enter statements or pipelines; variables and fns persist between entries.
   :help              this text
   :plan <pipeline>   show the plan of a pipeline without running it
-  :vars              list the variables
+  :vars              list the variables and fns
   :quit              leave (or Ctrl-D)
 An entry continues on the next line while a `{`, `(` or `[` is open or the line ends in `|`.
-Ctrl-C cancels a running entry; at the prompt it clears the line.";
+Tab completes keywords, programs, files, variables (also after `$` and `${`) and fns; a
+second Tab lists the candidates.
+Ctrl-C cancels a running entry and runs the `on_interrupt` blocks entered so far; at the
+prompt it clears the line.";
+
+/// The first line of an interactive session.
+fn banner() -> String {
+    format!(
+        "flow {} — statements and pipelines run as you enter them; :help for help, Ctrl-D to leave",
+        env!("CARGO_PKG_VERSION")
+    )
+}
 
 fn history_path() -> Option<std::path::PathBuf> {
     std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".flow_history"))
@@ -26,7 +37,10 @@ fn history_path() -> Option<std::path::PathBuf> {
 #[must_use]
 pub fn run() -> u8 {
     crate::become_subreaper();
-    let config = rustyline::Config::builder().auto_add_history(true).build();
+    let config = rustyline::Config::builder()
+        .auto_add_history(true)
+        .completion_type(rustyline::CompletionType::List)
+        .build();
     let mut rl = match rustyline::Editor::with_config(config) {
         Ok(rl) => rl,
         Err(e) => {
@@ -45,6 +59,11 @@ pub fn run() -> u8 {
     let current: Arc<Mutex<Option<CancelToken>>> = Arc::default();
     let _signals = install(&current);
     let mut fn_sigs: Vec<(String, usize)> = vec![];
+    // `fn name(a, b)` of each fn entered, for `:vars`.
+    let mut fn_lines: Vec<(String, String)> = vec![];
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        println!("{}", banner());
+    }
     let mut n = 0;
     loop {
         let line = match rl.readline("flow> ") {
@@ -70,6 +89,9 @@ pub fn run() -> u8 {
                 for (k, v) in session.vars() {
                     println!("{k} = {v}");
                 }
+                for (_, line) in &fn_lines {
+                    println!("{line}");
+                }
                 continue;
             }
             ":plan" => {
@@ -93,6 +115,12 @@ pub fn run() -> u8 {
             if let crate::ast::StmtKind::Fn { name, params, .. } = &s.kind {
                 fn_sigs.retain(|(f, _)| *f != name.name);
                 fn_sigs.push((name.name.clone(), params.len()));
+                let ps: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                fn_lines.retain(|(f, _)| *f != name.name);
+                fn_lines.push((
+                    name.name.clone(),
+                    format!("fn {}({})", name.name, ps.join(", ")),
+                ));
             }
         }
         let token = CancelToken::new();

@@ -96,6 +96,8 @@ pub(crate) type Interrupts = Arc<Mutex<Vec<Handler>>>;
 pub(crate) struct Handler {
     pub(crate) body: Vec<Stmt>,
     pub(crate) scope: Scope<'static>,
+    /// The script (text, `fn`s) it was registered in: its statements' spans point there.
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// Executes statements with a scope of script variables.
@@ -336,6 +338,7 @@ impl Executor {
                 let handler = Handler {
                     body: body.clone(),
                     scope: self.scope.clone(),
+                    shared: self.shared.clone(),
                 };
                 self.interrupts
                     .lock()

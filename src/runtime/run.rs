@@ -181,7 +181,8 @@ fn stop_escapees(rt: &Runtime) {
 fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
     let blocks = interrupts.lock().unwrap_or_else(|e| e.into_inner()).clone();
     for h in blocks {
-        let mut ex = Executor::new(shared.clone(), h.scope, CancelToken::new());
+        // The handler's own script text: in the REPL it may come from an earlier entry.
+        let mut ex = Executor::new(h.shared.clone(), h.scope, CancelToken::new());
         if let Err(e) = ex.block(&h.body, Dest::Stdout) {
             let line = format!("flow: on_interrupt: {e}\n");
             let hook = shared.rt.output.as_ref();
@@ -318,7 +319,14 @@ impl Session {
         self.ex.token = token.clone();
         let r = self.ex.top(&script.ast.stmts, Dest::Stdout);
         match token.reason() {
-            Some(reason) => Err(cancel_error(reason, crate::Span::default())),
+            Some(reason) => {
+                // `on_interrupt` blocks registered by this or an earlier entry run on
+                // every interrupted entry, and stay registered for the next.
+                if reason == CancelReason::Interrupt {
+                    run_handlers(&self.ex.shared, &self.ex.interrupts);
+                }
+                Err(cancel_error(reason, crate::Span::default()))
+            }
             None => r,
         }
     }

@@ -1,0 +1,65 @@
+//! The REPL driven through a pipe, as a terminal-less client: entries persist, `:vars` lists
+//! variables and `fn`s, and a Ctrl-C (SIGINT to flow) cancels the running entry, runs the
+//! `on_interrupt` blocks entered so far — with their own entry's text — and returns to the
+//! prompt for the next entry.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .arg("repl")
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flow repl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    // The handler's entry is longer than the entries after it: its statements must be read
+    // from its own text, not from the entry that is running when Ctrl-C comes.
+    writeln!(
+        stdin,
+        "let total = 42\nfn twice(x, y) {{ x * 2 }}\non_interrupt {{ print(\"cleanup saw \" + total); eprint(\"to stderr\") }}\n:vars\nprint(\"ready\")\nsleep(30)"
+    )
+    .expect("write entries");
+    stdin.flush().expect("flush");
+    let mut seen = String::new();
+    let t0 = Instant::now();
+    while !seen.contains("ready") {
+        let mut line = String::new();
+        if out.read_line(&mut line).expect("read") == 0 || t0.elapsed() > Duration::from_secs(20) {
+            panic!("no `ready` from the REPL: {seen}");
+        }
+        seen.push_str(&line);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    writeln!(stdin, "print(\"after: \" + twice(total, 0))").expect("write");
+    drop(stdin);
+    let t1 = Instant::now();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).expect("read the rest");
+    let done = child.wait_with_output().expect("wait");
+    assert!(
+        t1.elapsed() < Duration::from_secs(10),
+        "Ctrl-C did not cancel the entry"
+    );
+    let all = format!("{seen}{rest}");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(all.contains("total = 42"), "{all}");
+    assert!(all.contains("fn twice(x, y)"), ":vars lists fns: {all}");
+    assert!(
+        all.contains("cleanup saw 42"),
+        "handler ran: {all}\nstderr: {err}"
+    );
+    assert!(err.contains("to stderr"), "{err}");
+    assert!(err.contains("cancelled"), "{err}");
+    assert!(all.contains("after: 84"), "the REPL went on: {all}");
+    assert_eq!(done.status.code(), Some(0), "{err}");
+}
