@@ -80,6 +80,12 @@ impl Proc {
         let mut child = cmd.spawn().map_err(|e| {
             let message = match e.kind() {
                 std::io::ErrorKind::NotFound => "no such program".to_string(),
+                // An argument (or the environment) holds a NUL byte: argv strings end at NUL.
+                std::io::ErrorKind::InvalidInput if e.to_string().contains("nul byte") => {
+                    "an argument holds a NUL byte (\\0), which no program can receive; \
+                     to make NUL bytes, let the program write them (`printf 'a\\0b'`)"
+                        .to_string()
+                }
                 _ => e.to_string(),
             };
             RunError::new(
