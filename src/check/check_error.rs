@@ -291,6 +291,16 @@ impl CheckErrorKind {
             }
             K::NotATask { .. } => "only `let h = spawn …` makes a task handle".into(),
             K::ResumeWithoutLog => "add a log to the pool: `log \"jobs.tsv\" resume`".into(),
+            K::RhaiSyntax { message } if is_flow_statement_word(message) => {
+                let word = ["spawn", "join", "cancel"]
+                    .into_iter()
+                    .find(|w| message.contains(&format!("'{w}'")))
+                    .unwrap_or("spawn");
+                format!(
+                    "`{word}` is a flow statement, not a Rhai function: give its result a name \
+                     first (`let h = {word} …`), then use the name (`hs.push(h)`)"
+                )
+            }
             K::RhaiSyntax { .. } => {
                 "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
             }
@@ -383,4 +393,12 @@ impl Diagnostic for CheckError {
         all.sort_by_key(|l| l.offset());
         Some(Box::new(all.into_iter()))
     }
+}
+
+/// A Rhai syntax error about a word that is a flow statement (`hs.push(spawn { … })`).
+fn is_flow_statement_word(message: &str) -> bool {
+    ["'spawn'", "'join'", "'cancel'"]
+        .iter()
+        .any(|w| message.contains(w))
+        && message.contains("reserved")
 }
