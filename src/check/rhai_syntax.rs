@@ -80,6 +80,25 @@ impl Walker {
     fn syntax_error(&mut self, r: &Rhai, at: usize, e: &rhai::ParseError) {
         let end = (at + 1).min(r.span.end.max(at + 1));
         let message = e.err_type().to_string();
+        // `print(join h)`, `xs.push(spawn { … })`: a flow statement inside Rhai.
+        if let Some((word, off)) = flow_statement_in(&r.code) {
+            let start = r.span.start + off;
+            self.errors.push(CheckError::new(
+                Span::new(start, start + word.len()),
+                CheckErrorKind::Trap {
+                    code: "flow::check::statement_in_expression",
+                    message: format!(
+                        "`{word}` is a flow statement: it cannot be part of a Rhai expression"
+                    ),
+                    help: format!(
+                        "give its result a name first — `let r = {word} …` — then use the name \
+                         (`print(r)`, `hs.push(r)`)"
+                    ),
+                    warning: false,
+                },
+            ));
+            return;
+        }
         self.errors.push(CheckError::new(
             Span::new(at, end),
             CheckErrorKind::RhaiSyntax { message },
@@ -231,6 +250,47 @@ fn snippet_offset(code: &str, pos: rhai::Position) -> Option<usize> {
     crate::script::position::offset(code, line, col)
 }
 
+/// `join h`, `spawn {`, `cancel h` inside Rhai text (outside strings): the word and where.
+fn flow_statement_in(code: &str) -> Option<(&'static str, usize)> {
+    let b = code.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == b'\\' {
+                i += 1;
+            } else if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(c, b'"' | b'`' | b'\'') {
+            quote = Some(c);
+            i += 1;
+            continue;
+        }
+        let boundary =
+            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b'.');
+        // `c` is ASCII here only at a character boundary (UTF-8 continuation bytes are not).
+        if boundary && c.is_ascii_alphabetic() {
+            for w in ["join", "spawn", "cancel"] {
+                let rest = &code[i..];
+                if let Some(after) = rest.strip_prefix(w) {
+                    let gap = after.starts_with([' ', '\t']);
+                    let next = after.trim_start().chars().next();
+                    if gap && next.is_some_and(|ch| ch.is_alphabetic() || ch == '_' || ch == '{') {
+                        return Some((w, i));
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +339,16 @@ mod tests {
     fn valid_rhai_everywhere_passes() {
         let src = "fn f(x) { x * 2 }\nlet n = 3 + 4\nif n > 2 { echo ${n + 1} }\nfrom 1..=n | map f | reduce 0 { acc + it }\n";
         assert!(errors(src).is_empty());
+    }
+
+    #[test]
+    fn flow_statements_inside_rhai_are_found_outside_strings() {
+        assert_eq!(flow_statement_in("print(join h)"), Some(("join", 6)));
+        assert_eq!(flow_statement_in("xs.push(spawn { 1 })"), Some(("spawn", 8)));
+        assert_eq!(flow_statement_in("print(\"join h\")"), None);
+        assert_eq!(flow_statement_in("xs.join(\",\")"), None);
+        assert_eq!(flow_statement_in("é join x"), Some(("join", 3)));
+        assert_eq!(flow_statement_in("joined + 1"), None);
     }
 
     #[test]

@@ -26,6 +26,24 @@ pub(crate) struct Builder<'s> {
     pub(crate) errors: Vec<ParseError>,
 }
 
+/// Operators that, after a variable at statement start, make the statement a Rhai
+/// expression rather than a program of that name with arguments.
+const OPERATORS: &[&str] = &[
+    "+", "-", "*", "/", "%", "**", "==", "!=", "<=", ">=", "&&", "||", "??", "..", "..=",
+];
+
+/// `x`, `x * 10`, `x > 3`: a command whose words read as a value (its program a variable).
+fn is_value_expression(c: &Command) -> bool {
+    let op = |w: &Word| w.literal().is_some_and(|t| OPERATORS.contains(&t.as_str()));
+    match (c.args.first(), c.redirects.as_slice()) {
+        (None, []) => true,
+        (Some(first), []) => op(first),
+        // `n > 3`, `n < 3`: comparisons the grammar read as redirects.
+        (None, [r]) => matches!(r.kind, RedirectKind::Out | RedirectKind::In),
+        _ => false,
+    }
+}
+
 /// Keyword tokens: present in the tree only so that keywords match whole words.
 fn is_kw(r: Rule) -> bool {
     matches!(
@@ -243,18 +261,18 @@ impl<'s> Builder<'s> {
             }
             Rule::pipeline => {
                 let pl = self.pipeline(p.clone());
-                // A lone variable name is its value (as in a REPL), not a program of that name.
+                // A lone variable name is its value (as in a REPL), not a program of that name;
+                // so is a variable followed by an operator (`i * 10`, `n > 3`: a block's value).
                 let lone = match pl.stages.as_slice() {
                     [Stage {
                         kind: StageKind::Command(c),
                         ..
                     }] if pl.source.is_none()
-                        && c.args.is_empty()
-                        && c.redirects.is_empty()
                         && c.env.is_empty()
                         && !c.caret
                         && !c.shell
-                        && !c.unchecked =>
+                        && !c.unchecked
+                        && is_value_expression(c) =>
                     {
                         c.program.literal().filter(|w| self.vars.contains(w))
                     }
