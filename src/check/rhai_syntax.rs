@@ -344,7 +344,10 @@ mod tests {
     #[test]
     fn flow_statements_inside_rhai_are_found_outside_strings() {
         assert_eq!(flow_statement_in("print(join h)"), Some(("join", 6)));
-        assert_eq!(flow_statement_in("xs.push(spawn { 1 })"), Some(("spawn", 8)));
+        assert_eq!(
+            flow_statement_in("xs.push(spawn { 1 })"),
+            Some(("spawn", 8))
+        );
         assert_eq!(flow_statement_in("print(\"join h\")"), None);
         assert_eq!(flow_statement_in("xs.join(\",\")"), None);
         assert_eq!(flow_statement_in("é join x"), Some(("join", 3)));
