@@ -149,6 +149,26 @@ impl CheckError {
     pub fn new(span: Span, kind: CheckErrorKind) -> Self {
         CheckError { span, kind }
     }
+
+    /// A trap or another error known by its code, message and fix (`warning`: the script
+    /// still runs).
+    pub(crate) fn trap(
+        span: Span,
+        code: &'static str,
+        message: String,
+        help: String,
+        warning: bool,
+    ) -> Self {
+        CheckError::new(
+            span,
+            CheckErrorKind::Trap {
+                code,
+                message,
+                help,
+                warning,
+            },
+        )
+    }
 }
 
 impl fmt::Display for CheckError {

@@ -83,19 +83,15 @@ impl Walker {
         // `print(join h)`, `xs.push(spawn { … })`: a flow statement inside Rhai.
         if let Some((word, off)) = flow_statement_in(&r.code) {
             let start = r.span.start + off;
-            self.errors.push(CheckError::new(
+            self.errors.push(CheckError::trap(
                 Span::new(start, start + word.len()),
-                CheckErrorKind::Trap {
-                    code: "flow::check::statement_in_expression",
-                    message: format!(
-                        "`{word}` is a flow statement: it cannot be part of a Rhai expression"
-                    ),
-                    help: format!(
-                        "give its result a name first — `let r = {word} …` — then use the name \
-                         (`print(r)`, `hs.push(r)`)"
-                    ),
-                    warning: false,
-                },
+                "flow::check::statement_in_expression",
+                format!("`{word}` is a flow statement: it cannot be part of a Rhai expression"),
+                format!(
+                    "give its result a name first — `let r = {word} …` — then use the name \
+                     (`print(r)`, `hs.push(r)`)"
+                ),
+                false,
             ));
             return;
         }

@@ -2,7 +2,7 @@
 //! must name a partition the cluster has (`sinfo -h -o %P`), with a did-you-mean. The
 //! cluster is asked once per check, and only when a script uses `on slurm`.
 
-use super::check_error::{CheckError, CheckErrorKind};
+use super::check_error::CheckError;
 use super::programs::{Lookup, Programs};
 use crate::ast::PoolOpts;
 use crate::Span;
@@ -25,11 +25,12 @@ impl SlurmCheck {
     ) {
         let Some(settings) = &opts.slurm else { return };
         if programs.lookup("srun") != Lookup::Found {
-            errors.push(error(
+            errors.push(CheckError::trap(
                 span,
                 "flow::check::slurm",
                 "`on slurm` needs Slurm's `srun`, which is not on PATH".into(),
                 "run flow on a machine that can submit Slurm jobs (a login node), or drop `on slurm` to run the jobs here".into(),
+                false,
             ));
             return;
         }
@@ -40,11 +41,12 @@ impl SlurmCheck {
             let known = match self.partitions.get_or_insert_with(partitions) {
                 Ok(p) => p,
                 Err(why) => {
-                    errors.push(error(
+                    errors.push(CheckError::trap(
                         w.span,
                         "flow::check::slurm",
                         format!("cannot list Slurm's partitions: {why}"),
                         "`sinfo` must reach the Slurm controller from this machine".into(),
+                        false,
                     ));
                     return;
                 }
@@ -54,27 +56,16 @@ impl SlurmCheck {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("the partitions are: {}", known.join(", ")),
                 };
-                errors.push(error(
+                errors.push(CheckError::trap(
                     w.span,
                     "flow::check::unknown_partition",
                     format!("Slurm has no partition `{name}`"),
                     help,
+                    false,
                 ));
             }
         }
     }
-}
-
-fn error(span: Span, code: &'static str, message: String, help: String) -> CheckError {
-    CheckError::new(
-        span,
-        CheckErrorKind::Trap {
-            code,
-            message,
-            help,
-            warning: false,
-        },
-    )
 }
 
 /// `sinfo -h -o %P`: one partition a line, the default one marked with `*`.

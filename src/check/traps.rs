@@ -38,24 +38,6 @@ struct Traps {
     found: Vec<CheckError>,
 }
 
-fn trap(
-    span: Span,
-    code: &'static str,
-    message: String,
-    help: String,
-    warning: bool,
-) -> CheckError {
-    CheckError::new(
-        span,
-        CheckErrorKind::Trap {
-            code,
-            message,
-            help,
-            warning,
-        },
-    )
-}
-
 impl Traps {
     fn collect(&mut self, stmts: &[Stmt]) {
         for s in stmts {
@@ -156,7 +138,7 @@ impl Traps {
         if warning && (!rest.starts_with('-') || rest.starts_with("- ")) {
             return;
         }
-        self.found.push(trap(
+        self.found.push(CheckError::trap(
             r.span,
             "flow::check::let_command",
             format!("`{first} …` on the right of `let` is read as a Rhai expression"),
@@ -201,7 +183,7 @@ impl Traps {
                 continue;
             }
             let start = code.span.start + body_at + at;
-            self.found.push(trap(
+            self.found.push(CheckError::trap(
                 Span::new(start, start + w.len()),
                 "flow::check::fn_script_variable",
                 format!("the body of `fn {fname}` names the script variable `{w}`, which a `fn` cannot see"),
@@ -266,7 +248,7 @@ impl Traps {
                 continue;
             }
             let start = r.span.start + at;
-            self.found.push(trap(
+            self.found.push(CheckError::trap(
                 Span::new(start, start + w.len()),
                 "flow::check::stage_assigns_variable",
                 format!("`{stage}` runs on another thread with a copy of `{w}`: this assignment is lost"),
@@ -292,7 +274,7 @@ impl Traps {
             if field.is_empty() || self.vars.get(&v.name) != Some(&true) {
                 continue;
             }
-            self.found.push(trap(
+            self.found.push(CheckError::trap(
                 Span::new(v.span.start.saturating_sub(1), v.span.end + 1 + field.len()),
                 "flow::check::var_then_field",
                 format!("`${}.{field}` is `${}` followed by the text `.{field}`, not the field `{field}`", v.name, v.name),
