@@ -124,11 +124,19 @@ impl Env {
                 rhai::FnPtr::new(i.name.as_str()).map_err(|e| self.rhai_error(&e, i.span))?,
             ),
             Callable::Block(r) => {
-                let fast = crate::script::fastpath::compile(&r.code, &self.vars);
+                let fast = crate::script::fastpath::compile(&r.code, &self.vars, &|name| {
+                    self.builtin_method(name)
+                });
                 let (ast, snip) = self.compile(r)?;
                 Compiled::Block(ast, fast, snip)
             }
         })
+    }
+
+    /// Whether a method call `x.name(…)` reaches the engine's own function: no host
+    /// registrations (which could define it again) and no script `fn` of that name.
+    fn builtin_method(&self, name: &str) -> bool {
+        self.shared.rt.hooks.is_empty() && !self.shared.fns.iter_functions().any(|f| f.name == name)
     }
 
     /// A Rhai error at `span` (the stage or statement), pointing into the script.
