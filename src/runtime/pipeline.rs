@@ -760,18 +760,11 @@ fn reduce(
             Dynamic::from(lines.join("\n"))
         }
         Sink::Reduce { init, f } => {
-            let mut acc = run.env.eval(init)?;
+            let acc = run.env.eval(init)?;
             let f = run.env.compile_callable(f)?;
-            let mut ev = run.env.evaluator();
-            for b in batches(&rx, &run.token) {
-                for it in b {
-                    let item = display(&it);
-                    acc = ev
-                        .call_with(&f, &[("acc", acc), ("it", it)], span)
-                        .map_err(|e| e.with_item(&item))?;
-                }
-            }
-            acc
+            run.env
+                .evaluator()
+                .fold(&f, acc, batches(&rx, &run.token), span)?
         }
     })
 }
