@@ -384,7 +384,7 @@ fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io:
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
     let read = super::lines::try_each_line(r, |line, more| {
-        batch.push(Dynamic::from(super::lines::text(line)));
+        batch.push(super::lines::item(line));
         if batch.len() >= BATCH_SIZE || !more {
             if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
                 open = false;

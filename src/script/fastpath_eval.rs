@@ -94,7 +94,7 @@ fn sub<'a>(v: V<'a>, f: impl for<'s> Fn(&'s str) -> Option<&'s str>) -> Option<V
             if part.len() == s.len() {
                 V::O(s)
             } else {
-                V::O(part.into())
+                V::O(new_string(part))
             }
         }
         _ => return None,
@@ -115,11 +115,21 @@ fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
             if s.chars().all(char::is_uppercase) {
                 return Some(r);
             }
+            if s.is_ascii() {
+                let mut up = new_string(s);
+                up.make_mut().make_ascii_uppercase();
+                return Some(V::O(up));
+            }
             V::O(s.to_uppercase().into())
         }
         (Method::ToLower, []) => {
             if s.is_empty() || s.chars().all(char::is_lowercase) {
                 return Some(r);
+            }
+            if s.is_ascii() {
+                let mut low = new_string(s);
+                low.make_mut().make_ascii_lowercase();
+                return Some(V::O(low));
             }
             V::O(s.to_lowercase().into())
         }
@@ -203,6 +213,14 @@ fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
     })
 }
 
+/// Rhai's string of `s`, made with one allocation for the text (`ImmutableString::from`
+/// a long `&str` makes a `String` first, then copies it again).
+pub(crate) fn new_string(s: &str) -> ImmutableString {
+    let mut out = ImmutableString::new();
+    out.make_mut().push_str(s);
+    out
+}
+
 /// Evaluate; `None` means "let Rhai do it".
 pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
     if let Fast::It = e {
@@ -224,7 +242,7 @@ pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
         {
             it.clone()
         }
-        V::S(s) => Dynamic::from(ImmutableString::from(s)),
+        V::S(s) => Dynamic::from(new_string(s)),
         V::O(s) => Dynamic::from(s),
     })
 }
