@@ -731,6 +731,10 @@ fn reduce(
                 .map(|b| b.len() as i64)
                 .sum::<i64>(),
         ),
+        Sink::CountBy(f) => {
+            let f = run.env.compile_callable(f)?;
+            stages::count_by::run(&mut run.env.evaluator(), &f, batches(&rx, &run.token), span)?
+        }
         Sink::Sum => {
             let mut sum = value::Sum::default();
             for b in batches(&rx, &run.token) {

@@ -1,6 +1,8 @@
 //! Item stages: each runs on its own thread, reading batches from a bounded channel and
 //! sending batches on. A failed send means downstream is done: the stage stops quietly.
 
+pub(crate) mod count_by;
+
 use super::cancel::CancelToken;
 use super::eval::{Compiled, Env, Evaluator};
 use super::run_error::{RunError, RunErrorKind};

@@ -221,6 +221,17 @@ pub(crate) fn new_string(s: &str) -> ImmutableString {
     out
 }
 
+/// Evaluate to text and give it to `f`, borrowed when it is a part of the item; `None`
+/// when the value is not text or Rhai must decide.
+pub(crate) fn eval_text<R>(e: &Fast, it: &Dynamic, f: impl FnOnce(&str) -> R) -> Option<R> {
+    let guard = it.read_lock::<ImmutableString>();
+    let item = match &guard {
+        Some(s) => V::S(s.as_str()),
+        None => load(it)?,
+    };
+    eval_v(e, &item)?.text().map(f)
+}
+
 /// Evaluate; `None` means "let Rhai do it".
 pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
     if let Fast::It = e {
