@@ -18,6 +18,31 @@ pub(crate) fn try_each_line(
     r: impl Read,
     mut f: impl FnMut(&[u8], bool) -> bool,
 ) -> std::io::Result<()> {
+    scan(r, |line, more, _| f(line, more))
+}
+
+/// [`try_each_line`], each line made an item ([`item`]).
+pub(crate) fn try_each_item(
+    r: impl Read,
+    mut f: impl FnMut(rhai::Dynamic, bool) -> bool,
+) -> std::io::Result<()> {
+    scan(r, |line, more, ascii| {
+        let it = if ascii {
+            let line = strip(line);
+            // SAFETY: the whole buffer the line is in was checked to be ASCII, which is
+            // valid UTF-8.
+            crate::script::fastpath::new_string(unsafe { std::str::from_utf8_unchecked(line) })
+                .into()
+        } else {
+            item(line)
+        };
+        f(it, more)
+    })
+}
+
+/// The loop of [`try_each_line`]; `f` also learns whether the line is known to be ASCII
+/// (checked once per buffer refill: much cheaper than line by line).
+fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, bool) -> bool) -> std::io::Result<()> {
     let mut r = BufReader::with_capacity(64 * 1024, r);
     // The start of a line that the buffer's end cut.
     let mut part = Vec::new();
@@ -28,27 +53,28 @@ pub(crate) fn try_each_line(
             Err(e) => {
                 // Any partial line before the error is still given.
                 if !part.is_empty() {
-                    f(&part, false);
+                    f(&part, false, part.is_ascii());
                 }
                 return Err(e);
             }
         };
         if avail.is_empty() {
             if !part.is_empty() {
-                f(&part, false);
+                f(&part, false, part.is_ascii());
             }
             return Ok(());
         }
+        let ascii = avail.is_ascii();
         let mut used = 0;
         let mut go_on = true;
-        while let Some(i) = memchr::memchr(b'\n', &avail[used..]) {
-            let end = used + i + 1;
+        for i in memchr::memchr_iter(b'\n', avail) {
+            let end = i + 1;
             let more = end < avail.len();
             go_on = if part.is_empty() {
-                f(&avail[used..end], more)
+                f(&avail[used..end], more, ascii)
             } else {
                 part.extend_from_slice(&avail[used..end]);
-                let ok = f(&part, more);
+                let ok = f(&part, more, part.is_ascii());
                 part.clear();
                 ok
             };
@@ -171,6 +197,14 @@ mod tests {
         });
         assert_eq!(got.len(), 2);
         assert_eq!(item(b"x\r\n").to_string(), "x");
+        for n in 1..6 {
+            let mut got = vec![];
+            let _ = try_each_item(Trickle(b"ab\r\n\xc3\xa9\xff\nc", n), |it, _| {
+                got.push(it.to_string());
+                true
+            });
+            assert_eq!(got, vec!["ab", "\u{e9}\u{fffd}", "c"], "{n}");
+        }
         assert_eq!(item(b"\xff\n").to_string(), "\u{fffd}");
     }
 }

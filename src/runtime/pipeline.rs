@@ -383,8 +383,8 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
 fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io::Result<()> {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
-    let read = super::lines::try_each_line(r, |line, more| {
-        batch.push(super::lines::item(line));
+    let read = super::lines::try_each_item(r, |it, more| {
+        batch.push(it);
         if batch.len() >= BATCH_SIZE || !more {
             if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
                 open = false;
