@@ -41,7 +41,20 @@ pub(crate) struct Env {
 pub(crate) enum Compiled {
     Fn(rhai::FnPtr),
     /// A block, with its native fast path when it is a simple expression, and where it is.
-    Block(AST, Option<crate::script::fastpath::Fast>, Arc<Snippet>),
+    Block(
+        AST,
+        Option<crate::script::fastpath::Fast>,
+        Arc<Snippet>,
+        Option<Box<Lets>>,
+    ),
+}
+
+/// A block's leading `let NAME = EXPR;` statements that the fast path takes, and the rest
+/// of the block compiled on its own (padded so that its positions are the block's). When
+/// every `EXPR` gives a value natively, the names are bound and only the rest runs in Rhai.
+pub(crate) struct Lets {
+    vals: Vec<(String, crate::script::fastpath::Fast)>,
+    rest: AST,
 }
 
 /// A snippet of Rhai compiled as written (not padded to its place in the script: padding
@@ -129,9 +142,34 @@ impl Env {
                     self.builtin_method(name)
                 });
                 let (ast, snip) = self.compile(r)?;
-                Compiled::Block(ast, fast, snip)
+                let lets = if fast.is_some() { None } else { self.lets(r) };
+                Compiled::Block(ast, fast, snip, lets)
             }
         })
+    }
+
+    /// The fast leading `let`s of a block, if any (see [`Lets`]).
+    fn lets(&self, r: &Rhai) -> Option<Box<Lets>> {
+        let (vals, at) =
+            crate::script::fastpath::lets(&r.code, &self.vars, &|name| self.builtin_method(name));
+        if vals.is_empty() {
+            return None;
+        }
+        let blank: String = r.code[..at]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect();
+        let padded = format!("{blank}{}", &r.code[at..]);
+        let padded = crate::script::quotes::for_snippet(&padded);
+        let mut vars = (*self.vars).clone();
+        for (name, _) in &vals {
+            vars.push(name.as_str(), Dynamic::UNIT);
+        }
+        let rest = self.shared.engine.compile_with_scope(&vars, &padded).ok()?;
+        Some(Box::new(Lets {
+            vals,
+            rest: self.shared.fns.merge(&rest),
+        }))
     }
 
     /// Whether a method call `x.name(…)` reaches the engine's own function: no host
@@ -244,7 +282,7 @@ impl Evaluator {
         args: &[(&'static str, Dynamic)],
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        if let (Compiled::Block(_, Some(fast), _), [("it", it)]) = (c, args) {
+        if let (Compiled::Block(_, Some(fast), ..), [("it", it)]) = (c, args) {
             if let Some(v) = crate::script::fastpath::eval(fast, it) {
                 return Ok(v);
             }
@@ -260,10 +298,15 @@ impl Evaluator {
                     ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
                 })?
             }
-            Compiled::Block(ast, _, _) => {
+            Compiled::Block(ast, _, _, lets) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
                 }
+                let it = args.iter().find(|(k, _)| *k == "it").map(|(_, v)| v);
+                let ast = match (lets, it) {
+                    (Some(l), Some(it)) if bind_lets(&mut self.scope, l, it) => &l.rest,
+                    _ => ast,
+                };
                 let scope = &mut self.scope;
                 let r = guard_panics(span, || {
                     shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
@@ -273,7 +316,7 @@ impl Evaluator {
             }
         };
         let snip = match c {
-            Compiled::Block(_, _, s) => Some(&**s),
+            Compiled::Block(_, _, s, _) => Some(&**s),
             Compiled::Fn(_) => None,
         };
         r.map_err(|e| self.env.snippet_error(&e, span, snip))
@@ -292,7 +335,7 @@ impl Evaluator {
         batches: impl Iterator<Item = super::value::Batch>,
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        let Compiled::Block(ast, _, snip) = c else {
+        let Compiled::Block(ast, _, snip, lets) = c else {
             for it in batches.flatten() {
                 let item = display(&it);
                 acc = self
@@ -302,32 +345,40 @@ impl Evaluator {
             return Ok(acc);
         };
         let body = body_without_final_acc(ast, &snip.code);
+        let rest = lets
+            .as_ref()
+            .map(|l| (l, body_without_final_acc(&l.rest, &snip.code)));
         let shared = &*self.env.shared;
         self.scope.push("acc", acc);
         let keep = self.scope.len();
         let mut failed = None;
         'items: for b in batches {
             for it in b {
-                self.scope.push("it", it);
+                self.scope.push("it", it.clone());
+                // The block (or its rest after fast `let`s), and whether its final `acc` is
+                // left out.
+                let (run, stripped) = match &rest {
+                    Some((l, r)) if bind_lets(&mut self.scope, l, &it) => {
+                        (r.as_ref().unwrap_or(&l.rest), r.is_some())
+                    }
+                    _ => (body.as_ref().unwrap_or(ast), body.is_some()),
+                };
                 let scope = &mut self.scope;
                 let r = guard_panics(span, || {
-                    shared
-                        .engine
-                        .eval_ast_with_scope::<Dynamic>(scope, body.as_ref().unwrap_or(ast))
+                    shared.engine.eval_ast_with_scope::<Dynamic>(scope, run)
                 });
                 let r = match r {
                     Ok(Ok(v)) => Ok(v),
                     Ok(Err(e)) => Err(self.env.snippet_error(&e, span, Some(snip))),
                     Err(e) => Err(e),
                 };
-                let it = self.scope.get_value::<Dynamic>("it").unwrap_or_default();
                 self.scope.rewind(keep);
                 match r {
                     Err(e) => {
                         failed = Some(e.with_item(&display(&it)));
                         break 'items;
                     }
-                    Ok(v) if body.is_none() => {
+                    Ok(v) if !stripped => {
                         if let Some(a) = self.scope.get_mut("acc") {
                             *a = v;
                         }
@@ -343,6 +394,23 @@ impl Evaluator {
             None => Ok(acc.flatten()),
         }
     }
+}
+
+/// Bind the fast `let`s for `it`; false (nothing bound) if one needs Rhai.
+fn bind_lets(scope: &mut Scope<'static>, l: &Lets, it: &Dynamic) -> bool {
+    let n = scope.len();
+    for (name, f) in &l.vals {
+        match crate::script::fastpath::eval(f, it) {
+            Some(v) => {
+                scope.push(name.as_str(), v);
+            }
+            None => {
+                scope.rewind(n);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The block without its last statement when that is a bare `acc`, and when nothing else

@@ -50,7 +50,7 @@ impl Elementwise<'_> {
         };
         let mut out = Vec::with_capacity(batch.len());
         let fast = match &self.f {
-            Compiled::Block(_, Some(fast), _) => Some(fast),
+            Compiled::Block(_, Some(fast), ..) => Some(fast),
             _ => None,
         };
         for it in batch {

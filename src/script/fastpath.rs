@@ -354,6 +354,65 @@ fn constant(v: &Dynamic) -> Option<Fast> {
     })
 }
 
+/// The leading `let NAME = EXPR;` statements of a block whose `EXPR` the fast path takes
+/// (`{ let s = it.split(" ")[8]; acc[s] = (acc[s] ?? 0) + 1; acc }`), and the byte offset
+/// where the rest of the block starts. An `EXPR` naming an earlier `NAME` ends the prefix
+/// (it would be taken for the script variable of that name).
+pub(crate) fn lets(
+    code: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> (Vec<(String, Fast)>, usize) {
+    let mut out: Vec<(String, Fast)> = vec![];
+    let mut at = 0;
+    while let Some(semi) = statement_end(&code[at..]) {
+        let stmt = code[at..at + semi].trim();
+        let Some(rest) = stmt.strip_prefix("let ") else {
+            break;
+        };
+        let Some((name, expr)) = rest.split_once('=') else {
+            break;
+        };
+        let name = name.trim();
+        let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || name == "it" || expr.starts_with('=') {
+            break;
+        }
+        let names_earlier = lex(expr).is_some_and(|toks| {
+            toks.iter()
+                .any(|t| matches!(t, Tok::Ident(i) if out.iter().any(|(n, _)| n == i)))
+        });
+        let Some(f) = (!names_earlier)
+            .then(|| compile(expr, scope, builtin))
+            .flatten()
+        else {
+            break;
+        };
+        out.push((name.to_string(), f));
+        at += semi + 1;
+    }
+    (out, at)
+}
+
+/// The byte offset of the first `;` outside strings and brackets, if any.
+fn statement_end(s: &str) -> Option<usize> {
+    let mut depth = 0_i32;
+    let mut in_str = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' => return None,
+            '"' => in_str = !in_str,
+            '`' | '\'' if !in_str => return None,
+            '(' | '[' | '{' if !in_str => depth += 1,
+            ')' | ']' | '}' if !in_str => depth -= 1,
+            ';' if !in_str && depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Compile `code` if it is a fast-path expression; `scope` gives script variables, and
 /// `builtin(name)` says whether a method of that name is the engine's own (no script `fn`
 /// or host function of the name that Rhai would call instead).

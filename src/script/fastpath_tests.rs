@@ -164,3 +164,33 @@ fn declines_what_it_does_not_know() {
     assert!(compile("it.len() > 2", &scope, &|n| n != "len").is_none());
     assert!(compile("it.trim()", &scope, &|n| n != "len").is_some());
 }
+
+#[test]
+fn leading_fast_lets_and_where_the_rest_starts() {
+    let scope = Scope::new();
+    let names = |code: &str| {
+        let (v, at) = lets(code, &scope, &|_| true);
+        let n: Vec<String> = v.into_iter().map(|(n, _)| n).collect();
+        (n, code[at..].trim().to_string())
+    };
+    let (n, rest) = names(r#"let s = it.split(" ")[8]; acc[s] = (acc[s] ?? 0) + 1; acc"#);
+    assert_eq!(n, vec!["s"]);
+    assert_eq!(rest, "acc[s] = (acc[s] ?? 0) + 1; acc");
+    // An expression naming an earlier `let` ends the prefix.
+    let (n, rest) = names("let a = it.trim(); let b = a.len(); b");
+    assert_eq!(n, vec!["a"]);
+    assert_eq!(rest, "let b = a.len(); b");
+    // Not ours: no `;`, Rhai's own expressions, `==`, strings with escapes or `;`.
+    for code in [
+        "let a = it.trim()",
+        "let a = foo(it); a",
+        "let a == 1; a",
+        r#"let a = it.contains("\""); a"#,
+        "let it = 1; it",
+        "x = 1; let a = it.len(); a",
+    ] {
+        assert!(names(code).0.is_empty(), "{code}");
+    }
+    let (n, rest) = names(r#"let a = it.contains(";"); a"#);
+    assert_eq!((n, rest.as_str()), (vec!["a".to_string()], "a"));
+}

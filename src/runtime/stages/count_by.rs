@@ -16,7 +16,7 @@ pub(crate) fn run(
     span: Span,
 ) -> Result<Dynamic, RunError> {
     let fast = match f {
-        Compiled::Block(_, Some(fast), _) => Some(fast),
+        Compiled::Block(_, Some(fast), ..) => Some(fast),
         _ => None,
     };
     let mut counts: HashMap<Box<str>, INT> = HashMap::new();
