@@ -269,6 +269,7 @@ impl<'s> Checker<'s> {
             StageKind::Batch(a) => self.amount(a, "batch", 1),
             StageKind::Into(ch) => self.var(ch),
             StageKind::Sink(Sink::Reduce { f, .. }) => self.callable(f, "reduce", 2),
+            StageKind::Sink(Sink::CountBy(f)) => self.callable(f, "count_by", 1),
             StageKind::Pool(pool) => self.pool(pool, stage.span),
             StageKind::Sort(None)
             | StageKind::Uniq
@@ -455,6 +456,7 @@ fn ending(stage: &Stage) -> Option<&'static str> {
         StageKind::Into(_) => "into",
         StageKind::Sink(s) => match s {
             Sink::Count => "count",
+            Sink::CountBy(_) => "count_by",
             Sink::Sum => "sum",
             Sink::First => "first",
             Sink::Last => "last",

@@ -27,6 +27,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "sort",
     "uniq",
     "count",
+    "count_by",
     "sum",
     "first",
     "last",

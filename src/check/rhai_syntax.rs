@@ -159,7 +159,7 @@ impl Walker {
                 | StageKind::Each(c) => {
                     self.callable(c);
                 }
-                StageKind::Sort(Some(c)) => self.callable(c),
+                StageKind::Sort(Some(c)) | StageKind::Sink(Sink::CountBy(c)) => self.callable(c),
                 StageKind::Take(a) | StageKind::Skip(a) | StageKind::Batch(a) => self.amount(a),
                 StageKind::Sink(Sink::Reduce { init, f }) => {
                     self.rhai(init);

@@ -202,6 +202,7 @@ impl Traps {
                 StageKind::Each(c) => (c, "each"),
                 StageKind::Sort(Some(c)) => (c, "sort by"),
                 StageKind::Sink(Sink::Reduce { f, .. }) => (f, "reduce"),
+                StageKind::Sink(Sink::CountBy(f)) => (f, "count_by"),
                 StageKind::Pool(pool) => match &pool.work {
                     PoolWork::Map(c) => (c, "pool map"),
                     PoolWork::Exec(cmd) => {

@@ -10,6 +10,9 @@ use crate::Span;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 use std::sync::Arc;
 
+#[path = "eval_fold.rs"]
+mod fold;
+
 /// What every thread of a run shares.
 pub(crate) struct Shared {
     pub(crate) engine: Engine,
@@ -40,7 +43,20 @@ pub(crate) struct Env {
 pub(crate) enum Compiled {
     Fn(rhai::FnPtr),
     /// A block, with its native fast path when it is a simple expression, and where it is.
-    Block(AST, Option<crate::script::fastpath::Fast>, Arc<Snippet>),
+    Block(
+        AST,
+        Option<crate::script::fastpath::Fast>,
+        Arc<Snippet>,
+        Option<Box<Lets>>,
+    ),
+}
+
+/// A block's leading `let NAME = EXPR;` statements that the fast path takes, and the rest
+/// of the block compiled on its own (padded so that its positions are the block's). When
+/// every `EXPR` gives a value natively, the names are bound and only the rest runs in Rhai.
+pub(crate) struct Lets {
+    vals: Vec<(String, crate::script::fastpath::Fast)>,
+    rest: AST,
 }
 
 /// A snippet of Rhai compiled as written (not padded to its place in the script: padding
@@ -124,11 +140,44 @@ impl Env {
                 rhai::FnPtr::new(i.name.as_str()).map_err(|e| self.rhai_error(&e, i.span))?,
             ),
             Callable::Block(r) => {
-                let fast = crate::script::fastpath::compile(&r.code, &self.vars);
+                let fast = crate::script::fastpath::compile(&r.code, &self.vars, &|name| {
+                    self.builtin_method(name)
+                });
                 let (ast, snip) = self.compile(r)?;
-                Compiled::Block(ast, fast, snip)
+                let lets = if fast.is_some() { None } else { self.lets(r) };
+                Compiled::Block(ast, fast, snip, lets)
             }
         })
+    }
+
+    /// The fast leading `let`s of a block, if any (see [`Lets`]).
+    fn lets(&self, r: &Rhai) -> Option<Box<Lets>> {
+        let (vals, at) =
+            crate::script::fastpath::lets(&r.code, &self.vars, &|name| self.builtin_method(name));
+        if vals.is_empty() {
+            return None;
+        }
+        let blank: String = r.code[..at]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' })
+            .collect();
+        let padded = format!("{blank}{}", &r.code[at..]);
+        let padded = crate::script::quotes::for_snippet(&padded);
+        let mut vars = (*self.vars).clone();
+        for (name, _) in &vals {
+            vars.push(name.as_str(), Dynamic::UNIT);
+        }
+        let rest = self.shared.engine.compile_with_scope(&vars, &padded).ok()?;
+        Some(Box::new(Lets {
+            vals,
+            rest: self.shared.fns.merge(&rest),
+        }))
+    }
+
+    /// Whether a method call `x.name(…)` reaches the engine's own function: no host
+    /// registrations (which could define it again) and no script `fn` of that name.
+    fn builtin_method(&self, name: &str) -> bool {
+        self.shared.rt.hooks.is_empty() && !self.shared.fns.iter_functions().any(|f| f.name == name)
     }
 
     /// A Rhai error at `span` (the stage or statement), pointing into the script.
@@ -235,7 +284,7 @@ impl Evaluator {
         args: &[(&'static str, Dynamic)],
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        if let (Compiled::Block(_, Some(fast), _), [("it", it)]) = (c, args) {
+        if let (Compiled::Block(_, Some(fast), ..), [("it", it)]) = (c, args) {
             if let Some(v) = crate::script::fastpath::eval(fast, it) {
                 return Ok(v);
             }
@@ -251,10 +300,15 @@ impl Evaluator {
                     ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
                 })?
             }
-            Compiled::Block(ast, _, _) => {
+            Compiled::Block(ast, _, _, lets) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
                 }
+                let it = args.iter().find(|(k, _)| *k == "it").map(|(_, v)| v);
+                let ast = match (lets, it) {
+                    (Some(l), Some(it)) if bind_lets(&mut self.scope, l, it) => &l.rest,
+                    _ => ast,
+                };
                 let scope = &mut self.scope;
                 let r = guard_panics(span, || {
                     shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
@@ -264,11 +318,28 @@ impl Evaluator {
             }
         };
         let snip = match c {
-            Compiled::Block(_, _, s) => Some(&**s),
+            Compiled::Block(_, _, s, _) => Some(&**s),
             Compiled::Fn(_) => None,
         };
         r.map_err(|e| self.env.snippet_error(&e, span, snip))
     }
+}
+
+/// Bind the fast `let`s for `it`; false (nothing bound) if one needs Rhai.
+fn bind_lets(scope: &mut Scope<'static>, l: &Lets, it: &Dynamic) -> bool {
+    let n = scope.len();
+    for (name, f) in &l.vals {
+        match crate::script::fastpath::eval(f, it) {
+            Some(v) => {
+                scope.push(name.as_str(), v);
+            }
+            None => {
+                scope.rewind(n);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// A panic inside Rhai or a registered function becomes an ordinary error.

@@ -383,8 +383,8 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
 fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io::Result<()> {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
-    let read = super::lines::try_each_line(r, |line, more| {
-        batch.push(Dynamic::from(super::lines::text(line)));
+    let read = super::lines::try_each_item(r, |it, more| {
+        batch.push(it);
         if batch.len() >= BATCH_SIZE || !more {
             if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
                 open = false;
@@ -731,6 +731,10 @@ fn reduce(
                 .map(|b| b.len() as i64)
                 .sum::<i64>(),
         ),
+        Sink::CountBy(f) => {
+            let f = run.env.compile_callable(f)?;
+            stages::count_by::run(&mut run.env.evaluator(), &f, batches(&rx, &run.token), span)?
+        }
         Sink::Sum => {
             let mut sum = value::Sum::default();
             for b in batches(&rx, &run.token) {
@@ -760,18 +764,11 @@ fn reduce(
             Dynamic::from(lines.join("\n"))
         }
         Sink::Reduce { init, f } => {
-            let mut acc = run.env.eval(init)?;
+            let acc = run.env.eval(init)?;
             let f = run.env.compile_callable(f)?;
-            let mut ev = run.env.evaluator();
-            for b in batches(&rx, &run.token) {
-                for it in b {
-                    let item = display(&it);
-                    acc = ev
-                        .call_with(&f, &[("acc", acc), ("it", it)], span)
-                        .map_err(|e| e.with_item(&item))?;
-                }
-            }
-            acc
+            run.env
+                .evaluator()
+                .fold(&f, acc, batches(&rx, &run.token), span)?
         }
     })
 }

@@ -1,6 +1,8 @@
 //! Item stages: each runs on its own thread, reading batches from a bounded channel and
 //! sending batches on. A failed send means downstream is done: the stage stops quietly.
 
+pub(crate) mod count_by;
+
 use super::cancel::CancelToken;
 use super::eval::{Compiled, Env, Evaluator};
 use super::run_error::{RunError, RunErrorKind};
@@ -48,7 +50,7 @@ impl Elementwise<'_> {
         };
         let mut out = Vec::with_capacity(batch.len());
         let fast = match &self.f {
-            Compiled::Block(_, Some(fast), _) => Some(fast),
+            Compiled::Block(_, Some(fast), ..) => Some(fast),
             _ => None,
         };
         for it in batch {

@@ -1,9 +1,23 @@
 //! A fast path for the tiny blocks most pipelines are made of (`{ it * 2 }`,
-//! `{ it % 3 == 0 }`): arithmetic, comparisons and logic over `it`, literals and script
-//! variables, compiled to a tree evaluated natively. It never changes a result: whenever an
-//! operation is not exactly one it handles (a type it does not know, overflow, division by
-//! zero, mixed int/float), it returns `None` and the item is evaluated by Rhai as usual.
+//! `{ it % 3 == 0 }`, `{ it.split(" ")[8].parse_int() >= 500 }`): arithmetic, comparisons
+//! and logic over `it`, literals and script variables, and chains of a few string methods
+//! (`split(sep)[k]`, `field(k)`, `parse_int`, `len`, `trim`, `to_upper`, `to_lower`,
+//! `contains`, `starts_with`, `ends_with`), compiled to a tree evaluated natively (strings
+//! borrowed from the item where Rhai would copy them; `split(sep)[k]` builds no array).
+//! It never changes a result: whenever an operation is not exactly one it handles (a type
+//! it does not know, overflow, division by zero, mixed int/float, an index past the end,
+//! text that is not a number), it returns `None` and the item is evaluated by Rhai as
+//! usual, which gives the same value or the same error. Methods are only taken when the
+//! caller says the name is Rhai's or flow's own (not a script `fn` or a host's function).
 
+#[path = "fastpath_eval.rs"]
+mod fast_eval;
+#[cfg(test)]
+#[path = "fastpath_tests.rs"]
+mod tests;
+
+pub(crate) use fast_eval::{eval, eval_text, new_string};
+use fast_eval::{load, V};
 use rhai::{Dynamic, ImmutableString, Scope, INT};
 
 /// A compiled fast expression.
@@ -17,6 +31,42 @@ pub(crate) enum Fast {
     Not(Box<Fast>),
     Neg(Box<Fast>),
     Bin(Op, Box<Fast>, Box<Fast>),
+    /// `recv.method(args)`.
+    Method(Method, Box<Fast>, Vec<Fast>),
+    /// `recv.split(sep)[k]`: the `k`th piece (`k >= 0`), without building the array.
+    SplitNth(Box<Fast>, ImmutableString, usize),
+}
+
+/// The methods the fast path knows, each exactly as the engine defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    ParseInt,
+    Len,
+    Trim,
+    ToUpper,
+    ToLower,
+    Contains,
+    StartsWith,
+    EndsWith,
+    /// flow's `field(k)` and `field(k, sep)`.
+    Field,
+}
+
+impl Method {
+    fn of(name: &str, arity: usize) -> Option<Method> {
+        Some(match (name, arity) {
+            ("parse_int", 0) => Method::ParseInt,
+            ("len", 0) => Method::Len,
+            ("trim", 0) => Method::Trim,
+            ("to_upper", 0) => Method::ToUpper,
+            ("to_lower", 0) => Method::ToLower,
+            ("contains", 1) => Method::Contains,
+            ("starts_with", 1) => Method::StartsWith,
+            ("ends_with", 1) => Method::EndsWith,
+            ("field", 1 | 2) => Method::Field,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +95,10 @@ enum Tok {
     Op(&'static str),
     Open,
     Close,
+    Dot,
+    Comma,
+    LBracket,
+    RBracket,
 }
 
 fn lex(s: &str) -> Option<Vec<Tok>> {
@@ -95,6 +149,21 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
         } else if c == b')' {
             out.push(Tok::Close);
             i += 1;
+        } else if c == b'.'
+            && b.get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphabetic() || *n == b'_')
+        {
+            // A method call; `..`, `?.` and the like are not ours.
+            out.push(Tok::Dot);
+            i += 1;
+        } else if let Some(t) = match c {
+            b',' => Some(Tok::Comma),
+            b'[' => Some(Tok::LBracket),
+            b']' => Some(Tok::RBracket),
+            _ => None,
+        } {
+            out.push(t);
+            i += 1;
         } else {
             let two = s.get(i..i + 2).unwrap_or("");
             let op = ["==", "!=", "<=", ">=", "&&", "||"]
@@ -128,6 +197,8 @@ struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     scope: &'a Scope<'static>,
+    /// Whether a method name means the engine's own function.
+    builtin: &'a dyn Fn(&str) -> bool,
 }
 
 impl Parser<'_> {
@@ -178,8 +249,66 @@ impl Parser<'_> {
                 self.pos += 1;
                 Some(Fast::Neg(Box::new(self.unary()?)))
             }
-            _ => self.atom(),
+            _ => self.postfix(),
         }
+    }
+
+    fn eat(&mut self, t: &Tok) -> bool {
+        let yes = self.toks.get(self.pos) == Some(t);
+        if yes {
+            self.pos += 1;
+        }
+        yes
+    }
+
+    /// An atom followed by method calls (`.trim()`) and `split(sep)[k]`.
+    fn postfix(&mut self) -> Option<Fast> {
+        let mut e = self.atom()?;
+        while self.eat(&Tok::Dot) {
+            let Some(Tok::Ident(name)) = self.toks.get(self.pos).cloned() else {
+                return None;
+            };
+            self.pos += 1;
+            if !self.eat(&Tok::Open) || !(self.builtin)(&name) {
+                return None;
+            }
+            let mut args = vec![];
+            if !self.eat(&Tok::Close) {
+                loop {
+                    args.push(self.binary(0)?);
+                    if self.eat(&Tok::Close) {
+                        break;
+                    }
+                    if !self.eat(&Tok::Comma) {
+                        return None;
+                    }
+                }
+            }
+            e = if name == "split" {
+                // Only `split(sep)[k]`, with a non-empty separator and a literal `k >= 0`:
+                // Rhai's other splits (by char, at an index, an empty separator) are its own.
+                let ([Fast::Str(sep)], Some(Tok::LBracket), Some(Tok::Int(k)), Some(Tok::RBracket)) = (
+                    args.as_slice(),
+                    self.toks.get(self.pos),
+                    self.toks.get(self.pos + 1),
+                    self.toks.get(self.pos + 2),
+                ) else {
+                    return None;
+                };
+                if sep.is_empty() {
+                    return None;
+                }
+                let k = usize::try_from(*k).ok()?;
+                self.pos += 3;
+                Fast::SplitNth(Box::new(e), sep.clone(), k)
+            } else {
+                Fast::Method(Method::of(&name, args.len())?, Box::new(e), args)
+            };
+        }
+        if matches!(self.toks.get(self.pos), Some(Tok::LBracket)) {
+            return None;
+        }
+        Some(e)
     }
 
     fn atom(&mut self) -> Option<Fast> {
@@ -220,12 +349,78 @@ fn constant(v: &Dynamic) -> Option<Fast> {
         V::I(i) => Fast::Int(i),
         V::F(f) => Fast::Float(f),
         V::B(b) => Fast::Bool(b),
-        V::S(s) => Fast::Str(s),
+        V::S(s) => Fast::Str(s.into()),
+        V::O(s) => Fast::Str(s),
     })
 }
 
-/// Compile `code` if it is a fast-path expression; `scope` gives script variables.
-pub(crate) fn compile(code: &str, scope: &Scope<'static>) -> Option<Fast> {
+/// The leading `let NAME = EXPR;` statements of a block whose `EXPR` the fast path takes
+/// (`{ let s = it.split(" ")[8]; acc[s] = (acc[s] ?? 0) + 1; acc }`), and the byte offset
+/// where the rest of the block starts. An `EXPR` naming an earlier `NAME` ends the prefix
+/// (it would be taken for the script variable of that name).
+pub(crate) fn lets(
+    code: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> (Vec<(String, Fast)>, usize) {
+    let mut out: Vec<(String, Fast)> = vec![];
+    let mut at = 0;
+    while let Some(semi) = statement_end(&code[at..]) {
+        let stmt = code[at..at + semi].trim();
+        let Some(rest) = stmt.strip_prefix("let ") else {
+            break;
+        };
+        let Some((name, expr)) = rest.split_once('=') else {
+            break;
+        };
+        let name = name.trim();
+        let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || name == "it" || expr.starts_with('=') {
+            break;
+        }
+        let names_earlier = lex(expr).is_some_and(|toks| {
+            toks.iter()
+                .any(|t| matches!(t, Tok::Ident(i) if out.iter().any(|(n, _)| n == i)))
+        });
+        let Some(f) = (!names_earlier)
+            .then(|| compile(expr, scope, builtin))
+            .flatten()
+        else {
+            break;
+        };
+        out.push((name.to_string(), f));
+        at += semi + 1;
+    }
+    (out, at)
+}
+
+/// The byte offset of the first `;` outside strings and brackets, if any.
+fn statement_end(s: &str) -> Option<usize> {
+    let mut depth = 0_i32;
+    let mut in_str = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '\\' => return None,
+            '"' => in_str = !in_str,
+            '`' | '\'' if !in_str => return None,
+            '(' | '[' | '{' if !in_str => depth += 1,
+            ')' | ']' | '}' if !in_str => depth -= 1,
+            ';' if !in_str && depth == 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Compile `code` if it is a fast-path expression; `scope` gives script variables, and
+/// `builtin(name)` says whether a method of that name is the engine's own (no script `fn`
+/// or host function of the name that Rhai would call instead).
+pub(crate) fn compile(
+    code: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Fast> {
     let toks = lex(code)?;
     if toks.is_empty() {
         return None;
@@ -234,167 +429,8 @@ pub(crate) fn compile(code: &str, scope: &Scope<'static>) -> Option<Fast> {
         toks,
         pos: 0,
         scope,
+        builtin,
     };
     let e = p.binary(0)?;
     (p.pos == p.toks.len()).then_some(e)
-}
-
-/// A value during fast evaluation.
-enum V {
-    I(INT),
-    F(f64),
-    B(bool),
-    S(ImmutableString),
-}
-
-fn load(v: &Dynamic) -> Option<V> {
-    if let Ok(i) = v.as_int() {
-        Some(V::I(i))
-    } else if let Ok(f) = v.as_float() {
-        Some(V::F(f))
-    } else if let Ok(b) = v.as_bool() {
-        Some(V::B(b))
-    } else {
-        v.read_lock::<ImmutableString>().map(|s| V::S(s.clone()))
-    }
-}
-
-fn eval_v(e: &Fast, it: &Dynamic) -> Option<V> {
-    Some(match e {
-        Fast::It => load(it)?,
-        Fast::Int(i) => V::I(*i),
-        Fast::Float(f) => V::F(*f),
-        Fast::Bool(b) => V::B(*b),
-        Fast::Str(s) => V::S(s.clone()),
-        Fast::Not(x) => match eval_v(x, it)? {
-            V::B(b) => V::B(!b),
-            _ => return None,
-        },
-        Fast::Neg(x) => match eval_v(x, it)? {
-            V::I(i) => V::I(i.checked_neg()?),
-            V::F(f) => V::F(-f),
-            _ => return None,
-        },
-        // `&&` / `||` short-circuit: the left side decides when it equals `||`-ness.
-        Fast::Bin(op @ (Op::And | Op::Or), a, b) => match eval_v(a, it)? {
-            V::B(x) if x == (*op == Op::Or) => V::B(x),
-            V::B(_) => match eval_v(b, it)? {
-                V::B(y) => V::B(y),
-                _ => return None,
-            },
-            _ => return None,
-        },
-        Fast::Bin(op, a, b) => binop(*op, eval_v(a, it)?, eval_v(b, it)?)?,
-    })
-}
-
-fn binop(op: Op, a: V, b: V) -> Option<V> {
-    use Op::{Add, Div, Eq, Ge, Gt, Le, Lt, Mul, Ne, Rem, Sub};
-    Some(match (a, b) {
-        (V::I(x), V::I(y)) => match op {
-            Add => V::I(x.checked_add(y)?),
-            Sub => V::I(x.checked_sub(y)?),
-            Mul => V::I(x.checked_mul(y)?),
-            Div => V::I(x.checked_div(y)?),
-            Rem => V::I(x.checked_rem(y)?),
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            Lt => V::B(x < y),
-            Le => V::B(x <= y),
-            Gt => V::B(x > y),
-            Ge => V::B(x >= y),
-            _ => return None,
-        },
-        (V::F(x), V::F(y)) => match op {
-            Add => V::F(x + y),
-            Sub => V::F(x - y),
-            Mul => V::F(x * y),
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            Lt => V::B(x < y),
-            Le => V::B(x <= y),
-            Gt => V::B(x > y),
-            Ge => V::B(x >= y),
-            _ => return None,
-        },
-        (V::S(x), V::S(y)) => match op {
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            _ => return None,
-        },
-        (V::B(x), V::B(y)) => match op {
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
-/// Evaluate; `None` means "let Rhai do it".
-pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
-    Some(match eval_v(e, it)? {
-        V::I(i) => Dynamic::from_int(i),
-        V::F(f) => Dynamic::from_float(f),
-        V::B(b) => Dynamic::from_bool(b),
-        V::S(s) => Dynamic::from(s),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn agree(code: &str, it: Dynamic) {
-        let scope = Scope::new();
-        let fast = compile(code, &scope).unwrap_or_else(|| panic!("{code} should be fast"));
-        let engine = rhai::Engine::new();
-        let mut s = Scope::new();
-        s.push("it", it.clone());
-        let slow = engine.eval_with_scope::<Dynamic>(&mut s, code);
-        match (eval(&fast, &it), slow) {
-            (Some(f), Ok(r)) => assert_eq!(f.to_string(), r.to_string(), "{code}"),
-            (None, _) => {} // fell back: Rhai decides
-            (Some(f), Err(e)) => panic!("{code}: fast gave {f}, Rhai failed: {e}"),
-        }
-    }
-
-    #[test]
-    fn matches_rhai() {
-        for code in [
-            "it * 2",
-            "it % 3 == 0",
-            "it * it + 1",
-            "-(it - 4) * 3 / 2",
-            "it > 3 && it < 10 || it == 0",
-            "!(it == 2)",
-            "it / 0",
-            "it * 9223372036854775807",
-        ] {
-            for v in [0_i64, 1, 2, 7, -5, i64::MAX] {
-                agree(code, Dynamic::from(v));
-            }
-        }
-        agree("it * 1.5 + 2.0", Dynamic::from(2.0_f64));
-        agree("it == \"a\"", Dynamic::from("a"));
-    }
-
-    #[test]
-    fn declines_what_it_does_not_know() {
-        let scope = Scope::new();
-        for code in [
-            "it.len()",
-            "it ** 2",
-            "it << 1",
-            "let x = 1; x",
-            "foo(it)",
-            "it[0]",
-            "unknown_var",
-            // Single-quoted strings are rewritten for Rhai (`quotes`): Rhai decides.
-            "it == 'abc'",
-            "it == `abc`",
-        ] {
-            assert!(compile(code, &scope).is_none(), "{code}");
-        }
-    }
 }

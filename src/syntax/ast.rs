@@ -231,6 +231,8 @@ pub enum StageKind {
 pub enum Sink {
     /// `count`
     Count,
+    /// `count_by F`: a map from each key `F` gives to how many items gave it
+    CountBy(Callable),
     /// `sum`
     Sum,
     /// `first`

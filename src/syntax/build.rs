@@ -70,6 +70,7 @@ fn is_kw(r: Rule) -> bool {
             | Rule::kw_by
             | Rule::kw_uniq
             | Rule::kw_count
+            | Rule::kw_count_by
             | Rule::kw_sum
             | Rule::kw_first
             | Rule::kw_last
@@ -586,6 +587,7 @@ impl<'s> Builder<'s> {
         let k = kids(p);
         let s = match rule {
             Rule::count_sink => Sink::Count,
+            Rule::count_by_sink => Sink::CountBy(self.callable(&k[0])),
             Rule::sum_sink => Sink::Sum,
             Rule::first_sink => Sink::First,
             Rule::last_sink => Sink::Last,

@@ -1,0 +1,48 @@
+//! `count_by F`: how many items gave each key, as a map (key as text → count). Keys are
+//! counted natively; a key the fast path can compute is borrowed from the item, not copied.
+
+use crate::runtime::eval::{Compiled, Evaluator};
+use crate::runtime::run_error::RunError;
+use crate::runtime::value::Batch;
+use crate::script::engine::display;
+use crate::Span;
+use rhai::{Dynamic, ImmutableString, Map, INT};
+use std::collections::HashMap;
+
+pub(crate) fn run(
+    ev: &mut Evaluator,
+    f: &Compiled,
+    batches: impl Iterator<Item = Batch>,
+    span: Span,
+) -> Result<Dynamic, RunError> {
+    let fast = match f {
+        Compiled::Block(_, Some(fast), ..) => Some(fast),
+        _ => None,
+    };
+    let mut counts: HashMap<Box<str>, INT> = HashMap::new();
+    let mut bump = |k: &str| match counts.get_mut(k) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(k.into(), 1);
+        }
+    };
+    for b in batches {
+        for it in b {
+            let done = fast.and_then(|e| crate::script::fastpath::eval_text(e, &it, &mut bump));
+            if done.is_none() {
+                let k = ev
+                    .call(f, it.clone(), span)
+                    .map_err(|e| e.with_item(&display(&it)))?;
+                match k.read_lock::<ImmutableString>() {
+                    Some(s) => bump(&s),
+                    None => bump(&display(&k)),
+                };
+            }
+        }
+    }
+    let map: Map = counts
+        .into_iter()
+        .map(|(k, n)| (k.as_ref().into(), Dynamic::from_int(n)))
+        .collect();
+    Ok(Dynamic::from_map(map))
+}

@@ -1,0 +1,284 @@
+//! Evaluating a compiled fast expression. Strings are borrowed from the item (and from the
+//! expression's literals) for as long as no method has to make a new one.
+
+use super::{Fast, Method, Op};
+use rhai::{Dynamic, ImmutableString, INT};
+
+/// A value during fast evaluation: `S` borrows, `O` owns.
+pub(super) enum V<'a> {
+    I(INT),
+    F(f64),
+    B(bool),
+    S(&'a str),
+    O(ImmutableString),
+}
+
+impl V<'_> {
+    fn text(&self) -> Option<&str> {
+        match self {
+            V::S(s) => Some(s),
+            V::O(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// A script value as a constant (strings shared, not copied).
+pub(super) fn load(v: &Dynamic) -> Option<V<'static>> {
+    if let Ok(i) = v.as_int() {
+        Some(V::I(i))
+    } else if let Ok(f) = v.as_float() {
+        Some(V::F(f))
+    } else if let Ok(b) = v.as_bool() {
+        Some(V::B(b))
+    } else {
+        v.read_lock::<ImmutableString>().map(|s| V::O(s.clone()))
+    }
+}
+
+fn eval_v<'a>(e: &'a Fast, it: &V<'a>) -> Option<V<'a>> {
+    Some(match e {
+        Fast::It => match it {
+            V::I(i) => V::I(*i),
+            V::F(f) => V::F(*f),
+            V::B(b) => V::B(*b),
+            V::S(s) => V::S(s),
+            V::O(s) => V::O(s.clone()),
+        },
+        Fast::Int(i) => V::I(*i),
+        Fast::Float(f) => V::F(*f),
+        Fast::Bool(b) => V::B(*b),
+        Fast::Str(s) => V::S(s.as_str()),
+        Fast::Not(x) => match eval_v(x, it)? {
+            V::B(b) => V::B(!b),
+            _ => return None,
+        },
+        Fast::Neg(x) => match eval_v(x, it)? {
+            V::I(i) => V::I(i.checked_neg()?),
+            V::F(f) => V::F(-f),
+            _ => return None,
+        },
+        // `&&` / `||` short-circuit: the left side decides when it equals `||`-ness.
+        Fast::Bin(op @ (Op::And | Op::Or), a, b) => match eval_v(a, it)? {
+            V::B(x) if x == (*op == Op::Or) => V::B(x),
+            V::B(_) => match eval_v(b, it)? {
+                V::B(y) => V::B(y),
+                _ => return None,
+            },
+            _ => return None,
+        },
+        Fast::Bin(op, a, b) => binop(*op, eval_v(a, it)?, eval_v(b, it)?)?,
+        Fast::SplitNth(recv, sep, k) => {
+            let r = eval_v(recv, it)?;
+            // Rhai: an empty string splits into [""], a string without `sep` into [itself];
+            // `str::split` gives the same for a non-empty separator.
+            // A one-byte separator: the same pieces, found by a plain byte scan (fastest
+            // for the short fields of a line).
+            match sep.as_bytes() {
+                [b] if b.is_ascii() => sub(r, |s| nth_piece(s, *b, *k))?,
+                _ => sub(r, |s| s.split(sep.as_str()).nth(*k))?,
+            }
+        }
+        Fast::Method(m, recv, args) => {
+            let r = eval_v(recv, it)?;
+            let mut a = Vec::with_capacity(args.len());
+            for x in args {
+                a.push(eval_v(x, it)?);
+            }
+            method(*m, r, &a)?
+        }
+    })
+}
+
+/// `s.split(b as char).nth(k)` for an ASCII byte `b` (never inside a UTF-8 sequence).
+fn nth_piece(s: &str, b: u8, k: usize) -> Option<&str> {
+    let mut start = 0;
+    let mut n = 0;
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        if c == b {
+            if n == k {
+                return s.get(start..i);
+            }
+            n += 1;
+            start = i + 1;
+        }
+    }
+    if n == k {
+        s.get(start..)
+    } else {
+        None
+    }
+}
+
+/// A part of a string value: borrowed from a borrowed string, else a new string.
+fn sub<'a>(v: V<'a>, f: impl for<'s> Fn(&'s str) -> Option<&'s str>) -> Option<V<'a>> {
+    Some(match v {
+        V::S(s) => V::S(f(s)?),
+        V::O(s) => {
+            let part = f(&s)?;
+            if part.len() == s.len() {
+                V::O(s)
+            } else {
+                V::O(new_string(part))
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
+    let s = r.text()?;
+    Some(match (m, args) {
+        // Rhai's `parse_int`: base 10 after trimming; an error is Rhai's to report.
+        (Method::ParseInt, []) => V::I(INT::from_str_radix(s.trim(), 10).ok()?),
+        (Method::Len, []) => V::I(INT::try_from(s.chars().count()).unwrap_or(INT::MAX)),
+        (Method::Contains, [x]) => V::B(s.contains(x.text()?)),
+        (Method::StartsWith, [x]) => V::B(s.starts_with(x.text()?)),
+        (Method::EndsWith, [x]) => V::B(s.ends_with(x.text()?)),
+        // As Rhai's: unchanged when already all upper (lower) case.
+        (Method::ToUpper, []) => {
+            if s.chars().all(char::is_uppercase) {
+                return Some(r);
+            }
+            if s.is_ascii() {
+                let mut up = new_string(s);
+                up.make_mut().make_ascii_uppercase();
+                return Some(V::O(up));
+            }
+            V::O(s.to_uppercase().into())
+        }
+        (Method::ToLower, []) => {
+            if s.is_empty() || s.chars().all(char::is_lowercase) {
+                return Some(r);
+            }
+            if s.is_ascii() {
+                let mut low = new_string(s);
+                low.make_mut().make_ascii_lowercase();
+                return Some(V::O(low));
+            }
+            V::O(s.to_lowercase().into())
+        }
+        // flow's value-returning `trim`.
+        (Method::Trim, []) => return sub(r, |s| Some(s.trim())),
+        (Method::Field, [V::I(k)]) => return sub(r, |s| Some(field(s, s.split_whitespace(), *k))),
+        (Method::Field, [V::I(k), sep]) => {
+            let sep = sep.text()?;
+            if sep.is_empty() {
+                return None; // flow's error
+            }
+            return sub(r, |s| Some(field(s, s.split(sep), *k)));
+        }
+        _ => return None,
+    })
+}
+
+/// flow's `field`: awk's `$k`, 1-based; `0` is the whole text, negative counts from the
+/// end, past the end is `""`.
+fn field<'s>(whole: &'s str, parts: impl Iterator<Item = &'s str>, k: INT) -> &'s str {
+    if k == 0 {
+        return whole;
+    }
+    let got = if k > 0 {
+        usize::try_from(k - 1).ok().and_then(|i| {
+            let mut parts = parts;
+            parts.nth(i)
+        })
+    } else {
+        let all: Vec<&str> = parts.collect();
+        usize::try_from(k.unsigned_abs())
+            .ok()
+            .and_then(|back| all.len().checked_sub(back))
+            .map(|i| all[i])
+    };
+    got.unwrap_or("")
+}
+
+fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
+    use Op::{Add, Div, Eq, Ge, Gt, Le, Lt, Mul, Ne, Rem, Sub};
+    if let (Some(x), Some(y)) = (a.text(), b.text()) {
+        return match op {
+            Eq => Some(V::B(x == y)),
+            Ne => Some(V::B(x != y)),
+            _ => None,
+        };
+    }
+    Some(match (a, b) {
+        (V::I(x), V::I(y)) => match op {
+            Add => V::I(x.checked_add(y)?),
+            Sub => V::I(x.checked_sub(y)?),
+            Mul => V::I(x.checked_mul(y)?),
+            Div => V::I(x.checked_div(y)?),
+            Rem => V::I(x.checked_rem(y)?),
+            Eq => V::B(x == y),
+            Ne => V::B(x != y),
+            Lt => V::B(x < y),
+            Le => V::B(x <= y),
+            Gt => V::B(x > y),
+            Ge => V::B(x >= y),
+            _ => return None,
+        },
+        (V::F(x), V::F(y)) => match op {
+            Add => V::F(x + y),
+            Sub => V::F(x - y),
+            Mul => V::F(x * y),
+            Eq => V::B(x == y),
+            Ne => V::B(x != y),
+            Lt => V::B(x < y),
+            Le => V::B(x <= y),
+            Gt => V::B(x > y),
+            Ge => V::B(x >= y),
+            _ => return None,
+        },
+        (V::B(x), V::B(y)) => match op {
+            Eq => V::B(x == y),
+            Ne => V::B(x != y),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Rhai's string of `s`, made with one allocation for the text (`ImmutableString::from`
+/// a long `&str` makes a `String` first, then copies it again).
+pub(crate) fn new_string(s: &str) -> ImmutableString {
+    let mut out = ImmutableString::new();
+    out.make_mut().push_str(s);
+    out
+}
+
+/// Evaluate to text and give it to `f`, borrowed when it is a part of the item; `None`
+/// when the value is not text or Rhai must decide.
+pub(crate) fn eval_text<R>(e: &Fast, it: &Dynamic, f: impl FnOnce(&str) -> R) -> Option<R> {
+    let guard = it.read_lock::<ImmutableString>();
+    let item = match &guard {
+        Some(s) => V::S(s.as_str()),
+        None => load(it)?,
+    };
+    eval_v(e, &item)?.text().map(f)
+}
+
+/// Evaluate; `None` means "let Rhai do it".
+pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
+    if let Fast::It = e {
+        return Some(it.clone());
+    }
+    let guard = it.read_lock::<ImmutableString>();
+    let item = match &guard {
+        Some(s) => V::S(s.as_str()),
+        None => load(it)?,
+    };
+    Some(match eval_v(e, &item)? {
+        V::I(i) => Dynamic::from_int(i),
+        V::F(f) => Dynamic::from_float(f),
+        V::B(b) => Dynamic::from_bool(b),
+        // The item itself, unchanged: share it rather than copy it.
+        V::S(s)
+            if s.len() == item.text().map_or(usize::MAX, str::len)
+                && s.as_ptr() == item.text().map_or(std::ptr::null(), str::as_ptr) =>
+        {
+            it.clone()
+        }
+        V::S(s) => Dynamic::from(new_string(s)),
+        V::O(s) => Dynamic::from(s),
+    })
+}

@@ -1,0 +1,199 @@
+//! The fast path against the engine itself: same value, or it declines.
+
+use super::*;
+use rhai::{Dynamic, Scope};
+
+fn fast(code: &str) -> Option<Fast> {
+    compile(code, &Scope::new(), &|_| true)
+}
+
+/// The fast path gives Rhai's result, or declines (`None`) where Rhai fails.
+fn agree(code: &str, it: Dynamic) {
+    let f = fast(code).unwrap_or_else(|| panic!("{code} should be fast"));
+    let engine = crate::script::engine::new_engine();
+    let mut s = Scope::new();
+    s.push("it", it.clone());
+    let slow = engine.eval_with_scope::<Dynamic>(&mut s, code);
+    match (eval(&f, &it), slow) {
+        (Some(f), Ok(r)) => {
+            assert_eq!(f.type_name(), r.type_name(), "{code} on {it:?}");
+            assert_eq!(f.to_string(), r.to_string(), "{code} on {it:?}");
+        }
+        (None, Ok(r)) if fell_back_ok(code) => {
+            let _ = r; // a fallback is always allowed
+        }
+        (None, Ok(r)) => panic!("{code} on {it:?}: fast path declined, Rhai gave {r}"),
+        (None, Err(_)) => {} // Rhai reports the error
+        (Some(f), Err(e)) => panic!("{code} on {it:?}: fast gave {f}, Rhai failed: {e}"),
+    }
+}
+
+/// Expressions whose fast path declines on some values by design (overflow, /0).
+fn fell_back_ok(code: &str) -> bool {
+    code.contains('/') || code.contains('%') || code.contains("9223372036854775807")
+}
+
+#[test]
+fn matches_rhai() {
+    for code in [
+        "it * 2",
+        "it % 3 == 0",
+        "it * it + 1",
+        "-(it - 4) * 3 / 2",
+        "it > 3 && it < 10 || it == 0",
+        "!(it == 2)",
+        "it / 0",
+        "it * 9223372036854775807",
+    ] {
+        for v in [0_i64, 1, 2, 7, -5, i64::MAX] {
+            agree(code, Dynamic::from(v));
+        }
+    }
+    agree("it * 1.5 + 2.0", Dynamic::from(2.0_f64));
+    agree("it == \"a\"", Dynamic::from("a"));
+}
+
+const LINE: &str = r#"10.1.2.3 - - [10/Oct/2024:13:55:36 +0000] "GET /p/1 HTTP/1.1" 503 2326"#;
+
+#[test]
+fn string_methods_match_rhai() {
+    let texts = [
+        LINE,
+        "",
+        " ",
+        "  padded  ",
+        "a b",
+        "x,,y",
+        "ÄÖ straße ǅ",
+        "ABC",
+        "abc",
+        " 42 ",
+        "+7",
+        "-3",
+        "12x",
+        "99999999999999999999",
+        "a  b\tc",
+    ];
+    for code in [
+        r#"it.split(" ")[8].parse_int() >= 500"#,
+        r#"it.split(" ")[8]"#,
+        r#"it.split(" ")[0]"#,
+        r#"it.split(" ")[1]"#,
+        r#"it.split(",")[1] == """#,
+        r#"it.split("  ")[1]"#,
+        r#"it.split(" ")[2]"#,
+        r#"it.split("ß")[0]"#,
+        r#"it.split("a")[1]"#,
+        "it.parse_int()",
+        "it.parse_int() * 2",
+        "it.len()",
+        "it.len() > 3",
+        "it.trim()",
+        "it.trim().len()",
+        "it.trim().parse_int()",
+        "it.to_upper()",
+        "it.to_lower()",
+        "it.to_upper().to_lower()",
+        r#"it.contains("b")"#,
+        r#"it.contains("")"#,
+        r#"it.starts_with("10.") && it.ends_with("6")"#,
+        r#"it.starts_with(it)"#,
+        r#"!it.contains("GET")"#,
+        "it.field(1)",
+        "it.field(9)",
+        "it.field(0)",
+        "it.field(-1)",
+        "it.field(-2)",
+        "it.field(-20)",
+        "it.field(20)",
+        r#"it.field(2, ",")"#,
+        r#"it.field(-1, ",")"#,
+        r#"it.field(1, "")"#,
+        r#"it.field(9).parse_int() == 503"#,
+        r#"it.field(1) == "a""#,
+        r#"it.trim() != """#,
+        r#""a b c".split(" ")[it.len() - it.len()]"#,
+    ] {
+        if code.contains("[it") {
+            assert!(fast(code).is_none(), "{code}: only a literal index is ours");
+            continue;
+        }
+        for t in texts {
+            agree(code, Dynamic::from(t));
+        }
+        // Not a string: Rhai decides (and fails or converts).
+        agree(code, Dynamic::from(5_i64));
+    }
+}
+
+#[test]
+fn an_unchanged_item_is_shared_not_copied() {
+    let it = Dynamic::from("abc");
+    let f = fast("it.trim()").unwrap();
+    assert_eq!(eval(&f, &it).unwrap().to_string(), "abc");
+}
+
+#[test]
+fn declines_what_it_does_not_know() {
+    let scope = Scope::new();
+    for code in [
+        "it ** 2",
+        "it << 1",
+        "let x = 1; x",
+        "foo(it)",
+        "it[0]",
+        "unknown_var",
+        // Single-quoted strings are rewritten for Rhai (`quotes`): Rhai decides.
+        "it == 'abc'",
+        "it == `abc`",
+        // Other splits, indexes and methods are Rhai's.
+        r#"it.split(" ")"#,
+        r#"it.split("")[0]"#,
+        r#"it.split(" ")[-1]"#,
+        r#"it.split(" ")[1][0]"#,
+        "it.split(2)[0]",
+        "it.trim()[0]",
+        "it.len",
+        "it.pad(3)",
+        "it.contains()",
+        "it.parse_int(16)",
+        "it..len()",
+        "it?.len()",
+        "(1..3).len()",
+    ] {
+        assert!(compile(code, &scope, &|_| true).is_none(), "{code}");
+    }
+    // A method the script or host defines again is not the built-in one.
+    assert!(compile("it.len() > 2", &scope, &|n| n != "len").is_none());
+    assert!(compile("it.trim()", &scope, &|n| n != "len").is_some());
+}
+
+#[test]
+fn leading_fast_lets_and_where_the_rest_starts() {
+    let scope = Scope::new();
+    let names = |code: &str| {
+        let (v, at) = lets(code, &scope, &|_| true);
+        let n: Vec<String> = v.into_iter().map(|(n, _)| n).collect();
+        (n, code[at..].trim().to_string())
+    };
+    let (n, rest) = names(r#"let s = it.split(" ")[8]; acc[s] = (acc[s] ?? 0) + 1; acc"#);
+    assert_eq!(n, vec!["s"]);
+    assert_eq!(rest, "acc[s] = (acc[s] ?? 0) + 1; acc");
+    // An expression naming an earlier `let` ends the prefix.
+    let (n, rest) = names("let a = it.trim(); let b = a.len(); b");
+    assert_eq!(n, vec!["a"]);
+    assert_eq!(rest, "let b = a.len(); b");
+    // Not ours: no `;`, Rhai's own expressions, `==`, strings with escapes or `;`.
+    for code in [
+        "let a = it.trim()",
+        "let a = foo(it); a",
+        "let a == 1; a",
+        r#"let a = it.contains("\""); a"#,
+        "let it = 1; it",
+        "x = 1; let a = it.len(); a",
+    ] {
+        assert!(names(code).0.is_empty(), "{code}");
+    }
+    let (n, rest) = names(r#"let a = it.contains(";"); a"#);
+    assert_eq!((n, rest.as_str()), (vec!["a".to_string()], "a"));
+}
