@@ -192,8 +192,19 @@ fn a_sigint_in_the_first_milliseconds_is_handled() {
     // phase (not in the dynamic loader's, whatever the machine's load).
     let mut script: String = (0..3000).map(|i| format!("let v{i} = {i} * 2\n")).collect();
     script.push_str("sleep(5)\n");
+    // The loader's time grows with the machine's load: start later on a loaded machine, by
+    // what starting a tiny dynamically linked program takes right now.
+    let mut exec_us: Vec<u64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = std::process::Command::new("true").status();
+            u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)
+        })
+        .collect();
+    exec_us.sort_unstable();
+    let base = 8000 + 4 * exec_us[2];
     let mut deaths = vec![];
-    for delay_us in [8000, 12000, 20000, 30000] {
+    for delay_us in [base, base + 4000, base + 12000, base + 22000] {
         let flow = start(dir.path(), &script, &[]);
         let until = flow.started + Duration::from_micros(delay_us);
         while Instant::now() < until {
