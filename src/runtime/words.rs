@@ -39,7 +39,7 @@ fn value_of(p: &WordPart, env: &dyn Lookup) -> Result<Option<Dynamic>, RunError>
             .map(|k| format!(" (its element {k})"))
     };
     if let Some(which) = unit_at {
-        // Never a silent empty argument (SPEC §4.1).
+        // Never a silent empty argument: a `()` in a command word is an error (docs/language.md).
         let shown = super::run_error::shorten(&shown, 60);
         let culprit = match code.ends_with(')') {
             true => format!("{}. ", crate::script::unit_help::describe(code)),

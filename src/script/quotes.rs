@@ -1,5 +1,5 @@
 //! Quotes as people type them: in Rhai text, a single-quoted literal of more than one
-//! character (`'hello world'`, `''`) is a raw string (SPEC §2), not Rhai's "Invalid
+//! character (`'hello world'`, `''`) is a raw string (docs/language.md), not Rhai's "Invalid
 //! character". Every Rhai snippet flow compiles goes through [`rewrite`] first.
 //!
 //! The rewrite keeps byte positions: `'abc'` becomes `"abc"`, or `` `a\b` `` when the text

@@ -1,4 +1,4 @@
-//! The embedding API (SPEC §11): a host compiles, runs, registers functions, feeds sources,
+//! The embedding API: a host compiles, runs, registers functions, feeds sources,
 //! reads sinks and cancels — without signal handlers and without global state.
 
 mod example;

@@ -1,4 +1,4 @@
-//! Channels (SPEC §6): several readers share one channel as a work queue, and a cancelled
+//! Channels: several readers share one channel as a work queue, and a cancelled
 //! producer stops at once.
 
 use crate::harness::TempDir;

@@ -1,5 +1,5 @@
 //! Property tests of `flow::parse`: it never panics, never overflows, and stays fast and
-//! linear on any input (SPEC §8: "flow never panics on any input script").
+//! linear on any input.
 //!
 //! Inputs: random bytes (lossy UTF-8), soups of flow tokens, deep and unclosed brackets of
 //! every kind in every context (alone or spliced into a script), and mutations of every

@@ -1,4 +1,4 @@
-//! A pool's memory stays bounded (SPEC §5.3, §5.5): job output is streamed or spilled to a
+//! A pool's memory stays bounded: job output is streamed or spilled to a
 //! temporary file, never held whole; the ordered window frees a slot when a result is
 //! emitted. Peak RSS is flow's own `VmHWM`, sampled until it exits; the bounds are generous
 //! (the old behaviour exceeded each by an order of magnitude).

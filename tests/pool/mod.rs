@@ -1,4 +1,4 @@
-//! Pool stages (SPEC §5.3) where the check needs more than a fixed output: timing, memory,
+//! Pool stages where the check needs more than a fixed output: timing, memory,
 //! side-effect files, leftover processes, resource limits. Fixed-output pool behaviour is in
 //! `tests/cases/pool/`.
 

@@ -1,4 +1,4 @@
-//! Tasks and interrupts (SPEC §6, §7), tested from outside: `flow` is started in a process
+//! Tasks and interrupts, tested from outside: `flow` is started in a process
 //! group of its own (so a signal sent to its pid reaches flow only, like a terminal's Ctrl-C
 //! after flow moved its children into their own groups), signalled, timed, and afterwards
 //! `/proc` is searched for processes it should have stopped.

@@ -1,4 +1,4 @@
-//! Trust (SPEC §5.1, §7): processes that leave flow's groups are still flow's; a recycled
+//! Trust: processes that leave flow's groups are still flow's; a recycled
 //! process-group number is never killed; a signal reaches a process once; a Ctrl-C in flow's
 //! first milliseconds is handled. Tested from outside, like `tests/signals`, whose helpers
 //! (and tag convention: a distinctive `sleep` duration per test) this module shares.
