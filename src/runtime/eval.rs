@@ -24,6 +24,21 @@ pub(crate) struct Shared {
     pub(crate) rt: Rt,
 }
 
+impl Shared {
+    /// The same script under `rt`, with a private engine and private compiled `fn`s.
+    pub(crate) fn private(&self, rt: Rt) -> Shared {
+        let engine = rt.engine();
+        let fns = compile_fn_texts(&engine, &self.fn_texts);
+        Shared {
+            engine,
+            fns,
+            fn_texts: self.fn_texts.clone(),
+            src: self.src.clone(),
+            rt,
+        }
+    }
+}
+
 /// Compile `fn` sources (already checked once) into one AST for `engine`.
 pub(crate) fn compile_fn_texts(engine: &Engine, texts: &[String]) -> AST {
     texts
@@ -103,17 +118,8 @@ impl Env {
     /// The same variables with a private engine and private compiled `fn`s: pool workers
     /// share nothing mutable (not even reference counts) with each other.
     pub(crate) fn for_worker(&self) -> Env {
-        let engine = self.shared.rt.engine();
-        let fns = compile_fn_texts(&engine, &self.shared.fn_texts);
-        let shared = Shared {
-            engine,
-            fns,
-            fn_texts: self.shared.fn_texts.clone(),
-            src: self.shared.src.clone(),
-            rt: self.shared.rt.clone(),
-        };
         Env {
-            shared: Arc::new(shared),
+            shared: Arc::new(self.shared.private(self.shared.rt.clone())),
             vars: Arc::new((*self.vars).clone()),
         }
     }

@@ -88,6 +88,21 @@ impl Runtime {
         e
     }
 
+    /// The same settings (grace, host hooks, progress bar, the second Ctrl-C), with `output`
+    /// as where output goes and no deadlock detector or interrupt record of its own: what a
+    /// job block runs under (`pool::job_block`).
+    pub(crate) fn with_output(&self, output: OutputHook) -> Runtime {
+        Runtime {
+            grace: std::sync::Mutex::new(self.grace()),
+            force: self.force.clone(),
+            hooks: self.hooks.clone(),
+            progress: self.progress.clone(),
+            deadlock: None,
+            interrupted_at: std::sync::Mutex::new(None),
+            output: Some(output),
+        }
+    }
+
     pub(crate) fn grace(&self) -> Duration {
         *self.grace.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -5,13 +5,13 @@
 //! spool unchanged; their stderr goes to the run's stderr. Each worker builds its block
 //! runtime (an engine and the script's `fn`s) once, not per job.
 
+use super::super::around_progress;
 use super::super::cancel::CancelToken;
-use super::super::eval::{compile_fn_texts, Env, Shared};
+use super::super::eval::{Env, Shared};
 use super::super::exec::Executor;
 use super::super::output::{self, OutputHook, Stream};
 use super::super::pipeline::Dest;
 use super::super::run_error::RunError;
-use super::super::{around_progress, Runtime};
 use super::spool::Spool;
 use crate::ast::Stmt;
 use rhai::Dynamic;
@@ -46,27 +46,10 @@ impl JobBlock {
                 }),
             },
         ));
-        let p = &env.shared.rt;
-        let rt = Runtime {
-            grace: Mutex::new(p.grace()),
-            force: p.force.clone(),
-            hooks: p.hooks.clone(),
-            progress: p.progress.clone(),
-            // A job's waits are bounded by the job's own timeout and the stage's token; the
-            // run's detector watches the run's parties only.
-            deadlock: None,
-            interrupted_at: Mutex::new(None),
-            output: Some(hook),
-        };
-        let engine = rt.engine();
-        let fns = compile_fn_texts(&engine, &env.shared.fn_texts);
-        let shared = Arc::new(Shared {
-            engine,
-            fns,
-            fn_texts: env.shared.fn_texts.clone(),
-            src: env.shared.src.clone(),
-            rt: Arc::new(rt),
-        });
+        // A job's waits are bounded by its own timeout and the stage's token; the run's
+        // deadlock detector watches the run's parties only.
+        let rt = Arc::new(env.shared.rt.with_output(hook));
+        let shared = Arc::new(env.shared.private(rt));
         JobBlock { shared, spool }
     }
 
