@@ -160,37 +160,22 @@ fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
         }
         // flow's value-returning `trim`.
         (Method::Trim, []) => return sub(r, |s| Some(s.trim())),
-        (Method::Field, [V::I(k)]) => return sub(r, |s| Some(field(s, s.split_whitespace(), *k))),
+        (Method::Field, [V::I(k)]) => {
+            return sub(r, |s| {
+                Some(crate::script::strings::field(s, s.split_whitespace(), *k))
+            })
+        }
         (Method::Field, [V::I(k), sep]) => {
             let sep = sep.text()?;
             if sep.is_empty() {
                 return None; // flow's error
             }
-            return sub(r, |s| Some(field(s, s.split(sep), *k)));
+            return sub(r, |s| {
+                Some(crate::script::strings::field(s, s.split(sep), *k))
+            });
         }
         _ => return None,
     })
-}
-
-/// flow's `field`: awk's `$k`, 1-based; `0` is the whole text, negative counts from the
-/// end, past the end is `""`.
-fn field<'s>(whole: &'s str, parts: impl Iterator<Item = &'s str>, k: INT) -> &'s str {
-    if k == 0 {
-        return whole;
-    }
-    let got = if k > 0 {
-        usize::try_from(k - 1).ok().and_then(|i| {
-            let mut parts = parts;
-            parts.nth(i)
-        })
-    } else {
-        let all: Vec<&str> = parts.collect();
-        usize::try_from(k.unsigned_abs())
-            .ok()
-            .and_then(|back| all.len().checked_sub(back))
-            .map(|i| all[i])
-    };
-    got.unwrap_or("")
 }
 
 fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {

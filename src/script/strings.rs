@@ -96,12 +96,14 @@ pub(crate) fn register(e: &mut Engine) {
             .map(|f| Dynamic::from(f.to_string()))
             .collect()
     });
-    e.register_fn("field", |s: &str, k: INT| field(s.split_whitespace(), s, k));
+    e.register_fn("field", |s: &str, k: INT| -> ImmutableString {
+        field(s, s.split_whitespace(), k).into()
+    });
     e.register_fn("field", |s: &str, k: INT, sep: &str| {
         if sep.is_empty() {
             return Err(rerr("field(k, sep): the separator is empty"));
         }
-        Ok(field(s.split(sep), s, k))
+        Ok(ImmutableString::from(field(s, s.split(sep), k)))
     });
 }
 
@@ -203,15 +205,17 @@ fn join(xs: &[Dynamic], sep: &str) -> ImmutableString {
 }
 
 /// awk's `$k`: 1-based, `0` is the whole text, negative counts from the end (`-1` is the
-/// last, awk's `$NF`); past the end is `""`, as in awk.
-fn field<'a>(parts: impl Iterator<Item = &'a str>, whole: &str, k: INT) -> ImmutableString {
+/// last, awk's `$NF`); past the end is `""`, as in awk. Borrowed from `whole`: the native
+/// fast path (`fastpath_eval`) calls it too.
+pub(crate) fn field<'s>(whole: &'s str, parts: impl Iterator<Item = &'s str>, k: INT) -> &'s str {
     if k == 0 {
-        return whole.into();
+        return whole;
     }
     let got = if k > 0 {
-        usize::try_from(k - 1)
-            .ok()
-            .and_then(|i| parts.into_iter().nth(i))
+        usize::try_from(k - 1).ok().and_then(|i| {
+            let mut parts = parts;
+            parts.nth(i)
+        })
     } else {
         let all: Vec<&str> = parts.collect();
         usize::try_from(k.unsigned_abs())
@@ -219,7 +223,7 @@ fn field<'a>(parts: impl Iterator<Item = &'a str>, whole: &str, k: INT) -> Immut
             .and_then(|back| all.len().checked_sub(back))
             .map(|i| all[i])
     };
-    got.unwrap_or("").into()
+    got.unwrap_or("")
 }
 
 #[cfg(test)]
