@@ -24,13 +24,51 @@ fn signal_and_look(
         "did not start: {:?}",
         processes_with(tag)
     );
-    // Give an orphan time to be handed to flow (its parent `sh` has just exited) and flow
-    // time to adopt it (a look every 100 ms; slower on a loaded machine).
-    std::thread::sleep(Duration::from_millis(1000));
+    // Wait until every tagged process hangs below flow (an orphan is handed to flow when
+    // its parent `sh` exits), then give flow time to adopt it (a look every 100 ms).
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(5)
+        && !processes_with(tag)
+            .iter()
+            .all(|p| descends_from(p, flow.pid))
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
     flow.signal(sig);
     let done = flow.wait(Duration::from_secs(15));
     let left = wait_until_gone(tag, Duration::from_secs(1));
     (done, left)
+}
+
+/// Whether the process of a `processes_with` line has `ancestor` among its ancestors.
+fn descends_from(line: &str, ancestor: i32) -> bool {
+    let mut pid: i32 = line
+        .split(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    for _ in 0..64 {
+        if pid == ancestor {
+            return true;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        // The parent is the second field after the command's closing parenthesis.
+        let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else {
+            return false;
+        };
+        pid = after
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        if pid <= 1 {
+            return false;
+        }
+    }
+    false
 }
 
 #[test]
