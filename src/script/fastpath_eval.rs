@@ -179,13 +179,12 @@ fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
 }
 
 fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
-    use Op::{Add, Div, Eq, Ge, Gt, Le, Lt, Mul, Ne, Rem, Sub};
+    use Op::{Add, Div, Mul, Rem, Sub};
     if let (Some(x), Some(y)) = (a.text(), b.text()) {
-        return match op {
-            Eq => Some(V::B(x == y)),
-            Ne => Some(V::B(x != y)),
-            _ => None,
-        };
+        return matches!(op, Op::Eq | Op::Ne)
+            .then(|| compare(op, &x, &y))
+            .flatten()
+            .map(V::B);
     }
     Some(match (a, b) {
         (V::I(x), V::I(y)) => match op {
@@ -194,31 +193,28 @@ fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
             Mul => V::I(x.checked_mul(y)?),
             Div => V::I(x.checked_div(y)?),
             Rem => V::I(x.checked_rem(y)?),
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            Lt => V::B(x < y),
-            Le => V::B(x <= y),
-            Gt => V::B(x > y),
-            Ge => V::B(x >= y),
-            _ => return None,
+            _ => V::B(compare(op, &x, &y)?),
         },
         (V::F(x), V::F(y)) => match op {
             Add => V::F(x + y),
             Sub => V::F(x - y),
             Mul => V::F(x * y),
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            Lt => V::B(x < y),
-            Le => V::B(x <= y),
-            Gt => V::B(x > y),
-            Ge => V::B(x >= y),
-            _ => return None,
+            _ => V::B(compare(op, &x, &y)?),
         },
-        (V::B(x), V::B(y)) => match op {
-            Eq => V::B(x == y),
-            Ne => V::B(x != y),
-            _ => return None,
-        },
+        (V::B(x), V::B(y)) if matches!(op, Op::Eq | Op::Ne) => V::B(compare(op, &x, &y)?),
+        _ => return None,
+    })
+}
+
+/// A comparison operator applied to two values of one type; `None` for other operators.
+fn compare<T: PartialOrd>(op: Op, x: &T, y: &T) -> Option<bool> {
+    Some(match op {
+        Op::Eq => x == y,
+        Op::Ne => x != y,
+        Op::Lt => x < y,
+        Op::Le => x <= y,
+        Op::Gt => x > y,
+        Op::Ge => x >= y,
         _ => return None,
     })
 }
