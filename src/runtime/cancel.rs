@@ -39,7 +39,26 @@ struct Inner {
     reason: AtomicU8,
     lock: Mutex<()>,
     cond: Condvar,
-    children: Mutex<Vec<Weak<Inner>>>,
+    children: Mutex<Children>,
+}
+
+/// A token's children, pruned of dead ones only when the list has doubled since the last
+/// pruning: a script that spawns 10,000 tasks pays for each dead entry once, not once per
+/// spawn.
+#[derive(Debug, Default)]
+struct Children {
+    list: Vec<Weak<Inner>>,
+    prune_at: usize,
+}
+
+impl Children {
+    fn push(&mut self, child: Weak<Inner>) {
+        if self.list.len() >= self.prune_at {
+            self.list.retain(|w| w.strong_count() > 0);
+            self.prune_at = (self.list.len() * 2).max(16);
+        }
+        self.list.push(child);
+    }
 }
 
 /// A cancellation handle; clones share state.
@@ -67,7 +86,6 @@ impl CancelToken {
                 .children
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            kids.retain(|w| w.strong_count() > 0);
             kids.push(Arc::downgrade(&child.inner));
             // Re-check: a cancel may have raced with the registration.
             if let Some(r) = self.reason() {
@@ -88,12 +106,13 @@ impl CancelToken {
             let _g = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.inner.cond.notify_all();
         }
-        let kids: Vec<_> = std::mem::take(
-            &mut *self
+        let kids = std::mem::take(
+            &mut self
                 .inner
                 .children
                 .lock()
-                .unwrap_or_else(|e| e.into_inner()),
+                .unwrap_or_else(|e| e.into_inner())
+                .list,
         );
         for k in kids.iter().filter_map(Weak::upgrade) {
             CancelToken { inner: k }.cancel(reason);
@@ -144,6 +163,19 @@ impl CancelToken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dead_children_are_pruned_and_live_ones_kept() {
+        let p = CancelToken::new();
+        let live: Vec<_> = (0..10).map(|_| p.child()).collect();
+        for _ in 0..10_000 {
+            drop(p.child());
+        }
+        let len = p.inner.children.lock().unwrap().list.len();
+        assert!(len < 64, "{len} entries kept for 10 live children");
+        p.cancel(CancelReason::Requested);
+        assert!(live.iter().all(CancelToken::is_cancelled));
+    }
 
     #[test]
     fn child_follows_parent() {

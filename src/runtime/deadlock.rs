@@ -15,6 +15,7 @@ use super::cancel::{CancelReason, CancelToken};
 use super::run_error::{RunError, RunErrorKind};
 use crate::Span;
 use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -47,19 +48,37 @@ pub(crate) struct Deadlock {
     token: CancelToken,
 }
 
+/// Kept so that a task's start, end and waits cost the same with 10,000 tasks alive as
+/// with one: parties and waits are maps, and the number of parties that wait is counted.
 #[derive(Default)]
 struct State {
-    /// Live parties (the main statements are party 0).
-    parties: Vec<u64>,
+    /// Live parties (the main statements are party 0), each with its number of waits.
+    parties: HashMap<u64, usize>,
+    /// How many live parties have at least one wait.
+    waiting: usize,
     next_party: u64,
-    waits: Vec<Wait>,
+    /// Waits by id, which is the order they began.
+    waits: BTreeMap<u64, Wait>,
     next_wait: u64,
     watching: bool,
     found: Option<RunError>,
 }
 
+impl State {
+    fn end_wait(&mut self, id: u64) {
+        let Some(w) = self.waits.remove(&id) else {
+            return;
+        };
+        if let Some(n) = self.parties.get_mut(&w.party) {
+            *n -= 1;
+            if *n == 0 {
+                self.waiting -= 1;
+            }
+        }
+    }
+}
+
 struct Wait {
-    id: u64,
     party: u64,
     span: Span,
     what: String,
@@ -73,7 +92,7 @@ pub(crate) struct WaitGuard {
 
 impl Drop for WaitGuard {
     fn drop(&mut self) {
-        self.owner.lock().waits.retain(|w| w.id != self.id);
+        self.owner.lock().end_wait(self.id);
         self.owner.progress.fetch_add(1, Ordering::SeqCst);
     }
 }
@@ -83,7 +102,7 @@ impl Deadlock {
     pub(crate) fn new(token: CancelToken) -> Arc<Self> {
         Arc::new(Deadlock {
             state: Mutex::new(State {
-                parties: vec![0],
+                parties: HashMap::from([(0, 0)]),
                 next_party: 1,
                 ..State::default()
             }),
@@ -101,15 +120,20 @@ impl Deadlock {
         let mut s = self.lock();
         let id = s.next_party;
         s.next_party += 1;
-        s.parties.push(id);
+        s.parties.insert(id, 0);
         id
     }
 
     /// A task ended (whatever its result): joins waiting for it may go on.
     pub(crate) fn party_ended(&self, id: u64) {
         let mut s = self.lock();
-        s.parties.retain(|&p| p != id);
-        s.waits.retain(|w| w.party != id);
+        // A party's waits end before the party does; any left over go with it.
+        if let Some(n) = s.parties.remove(&id) {
+            if n > 0 {
+                s.waiting -= 1;
+                s.waits.retain(|_, w| w.party != id);
+            }
+        }
         drop(s);
         self.progress.fetch_add(1, Ordering::SeqCst);
     }
@@ -127,12 +151,15 @@ impl Deadlock {
             let mut s = self.lock();
             let id = s.next_wait;
             s.next_wait += 1;
-            s.waits.push(Wait {
-                id,
-                party,
-                span,
-                what,
-            });
+            s.waits.insert(id, Wait { party, span, what });
+            // A thread of a party that has ended (a stage outliving its task) counts for
+            // no one.
+            if let Some(n) = s.parties.get_mut(&party) {
+                *n += 1;
+                if *n == 1 {
+                    s.waiting += 1;
+                }
+            }
             start_watching = !s.watching;
             s.watching = true;
             id
@@ -160,14 +187,10 @@ impl Deadlock {
         if s.found.is_some() || s.parties.is_empty() {
             return None;
         }
-        let all = s
-            .parties
-            .iter()
-            .all(|p| s.waits.iter().any(|w| w.party == *p));
-        all.then(|| {
+        (s.waiting == s.parties.len()).then(|| {
             s.waits
                 .iter()
-                .map(|w| (w.id, w.span, w.what.clone()))
+                .map(|(id, w)| (*id, w.span, w.what.clone()))
                 .collect()
         })
     }

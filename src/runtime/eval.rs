@@ -22,6 +22,8 @@ pub(crate) struct Shared {
     pub(crate) fn_texts: Vec<String>,
     pub(crate) src: Arc<str>,
     pub(crate) rt: Rt,
+    /// Statement snippets compiled so far (`Executor::eval`).
+    pub(crate) snippets: super::snippets::Snippets,
 }
 
 impl Shared {
@@ -35,6 +37,7 @@ impl Shared {
             fn_texts: self.fn_texts.clone(),
             src: self.src.clone(),
             rt,
+            snippets: super::snippets::Snippets::default(),
         }
     }
 }

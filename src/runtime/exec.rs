@@ -203,20 +203,24 @@ impl Executor {
     /// character before it). The snippet is compiled as written and its positions mapped
     /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
     pub(super) fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
-        let engine = &self.shared.engine;
-        let own = engine
-            .compile(&*crate::script::quotes::for_snippet(&r.code))
-            .map_err(|e| {
-                let at = snippet_span(r, e.position());
-                let message = e.err_type().to_string();
-                RunError::new(r.span, RunErrorKind::Rhai { message, at })
-            })?;
-        let ast = self.shared.fns.merge(&own);
+        let shared = self.shared.clone();
+        let engine = &shared.engine;
+        let compiled = shared.snippets.get(&r.code, || {
+            let own = engine
+                .compile(&*crate::script::quotes::for_snippet(&r.code))
+                .map_err(|e| {
+                    let at = snippet_span(r, e.position());
+                    let message = e.err_type().to_string();
+                    RunError::new(r.span, RunErrorKind::Rhai { message, at })
+                })?;
+            let merged = shared.fns.merge(&own);
+            Ok(super::snippets::Compiled { own, merged })
+        })?;
         let scope = &mut self.scope;
         let res = super::eval::guard_panics(r.span, || {
-            engine.eval_ast_with_scope::<Dynamic>(scope, &ast)
+            engine.eval_ast_with_scope::<Dynamic>(scope, &compiled.merged)
         })?;
-        res.map_err(|e| self.snippet_error(&e, r, &own))
+        res.map_err(|e| self.snippet_error(&e, r, &compiled.own))
     }
 
     /// A run error of a snippet compiled as written: positions inside it (or inside a

@@ -18,6 +18,7 @@ mod proctable;
 mod run;
 pub(crate) mod run_error;
 pub(crate) mod sh_script;
+mod snippets;
 mod stages;
 mod value;
 mod watchdog;

@@ -99,6 +99,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
         fn_texts,
         src: Arc::from(script.source.text.as_str()),
         rt: rt.clone(),
+        snippets: super::snippets::Snippets::default(),
     });
     let mut scope = Scope::new();
     let args: rhai::Array = opts.args.iter().cloned().map(Dynamic::from).collect();
@@ -278,6 +279,7 @@ impl Session {
             fn_texts: vec![],
             src: Arc::from(""),
             rt: rt.clone(),
+            snippets: super::snippets::Snippets::default(),
         });
         let mut scope = Scope::new();
         let args: rhai::Array = args.into_iter().map(Dynamic::from).collect();
@@ -315,6 +317,7 @@ impl Session {
             fn_texts: self.fn_texts.clone(),
             src: Arc::from(script.source.text.as_str()),
             rt: self.rt.clone(),
+            snippets: super::snippets::Snippets::default(),
         });
         self.ex.token = token.clone();
         let r = self.ex.top(&script.ast.stmts, Dest::Stdout);

@@ -1,0 +1,90 @@
+//! Statement snippets compiled once per run. A loop body's statements and a task's block
+//! run many times; compiling their Rhai each time cost more than running it (10,000
+//! `spawn { sleep(1) }` spent a sixth of their time in Rhai's parser).
+
+use rhai::AST;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// More distinct snippets than a script has is a generated script: start afresh rather
+/// than grow without bound.
+const MAX_SNIPPETS: usize = 4096;
+
+/// One statement's Rhai: as compiled (positions relative to the snippet, for errors) and
+/// merged with the script's `fn`s (what runs).
+pub(crate) struct Compiled {
+    pub(crate) own: AST,
+    pub(crate) merged: AST,
+}
+
+/// The snippets of one run (or one REPL entry), by their text.
+#[derive(Default)]
+pub(crate) struct Snippets {
+    map: Mutex<HashMap<String, Arc<Compiled>>>,
+}
+
+impl Snippets {
+    /// The compiled `code`, compiling it with `compile` the first time. A failed compile
+    /// is not kept: it fails the run, or the REPL entry, that met it.
+    pub(crate) fn get<E>(
+        &self,
+        code: &str,
+        compile: impl FnOnce() -> Result<Compiled, E>,
+    ) -> Result<Arc<Compiled>, E> {
+        if let Some(c) = self.lock().get(code) {
+            return Ok(c.clone());
+        }
+        // Compiled outside the lock: tasks starting together do not queue behind it.
+        let c = Arc::new(compile()?);
+        let mut map = self.lock();
+        if map.len() >= MAX_SNIPPETS {
+            map.clear();
+        }
+        map.insert(code.to_string(), c.clone());
+        Ok(c)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Compiled>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(code: &str) -> Result<Compiled, String> {
+        let e = rhai::Engine::new();
+        let own = e.compile(code).map_err(|e| e.to_string())?;
+        Ok(Compiled {
+            merged: own.clone(),
+            own,
+        })
+    }
+
+    #[test]
+    fn a_snippet_is_compiled_once() {
+        let s = Snippets::default();
+        let mut compiles = 0;
+        for _ in 0..3 {
+            s.get("1 + 2", || {
+                compiles += 1;
+                compiled("1 + 2")
+            })
+            .unwrap();
+        }
+        assert_eq!(compiles, 1);
+    }
+
+    #[test]
+    fn a_failed_compile_is_not_kept_and_the_cache_stays_bounded() {
+        let s = Snippets::default();
+        assert!(s.get("1 +", || compiled("1 +")).is_err());
+        assert!(s.lock().is_empty());
+        for i in 0..MAX_SNIPPETS + 10 {
+            let code = format!("{i}");
+            s.get(&code, || compiled(&code)).unwrap();
+        }
+        assert!(s.lock().len() <= MAX_SNIPPETS);
+    }
+}
