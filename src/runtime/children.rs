@@ -251,8 +251,13 @@ fn reap_adopted(s: &mut Inner, pid: i32) {
 /// Descendants of flow that no live group of flow's covers: processes that left their group
 /// (`setsid`), adopted orphans, and members of lingering groups. The watchdog is not one.
 fn escapees() -> Vec<Entry> {
+    // The watchdog is started before the first child: without it, flow never started a
+    // process, and nothing can have escaped (nor is a watchdog worth forking now).
+    let Some(dog) = WATCHDOG.get() else {
+        return vec![];
+    };
+    let dog = dog.as_ref().map_or(0, |w| w.pid);
     let me = my_pid();
-    let dog = watchdog().map_or(0, |w| w.pid);
     let table = proctable::snapshot();
     let s = state();
     let live: Vec<i32> = s
