@@ -144,9 +144,18 @@ def int_run(cmd, marker, errf):
     return secs, len(left), rc
 
 
+def loadavg():
+    """The 1-minute load average (the machine may be shared: it tells how busy it was)."""
+    try:
+        return float(open("/proc/loadavg").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
     a = parse()
     skips = dict(s.split("=", 1) for s in a.skip)
+    load_before = loadavg()
     tmp = tempfile.mkdtemp(prefix="flowmeasure.")
     res = []
     for label, cmd in a.cmds:
@@ -194,7 +203,7 @@ def main():
     for r in res:
         r["ratio"] = flow / r["median"] if flow and r["median"] else None
     rec = {"id": a.id, "title": a.title, "short": a.short or a.id, "script": a.script, "mode": a.mode, "runs": a.runs,
-           "note": a.note, "cmds": res, "targets": []}
+           "note": a.note, "cmds": res, "targets": [], "load": [load_before, loadavg()]}
     for t in a.target:
         spec, _, text = t.partition(";")
         label, _, lim = spec.strip().partition("<=")

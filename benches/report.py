@@ -21,6 +21,11 @@ def shown(cmd, meta):
     return cmd.replace(meta["tmpd"], "$TMPD").replace(meta["flow"], "flow").replace(meta["py"], "python3")
 
 
+def cell(text):
+    """Text for a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def secs(x, unit):
     if x is None:
         return "-"
@@ -94,17 +99,18 @@ def markdown(meta, recs, svg_name):
         peer_med = secs(c["median"], unit(rec)) if c["status"] == "ok" else c["status"].split(":")[0]
         if "const" in c:
             peer_med += " (fixed)"
-        w("| %s | %s | %s | %s | %s | %s | %s |" % (rec["title"], c["label"], secs(f["median"], unit(rec)),
-                                                    peer_med, r, tgt["text"] if tgt else "", v))
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (cell(rec["title"]), cell(c["label"]), secs(f["median"], unit(rec)),
+                                                    cell(peer_med), r, cell(tgt["text"]) if tgt else "", v))
     w("\nTargets met: **%d of %d**.\n" % (met, total))
 
     w("## Workloads\n")
     for rec in recs:
         u = unit(rec)
         w("### %s\n" % rec["title"])
-        w("From `benches/%s` (id `%s`), %d timed runs each%s.%s\n" % (
+        load = rec.get("load") or [None, None]
+        w("From `benches/%s` (id `%s`), %d timed run(s) each%s; 1-minute load average %s before, %s after.%s\n" % (
             rec["script"], rec["id"], rec["runs"], ", alternating" if len(rec["cmds"]) > 1 else "",
-            " " + rec["note"] if rec["note"] else ""))
+            load[0], load[1], " " + rec["note"] if rec["note"] else ""))
         w("```sh")
         for c in rec["cmds"]:
             w("# %s\n%s" % (c["label"], shown(c["cmd"], meta) if not c["cmd"].startswith("=") else
@@ -123,11 +129,11 @@ def markdown(meta, recs, svg_name):
                                      " |" * (6 if rec["mode"] == "int" else 5)))
             elif rec["mode"] == "int":
                 w("| %s | %s | %s | %s | %s | %d of %d | %d | %s |" % (
-                    c["label"], secs(c["median"], u), secs(c["min"], u), secs(c["max"], u), r,
+                    cell(c["label"]), secs(c["median"], u), secs(c["min"], u), secs(c["max"], u), r,
                     c["hung"], rec["runs"], c["leftovers"], ", ".join(map(status, c["exit_codes"]))))
             else:
                 w("| %s | %s | %s | %s | %s | %s | %s |" % (
-                    c["label"], secs(c["median"], u), secs(c["min"], u), secs(c["max"], u),
+                    cell(c["label"]), secs(c["median"], u), secs(c["min"], u), secs(c["max"], u),
                     c["rss_kib"] if c["rss_kib"] else "-", r,
                     ("`%s`" % c["out"].replace("|", "\\|").replace("`", "'")) if c["out"] else ""))
         for t in rec["targets"]:
