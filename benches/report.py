@@ -79,7 +79,7 @@ def markdown(meta, recs, svg_name):
       "the alternating runs make the ratios fairer than the absolute figures.\n"
       % (meta["nproc"], meta["cpu"], meta["kernel"], meta["load_start"], meta["load_end"]))
     w("**flow:** `%s` (git %s, sha256 %s). **Peers:** %s.\n"
-      % (shown(meta["flow"], meta), meta["git"], meta["flow_sha"], "; ".join(meta.get("version", []))))
+      % (os.path.relpath(meta["flow"], meta.get("root", "/")), meta["git"], meta["flow_sha"], "; ".join(meta.get("version", []))))
     if meta.get("note"):
         w("**Set-up:** %s.\n" % "; ".join(meta["note"]))
     w("**Input sizes:** %s.\n" % ", ".join("`%s`" % s for s in meta.get("size", [])))
