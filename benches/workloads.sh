@@ -1,0 +1,251 @@
+# The one definition of every benchmark workload: its inputs, the flow command and the peers'
+# commands, and the target the issue names for it. Sourced after lib.sh (needs FLOW, PY, TMPD)
+# by items.sh, pools.sh, pipelines.sh, interrupt.sh, channels.sh and compare.
+#
+#   wl ID   sets WL_TITLE, WL_SHORT (for the chart), WL_SCRIPT (the script the workload comes from), WL_MODE (sh: timed as
+#           `bash -c CMD`; argv: exec'd directly, for start-up; int: the Ctrl-C procedure of
+#           measure.py), WL_LABELS/WL_NEEDS/WL_CMDS (index 0 is flow; NEED is the program a peer
+#           needs, empty for none; a CMD `=X` is a constant X seconds, e.g. an ideal time),
+#           WL_TARGETS ("LABEL<=RATIO ; text", ratio = flow/peer time) and WL_NOTE.
+#
+# Sizes come from the WL_* variables below; compare sets smaller ones for QUICK=1.
+
+WL_LOG_TINY=${WL_LOG_TINY:-20000}         # IP histogram, small
+WL_LOG_SMALL=${WL_LOG_SMALL:-200000}      # filter, histograms, to_upper
+WL_LOG_LARGE=${WL_LOG_LARGE:-1000000}     # filter, lines | count
+WL_HEAVY_N=${WL_HEAVY_N:-20000}           # pool 2 map, CPU-heavy Rhai body
+WL_SPAWN_N=${WL_SPAWN_N:-2000}            # pool 2 exec true
+WL_FANOUT_N=${WL_FANOUT_N:-200}           # pool 8 exec sleep 0.01
+WL_MAP_N=${WL_MAP_N:-1000000}             # pool 2 map, native body
+WL_RHAI_N=${WL_RHAI_N:-300000}            # pool 2 map, `let` body
+WL_RSS_N=${WL_RSS_N:-10000000}            # pool 2 map, peak RSS
+WL_BYTES=${WL_BYTES:-2G}                  # byte pipeline (head -c)
+WL_ITEMS_N=${WL_ITEMS_N:-5000000}         # map | filter | count
+WL_SPSC_N=${WL_SPSC_N:-1000000}           # channel(1000), one producer, one consumer
+WL_WQ_N=${WL_WQ_N:-40}                    # work queue items of 50 ms over 4 readers
+WL_TASKS_N=${WL_TASKS_N:-10000}           # tasks that each sleep 1 s
+
+# Every workload, in report order.
+WL_ALL="filter_small filter_large hist_reduce hist_count_by ip_tiny ip_small count_lines upper
+pool_heavy spawn fanout map_native map_rhai pool_rss bytes items startup interrupt spsc workqueue tasks"
+
+# `sleep MARK` children of the Ctrl-C workload: one number per run, so only our own are counted.
+WL_MARK=${WL_MARK:-$((100 + RANDOM % 900))}
+
+# k: 20000 -> 20k, 1000000 -> 1M (for titles)
+k() { awk -v n="$1" 'BEGIN{ if (n % 1000000 == 0) printf "%dM", n/1e6; else if (n % 1000 == 0) printf "%dk", n/1e3; else printf "%d", n }'; }
+
+# wl_log N: path of a deterministic access log of N lines, generated on first use.
+# Line: IP - - [date] "GET /path HTTP/1.1" status size
+wl_log() {
+  local f="$TMPD/log_$1.log"
+  [ -s "$f" ] || awk -v n="$1" 'BEGIN{ srand(42); split("200 200 200 200 200 200 304 301 404 500 502 503", st, " ")
+    for (i = 0; i < n; i++) printf "10.%d.%d.%d - - [10/Oct/2024:13:%02d:%02d +0000] \"GET /p/%d HTTP/1.1\" %s %d\n",
+      int(rand()*256), int(rand()*256), int(rand()*256), int(rand()*60), int(rand()*60),
+      int(rand()*1000), st[1 + int(rand()*12)], int(rand()*50000) }' > "$f"
+  echo "$f"
+}
+
+# The peers' helper programs (written once into $TMPD).
+wl_files() {
+  cat > "$TMPD/spawn.py" <<PY
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(2) as ex:
+    list(ex.map(lambda _: subprocess.run(["true"]), range($WL_SPAWN_N)))
+PY
+  cat > "$TMPD/mp.py" <<PY
+import sys
+from multiprocessing import Pool
+from multiprocessing.pool import ThreadPool
+def f(x): return x * x + 1
+if __name__ == "__main__":
+    P = Pool if sys.argv[1] == "proc" else ThreadPool
+    with P(2) as p:
+        print(len(p.map(f, range($WL_MAP_N), chunksize=1000)))
+PY
+  cat > "$TMPD/int.py" <<PY
+import subprocess, sys
+from multiprocessing import Pool
+from multiprocessing.pool import ThreadPool
+def job(_): subprocess.run(["sleep", "$WL_MARK"])
+if __name__ == "__main__":
+    P = Pool if sys.argv[1] == "proc" else ThreadPool
+    with P(2) as p:
+        p.map(job, range(2))
+PY
+  cat > "$TMPD/spsc.flow" <<FLOW
+let ch = channel(1000)
+let p = spawn { from 1..=$WL_SPSC_N | into ch }
+from ch | count
+FLOW
+  cat > "$TMPD/spsc.py" <<PY
+import queue, threading
+q = queue.Queue(1000)
+def prod():
+    for i in range(1, $WL_SPSC_N + 1): q.put(i)
+    q.put(None)
+threading.Thread(target=prod).start()
+n = 0
+while q.get() is not None: n += 1
+print(n)
+PY
+  local r='from ch | map { sleep(0.05); it } | count'
+  cat > "$TMPD/wq.flow" <<FLOW
+let ch = channel(100)
+let p = spawn { from 1..=$WL_WQ_N | into ch }
+let a = spawn $r
+let b = spawn $r
+let c = spawn $r
+let d = spawn $r
+let r = join a, b, c, d
+FLOW
+  cat > "$TMPD/tasks.flow" <<FLOW
+let hs = []
+for i in 0..$WL_TASKS_N {
+  let h = spawn { sleep(1) }
+  hs.push(h)
+}
+join hs
+FLOW
+  cat > "$TMPD/tasks.py" <<PY
+import threading, time
+ts = [threading.Thread(target=time.sleep, args=(1,)) for _ in range($WL_TASKS_N)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
+}
+
+wl_add() { WL_LABELS+=("$1"); WL_NEEDS+=("$2"); WL_CMDS+=("$3"); }
+# wl_cmd LABEL: the command of the peer LABEL of the current workload (empty if none)
+wl_cmd() { local i; for i in "${!WL_LABELS[@]}"; do [ "${WL_LABELS[$i]}" = "$1" ] && { echo "${WL_CMDS[$i]}"; return; }; done; }
+
+# the awk and Python peers of the access-log workloads: wl_awk_py AWK_PROGRAM PYTHON_PROGRAM LOG
+wl_awk_py() {
+  wl_add mawk mawk "mawk '$1' $3"
+  wl_add gawk gawk "gawk '$1' $3"
+  wl_add python "" "$PY -c '$2' $3"
+}
+
+wl() {
+  WL_ID=$1; WL_TITLE=""; WL_SHORT=""; WL_SCRIPT=""; WL_MODE=sh; WL_NOTE=""
+  WL_LABELS=(); WL_NEEDS=(); WL_CMDS=(); WL_TARGETS=()
+  local L n
+  local pyc='import sys, collections; print(collections.Counter(l.split(" ")[K] for l in open(sys.argv[1])))'
+  local hist='from lines("L") | reduce #{} { let s = it.split(" ")[K]; acc[s] = (acc[s] ?? 0) + 1; acc }'
+  case $1 in
+  filter_small | filter_large)
+    n=$WL_LOG_SMALL; [ "$1" = filter_large ] && n=$WL_LOG_LARGE
+    L=$(wl_log "$n"); WL_SCRIPT=items.sh; WL_TITLE="log filter status >= 500, $(k "$n") lines"; WL_SHORT="filter $(k "$n")"
+    wl_add flow "" "$FLOW -c 'from lines(\"$L\") | filter { it.split(\" \")[8].parse_int() >= 500 } | count'"
+    wl_awk_py '$9 >= 500 { c++ } END { print c+0 }' \
+      'import sys; print(sum(1 for l in open(sys.argv[1]) if int(l.split(" ")[8]) >= 500))' "$L"
+    WL_TARGETS=("mawk<=1.5 ; <= 1.5x mawk" "python<=0.5 ; <= 0.5x Python") ;;
+  hist_reduce | hist_count_by)
+    L=$(wl_log "$WL_LOG_SMALL"); WL_SCRIPT=items.sh
+    if [ "$1" = hist_reduce ]; then
+      WL_TITLE="status histogram, reduce #{}, $(k "$WL_LOG_SMALL") lines"; WL_SHORT="status hist, reduce"
+      hist=${hist//K/8}; wl_add flow "" "$FLOW -c '${hist/L/$L}'"
+    else
+      WL_TITLE="status histogram, count_by, $(k "$WL_LOG_SMALL") lines"; WL_SHORT="status hist, count_by"
+      wl_add flow "" "$FLOW -c 'from lines(\"$L\") | count_by { it.field(9) }'"
+    fi
+    wl_awk_py '{ c[$9]++ } END { for (k in c) print k, c[k] }' "${pyc/K/8}" "$L"
+    WL_TARGETS=("python<=1.0 ; <= 1.0x Python Counter") ;;
+  ip_tiny | ip_small)
+    n=$WL_LOG_TINY; [ "$1" = ip_small ] && n=$WL_LOG_SMALL
+    L=$(wl_log "$n"); WL_SCRIPT=items.sh; WL_TITLE="IP histogram (distinct keys), reduce #{}, $(k "$n") lines"; WL_SHORT="IP hist $(k "$n")"
+    hist=${hist//K/0}; wl_add flow "" "$FLOW -c '${hist/L/$L}'"
+    wl_awk_py '{ c[$1]++ } END { for (k in c) print k, c[k] }' "${pyc/K/0}" "$L"
+    WL_TARGETS=("python<=1.0 ; <= 1.0x Python Counter") ;;
+  count_lines)
+    L=$(wl_log "$WL_LOG_LARGE"); WL_SCRIPT=items.sh; WL_TITLE="from lines(f) | count, $(k "$WL_LOG_LARGE") lines"; WL_SHORT="lines | count $(k "$WL_LOG_LARGE")"
+    wl_add flow "" "$FLOW -c 'from lines(\"$L\") | count'"
+    wl_awk_py 'END { print NR }' 'import sys; print(sum(1 for _ in open(sys.argv[1])))' "$L"
+    WL_TARGETS=("mawk<=2.0 ; <= 2x mawk") ;;
+  upper)
+    L=$(wl_log "$WL_LOG_SMALL"); WL_SCRIPT=items.sh; WL_TITLE="map { it.to_upper() }, $(k "$WL_LOG_SMALL") lines"; WL_SHORT="to_upper $(k "$WL_LOG_SMALL")"
+    wl_add flow "" "$FLOW -c 'from lines(\"$L\") | map { it.to_upper() }'"
+    wl_awk_py '{ print toupper($0) }' 'import sys; w = sys.stdout.write
+for l in open(sys.argv[1]): w(l.upper())' "$L"
+    WL_TARGETS=("mawk<=1.0 ; <= 1x mawk") ;;
+  pool_heavy)
+    local body='{ let s = 0; for i in 0..200 { s += i * it % 7 } s }'
+    WL_SCRIPT=items.sh; WL_TITLE="pool 2 map, CPU-heavy Rhai body, $(k "$WL_HEAVY_N") items"; WL_SHORT="pool 2 map, heavy body"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_HEAVY_N | pool 2 map $body | count'"
+    wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_HEAVY_N | map $body | count'"
+    WL_TARGETS=("flow map (1 worker)<=0.556 ; speed-up >= 1.8x (ratio <= 0.556)")
+    WL_NOTE="The speed-up needs a free second core: on a shared machine it measures the load as much as flow." ;;
+  spawn)
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N"; WL_SHORT="pool 2 exec true"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true \${it}'"
+    wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 -n1 true"
+    wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2 true"
+    wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py"
+    WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2") ;;
+  fanout)
+    WL_SCRIPT=pools.sh; WL_TITLE="fan-out: pool 8 exec sleep 0.01 x $WL_FANOUT_N"; WL_SHORT="pool 8 exec sleep 0.01"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_FANOUT_N | pool 8 exec sleep 0.01'"
+    wl_add "xargs -P8" "" "seq $WL_FANOUT_N | xargs -P8 -I{} sleep 0.01"
+    wl_add ideal "" "=$(awk -v n="$WL_FANOUT_N" 'BEGIN{ printf "%.3f", n / 8 * 0.01 }')" ;;
+  map_native)
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 map { it * it + 1 } (native fast path), $(k "$WL_MAP_N") items"; WL_SHORT="pool 2 map, native body"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_MAP_N | pool 2 map { it * it + 1 } | count'"
+    wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_MAP_N | map { it * it + 1 } | count'"
+    wl_add "python Pool(2)" "" "$PY $TMPD/mp.py proc"
+    wl_add "python ThreadPool(2)" "" "$PY $TMPD/mp.py thread" ;;
+  map_rhai)
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 map { let x = it * it; x + 1 } (Rhai body), $(k "$WL_RHAI_N") items"; WL_SHORT="pool 2 map, let body"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_RHAI_N | pool 2 map { let x = it * it; x + 1 } | count'"
+    wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_RHAI_N | map { let x = it * it; x + 1 } | count'"
+    WL_TARGETS=("flow map (1 worker)<=0.556 ; speed-up >= 1.8x (ratio <= 0.556)") ;;
+  pool_rss)
+    WL_SCRIPT=pools.sh; WL_TITLE="peak RSS: pool 2 map { it + 1 }, $(k "$WL_RSS_N") items"; WL_SHORT="pool 2 map $(k "$WL_RSS_N")"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_RSS_N | pool 2 map { it + 1 } | count'"
+    wl_add "python ThreadPool(2) imap" "" "$PY -c 'from multiprocessing.pool import ThreadPool
+with ThreadPool(2) as p: print(sum(1 for _ in p.imap(lambda x: x + 1, range(1, $WL_RSS_N + 1), chunksize=1000)))'"
+    WL_NOTE="Streams the items: RSS must stay flat whatever the count." ;;
+  bytes)
+    local bp="head -c $WL_BYTES /dev/zero | cat | wc -c"
+    WL_SCRIPT=pipelines.sh; WL_TITLE="byte pipeline $bp"; WL_SHORT="bytes $WL_BYTES"
+    wl_add flow "" "$FLOW -c '$bp'"
+    wl_add bash "" "bash -c '$bp'" ;;
+  items)
+    WL_SCRIPT=pipelines.sh; WL_TITLE="items: 1..=$(k "$WL_ITEMS_N") | map x*2 | filter %3==0 | count"; WL_SHORT="map | filter | count"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_ITEMS_N | map { it * 2 } | filter { it % 3 == 0 } | count'"
+    wl_add "python generator" "" "$PY -c 'print(sum(1 for x in (i*2 for i in range(1,$((WL_ITEMS_N + 1)))) if x % 3 == 0))'"
+    wl_add "seq | awk" "" "seq 1 $WL_ITEMS_N | awk '{x=\$1*2; if (x%3==0) c++} END{print c}'" ;;
+  startup)
+    WL_SCRIPT=pipelines.sh; WL_MODE=argv; WL_TITLE="start-up: print 1"; WL_SHORT="start-up"
+    wl_add flow "" "$FLOW -c 'print(1)'"
+    wl_add bash "" "bash -c 'echo 1'"
+    wl_add python "" "$PY -c 'print(1)'"
+    WL_TARGETS=("bash<=1.2 ; <= 1.2x bash")
+    WL_NOTE="Exec'd directly (no shell, no timeout wrapper), like hyperfine -N." ;;
+  interrupt)
+    WL_SCRIPT=interrupt.sh; WL_MODE=int; WL_TITLE="Ctrl-C: SIGINT to the process group 1 s into a 2-way pool of sleep $WL_MARK"; WL_SHORT="Ctrl-C"
+    wl_add flow "" "$FLOW -c 'from 1..=2 | pool 2 exec sleep $WL_MARK'"
+    wl_add "GNU parallel -j2" parallel "parallel -j2 sleep ::: $WL_MARK $WL_MARK"
+    wl_add "python Pool(2)" "" "$PY $TMPD/int.py proc"
+    wl_add "python ThreadPool(2)" "" "$PY $TMPD/int.py thread"
+    WL_NOTE="Time from SIGINT until the runner exited; each run started with SIGINT at its default (a background job of a non-interactive shell starts with SIGINT ignored, which made Python look hung in earlier runs)." ;;
+  spsc)
+    WL_SCRIPT=channels.sh; WL_TITLE="channel(1000), one producer, one consumer, $(k "$WL_SPSC_N") items"; WL_SHORT="channel SPSC"
+    wl_add flow "" "$FLOW $TMPD/spsc.flow"
+    wl_add "python Queue(1000) + thread" "" "$PY $TMPD/spsc.py" ;;
+  workqueue)
+    WL_SCRIPT=channels.sh; WL_TITLE="work queue: $WL_WQ_N x 50 ms over 4 readers"; WL_SHORT="work queue"
+    wl_add flow "" "$FLOW $TMPD/wq.flow"
+    wl_add ideal "" "=$(awk -v n="$WL_WQ_N" 'BEGIN{ printf "%.3f", n / 4 * 0.05 }')" ;;
+  tasks)
+    WL_SCRIPT=channels.sh; WL_TITLE="$(k "$WL_TASKS_N") tasks that each sleep 1 s"; WL_SHORT="$(k "$WL_TASKS_N") tasks"
+    wl_add flow "" "$FLOW $TMPD/tasks.flow"
+    wl_add "1 s wait" "" "=1.0"
+    wl_add "python threads" "" "$PY $TMPD/tasks.py"
+    WL_TARGETS=("1 s wait<=1.5 ; <= 1.5x the 1 s wait")
+    WL_NOTE="Starting thousands of threads at once raises the 1-minute load average by itself (every runnable thread counts), so load figures taken after this workload overstate the other work on the machine." ;;
+  *) echo "unknown workload: $1" >&2; return 1 ;;
+  esac
+}
+
+wl_files
