@@ -26,6 +26,9 @@ static STATE: Mutex<Inner> = Mutex::new(Inner::new());
 static WATCHDOG: OnceLock<Option<Watchdog>> = OnceLock::new();
 static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static JANITOR: Once = Once::new();
+/// A child was ever spawned: before that flow has no descendants, so there is nothing to
+/// adopt, watch or stop, and a run that starts no process never walks `/proc` (start-up).
+static SPAWNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Inner {
     /// Children whose `Proc` will reap them.
@@ -66,15 +69,36 @@ fn tell(op: Op, id: i32) {
     }
 }
 
+/// The watchdog's pid, without starting it (0 if it is not running).
+fn dog_pid() -> i32 {
+    WATCHDOG.get().and_then(Option::as_ref).map_or(0, |w| w.pid)
+}
+
 fn my_pid() -> i32 {
     i32::try_from(std::process::id()).unwrap_or(0)
 }
 
 /// Held while a child is spawned and until [`started`] registers it.
 pub(crate) fn spawn_lock() -> RwLockReadGuard<'static, ()> {
-    // The watchdog is forked before the first child, never while a spawn is in flight.
+    // The watchdog is forked before the first child, never while a spawn is in flight; the
+    // janitor (lingering groups, the subreaper's orphans) runs from the first child on.
     let _ = watchdog();
+    if !SPAWNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        start_janitor();
+    }
     SPAWN.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start_janitor() {
+    JANITOR.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("flow-children".into())
+            .spawn(janitor);
+    });
+}
+
+fn spawned() -> bool {
+    SPAWNED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// A child that leads a new process group of its own was started; a `Proc` owns it.
@@ -88,11 +112,6 @@ pub(crate) fn started(pid: i32) {
         s.groups.push(pid);
     }
     tell(Op::AddGroup, pid);
-    JANITOR.call_once(|| {
-        let _ = std::thread::Builder::new()
-            .name("flow-children".into())
-            .spawn(janitor);
-    });
 }
 
 /// How many children flow owns that still run (their `Proc` has not reaped them).
@@ -146,17 +165,14 @@ fn forget_group(s: &mut Inner, pgid: i32) {
 
 /// Make flow the subreaper of its descendants: an orphan among them becomes flow's child
 /// instead of init's, so that it can still be found, stopped and reaped. Process-wide: the
-/// CLI and REPL ask for it; a library host need not.
+/// CLI and REPL ask for it; a library host need not. The adopter starts with the first child
+/// (orphans can only come from flow's own children).
 pub fn become_subreaper() {
     // SAFETY: prctl with integer arguments.
     let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
     SUBREAPER.store(ok, std::sync::atomic::Ordering::SeqCst);
-    if ok {
-        JANITOR.call_once(|| {
-            let _ = std::thread::Builder::new()
-                .name("flow-children".into())
-                .spawn(janitor);
-        });
+    if ok && spawned() {
+        start_janitor();
     }
 }
 
@@ -202,14 +218,12 @@ fn tick() {
 /// Register and reap the orphans the kernel reparented to flow.
 fn adopt() {
     let _no_spawn = SPAWN.write().unwrap_or_else(|e| e.into_inner());
-    let me = my_pid();
-    let dog = watchdog().map_or(0, |w| w.pid);
-    let table = proctable::snapshot();
+    let dog = dog_pid();
+    let kids = children_table(dog);
     let mut s = state();
-    let mine: Vec<Entry> = table
-        .iter()
-        .filter(|e| e.ppid == me && e.pid != dog && !s.owned.contains(&e.pid))
-        .copied()
+    let mine: Vec<Entry> = kids
+        .into_iter()
+        .filter(|e| !s.owned.contains(&e.pid))
         .collect();
     for e in &mine {
         if e.zombie {
@@ -233,6 +247,64 @@ fn adopt() {
     }
 }
 
+/// flow's children (the watchdog `dog` left out). Read from each thread's
+/// `/proc/self/task/*/children`, which costs a few reads, not a walk of the whole process
+/// table; that walk where the kernel does not provide these files.
+fn children_table(dog: i32) -> Vec<Entry> {
+    let me = my_pid();
+    match own_children() {
+        Some(pids) => pids
+            .into_iter()
+            .filter(|&p| p != dog)
+            .filter_map(|p| {
+                let stat = std::fs::read(format!("/proc/{p}/stat")).ok()?;
+                proctable::parse_stat(&stat)
+            })
+            .filter(|e| e.ppid == me)
+            .collect(),
+        None => proctable::snapshot()
+            .into_iter()
+            .filter(|e| e.ppid == me && e.pid != dog)
+            .collect(),
+    }
+}
+
+/// The pids of flow's children, zombies included, from `/proc/self/task/*/children` (a
+/// child belongs to the thread that started it, an orphan to the thread the kernel chose).
+/// `None` where the kernel lacks these files, and when a thread ended during the reading
+/// (its children moved to another thread, perhaps one already read).
+fn own_children() -> Option<Vec<i32>> {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    let supported = *SUPPORTED.get_or_init(|| {
+        std::path::Path::new(&format!("/proc/self/task/{}/children", my_pid())).exists()
+    });
+    if !supported {
+        return None;
+    }
+    let tasks = || -> Option<Vec<std::ffi::OsString>> {
+        let mut t: Vec<_> = std::fs::read_dir("/proc/self/task")
+            .ok()?
+            .flatten()
+            .map(|d| d.file_name())
+            .collect();
+        t.sort();
+        Some(t)
+    };
+    let before = tasks()?;
+    let mut out = Vec::new();
+    for tid in &before {
+        let path = std::path::Path::new("/proc/self/task")
+            .join(tid)
+            .join("children");
+        let text = std::fs::read(path).ok()?;
+        out.extend(
+            text.split(u8::is_ascii_whitespace)
+                .filter_map(|w| std::str::from_utf8(w).ok()?.parse::<i32>().ok()),
+        );
+    }
+    (tasks()? == before).then_some(out)
+}
+
 fn reap_adopted(s: &mut Inner, pid: i32) {
     let mut status = 0;
     // SAFETY: waitpid on a child of ours that no `Proc` owns; WNOHANG never blocks.
@@ -251,13 +323,15 @@ fn reap_adopted(s: &mut Inner, pid: i32) {
 /// Descendants of flow that no live group of flow's covers: processes that left their group
 /// (`setsid`), adopted orphans, and members of lingering groups. The watchdog is not one.
 fn escapees() -> Vec<Entry> {
-    // The watchdog is started before the first child: without it, flow never started a
-    // process, and nothing can have escaped (nor is a watchdog worth forking now).
-    let Some(dog) = WATCHDOG.get() else {
-        return vec![];
-    };
-    let dog = dog.as_ref().map_or(0, |w| w.pid);
+    if !spawned() {
+        return Vec::new();
+    }
     let me = my_pid();
+    let dog = dog_pid();
+    // Every descendant descends from a child: none but the watchdog, none at all.
+    if own_children().is_some_and(|c| c.iter().all(|&p| p == dog)) {
+        return Vec::new();
+    }
     let table = proctable::snapshot();
     let s = state();
     let live: Vec<i32> = s

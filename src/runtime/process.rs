@@ -4,6 +4,8 @@
 //! `children.rs`) with the watchdog so that it dies with flow even on SIGKILL, and forgotten
 //! once the group is empty.
 
+mod collect;
+
 use super::run_error::{RunError, RunErrorKind};
 use super::Runtime;
 use crate::Span;
@@ -23,6 +25,9 @@ pub(crate) enum ErrTo {
     Forward,
     /// Somewhere the script chose (a file, or stdout for `2>&1`).
     Stdio(Stdio),
+    /// Piped, and read by the thread that waits for the child ([`Proc::collect`]) instead
+    /// of a thread of its own; forwarded and its tail kept all the same.
+    Collect,
 }
 
 /// What to start.
@@ -59,7 +64,24 @@ pub(crate) struct Reaped {
 impl Proc {
     /// Start `spec` in a new process group.
     pub(crate) fn spawn(rt: &Runtime, spec: Spec) -> Result<Proc, RunError> {
-        let mut cmd = Command::new(&spec.program);
+        Proc::spawn_at(rt, spec, None)
+    }
+
+    /// [`Proc::spawn`], executing `exe` (the program already found on `PATH`, see
+    /// [`find_program`]) with the program's name as its `argv[0]`.
+    pub(crate) fn spawn_at(
+        rt: &Runtime,
+        spec: Spec,
+        exe: Option<&std::path::Path>,
+    ) -> Result<Proc, RunError> {
+        let mut cmd = match exe {
+            Some(path) => {
+                let mut c = Command::new(path);
+                c.arg0(&spec.program);
+                c
+            }
+            None => Command::new(&spec.program),
+        };
         cmd.args(&spec.args)
             .envs(spec.env.iter().map(|(k, v)| (k, v)))
             .stdin(spec.stdin)
@@ -69,6 +91,10 @@ impl Proc {
             ErrTo::Forward => {
                 cmd.stderr(Stdio::piped());
                 true
+            }
+            ErrTo::Collect => {
+                cmd.stderr(Stdio::piped());
+                false
             }
             ErrTo::Stdio(s) => {
                 cmd.stderr(s);
@@ -200,22 +226,55 @@ fn forward_stderr(
     let tail = lines.clone();
     std::thread::spawn(move || {
         super::lines::each_line(&mut err, |line, _| {
-            super::around_progress(&progress, || {
-                let _ = super::output::write(hook.as_ref(), super::Stream::Stderr, line);
-            });
             let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-            if t.len() == STDERR_TAIL {
-                t.pop_front();
-            }
-            t.push_back(super::run_error::shorten(
-                super::lines::text(line).trim_end(),
-                300,
-            ));
+            forward_line(&progress, hook.as_ref(), &mut t, line);
             true
         });
         drop(done_tx);
     });
     StderrTail { lines, done }
+}
+
+/// Forward one line of a child's stderr (around the progress bar) and keep it in `tail`.
+fn forward_line(
+    progress: &super::Progress,
+    hook: Option<&super::OutputHook>,
+    tail: &mut VecDeque<String>,
+    line: &[u8],
+) {
+    super::around_progress(progress, || {
+        let _ = super::output::write(hook, super::Stream::Stderr, line);
+    });
+    if tail.len() == STDERR_TAIL {
+        tail.pop_front();
+    }
+    tail.push_back(super::run_error::shorten(
+        super::lines::text(line).trim_end(),
+        300,
+    ));
+}
+
+/// Where `execvp` would find `program` on `PATH` (`path`): the first regular file there
+/// that this process may execute. `None` for a name with a `/` (used as it is) and for one
+/// not found (then the spawn reports it as usual).
+pub(crate) fn find_program(program: &str, path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if program.is_empty() || program.contains('/') {
+        return None;
+    }
+    std::env::split_paths(path).find_map(|dir| {
+        // An empty entry is the current directory, as for execvp.
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            dir
+        };
+        let exe = dir.join(program);
+        let c = std::ffi::CString::new(exe.as_os_str().as_bytes()).ok()?;
+        // SAFETY: access(2) with a NUL-terminated path; no memory is kept.
+        let runnable = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
+        (runnable && exe.is_file()).then_some(exe)
+    })
 }
 
 /// Name of a signal: `SIGSEGV`, not -11.

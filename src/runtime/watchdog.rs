@@ -16,6 +16,8 @@ use std::sync::Mutex;
 const SLOTS: usize = 1 << 17;
 /// Processes the death-time walk of `/proc` can hold.
 const TABLE: usize = 1 << 16;
+/// The watchdog's pause after each batch of messages (see `watch`), in nanoseconds.
+const BATCH_PAUSE_NS: libc::c_long = 5_000_000;
 
 /// What a message asks.
 #[derive(Clone, Copy)]
@@ -170,19 +172,23 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
         }
     }
     let mut used = 0usize;
-    let mut buf = [0u8; 8];
+    // Messages are read many at a time, and after each batch the watchdog sleeps a little:
+    // flow's writes then rarely have a sleeping reader to wake (a pool starting thousands of
+    // jobs would otherwise wake this process twice per job). Flow's death is still seen
+    // within `BATCH_PAUSE`: the pipe's end comes after the messages in it.
+    let mut buf = [0u8; 4096];
     let mut have = 0usize;
     loop {
-        let r = libc::read(0, buf.as_mut_ptr().add(have).cast(), 8 - have);
+        let r = libc::read(0, buf.as_mut_ptr().add(have).cast(), buf.len() - have);
         if r > 0 {
             #[allow(clippy::cast_sign_loss)]
             {
                 have += r as usize;
             }
-            if have == 8 {
-                have = 0;
-                let op = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-                let id = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+            let whole = have - have % 8;
+            for m in buf[..whole].chunks_exact(8) {
+                let op = i32::from_ne_bytes([m[0], m[1], m[2], m[3]]);
+                let id = i32::from_ne_bytes([m[4], m[5], m[6], m[7]]);
                 if id <= 1 {
                     continue;
                 }
@@ -194,6 +200,13 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
                     _ => {}
                 }
             }
+            buf.copy_within(whole..have, 0);
+            have -= whole;
+            let pause = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: BATCH_PAUSE_NS,
+            };
+            libc::nanosleep(&pause, std::ptr::null_mut());
         } else if r == 0 || *libc::__errno_location() != libc::EINTR {
             break;
         }

@@ -115,3 +115,35 @@ fn resume_keys_ignore_options_and_count_duplicates() {
     let last = log.lines().last().unwrap_or_default();
     assert!(last.starts_with("4\ta\t"), "seq of the new item: {log}");
 }
+
+// Issue 13.6: a job's stdout and stderr are read by its worker, not by two threads of its
+// own. A background child that keeps the job's stderr open does not hold the job (nor the
+// run) beyond the drain after the job exits, and what it writes later is still forwarded.
+#[test]
+fn a_child_holding_a_jobs_stderr_does_not_hold_the_job() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("held-stderr");
+    let script = "from [1] | pool 1 exec sh \"(sleep 1.5; echo late >&2; sleep 30) >/dev/null & echo job-done\"\nprint(\"after\")\nsleep(2)\n";
+    let done = start(dir.path(), script, &[]).wait(Duration::from_secs(40));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(done.stdout, "job-done\nafter\n");
+    // The job ended after the stderr drain (1 s), not with the child (31.5 s); the line the
+    // child wrote at 1.5 s was still forwarded, and the run's end stopped the child.
+    assert!(done.stderr.contains("late"), "{}", done.stderr);
+    assert!(done.elapsed < Duration::from_secs(10), "{:?}", done.elapsed);
+}
+
+// Issue 13.6: thousands of short jobs; every job's output in order, every child reaped.
+#[test]
+fn many_short_jobs_keep_their_output_and_order() {
+    let dir = TempDir::new("many-jobs");
+    let script = "from 1..=600 | pool 3 exec sh \"echo o$it; echo e$it >&2\"\n";
+    let done = start(dir.path(), script, &[]).wait(Duration::from_secs(60));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    let want: String = (1..=600).map(|i| format!("o{i}\n")).collect();
+    assert_eq!(done.stdout, want);
+    assert_eq!(
+        done.stderr.lines().filter(|l| l.starts_with('e')).count(),
+        600
+    );
+}

@@ -271,3 +271,59 @@ fn forty_thousand_stages_run() {
     assert_eq!(done.code, Some(0), "{done:?}");
     assert_eq!(done.stdout.trim(), "120006");
 }
+
+// Issue 13.6 (start-up): a script that starts no process has nothing to watch or adopt — no
+// watchdog process and no adopter thread — and they are in place once one does.
+#[test]
+fn no_watchdog_or_adopter_until_the_first_process() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("lazy-watchdog");
+    let flow = start(dir.path(), "sleep(1.5)\nsh \"sleep 63.9\"\n", &[]);
+    std::thread::sleep(Duration::from_millis(700));
+    let threads = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{}/task", flow.pid))
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let children = || -> Vec<i32> {
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", flow.pid, flow.pid))
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    };
+    assert!(
+        children().is_empty(),
+        "a child before any process: {:?}",
+        children()
+    );
+    assert!(
+        !threads().iter().any(|t| t == "flow-children"),
+        "{:?}",
+        threads()
+    );
+    assert!(
+        crate::signals::wait_until_present("sleep 63.9", 1, Duration::from_secs(5)),
+        "did not start"
+    );
+    // The command and the watchdog.
+    assert_eq!(children().len(), 2, "{:?}", children());
+    assert!(
+        threads().iter().any(|t| t == "flow-children"),
+        "{:?}",
+        threads()
+    );
+    flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(15));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert!(wait_until_gone_tag("sleep 63.9"));
+}
+
+fn wait_until_gone_tag(tag: &str) -> bool {
+    crate::signals::wait_until_gone(tag, Duration::from_secs(5)).is_empty()
+}

@@ -12,7 +12,7 @@ use super::super::process::{self, ErrTo, Proc};
 use super::super::run_error::{JobInfo, RunError, RunErrorKind};
 use super::job_block::JobBlock;
 use super::spool::Spool;
-use crate::ast::{Command, PoolWork};
+use crate::ast::{Command, PoolWork, RedirectKind};
 use crate::Span;
 use rhai::Dynamic;
 use std::io::Read;
@@ -32,6 +32,36 @@ pub(super) struct JobCfg {
     /// The job command, without a constant `> f` (that one is the stage's output).
     pub(super) cmd: Option<Command>,
     pub(super) groups: Groups,
+    /// Where the job's programs were found on `PATH`, looked up once per stage.
+    pub(super) programs: Programs,
+}
+
+/// The stage's `PATH` look-ups: a job's program is found once, not by `execvp` trying each
+/// `PATH` directory again for every job. A job that sets `PATH` itself is not looked up here.
+#[derive(Default)]
+pub(super) struct Programs {
+    found: Mutex<Vec<(String, std::path::PathBuf)>>,
+}
+
+/// Distinct programs remembered per stage (a program named by `it` could be many).
+const PROGRAMS_KEPT: usize = 16;
+
+impl Programs {
+    fn find(&self, spec: &process::Spec) -> Option<std::path::PathBuf> {
+        if spec.env.iter().any(|(k, _)| k == "PATH") {
+            return None;
+        }
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, p)) = found.iter().find(|(name, _)| *name == spec.program) {
+            return Some(p.clone());
+        }
+        let path = std::env::var_os("PATH")?;
+        let exe = process::find_program(&spec.program, &path)?;
+        if found.len() < PROGRAMS_KEPT {
+            found.push((spec.program.clone(), exe.clone()));
+        }
+        Some(exe)
+    }
 }
 
 /// How a job ended, for the log.
@@ -136,12 +166,22 @@ fn start_command(
     let mut spec = command_spec(cmd, &lookup, span)?;
     // An explicit pipe, so that `2>&1` can share it and `> file` can replace it.
     let (out_r, out_w) = std::io::pipe().map_err(|e| pipeline::io_err(span, &e))?;
-    let out_dup = out_w.try_clone().map_err(|e| pipeline::io_err(span, &e))?;
+    let err_to_out = cmd
+        .redirects
+        .iter()
+        .any(|r| r.kind == RedirectKind::ErrToOut);
+    let out_dup = if err_to_out {
+        let d = out_w.try_clone().map_err(|e| pipeline::io_err(span, &e))?;
+        Some(std::fs::File::from(std::os::fd::OwnedFd::from(d)))
+    } else {
+        None
+    };
     spec.stdout = Stdio::from(out_w);
-    spec.stderr = ErrTo::Forward;
-    let out_file = std::fs::File::from(std::os::fd::OwnedFd::from(out_dup));
-    pipeline::apply_redirects(&mut spec, cmd, &lookup, Some(out_file))?;
-    let p = Proc::spawn(&env.shared.rt, spec)?;
+    // Read by the worker itself, with stdout (`wait_command`): no thread per job.
+    spec.stderr = ErrTo::Collect;
+    pipeline::apply_redirects(&mut spec, cmd, &lookup, out_dup)?;
+    let exe = cfg.programs.find(&spec);
+    let p = Proc::spawn_at(&env.shared.rt, spec, exe.as_deref())?;
     Ok((p, out_r))
 }
 
@@ -163,15 +203,16 @@ fn wait_command(
     let guard = cfg
         .timeout
         .map(|_| rt.guard_groups(job_token, Arc::new(Mutex::new(vec![pid]))));
-    // Read on a thread: after a timeout or cancel, a descendant that escaped the job's group
-    // and still holds its stdout must not keep the job (or flow) waiting.
-    let eof_rx = pump(out_r, spool.clone());
-    let r = p.wait(|| pipeline::drain_for(job_token));
-    if job_token.is_cancelled() {
-        let _ = eof_rx.recv_timeout(Duration::from_millis(100));
-    } else {
-        let _ = eof_rx.recv();
-    }
+    // Stdout and stderr are read here while the job runs. After a timeout or cancel, a
+    // descendant that escaped the job's group and still holds stdout does not keep the job
+    // (or flow) waiting: `collect` gives it a short drain, then closes the pipe.
+    let r = p.collect(
+        rt,
+        Some(std::os::fd::OwnedFd::from(out_r)),
+        &mut |b| spool.write(b),
+        &|| job_token.is_cancelled(),
+        || pipeline::drain_for(job_token),
+    );
     drop(guard);
     cfg.groups
         .lock()

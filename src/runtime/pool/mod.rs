@@ -198,6 +198,7 @@ pub(crate) fn start(
             slurm: slurm.clone(),
             cmd: job_cmd,
             groups,
+            programs: exec_job::Programs::default(),
         },
         out: out.clone(),
         spool_cap: (SPOOL_BUDGET / window).clamp(64 << 10, 1 << 20),
