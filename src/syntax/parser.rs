@@ -238,7 +238,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         R::integer | R::amount => "a number",
         R::duration | R::bad_duration => "a duration like `5s`",
         R::rhai_expr | R::cond_expr | R::from_expr => "an expression",
-        R::arg | R::word | R::program => "a word",
+        R::arg | R::word | R::program | R::any_program | R::bare => "a word",
         R::redirect | R::redirect_op => "a redirect",
         R::pool_map | R::pool_exec | R::kw_map | R::kw_exec => "`map` or `exec`",
         R::pool_opt => "a pool option",
