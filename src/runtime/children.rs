@@ -138,14 +138,36 @@ pub(crate) fn run_helper(
 
 /// The child `pid` (a group leader) was reaped by its `Proc`.
 pub(crate) fn reaped(pid: i32) {
-    let mut s = state();
-    s.owned.retain(|&p| p != pid);
-    s.reaped_since = true;
-    if group_is_empty(pid) {
-        forget_group(&mut s, pid);
-    } else if !s.lingering.contains(&pid) {
-        s.lingering.push(pid);
+    {
+        let mut s = state();
+        s.owned.retain(|&p| p != pid);
+        s.reaped_since = true;
+        if group_is_empty(pid) {
+            forget_group(&mut s, pid);
+        } else if !s.lingering.contains(&pid) {
+            s.lingering.push(pid);
+        }
     }
+    // Its orphans were handed to flow as it ended: adopt them now rather than at the next
+    // look, so that the watchdog knows them even if flow is SIGKILLed the next moment.
+    if subreaper() && orphan_waiting() {
+        adopt();
+    }
+}
+
+/// Whether the main thread, to which the kernel hands flow's orphans, has a child that flow
+/// neither owns nor has adopted: one small read, not a look at every thread. Where the
+/// kernel does not say, assume so.
+fn orphan_waiting() -> bool {
+    let me = my_pid();
+    let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{me}/children")) else {
+        return true;
+    };
+    let dog = dog_pid();
+    let s = state();
+    text.split_ascii_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .any(|p| p != dog && !s.owned.contains(&p) && !s.adopted.contains(&p))
 }
 
 fn group_is_empty(pgid: i32) -> bool {

@@ -113,6 +113,33 @@ fn setsid_descendants_die_when_flow_is_sigkilled() {
     assert!(left.is_empty(), "outlived flow's SIGKILL: {left:?}");
 }
 
+/// An orphan is adopted as flow reaps its parent, not at the next look: SIGKILLed the moment
+/// the next statement runs, flow still takes it along (with a look every 100 ms, it escaped
+/// most of the time).
+#[test]
+fn an_orphan_is_flows_as_soon_as_its_parent_is_reaped() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("escape-at-once");
+    let flow = start(
+        dir.path(),
+        "sh \"setsid sleep 63.41 >/dev/null 2>&1 &\"\ntouch ready\nsleep(30)\n",
+        &[],
+    );
+    let t0 = Instant::now();
+    while !dir.path().join("ready").exists() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        dir.path().join("ready").exists(),
+        "the script did not get going"
+    );
+    flow.signal(libc::SIGKILL);
+    let done = flow.wait(Duration::from_secs(15));
+    assert_eq!(done.signal, Some(libc::SIGKILL), "{done:?}");
+    let left = wait_until_gone("sleep 63.41", Duration::from_secs(1));
+    assert!(left.is_empty(), "outlived flow's SIGKILL: {left:?}");
+}
+
 #[test]
 fn a_setsid_descendant_dies_with_its_jobs_timeout() {
     let _g = timing_sensitive();
