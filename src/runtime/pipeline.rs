@@ -228,7 +228,10 @@ fn build_and_consume(
     // How many items flow at this point, when known (for a pool's progress total).
     let mut known: Option<u64> = None;
     if let Some(src) = &pl.source {
-        let (rx, len) = source(run, &src.expr)?;
+        // `from lines(f) | count` reads no line's text: it is not made into an item.
+        let only_counted =
+            matches!(pl.stages.as_slice(), [s] if matches!(s.kind, StageKind::Sink(Sink::Count)));
+        let (rx, len) = source(run, &src.expr, only_counted)?;
         flow = Flow::Items(rx);
         known = len;
     }
@@ -381,9 +384,20 @@ fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
 /// a batch whenever the reader has nothing more buffered (low latency) or it is full.
 /// A read error is returned (after the lines before it were sent).
 fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io::Result<()> {
+    read_lines_as(r, tx, token, true)
+}
+
+/// [`read_lines`]; with `texts` false, each line is sent as `()`: for a consumer that only
+/// counts, which then pays neither for a string per line nor for freeing it.
+fn read_lines_as(
+    r: impl Read,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
+    texts: bool,
+) -> std::io::Result<()> {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
-    let read = super::lines::try_each_item(r, |it, more| {
+    let mut push = |it: Dynamic, more: bool| {
         batch.push(it);
         if batch.len() >= BATCH_SIZE || !more {
             if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
@@ -393,7 +407,12 @@ fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io:
             batch.reserve(BATCH_SIZE);
         }
         true
-    });
+    };
+    let read = if texts {
+        super::lines::try_each_item(r, &mut push)
+    } else {
+        super::lines::try_each_line(r, |_, more| push(Dynamic::UNIT, more))
+    };
     if open && !batch.is_empty() {
         let _ = tx.send(batch);
     }
@@ -404,6 +423,7 @@ fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io:
 fn source(
     run: &mut Run,
     expr: &crate::ast::Rhai,
+    only_counted: bool,
 ) -> Result<(Receiver<Batch>, Option<u64>), RunError> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
@@ -421,7 +441,7 @@ fn source(
         let f = File::open(&path).map_err(|e| read_error(call, &path, &e))?;
         let failure = run.failure.clone();
         run.thread(move || {
-            if let Err(e) = read_lines(f, &tx, &token) {
+            if let Err(e) = read_lines_as(f, &tx, &token, !only_counted) {
                 // Failed while `tx` is still open: the consumer sees the error, not an end.
                 failure.fail(read_error(call, &path, &e));
             }
