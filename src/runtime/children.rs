@@ -159,15 +159,26 @@ pub(crate) fn reaped(pid: i32) {
 /// neither owns nor has adopted: one small read, not a look at every thread. Where the
 /// kernel does not say, assume so.
 fn orphan_waiting() -> bool {
-    let me = my_pid();
-    let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{me}/children")) else {
+    let Some(kids) = task_children(my_pid().to_string()) else {
         return true;
     };
     let dog = dog_pid();
     let s = state();
-    text.split_ascii_whitespace()
-        .filter_map(|p| p.parse::<i32>().ok())
+    kids.into_iter()
         .any(|p| p != dog && !s.owned.contains(&p) && !s.adopted.contains(&p))
+}
+
+/// The children of one thread of flow, from `/proc/self/task/<tid>/children`.
+fn task_children(tid: impl AsRef<std::path::Path>) -> Option<Vec<i32>> {
+    let path = std::path::Path::new("/proc/self/task")
+        .join(tid)
+        .join("children");
+    let text = std::fs::read(path).ok()?;
+    Some(
+        text.split(u8::is_ascii_whitespace)
+            .filter_map(|w| std::str::from_utf8(w).ok()?.parse::<i32>().ok())
+            .collect(),
+    )
 }
 
 fn group_is_empty(pgid: i32) -> bool {
@@ -315,14 +326,7 @@ fn own_children() -> Option<Vec<i32>> {
     let before = tasks()?;
     let mut out = Vec::new();
     for tid in &before {
-        let path = std::path::Path::new("/proc/self/task")
-            .join(tid)
-            .join("children");
-        let text = std::fs::read(path).ok()?;
-        out.extend(
-            text.split(u8::is_ascii_whitespace)
-                .filter_map(|w| std::str::from_utf8(w).ok()?.parse::<i32>().ok()),
-        );
+        out.extend(task_children(tid)?);
     }
     (tasks()? == before).then_some(out)
 }
