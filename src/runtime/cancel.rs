@@ -39,6 +39,8 @@ struct Inner {
     reason: AtomicU8,
     lock: Mutex<()>,
     cond: Condvar,
+    /// Tasks waiting on this token (threads wait on `cond`).
+    wakers: super::green::Wakers,
     children: Mutex<Children>,
 }
 
@@ -106,6 +108,7 @@ impl CancelToken {
             let _g = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
             self.inner.cond.notify_all();
         }
+        self.inner.wakers.wake_all();
         let kids = std::mem::take(
             &mut self
                 .inner
@@ -117,6 +120,23 @@ impl CancelToken {
         for k in kids.iter().filter_map(Weak::upgrade) {
             CancelToken { inner: k }.cancel(reason);
         }
+    }
+
+    /// Whether `other` is this token (a clone of it), not merely one like it.
+    pub(crate) fn same(&self, other: &CancelToken) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Wake `t` when this token is cancelled (at once if it already is).
+    pub(crate) fn add_waker(&self, t: &std::sync::Arc<super::green::Task>) {
+        self.inner.wakers.add(t);
+        if self.is_cancelled() {
+            t.wake();
+        }
+    }
+
+    pub(crate) fn remove_waker(&self, t: &std::sync::Arc<super::green::Task>) {
+        self.inner.wakers.remove(t);
     }
 
     /// Whether cancellation was requested.
@@ -139,6 +159,21 @@ impl CancelToken {
     pub fn sleep(&self, d: Duration) -> bool {
         // An unrepresentable deadline (`Duration::MAX`) means "until cancelled".
         let deadline = Instant::now().checked_add(d);
+        if let Some(me) = super::green::current() {
+            // In a task: suspend, leaving the thread to other tasks.
+            self.add_waker(&me);
+            let woke = loop {
+                if self.is_cancelled() {
+                    break false;
+                }
+                if deadline.is_some_and(|dl| Instant::now() >= dl) {
+                    break true;
+                }
+                super::green::park(deadline);
+            };
+            self.remove_waker(&me);
+            return woke;
+        }
         let mut g = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if self.is_cancelled() {

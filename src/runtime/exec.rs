@@ -26,6 +26,8 @@ struct TaskInner {
     token: CancelToken,
     result: Mutex<Option<Result<Dynamic, RunError>>>,
     done: Condvar,
+    /// Tasks waiting in `join` (threads wait on `done`).
+    wakers: super::green::Wakers,
     joined: std::sync::atomic::AtomicBool,
 }
 
@@ -44,6 +46,9 @@ impl TaskHandle {
         deadline: Option<Instant>,
         by: &CancelToken,
     ) -> Option<Result<Dynamic, RunError>> {
+        if let Some(me) = super::green::current() {
+            return self.wait_in_task(&me, deadline, by);
+        }
         let mut g = self.inner.result.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = g.as_ref() {
@@ -63,6 +68,45 @@ impl TaskHandle {
                 .0;
         }
     }
+
+    /// [`TaskHandle::wait`] from a task: it suspends instead of holding a thread.
+    fn wait_in_task(
+        &self,
+        me: &Arc<super::green::Task>,
+        deadline: Option<Instant>,
+        by: &CancelToken,
+    ) -> Option<Result<Dynamic, RunError>> {
+        self.inner.wakers.add(me);
+        by.add_waker(me);
+        let r = loop {
+            if let Some(r) = self
+                .inner
+                .result
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                self.inner
+                    .joined
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                break Some(r.clone());
+            }
+            if by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
+                break None;
+            }
+            super::green::park(deadline);
+        };
+        self.inner.wakers.remove(me);
+        by.remove_waker(me);
+        r
+    }
+
+    /// Record the task's result and wake whoever waits for it.
+    fn finish(&self, r: Result<Dynamic, RunError>) {
+        *self.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        self.inner.done.notify_all();
+        self.inner.wakers.wake_all();
+    }
 }
 
 thread_local! {
@@ -70,9 +114,35 @@ thread_local! {
     static TASK_CHANNELS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Move the current task's channels out of the thread (the task suspends).
+pub(crate) fn take_task_channels() -> Vec<usize> {
+    TASK_CHANNELS.with(RefCell::take)
+}
+
+/// Put a task's channels back on the thread (the task resumes).
+pub(crate) fn set_task_channels(v: Vec<usize>) {
+    TASK_CHANNELS.with(|t| *t.borrow_mut() = v);
+}
+
 /// Whether the current task already registered as a producer of `ch`.
 pub(crate) fn in_task_for(ch: &FlowChannel) -> bool {
     TASK_CHANNELS.with(|t| t.borrow().contains(&ch.id()))
+}
+
+/// A run error of a snippet compiled as written: positions inside it (or inside a closure
+/// it defines) are relative to it; those inside the script's `fn`s are the script's already
+/// (they are compiled padded, once).
+fn snippet_error(
+    shared: &Arc<Shared>,
+    e: &rhai::EvalAltResult,
+    r: &Rhai,
+    own: &rhai::AST,
+) -> RunError {
+    let env = Env {
+        shared: shared.clone(),
+        vars: Arc::default(),
+    };
+    env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
 }
 
 /// The error for a cancellation, by reason.
@@ -108,6 +178,10 @@ pub(crate) struct Executor {
     tasks: Vec<TaskHandle>,
     /// `on_interrupt` blocks, shared with the signal handler.
     pub(crate) interrupts: Interrupts,
+    /// The snippets this executor ran, by the address of their text: a loop's statements
+    /// are found here without taking the run's shared cache's lock, which tasks running
+    /// loops at once would otherwise fight over on every statement.
+    snippets: super::snippets::Local,
 }
 
 impl Executor {
@@ -118,6 +192,7 @@ impl Executor {
             token,
             tasks: vec![],
             interrupts: Arc::default(),
+            snippets: super::snippets::Local::default(),
         }
     }
 
@@ -203,9 +278,16 @@ impl Executor {
     /// character before it). The snippet is compiled as written and its positions mapped
     /// back here. (Scope constants, which `compile_with_scope` would fold, are never made.)
     pub(super) fn eval(&mut self, r: &Rhai) -> Result<Dynamic, RunError> {
-        let shared = self.shared.clone();
+        // Fields borrowed apart, nothing shared cloned: tasks running statements at once
+        // would bounce the shared reference counts between cores on every statement.
+        let Executor {
+            shared,
+            scope,
+            snippets,
+            ..
+        } = self;
         let engine = &shared.engine;
-        let compiled = shared.snippets.get(&r.code, || {
+        let compiled = snippets.get(&shared.snippets, &r.code, || {
             let own = engine
                 .compile(&*crate::script::quotes::for_snippet(&r.code))
                 .map_err(|e| {
@@ -216,26 +298,18 @@ impl Executor {
             let merged = shared.fns.merge(&own);
             Ok(super::snippets::Compiled { own, merged })
         })?;
-        let scope = &mut self.scope;
         let res = super::eval::guard_panics(r.span, || {
             engine.eval_ast_with_scope::<Dynamic>(scope, &compiled.merged)
         })?;
-        res.map_err(|e| self.snippet_error(&e, r, &compiled.own))
-    }
-
-    /// A run error of a snippet compiled as written: positions inside it (or inside a
-    /// closure it defines) are relative to it; those inside the script's `fn`s are the
-    /// script's already (they are compiled padded, once).
-    fn snippet_error(&self, e: &rhai::EvalAltResult, r: &Rhai, own: &rhai::AST) -> RunError {
-        let env = Env {
-            shared: self.shared.clone(),
-            vars: Arc::default(),
-        };
-        env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
+        res.map_err(|e| snippet_error(shared, &e, r, &compiled.own))
     }
 
     fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
+        if crate::script::context::is(&self.token, &self.shared.rt) {
+            // A block's statements after the first: the context is already this one.
+            return self.stmt_inner(s, dest);
+        }
         let ctx = crate::script::context::ThreadCtx {
             token: Some(self.token.clone()),
             deadline: None,
@@ -446,6 +520,7 @@ impl Executor {
                 token: token.clone(),
                 result: Mutex::new(None),
                 done: Condvar::new(),
+                wakers: super::green::Wakers::default(),
                 joined: std::sync::atomic::AtomicBool::new(false),
             }),
         };
@@ -474,7 +549,7 @@ impl Executor {
         let deadlock = self.shared.rt.deadlock.clone();
         let party = deadlock.as_ref().map_or(0, |d| d.party_started());
         let ended = deadlock.clone();
-        let spawned = std::thread::Builder::new().spawn(move || {
+        let spawned = super::green::spawn(move || {
             super::deadlock::set_party(party);
             TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
@@ -489,8 +564,7 @@ impl Executor {
             for c in &chans {
                 c.unregister();
             }
-            *h2.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            h2.inner.done.notify_all();
+            h2.finish(r);
             if let Some(d) = ended {
                 d.party_ended(party);
             }
@@ -507,7 +581,7 @@ impl Executor {
                 span,
                 RunErrorKind::Resources {
                     message: format!(
-                        "cannot start a thread for this task ({} tasks running): {e}",
+                        "cannot start this task ({} tasks running): {e}",
                         self.tasks.len()
                     ),
                 },

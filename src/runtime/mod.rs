@@ -8,6 +8,7 @@ mod deadlock;
 mod eval;
 mod exec;
 pub(crate) mod globbing;
+pub(crate) mod green;
 pub(crate) mod groups;
 mod lines;
 pub(crate) mod output;

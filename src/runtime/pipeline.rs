@@ -113,6 +113,8 @@ impl Run {
         };
         let failed = failure.clone();
         let party = super::deadlock::current_party();
+        // A task that waits for stage threads blocks its worker.
+        super::green::hold_worker();
         let spawned = std::thread::Builder::new().spawn(move || {
             super::deadlock::set_party(party);
             crate::script::context::with_ctx(ctx, || {

@@ -74,6 +74,8 @@ impl Proc {
         spec: Spec,
         exe: Option<&std::path::Path>,
     ) -> Result<Proc, RunError> {
+        // A task that runs a command blocks its worker until the command is reaped.
+        super::green::hold_worker();
         let mut cmd = match exe {
             Some(path) => {
                 let mut c = Command::new(path);

@@ -49,6 +49,34 @@ impl Snippets {
     }
 }
 
+/// One executor's snippets in front of the run's [`Snippets`], keyed by where the text
+/// is, checked against the text itself (an address can be reused once a script's text is
+/// freed, as between REPL entries).
+#[derive(Default)]
+pub(crate) struct Local {
+    map: HashMap<(usize, usize), (Arc<Compiled>, Arc<str>)>,
+}
+
+impl Local {
+    pub(crate) fn get<E>(
+        &mut self,
+        shared: &Snippets,
+        code: &str,
+        compile: impl FnOnce() -> Result<Compiled, E>,
+    ) -> Result<&Compiled, E> {
+        let key = (code.as_ptr() as usize, code.len());
+        let hit = self.map.get(&key).is_some_and(|(_, text)| **text == *code);
+        if !hit {
+            let c = shared.get(code, compile)?;
+            if self.map.len() >= MAX_SNIPPETS {
+                self.map.clear();
+            }
+            self.map.insert(key, (c, Arc::from(code)));
+        }
+        Ok(&self.map[&key].0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,28 @@ pub(crate) fn with_ctx<R>(ctx: ThreadCtx, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Move this thread's context out (a task suspends), leaving the default.
+pub(crate) fn take() -> ThreadCtx {
+    CTX.with(RefCell::take)
+}
+
+/// Put a context moved out by [`take`] back (a task resumes).
+pub(crate) fn put(ctx: ThreadCtx) {
+    CTX.with(|c| *c.borrow_mut() = ctx);
+}
+
+/// Whether this thread's context is already `token`'s, with no deadline, in `rt`.
+pub(crate) fn is(token: &CancelToken, rt: &std::sync::Arc<crate::runtime::Runtime>) -> bool {
+    CTX.with(|c| {
+        let c = c.borrow();
+        c.deadline.is_none()
+            && c.token.as_ref().is_some_and(|t| t.same(token))
+            && c.runtime
+                .as_ref()
+                .is_some_and(|r| std::sync::Arc::ptr_eq(r, rt))
+    })
+}
+
 pub(crate) fn current() -> ThreadCtx {
     CTX.with(|c| c.borrow().clone())
 }
