@@ -51,6 +51,7 @@ mod api;
 mod check;
 mod diagnostics;
 mod engine;
+mod limits;
 pub mod lsp;
 pub mod repl;
 mod runtime;

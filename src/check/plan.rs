@@ -5,7 +5,7 @@ use crate::ast::Ast;
 use crate::Span;
 
 /// The runtime's channel bounds, shown in the plan.
-pub(crate) use crate::runtime::pipeline::{BATCH_SIZE, CHANNEL_CAPACITY};
+pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};
 
 /// The checked plan of a script: one graph per pipeline, in source order.
 #[derive(Debug, Clone, Default)]

@@ -1,6 +1,7 @@
 //! Tests of the plan graph and its text, dot and JSON renderings.
 
 use super::{check, CheckOptions, Plan};
+use crate::limits::CHANNEL_CAPACITY;
 
 fn plan(src: &str) -> Plan {
     let ast = crate::parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e:?}"));
@@ -33,7 +34,11 @@ fn text_of_a_pool_pipeline() {
     );
     assert!(lines[2].contains("4 processes"), "{text}");
     assert!(lines[3].starts_with("  [3] sink    stdout"), "{text}");
-    assert_eq!(lines[4], "  edges: 1 -channel(64)-> 2 -channel(64)-> 3");
+    let c = CHANNEL_CAPACITY;
+    assert_eq!(
+        lines[4],
+        format!("  edges: 1 -channel({c})-> 2 -channel({c})-> 3")
+    );
 }
 
 #[test]
@@ -41,13 +46,16 @@ fn edges_say_how_stages_meet() {
     assert_eq!(edges("ls | wc -l"), ["1 -pipe-> 2 -fd-> 3"]);
     assert_eq!(
         edges("let x = ls | lines"),
-        ["1 -lines-> 2 -channel(64)-> 3"]
+        [format!("1 -lines-> 2 -channel({CHANNEL_CAPACITY})-> 3")]
     );
     assert_eq!(edges("from [1] | cat"), ["1 -write-> 2 -fd-> 3"]);
-    assert_eq!(edges("from [1]"), ["1 -channel(64)-> 2"]);
+    assert_eq!(
+        edges("from [1]"),
+        [format!("1 -channel({CHANNEL_CAPACITY})-> 2")]
+    );
     assert_eq!(
         edges("ls | map { it } > out.txt"),
-        ["1 -lines-> 2 -channel(64)-> 3"]
+        [format!("1 -lines-> 2 -channel({CHANNEL_CAPACITY})-> 3")]
     );
     assert_eq!(edges("ls > out.txt"), ["1 -fd-> 2"]);
 }
@@ -60,7 +68,10 @@ fn sinks_name_where_output_goes() {
     assert!(t.contains("sink    file log.txt (append)"), "{t}");
     let t = plan("let ch = channel(4)\nfrom [1] | into ch").render_text();
     assert!(t.contains("sink    channel ch"), "{t}");
-    assert!(t.contains("edges: 1 -channel(64)-> 2"), "{t}");
+    assert!(
+        t.contains(&format!("edges: 1 -channel({CHANNEL_CAPACITY})-> 2")),
+        "{t}"
+    );
 }
 
 #[test]
@@ -164,7 +175,7 @@ fn json_has_nodes_edges_and_spans() {
         e[0],
         serde_json::json!({"from": 1, "to": 2, "via": "lines"})
     );
-    assert_eq!(e[1]["via"], "channel(64)");
-    assert_eq!(e[1]["capacity_batches"], 64);
+    assert_eq!(e[1]["via"], format!("channel({CHANNEL_CAPACITY})"));
+    assert_eq!(e[1]["capacity_batches"], CHANNEL_CAPACITY);
     assert_eq!(e[1]["batch_items"], 1024);
 }

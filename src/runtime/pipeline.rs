@@ -20,12 +20,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Batches in flight between two stages.
-pub(crate) const CHANNEL_CAPACITY: usize = 64;
+pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};
 /// Element-wise stages of one pipeline that get a thread each; more are fused.
 const STAGE_THREADS: usize = 64;
-/// Items per batch, at most.
-pub(crate) const BATCH_SIZE: usize = 1024;
 
 /// Where the pipeline's output goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -727,8 +724,7 @@ fn consume(
     let mut buf = Vec::with_capacity(64 * 1024);
     for b in batches(&rx, &run.token) {
         for it in &b {
-            buf.extend_from_slice(value::to_line(it).as_bytes());
-            buf.push(b'\n');
+            value::write_line(&mut buf, it);
         }
         if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
             // The reader of our stdout went away: stop quietly, like `head` upstream.

@@ -54,7 +54,19 @@ impl Elementwise<'_> {
             _ => None,
         };
         for it in batch {
-            // The native fast path borrows the item; Rhai gets its own copy.
+            // A map's item is given to the native fast path (it may change it in place);
+            // back from it, or for other stages, Rhai gets its own copy.
+            let it = match (fast, &self.kind) {
+                (Some(f), StageKind::Map(_)) => match crate::script::fastpath::eval_owned(f, it) {
+                    Ok(v) => {
+                        out.push(v);
+                        continue;
+                    }
+                    Err(it) => it,
+                },
+                _ => it,
+            };
+            let fast = fast.filter(|_| !matches!(self.kind, StageKind::Map(_)));
             let r = match fast.and_then(|f| crate::script::fastpath::eval(f, &it)) {
                 Some(v) => v,
                 None => ev

@@ -12,6 +12,20 @@ pub(crate) fn to_line(v: &Dynamic) -> String {
     display(v)
 }
 
+/// [`to_line`] and a newline, appended to `buf`: text and integers are written as they
+/// are, without a string made per item.
+pub(crate) fn write_line(buf: &mut Vec<u8>, v: &Dynamic) {
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        buf.extend_from_slice(s.as_bytes());
+    } else if let Ok(i) = v.as_int() {
+        use std::io::Write;
+        let _ = write!(buf, "{i}");
+    } else {
+        buf.extend_from_slice(display(v).as_bytes());
+    }
+    buf.push(b'\n');
+}
+
 /// The elements of an array or an integer range, as `for` and `from` iterate them;
 /// `Err` gives the value back when it is neither.
 pub(crate) fn elements(v: Dynamic) -> Result<Box<dyn Iterator<Item = Dynamic> + Send>, Dynamic> {

@@ -238,6 +238,29 @@ pub(crate) fn eval_text<R>(e: &Fast, it: &Dynamic, f: impl FnOnce(&str) -> R) ->
     eval_v(e, &item)?.text().map(f)
 }
 
+/// [`eval`] of an item the caller gives away (a `map`'s): `it.to_upper()` and
+/// `it.to_lower()` of an ASCII item no one else holds change its text where it is, with no
+/// new string. `Err` gives the item back: Rhai must decide.
+pub(crate) fn eval_owned(e: &Fast, it: Dynamic) -> Result<Dynamic, Dynamic> {
+    if let Fast::Method(m @ (Method::ToUpper | Method::ToLower), recv, args) = e {
+        if matches!(**recv, Fast::It) && args.is_empty() {
+            let mut s = it.try_cast_result::<ImmutableString>()?;
+            if s.is_ascii() {
+                let t = s.make_mut();
+                if *m == Method::ToUpper {
+                    t.make_ascii_uppercase();
+                } else {
+                    t.make_ascii_lowercase();
+                }
+                return Ok(Dynamic::from(s));
+            }
+            let it = Dynamic::from(s);
+            return eval(e, &it).ok_or(it);
+        }
+    }
+    eval(e, &it).ok_or(it)
+}
+
 /// Evaluate; `None` means "let Rhai do it".
 pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
     if let Fast::It = e {

@@ -197,3 +197,26 @@ fn leading_fast_lets_and_where_the_rest_starts() {
     let (n, rest) = names(r#"let a = it.contains(";"); a"#);
     assert_eq!((n, rest.as_str()), (vec!["a".to_string()], "a"));
 }
+
+#[test]
+fn a_given_away_item_is_changed_in_place_and_a_shared_one_is_copied() {
+    let f = fast("it.to_upper()").expect("fast");
+    let it = Dynamic::from(new_string("abc déf"));
+    // Not ASCII: a new string, as Rhai makes.
+    let v = eval_owned(&f, it).expect("fast");
+    assert_eq!(v.into_string().unwrap(), "ABC DÉF");
+    let s = new_string("abc");
+    let at = s.as_ptr();
+    let v = eval_owned(&f, Dynamic::from(s)).expect("fast");
+    let up = v.into_immutable_string().unwrap();
+    assert_eq!((up.as_str(), up.as_ptr()), ("ABC", at));
+    // Held elsewhere too: the holder's text is left alone.
+    let held = new_string("xyz");
+    let v = eval_owned(&f, Dynamic::from(held.clone())).expect("fast");
+    assert_eq!(
+        (held.as_str(), v.into_string().unwrap().as_str()),
+        ("xyz", "XYZ")
+    );
+    // Not text: given back for Rhai.
+    assert!(eval_owned(&f, Dynamic::from(1_i64)).is_err());
+}
