@@ -10,6 +10,8 @@ use crate::Span;
 use rhai::{Dynamic, Engine, EvalAltResult, Scope, AST};
 use std::sync::Arc;
 
+#[path = "eval_count.rs"]
+mod count;
 #[path = "eval_fold.rs"]
 mod fold;
 

@@ -1,5 +1,6 @@
 //! `reduce`: the accumulator kept in the evaluator's scope from item to item.
 
+use super::count::Counts;
 use super::{bind_lets, guard_panics, Compiled, Evaluator};
 use crate::runtime::run_error::RunError;
 use crate::script::engine::display;
@@ -12,6 +13,35 @@ impl Evaluator {
     /// read, which would deep-copy a map or array per item, is left out: the accumulator is
     /// changed in place and taken from the scope at the end. Linear whatever its size.
     pub(crate) fn fold(
+        &mut self,
+        c: &Compiled,
+        acc: Dynamic,
+        mut batches: impl Iterator<Item = crate::runtime::value::Batch>,
+        span: Span,
+    ) -> Result<Dynamic, RunError> {
+        let counting = match c {
+            Compiled::Block(_, None, snip, _) => self.env.counting(&snip.code),
+            _ => None,
+        };
+        let Some((counting, mut counts)) = counting.and_then(|k| Some((k, Counts::start(&acc)?)))
+        else {
+            return self.fold_general(c, acc, batches, span);
+        };
+        while let Some(b) = batches.next() {
+            let mut items = b.into_iter();
+            while let Some(it) = items.next() {
+                if !counts.add(&counting, &it) {
+                    // Rhai takes over from this item, with the counts so far as the map.
+                    let rest: Vec<Dynamic> = std::iter::once(it).chain(items).collect();
+                    let batches = std::iter::once(rest).chain(batches);
+                    return self.fold_general(c, counts.into_map(), batches, span);
+                }
+            }
+        }
+        Ok(counts.into_map())
+    }
+
+    fn fold_general(
         &mut self,
         c: &Compiled,
         mut acc: Dynamic,

@@ -20,19 +20,20 @@ pub(crate) struct Compiled {
 /// The snippets of one run (or one REPL entry), by their text.
 #[derive(Default)]
 pub(crate) struct Snippets {
-    map: Mutex<HashMap<String, Arc<Compiled>>>,
+    map: Mutex<HashMap<Arc<str>, Arc<Compiled>>>,
 }
 
 impl Snippets {
-    /// The compiled `code`, compiling it with `compile` the first time. A failed compile
-    /// is not kept: it fails the run, or the REPL entry, that met it.
-    pub(crate) fn get<E>(
+    /// The compiled `code`, compiling it with `compile` the first time, and the kept text
+    /// when it had been compiled before. A failed compile is not kept: it fails the run, or
+    /// the REPL entry, that met it.
+    fn get<E>(
         &self,
         code: &str,
         compile: impl FnOnce() -> Result<Compiled, E>,
-    ) -> Result<Arc<Compiled>, E> {
-        if let Some(c) = self.lock().get(code) {
-            return Ok(c.clone());
+    ) -> Result<(Arc<Compiled>, Option<Arc<str>>), E> {
+        if let Some((k, c)) = self.lock().get_key_value(code) {
+            return Ok((c.clone(), Some(k.clone())));
         }
         // Compiled outside the lock: tasks starting together do not queue behind it.
         let c = Arc::new(compile()?);
@@ -40,18 +41,19 @@ impl Snippets {
         if map.len() >= MAX_SNIPPETS {
             map.clear();
         }
-        map.insert(code.to_string(), c.clone());
-        Ok(c)
+        map.insert(Arc::from(code), c.clone());
+        Ok((c, None))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Compiled>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Compiled>>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// One executor's snippets in front of the run's [`Snippets`], keyed by where the text
 /// is, checked against the text itself (an address can be reused once a script's text is
-/// freed, as between REPL entries).
+/// freed, as between REPL entries). Only a snippet met before is kept here: a loop's
+/// statements are, while a long straight script does not pay twice for each statement.
 #[derive(Default)]
 pub(crate) struct Local {
     map: HashMap<(usize, usize), (Arc<Compiled>, Arc<str>)>,
@@ -63,17 +65,37 @@ impl Local {
         shared: &Snippets,
         code: &str,
         compile: impl FnOnce() -> Result<Compiled, E>,
-    ) -> Result<&Compiled, E> {
+    ) -> Result<Got<'_>, E> {
         let key = (code.as_ptr() as usize, code.len());
         let hit = self.map.get(&key).is_some_and(|(_, text)| **text == *code);
         if !hit {
-            let c = shared.get(code, compile)?;
+            let (c, seen) = shared.get(code, compile)?;
+            let Some(text) = seen else {
+                return Ok(Got::Shared(c));
+            };
             if self.map.len() >= MAX_SNIPPETS {
                 self.map.clear();
             }
-            self.map.insert(key, (c, Arc::from(code)));
+            self.map.insert(key, (c, text));
         }
-        Ok(&self.map[&key].0)
+        // Borrowed, not cloned: tasks running the same loop would bounce its count.
+        Ok(Got::Local(&self.map[&key].0))
+    }
+}
+
+/// A compiled snippet from [`Local::get`].
+pub(crate) enum Got<'a> {
+    Local(&'a Compiled),
+    Shared(Arc<Compiled>),
+}
+
+impl std::ops::Deref for Got<'_> {
+    type Target = Compiled;
+    fn deref(&self) -> &Compiled {
+        match self {
+            Got::Local(c) => c,
+            Got::Shared(c) => c,
+        }
     }
 }
 
