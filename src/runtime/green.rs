@@ -1,6 +1,6 @@
 //! Tasks that wait without an OS thread of their own.
 //!
-//! A `spawn`ed task runs as a coroutine (its own small stack, `corosensei`) on a few worker
+//! A `spawn`ed task runs as a coroutine (its own stack, `corosensei`; see `stacks`) on a few worker
 //! threads. Where it waits for time or for another task (`sleep`, `join`, the end of the
 //! tasks it started) it suspends, and its worker runs another task. 10,000 tasks that each
 //! sleep cost 10,000 stacks' touched pages, not 10,000 threads.
@@ -18,6 +18,8 @@
 //! (`Locals`), in functions that are never inlined, so no thread-local address is kept
 //! across a switch. Nothing held across a suspension is tied to a thread (no lock guard).
 
+mod stacks;
+
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use std::cell::RefCell;
@@ -26,10 +28,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A task's stack: what a thread gets by default, reserved but touched only as used.
-const STACK: usize = 2 << 20;
-/// Stacks kept for reuse when tasks end (each keeps the pages it touched).
-const SPARE_STACKS: usize = 64;
 /// A task that runs this long without suspending is taken to block its worker.
 const STUCK: Duration = Duration::from_millis(20);
 /// How often the monitor looks while tasks are alive.
@@ -62,6 +60,8 @@ pub(crate) struct Task {
     body: Mutex<Option<Body>>,
     /// The coroutine's yielder, set when it first runs (it lives on the task's stack).
     yielder: AtomicU64,
+    /// The lowest page of the task's stack, which faults when the stack overflows.
+    guard: usize,
 }
 
 impl Task {
@@ -208,14 +208,12 @@ pub(crate) fn hold_worker() {
 /// Start `f` as a task. Fails only when no stack can be had.
 pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
     let s = sched();
-    let stack = match s.stacks.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-        Some(st) => st,
-        None => DefaultStack::new(STACK)?,
-    };
+    let (stack, guard) = s.stacks.take()?;
     let task = Arc::new(Task {
         state: AtomicU8::new(RUNNING),
         body: Mutex::new(None),
         yielder: AtomicU64::new(0),
+        guard,
     });
     let me = Arc::downgrade(&task);
     let co = Co::with_stack(stack, move |y: &Yielder<(), Park>, ()| {
@@ -290,12 +288,13 @@ struct Sched {
     free: usize,
     live: AtomicU64,
     epoch: Instant,
-    stacks: Mutex<Vec<DefaultStack>>,
+    stacks: stacks::Spare,
 }
 
 fn sched() -> &'static Sched {
     static S: OnceLock<Sched> = OnceLock::new();
     S.get_or_init(|| {
+        stacks::report_overflows();
         let _ = std::thread::Builder::new()
             .name("flow-tasks-monitor".into())
             .spawn(monitor);
@@ -306,7 +305,7 @@ fn sched() -> &'static Sched {
             free: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             live: AtomicU64::new(0),
             epoch: Instant::now(),
-            stacks: Mutex::default(),
+            stacks: stacks::Spare::default(),
         }
     })
 }
@@ -443,7 +442,9 @@ fn run(s: &Sched, t: Arc<Task>) {
         return;
     };
     set_current(Some(t.clone()));
+    stacks::running(t.guard);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body.0.resume(())));
+    stacks::running(0);
     set_current(None);
     match r {
         Ok(CoroutineResult::Yield(Park(deadline))) => {
@@ -470,11 +471,7 @@ fn run(s: &Sched, t: Arc<Task>) {
         }
         Ok(CoroutineResult::Return(())) => {
             s.live.fetch_sub(1, Ordering::SeqCst);
-            let stack = body.0.into_stack();
-            let mut spare = s.stacks.lock().unwrap_or_else(|e| e.into_inner());
-            if spare.len() < SPARE_STACKS {
-                spare.push(stack);
-            }
+            s.stacks.give(body.0.into_stack());
         }
         Err(_) => {
             // The task's body catches its own panics; one escaping it ends the task.
@@ -505,8 +502,12 @@ fn monitor() {
         let mut newly = 0;
         for w in &q.workers {
             let since = w.since.load(Ordering::SeqCst);
-            if since != 0 && now.saturating_sub(since) >= stuck && !w.held.load(Ordering::SeqCst) {
-                w.held.store(true, Ordering::SeqCst);
+            // A swap, not a load then a store: `hold_worker` may set the flag between the
+            // two without the queue's lock, and the worker would be counted twice.
+            if since != 0
+                && now.saturating_sub(since) >= stuck
+                && !w.held.swap(true, Ordering::SeqCst)
+            {
                 newly += 1;
             }
         }
@@ -575,6 +576,88 @@ mod tests {
         .unwrap();
         assert!(drx.recv_timeout(Duration::from_secs(10)).is_ok());
         drop(tx);
+    }
+
+    /// Recurse until the stack runs out (nothing here can be turned into a loop).
+    fn deep(n: u64) -> u64 {
+        let frame = std::hint::black_box([n; 64]);
+        if frame[0] == u64::MAX {
+            0
+        } else {
+            deep(n + 1).wrapping_add(std::hint::black_box(frame[1]))
+        }
+    }
+
+    #[test]
+    fn a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault() {
+        const CHILD: &str = "FLOW_GREEN_TEST_OVERFLOW";
+        if std::env::var_os(CHILD).is_some() {
+            // The child process: overflow a task's stack; the report aborts the process.
+            spawn(|| {
+                std::hint::black_box(deep(0));
+            })
+            .unwrap();
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "runtime::green::tests::a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "{:?}\n{err}",
+            out.status
+        );
+        assert!(err.contains("flow::run::stack_overflow"), "{err}");
+        assert!(err.contains("a task overflowed its stack"), "{err}");
+    }
+
+    #[test]
+    fn a_fault_outside_a_task_stack_is_left_to_rust() {
+        // A thread's own overflow is still Rust's to report (the handler passes it on).
+        const CHILD: &str = "FLOW_GREEN_TEST_THREAD_OVERFLOW";
+        if std::env::var_os(CHILD).is_some() {
+            // Start the scheduler (and its fault handler), then overflow a plain thread.
+            spawn(|| {}).unwrap();
+            let t = std::thread::Builder::new()
+                .name("plain".into())
+                .stack_size(256 << 10)
+                .spawn(|| std::hint::black_box(deep(0)))
+                .unwrap();
+            let _ = t.join();
+            return;
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "runtime::green::tests::a_fault_outside_a_task_stack_is_left_to_rust",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGABRT),
+            "{:?}\n{err}",
+            out.status
+        );
+        assert!(err.contains("thread 'plain'"), "{err}");
+        assert!(err.contains("has overflowed its stack"), "{err}");
+        assert!(!err.contains("flow::run::stack_overflow"), "{err}");
     }
 
     #[test]
