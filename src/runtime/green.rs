@@ -274,14 +274,20 @@ struct Queue {
     ready: VecDeque<Arc<Task>>,
     timers: BinaryHeap<Timer>,
     workers: Vec<Arc<Worker>>,
+    /// Idle workers, the timer keeper among them.
     idle: usize,
+    /// Whether an idle worker waits for the earliest deadline (on `Sched::timer`). Only one
+    /// does: were every idle worker to wait for it, each deadline would wake them all.
+    keeper: bool,
     held: usize,
 }
 
 struct Sched {
     q: Mutex<Queue>,
-    /// Idle workers wait here.
+    /// Idle workers wait here for tasks.
     work: Condvar,
+    /// The timer keeper waits here for the earliest deadline, or a task.
+    timer: Condvar,
     /// The monitor waits here while no task is alive.
     monitor: Condvar,
     /// Workers that may run at once without any being held: the core count.
@@ -301,6 +307,7 @@ fn sched() -> &'static Sched {
         Sched {
             q: Mutex::default(),
             work: Condvar::new(),
+            timer: Condvar::new(),
             monitor: Condvar::new(),
             free: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             live: AtomicU64::new(0),
@@ -319,7 +326,7 @@ impl Sched {
         let mut q = self.lock();
         q.ready.push_back(t);
         if q.idle > 0 {
-            self.work.notify_one();
+            self.wake_idle(&q);
         } else {
             self.grow(&mut q);
         }
@@ -350,6 +357,15 @@ impl Sched {
                 return;
             }
             q.workers.push(w);
+        }
+    }
+
+    /// Wake an idle worker for a ready task: one waiting for tasks, or else the keeper.
+    fn wake_idle(&self, q: &Queue) {
+        if q.idle > usize::from(q.keeper) {
+            self.work.notify_one();
+        } else if q.keeper {
+            self.timer.notify_one();
         }
     }
 
@@ -403,6 +419,9 @@ fn work(me: &Arc<Worker>) {
         let next = fire(&mut q);
         if let Some(t) = q.ready.pop_front() {
             if !q.ready.is_empty() && q.idle > 0 {
+                s.wake_idle(&q);
+            } else if !q.keeper && !q.timers.is_empty() && q.idle > 0 {
+                // The keeper leaves to run this task: an idle worker takes the timers over.
                 s.work.notify_one();
             }
             drop(q);
@@ -416,18 +435,30 @@ fn work(me: &Arc<Worker>) {
             continue;
         }
         q.idle += 1;
-        let wait = next.map_or(IDLE_END, |at| {
-            at.saturating_duration_since(Instant::now()).min(IDLE_END)
-        });
-        let (g, timeout) = s
-            .work
-            .wait_timeout(q, wait)
-            .unwrap_or_else(|e| e.into_inner());
+        let keeper = next.is_some() && !q.keeper;
+        let (g, timeout) = if keeper {
+            q.keeper = true;
+            let wait = next.map_or(IDLE_END, |at| {
+                at.saturating_duration_since(Instant::now()).min(IDLE_END)
+            });
+            let (mut g, t) = s
+                .timer
+                .wait_timeout(q, wait)
+                .unwrap_or_else(|e| e.into_inner());
+            g.keeper = false;
+            (g, t)
+        } else {
+            s.work
+                .wait_timeout(q, IDLE_END)
+                .unwrap_or_else(|e| e.into_inner())
+        };
         q = g;
         q.idle -= 1;
+        // An extra worker ends when idle for long, unless the timers need it (none other
+        // waits for them).
         if timeout.timed_out()
             && q.ready.is_empty()
-            && q.timers.is_empty()
+            && (q.timers.is_empty() || q.keeper)
             && q.workers.len() > s.free
         {
             q.workers.retain(|w| !Arc::ptr_eq(w, me));
@@ -455,9 +486,14 @@ fn run(s: &Sched, t: Arc<Task>) {
                     at,
                     task: t.clone(),
                 });
-                if q.idle > 0 && q.timers.peek().is_some_and(|p| p.at == at) {
-                    // An idle worker may sleep past this deadline: let it re-time.
-                    s.work.notify_one();
+                if q.timers.peek().is_some_and(|p| p.at == at) {
+                    // The keeper may sleep past this deadline: let it re-time; with no
+                    // keeper, an idle worker becomes one.
+                    if q.keeper {
+                        s.timer.notify_one();
+                    } else if q.idle > 0 {
+                        s.work.notify_one();
+                    }
                 }
             }
             if t.state
@@ -514,8 +550,11 @@ fn monitor() {
         q.held += newly;
         // Workers fire timers between tasks; when every one is busy, the monitor does.
         fire(&mut q);
-        for _ in 0..q.ready.len().min(q.idle) {
+        for _ in 0..q.ready.len().min(q.idle - usize::from(q.keeper)) {
             s.work.notify_one();
+        }
+        if q.keeper && q.ready.len() >= q.idle {
+            s.timer.notify_one();
         }
         s.grow(&mut q);
     }
