@@ -8,6 +8,8 @@ use std::time::Duration;
 /// Run `flow script.flow` in `dir`; its exit code and the CPU time (user + system) it used.
 fn run_with_cpu(dir: &std::path::Path, script: &str) -> (i32, Duration, String) {
     std::fs::write(dir.join("script.flow"), script).expect("write the script");
+    // Reaped below by wait4, which also gives the child's CPU time.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_flow"))
         .arg("script.flow")
         .current_dir(dir)
