@@ -16,4 +16,5 @@ mod repl;
 mod rhai;
 mod signals;
 mod slurm;
+mod tasks;
 mod trust;

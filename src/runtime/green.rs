@@ -1,6 +1,6 @@
 //! Tasks that wait without an OS thread of their own.
 //!
-//! A `spawn`ed task runs as a coroutine (its own small stack, `corosensei`) on a few worker
+//! A `spawn`ed task runs as a coroutine (its own stack, `corosensei`; see `stacks`) on a few worker
 //! threads. Where it waits for time or for another task (`sleep`, `join`, the end of the
 //! tasks it started) it suspends, and its worker runs another task. 10,000 tasks that each
 //! sleep cost 10,000 stacks' touched pages, not 10,000 threads.
@@ -18,6 +18,8 @@
 //! (`Locals`), in functions that are never inlined, so no thread-local address is kept
 //! across a switch. Nothing held across a suspension is tied to a thread (no lock guard).
 
+mod stacks;
+
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use std::cell::RefCell;
@@ -26,10 +28,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A task's stack: what a thread gets by default, reserved but touched only as used.
-const STACK: usize = 2 << 20;
-/// Stacks kept for reuse when tasks end (each keeps the pages it touched).
-const SPARE_STACKS: usize = 64;
 /// A task that runs this long without suspending is taken to block its worker.
 const STUCK: Duration = Duration::from_millis(20);
 /// How often the monitor looks while tasks are alive.
@@ -62,6 +60,8 @@ pub(crate) struct Task {
     body: Mutex<Option<Body>>,
     /// The coroutine's yielder, set when it first runs (it lives on the task's stack).
     yielder: AtomicU64,
+    /// The lowest page of the task's stack, which faults when the stack overflows.
+    guard: usize,
 }
 
 impl Task {
@@ -208,14 +208,12 @@ pub(crate) fn hold_worker() {
 /// Start `f` as a task. Fails only when no stack can be had.
 pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
     let s = sched();
-    let stack = match s.stacks.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-        Some(st) => st,
-        None => DefaultStack::new(STACK)?,
-    };
+    let (stack, guard) = s.stacks.take()?;
     let task = Arc::new(Task {
         state: AtomicU8::new(RUNNING),
         body: Mutex::new(None),
         yielder: AtomicU64::new(0),
+        guard,
     });
     let me = Arc::downgrade(&task);
     let co = Co::with_stack(stack, move |y: &Yielder<(), Park>, ()| {
@@ -276,37 +274,45 @@ struct Queue {
     ready: VecDeque<Arc<Task>>,
     timers: BinaryHeap<Timer>,
     workers: Vec<Arc<Worker>>,
+    /// Idle workers, the timer keeper among them.
     idle: usize,
+    /// Whether an idle worker waits for the earliest deadline (on `Sched::timer`). Only one
+    /// does: were every idle worker to wait for it, each deadline would wake them all.
+    keeper: bool,
     held: usize,
 }
 
 struct Sched {
     q: Mutex<Queue>,
-    /// Idle workers wait here.
+    /// Idle workers wait here for tasks.
     work: Condvar,
+    /// The timer keeper waits here for the earliest deadline, or a task.
+    timer: Condvar,
     /// The monitor waits here while no task is alive.
     monitor: Condvar,
     /// Workers that may run at once without any being held: the core count.
     free: usize,
     live: AtomicU64,
     epoch: Instant,
-    stacks: Mutex<Vec<DefaultStack>>,
+    stacks: stacks::Spare,
 }
 
 fn sched() -> &'static Sched {
     static S: OnceLock<Sched> = OnceLock::new();
     S.get_or_init(|| {
+        stacks::report_overflows();
         let _ = std::thread::Builder::new()
             .name("flow-tasks-monitor".into())
             .spawn(monitor);
         Sched {
             q: Mutex::default(),
             work: Condvar::new(),
+            timer: Condvar::new(),
             monitor: Condvar::new(),
             free: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             live: AtomicU64::new(0),
             epoch: Instant::now(),
-            stacks: Mutex::default(),
+            stacks: stacks::Spare::default(),
         }
     })
 }
@@ -320,7 +326,7 @@ impl Sched {
         let mut q = self.lock();
         q.ready.push_back(t);
         if q.idle > 0 {
-            self.work.notify_one();
+            self.wake_idle(&q);
         } else {
             self.grow(&mut q);
         }
@@ -351,6 +357,15 @@ impl Sched {
                 return;
             }
             q.workers.push(w);
+        }
+    }
+
+    /// Wake an idle worker for a ready task: one waiting for tasks, or else the keeper.
+    fn wake_idle(&self, q: &Queue) {
+        if q.idle > usize::from(q.keeper) {
+            self.work.notify_one();
+        } else if q.keeper {
+            self.timer.notify_one();
         }
     }
 
@@ -404,6 +419,9 @@ fn work(me: &Arc<Worker>) {
         let next = fire(&mut q);
         if let Some(t) = q.ready.pop_front() {
             if !q.ready.is_empty() && q.idle > 0 {
+                s.wake_idle(&q);
+            } else if !q.keeper && !q.timers.is_empty() && q.idle > 0 {
+                // The keeper leaves to run this task: an idle worker takes the timers over.
                 s.work.notify_one();
             }
             drop(q);
@@ -417,18 +435,30 @@ fn work(me: &Arc<Worker>) {
             continue;
         }
         q.idle += 1;
-        let wait = next.map_or(IDLE_END, |at| {
-            at.saturating_duration_since(Instant::now()).min(IDLE_END)
-        });
-        let (g, timeout) = s
-            .work
-            .wait_timeout(q, wait)
-            .unwrap_or_else(|e| e.into_inner());
+        let keeper = next.is_some() && !q.keeper;
+        let (g, timeout) = if keeper {
+            q.keeper = true;
+            let wait = next.map_or(IDLE_END, |at| {
+                at.saturating_duration_since(Instant::now()).min(IDLE_END)
+            });
+            let (mut g, t) = s
+                .timer
+                .wait_timeout(q, wait)
+                .unwrap_or_else(|e| e.into_inner());
+            g.keeper = false;
+            (g, t)
+        } else {
+            s.work
+                .wait_timeout(q, IDLE_END)
+                .unwrap_or_else(|e| e.into_inner())
+        };
         q = g;
         q.idle -= 1;
+        // An extra worker ends when idle for long, unless the timers need it (none other
+        // waits for them).
         if timeout.timed_out()
             && q.ready.is_empty()
-            && q.timers.is_empty()
+            && (q.timers.is_empty() || q.keeper)
             && q.workers.len() > s.free
         {
             q.workers.retain(|w| !Arc::ptr_eq(w, me));
@@ -443,7 +473,9 @@ fn run(s: &Sched, t: Arc<Task>) {
         return;
     };
     set_current(Some(t.clone()));
+    stacks::running(t.guard);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body.0.resume(())));
+    stacks::running(0);
     set_current(None);
     match r {
         Ok(CoroutineResult::Yield(Park(deadline))) => {
@@ -454,9 +486,14 @@ fn run(s: &Sched, t: Arc<Task>) {
                     at,
                     task: t.clone(),
                 });
-                if q.idle > 0 && q.timers.peek().is_some_and(|p| p.at == at) {
-                    // An idle worker may sleep past this deadline: let it re-time.
-                    s.work.notify_one();
+                if q.timers.peek().is_some_and(|p| p.at == at) {
+                    // The keeper may sleep past this deadline: let it re-time; with no
+                    // keeper, an idle worker becomes one.
+                    if q.keeper {
+                        s.timer.notify_one();
+                    } else if q.idle > 0 {
+                        s.work.notify_one();
+                    }
                 }
             }
             if t.state
@@ -470,11 +507,7 @@ fn run(s: &Sched, t: Arc<Task>) {
         }
         Ok(CoroutineResult::Return(())) => {
             s.live.fetch_sub(1, Ordering::SeqCst);
-            let stack = body.0.into_stack();
-            let mut spare = s.stacks.lock().unwrap_or_else(|e| e.into_inner());
-            if spare.len() < SPARE_STACKS {
-                spare.push(stack);
-            }
+            s.stacks.give(body.0.into_stack());
         }
         Err(_) => {
             // The task's body catches its own panics; one escaping it ends the task.
@@ -505,93 +538,27 @@ fn monitor() {
         let mut newly = 0;
         for w in &q.workers {
             let since = w.since.load(Ordering::SeqCst);
-            if since != 0 && now.saturating_sub(since) >= stuck && !w.held.load(Ordering::SeqCst) {
-                w.held.store(true, Ordering::SeqCst);
+            // A swap, not a load then a store: `hold_worker` may set the flag between the
+            // two without the queue's lock, and the worker would be counted twice.
+            if since != 0
+                && now.saturating_sub(since) >= stuck
+                && !w.held.swap(true, Ordering::SeqCst)
+            {
                 newly += 1;
             }
         }
         q.held += newly;
         // Workers fire timers between tasks; when every one is busy, the monitor does.
         fire(&mut q);
-        for _ in 0..q.ready.len().min(q.idle) {
+        for _ in 0..q.ready.len().min(q.idle - usize::from(q.keeper)) {
             s.work.notify_one();
+        }
+        if q.keeper && q.ready.len() >= q.idle {
+            s.timer.notify_one();
         }
         s.grow(&mut q);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::AtomicUsize;
-
-    fn sleep_in_task(d: Duration) {
-        let until = Instant::now() + d;
-        while Instant::now() < until {
-            park(Some(until));
-        }
-    }
-
-    #[test]
-    fn many_waiting_tasks_share_few_threads() {
-        let done = Arc::new(AtomicUsize::new(0));
-        let t0 = Instant::now();
-        for _ in 0..500 {
-            let done = done.clone();
-            spawn(move || {
-                sleep_in_task(Duration::from_millis(100));
-                done.fetch_add(1, Ordering::SeqCst);
-            })
-            .unwrap();
-        }
-        while done.load(Ordering::SeqCst) < 500 {
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "tasks did not finish"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let workers = sched().lock().workers.len();
-        assert!(workers < 50, "{workers} workers for 500 sleeping tasks");
-    }
-
-    #[test]
-    fn a_task_that_blocks_its_worker_does_not_starve_the_others() {
-        // More blocked tasks than cores: the others still run, on workers started for them.
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let rx = Arc::new(Mutex::new(rx));
-        let n = sched().free + 2;
-        for _ in 0..n {
-            let rx = rx.clone();
-            spawn(move || {
-                let _ = rx.lock().unwrap().recv_timeout(Duration::from_secs(20));
-            })
-            .unwrap();
-        }
-        let (dtx, drx) = std::sync::mpsc::channel();
-        spawn(move || {
-            let _ = dtx.send(());
-        })
-        .unwrap();
-        assert!(drx.recv_timeout(Duration::from_secs(10)).is_ok());
-        drop(tx);
-    }
-
-    #[test]
-    fn a_wake_before_the_park_is_not_lost() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let flag = Arc::new(AtomicBool::new(false));
-        let f2 = flag.clone();
-        spawn(move || {
-            let me = current().unwrap();
-            me.wake();
-            // Woken while running: this park returns at once.
-            park(None);
-            f2.store(true, Ordering::SeqCst);
-            let _ = tx.send(());
-        })
-        .unwrap();
-        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
-        assert!(flag.load(Ordering::SeqCst));
-    }
-}
+mod tests;

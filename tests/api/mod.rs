@@ -67,6 +67,29 @@ fn a_panicking_host_function_is_an_ordinary_error() {
 }
 
 #[test]
+fn a_host_function_panicking_in_a_task_fails_that_task_only() {
+    // A task runs on a worker shared with other tasks: the panic ends its task with an
+    // error at `join`, and the tasks parked beside it still finish.
+    let mut e = Engine::new();
+    e.register(|r| {
+        r.register_fn("boom", |_x: i64| -> i64 { panic!("host bug in a task") });
+    });
+    e.declare_fn("boom", 1);
+    let s = e
+        .compile(
+            "let ok = []\n\
+             for i in 0..50 { let h = spawn { sleep(0.05); i }; ok.push(h) }\n\
+             let bad = spawn { sleep(0.01); let x = boom(1) }\n\
+             let vs = join ok\n\
+             join bad",
+        )
+        .unwrap();
+    let err = e.run(&s).unwrap_err();
+    assert!(matches!(err.kind, RunErrorKind::Panic { .. }), "{err:?}");
+    assert!(err.to_string().contains("host bug in a task"), "{err}");
+}
+
+#[test]
 fn a_named_source_feeds_a_script() {
     let mut e = Engine::new();
     let tx = e.source("input", 2);
