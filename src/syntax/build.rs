@@ -16,6 +16,11 @@ use std::time::Duration;
 
 type P<'a> = Pair<'a, Rule>;
 
+/// Most `else if` arms one `if` may have: each arm is a level deeper in the tree, and walking
+/// 20,000 of them overflowed the stack (500 are accepted; pest's own guard stops a debug
+/// build near 900).
+pub(crate) const MAX_ELSE_IF: usize = 1_000;
+
 /// Builds AST nodes from pairs; collects errors instead of stopping at the first.
 pub(crate) struct Builder<'s> {
     src: &'s str,
@@ -232,7 +237,7 @@ impl<'s> Builder<'s> {
                 }
                 StmtKind::OnInterrupt { grace, body }
             }
-            Rule::if_stmt => self.if_stmt(p),
+            Rule::if_stmt => self.if_stmt(p, 0),
             Rule::try_stmt => {
                 let k = kids(p);
                 let body = self.stmts(k[0].clone());
@@ -337,7 +342,10 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn if_stmt(&mut self, p: P<'_>) -> StmtKind {
+    /// An `if` statement; `arms`: how many `else if` arms came before it in its chain (each
+    /// one is a level deeper: past the nesting limit the chain is an error, not a stack
+    /// overflow here or in whatever walks the tree after).
+    fn if_stmt(&mut self, p: P<'_>, arms: usize) -> StmtKind {
         let k = kids(p);
         let command = (k[0].as_rule() == Rule::if_command).then(|| {
             let span = self.span(&k[0]);
@@ -359,11 +367,19 @@ impl<'s> Builder<'s> {
         let cond = self.cond(&k[0]);
         let then = self.stmts(k[1].clone());
         let otherwise = k.get(2).map(|e| match e.as_rule() {
+            Rule::if_stmt if arms >= MAX_ELSE_IF => {
+                let at = self.span(e).start;
+                self.err(
+                    Span::new(at, at + 2),
+                    ParseErrorKind::LongElseIf { limit: MAX_ELSE_IF },
+                );
+                vec![]
+            }
             Rule::if_stmt => {
                 let span = self.span(e);
                 vec![Stmt {
                     span,
-                    kind: self.if_stmt(e.clone()),
+                    kind: self.if_stmt(e.clone(), arms + 1),
                 }]
             }
             _ => self.stmts(e.clone()),
@@ -960,5 +976,48 @@ fn unescape_dq(s: &str) -> String {
         "\\\\" => "\\".into(),
         "\\$" => "$".into(),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::parse_error::ParseErrorKind;
+
+    fn chain(arms: usize) -> String {
+        let mut s = String::from("let x = 1\nif x > 0 { echo a }");
+        for i in 0..arms {
+            s.push_str(&format!(" else if x > {i} {{ echo b }}"));
+        }
+        s.push('\n');
+        s
+    }
+
+    #[test]
+    fn an_else_if_chain_up_to_the_limit_parses() {
+        assert!(crate::parse(&chain(super::MAX_ELSE_IF)).is_ok());
+    }
+
+    #[test]
+    fn a_longer_else_if_chain_is_an_error_at_the_arm_past_the_limit() {
+        let src = chain(super::MAX_ELSE_IF + 1);
+        let e = crate::parse(&src).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            matches!(e[0].kind, ParseErrorKind::LongElseIf { limit: 1_000 }),
+            "{e:?}"
+        );
+        let last_if = src.rfind("if x").unwrap();
+        assert_eq!((e[0].span.start, e[0].span.end), (last_if, last_if + 2));
+    }
+
+    #[test]
+    fn a_very_long_else_if_chain_is_an_error_not_a_stack_overflow() {
+        // 20,000 arms overflowed the main thread's 8 MiB stack while building the tree.
+        let src = chain(20_000);
+        let run = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || crate::parse(&src).is_err())
+            .unwrap();
+        assert!(run.join().unwrap());
     }
 }
