@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # flow check throughput on a generated 10,000-line realistic script.
 # Usage: FLOW=path/to/flow benches/check_throughput.sh   (LINES=10000 RUNS=30 to change)
+# CALLGRIND=1: instead, instructions executed (valgrind's callgrind) by `flow check` of a
+# 1-line, a LINES-line and a 2×LINES-line script: stable on a noisy machine, unlike times.
 set -u
 . "$(dirname "$0")/lib.sh"
 LINES=${LINES:-10000}; RUNS=${RUNS:-30}
 SRC="$TMPD/big.flow"; EMPTY="$TMPD/empty.flow"; : > "$EMPTY"
 
-# ~10 statement kinds in rotation; every program used exists on PATH (checked at `flow check`).
-awk -v n="$LINES" 'BEGIN{
+# gen N: ~10 statement kinds in rotation; every program used exists on PATH (checked at `flow check`).
+gen() { awk -v n="$1" 'BEGIN{
   print "#!/usr/bin/env flow"; print "// generated benchmark script"; l = 2; i = 0
   while (l < n) {
     k = i % 12
@@ -25,7 +27,19 @@ awk -v n="$LINES" 'BEGIN{
     else              printf "from 1..=3 | pool 2 map { it * it + 1 } | each { print(it) }\n"
     l++; i++
   }
-}' > "$SRC"
+}'; }
+gen "$LINES" > "$SRC"
+
+if [ "${CALLGRIND:-0}" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install -y valgrind)"; exit 1; }
+  echo 'let x = 1' > "$TMPD/one.flow"; gen $((2 * LINES)) > "$TMPD/double.flow"
+  for f in one.flow big.flow double.flow; do
+    ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$FLOW" check "$TMPD/$f" 2>&1 \
+      | awk '/Collected/{print $4}')
+    printf "%-34s %8s lines %16s instructions\n" "flow check $f" "$(wc -l < "$TMPD/$f")" "$ir"
+  done
+  exit 0
+fi
 BYTES=$(wc -c < "$SRC"); NL=$(wc -l < "$SRC")
 echo "script: $NL lines, $BYTES bytes; flow: $FLOW; runs: $RUNS"
 

@@ -50,9 +50,22 @@ impl<'s> Builder<'s> {
 
     /// The text of a span, whitespace collapsed and shortened.
     fn label(&self, span: Span) -> String {
-        let words: Vec<&str> = span.text(self.src).split_whitespace().collect();
-        let text = words.join(" ");
-        if text.chars().count() <= LABEL_MAX {
+        // One pass, no list of words; past the limit only the first chars matter.
+        let src = span.text(self.src);
+        let mut text = String::with_capacity(src.len().min(4 * LABEL_MAX));
+        let mut chars = 0;
+        for w in src.split_whitespace() {
+            if !text.is_empty() {
+                text.push(' ');
+                chars += 1;
+            }
+            text.push_str(w);
+            chars += w.chars().count();
+            if chars > LABEL_MAX {
+                break;
+            }
+        }
+        if chars <= LABEL_MAX {
             text
         } else {
             let mut t: String = text.chars().take(LABEL_MAX - 1).collect();

@@ -1,6 +1,7 @@
 //! Rhai syntax, checked before anything runs: every `fn`, block and expression of the script
 //! is compiled once by a bare Rhai engine (≈2 µs each), so a typo in a stage's block is a
-//! check error, not a failure after the first stages have already run.
+//! check error, not a failure after the first stages have already run. A text that compiled
+//! without a finding is not compiled again (scripts repeat `{ it * 2 }`, `1..=n`, `it`).
 
 use super::{CheckError, CheckErrorKind};
 use crate::ast::{
@@ -8,6 +9,7 @@ use crate::ast::{
     SpawnBody, StageKind, Stmt, StmtKind, Word, WordPart,
 };
 use crate::Span;
+use std::collections::HashSet;
 
 /// Compile every Rhai snippet of `ast`; one error per snippet that does not parse, and one
 /// per call of a host function (`host_fns`: name and arity) with an undeclared arity.
@@ -20,6 +22,7 @@ pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> 
         engine,
         errors: vec![],
         host: super::host_calls::HostFns::new(host_fns, &own),
+        clean: HashSet::new(),
     };
     w.stmts(&ast.stmts);
     w.errors
@@ -29,6 +32,10 @@ struct Walker {
     engine: rhai::Engine,
     errors: Vec<CheckError>,
     host: super::host_calls::HostFns,
+    /// Texts (as given to Rhai) that compiled and had no host-call finding: what they would
+    /// report again anywhere in the script is nothing, since neither depends on where the
+    /// text stands.
+    clean: HashSet<String>,
 }
 
 /// The names of the script's own `fn`s.
@@ -62,12 +69,22 @@ fn script_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a str>) {
 impl Walker {
     fn rhai(&mut self, r: &Rhai) {
         // Single-quoted strings are rewritten as at run time (`script::quotes`).
+        if is_small_integer(&r.code) {
+            return;
+        }
         let text = crate::script::quotes::rewrite(&r.code);
+        if self.clean.contains(&*text.text) {
+            return;
+        }
         match self.engine.compile(&*text.text) {
             Ok(ast) => {
                 let offset = |p| snippet_offset(&r.code, text.original(p));
+                let before = self.errors.len();
                 self.host
                     .check(&ast, r.span.start, &offset, &mut self.errors);
+                if self.errors.len() == before {
+                    self.clean.insert(text.text.into_owned());
+                }
             }
             Err(e) => {
                 let at = snippet_offset(&r.code, text.original(e.position()))
@@ -240,6 +257,15 @@ impl Walker {
     }
 }
 
+/// `0`, `42`: a decimal literal Rhai takes as it is (no sign, no leading zero, fits an
+/// `i64`), with no call in it: compiling it could find nothing.
+fn is_small_integer(code: &str) -> bool {
+    let b = code.as_bytes();
+    (1..=18).contains(&b.len())
+        && b.iter().all(u8::is_ascii_digit)
+        && (b[0] != b'0' || b.len() == 1)
+}
+
 /// Byte offset within `code` of a Rhai position (1-based line and column).
 fn snippet_offset(code: &str, pos: rhai::Position) -> Option<usize> {
     let (line, col) = (pos.line()?, pos.position().unwrap_or(1));
@@ -357,6 +383,41 @@ mod tests {
         let e = errors(src);
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(e[0].span.start, src.rfind('}').unwrap());
+    }
+
+    #[test]
+    fn only_plain_decimal_literals_skip_the_compiler() {
+        assert!(
+            is_small_integer("0")
+                && is_small_integer("42")
+                && is_small_integer("123456789012345678")
+        );
+        for not in [
+            "",
+            "07",
+            "-1",
+            "1_000",
+            "1e3",
+            "0x10",
+            "1234567890123456789",
+            " 1",
+            "1 ",
+        ] {
+            assert!(!is_small_integer(not), "{not}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_text_is_reported_at_each_place() {
+        let src = "from [1] | map { it * }\nfrom [1] | map { it * }\nlet a = triple(1, 2)\nlet b = triple(1, 2)\nfrom [1] | map { it * 2 } | map { it * 2 }\n";
+        let e = host_errors(src);
+        let starts: Vec<usize> = e.iter().map(|e| e.span.start).collect();
+        let braces: Vec<usize> = src.match_indices("it * }").map(|(i, _)| i).collect();
+        let calls: Vec<usize> = src.match_indices("triple").map(|(i, _)| i).collect();
+        assert_eq!(e.len(), 4, "{e:?}");
+        assert!(starts[0] >= braces[0] && starts[0] < braces[1], "{e:?}");
+        assert!(starts[1] >= braces[1] && starts[1] < calls[0], "{e:?}");
+        assert_eq!(starts[2..], calls[..], "{e:?}");
     }
 
     #[test]

@@ -299,10 +299,11 @@ fn idents(s: &str) -> Vec<(usize, &str)> {
                 i += if b[i] == b'\\' { 2 } else { 1 };
             }
             i += 1;
-        } else if s[i..].starts_with("//") {
-            i = s[i..].find('\n').map_or(b.len(), |n| i + n);
-        } else if s[i..].starts_with("/*") {
-            i = s[i + 2..].find("*/").map_or(b.len(), |n| i + n + 4);
+        // (Bytes, not `str` slices: `i` may be inside a multi-byte character here.)
+        } else if b[i..].starts_with(b"//") {
+            i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
+        } else if b[i..].starts_with(b"/*") {
+            i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |n| i + n + 4);
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
@@ -334,5 +335,11 @@ mod tests {
         .map(|(_, w)| w)
         .collect();
         assert_eq!(got, vec!["a", "e"]);
+    }
+
+    #[test]
+    fn idents_step_over_characters_outside_ascii() {
+        let got: Vec<(usize, &str)> = idents("it.splié(x) × é/é y");
+        assert_eq!(got, vec![(0, "it"), (3, "spli"), (10, "x"), (22, "y")]);
     }
 }

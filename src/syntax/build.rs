@@ -16,6 +16,11 @@ use std::time::Duration;
 
 type P<'a> = Pair<'a, Rule>;
 
+/// Most `else if` arms one `if` may have: each arm is a level deeper in the tree, and walking
+/// 20,000 of them overflowed the stack (500 are accepted; pest's own guard stops a debug
+/// build near 900).
+pub(crate) const MAX_ELSE_IF: usize = 1_000;
+
 /// Builds AST nodes from pairs; collects errors instead of stopping at the first.
 pub(crate) struct Builder<'s> {
     src: &'s str,
@@ -105,11 +110,20 @@ fn is_kw(r: Rule) -> bool {
     )
 }
 
-/// Children of a pair without keyword tokens.
-fn kids(p: P<'_>) -> Vec<P<'_>> {
+/// Children of a pair without keyword tokens, as they come (no list is made).
+fn kid_iter(p: P<'_>) -> impl Iterator<Item = P<'_>> {
     p.into_inner()
         .filter(|c| !is_kw(c.as_rule()) && c.as_rule() != Rule::EOI)
-        .collect()
+}
+
+/// Children of a pair without keyword tokens, where they are wanted by position.
+fn kids(p: P<'_>) -> Vec<P<'_>> {
+    kid_iter(p).collect()
+}
+
+/// The first child of a pair that is not a keyword token.
+fn first_kid(p: P<'_>) -> Option<P<'_>> {
+    kid_iter(p).next()
 }
 
 impl<'s> Builder<'s> {
@@ -157,16 +171,16 @@ impl<'s> Builder<'s> {
     }
 
     fn stmts(&mut self, p: P<'_>) -> Vec<Stmt> {
-        kids(p).into_iter().filter_map(|s| self.stmt(s)).collect()
+        kid_iter(p).filter_map(|s| self.stmt(s)).collect()
     }
 
     fn stmt(&mut self, p: P<'_>) -> Option<Stmt> {
         let span = self.span(&p);
         let kind = match p.as_rule() {
             Rule::fn_def => {
-                let k = kids(p.clone());
-                let name = self.ident(&k[0]);
-                let params = kids(k[1].clone()).iter().map(|x| self.ident(x)).collect();
+                let mut k = kid_iter(p.clone());
+                let name = self.ident(&k.next()?);
+                let params = kid_iter(k.next()?).map(|x| self.ident(&x)).collect();
                 StmtKind::Fn {
                     name,
                     params,
@@ -174,9 +188,9 @@ impl<'s> Builder<'s> {
                 }
             }
             Rule::let_stmt => {
-                let k = kids(p);
-                let name = self.ident(&k[0]);
-                let v = k[1].clone();
+                let mut k = kid_iter(p);
+                let name = self.ident(&k.next()?);
+                let v = k.next()?;
                 let value = match v.as_rule() {
                     Rule::spawn_expr => LetValue::Spawn(self.spawn(v)),
                     Rule::join_expr => LetValue::Join(self.join(v)),
@@ -209,13 +223,13 @@ impl<'s> Builder<'s> {
                 }
                 StmtKind::Rhai(self.rhai(&p))
             }
-            Rule::spawn_stmt => StmtKind::Spawn(self.spawn(kids(p).remove(0))),
-            Rule::join_stmt => StmtKind::Join(self.join(kids(p).remove(0))),
-            Rule::cancel_stmt => StmtKind::Cancel(self.ident(&kids(p)[0])),
+            Rule::spawn_stmt => StmtKind::Spawn(self.spawn(first_kid(p)?)),
+            Rule::join_stmt => StmtKind::Join(self.join(first_kid(p)?)),
+            Rule::cancel_stmt => StmtKind::Cancel(self.ident(&first_kid(p)?)),
             Rule::on_interrupt => {
                 let mut grace = None;
                 let mut body = vec![];
-                for c in kids(p) {
+                for c in kid_iter(p) {
                     match c.as_rule() {
                         Rule::stmt_block => body = self.stmts(c),
                         _ => grace = self.duration(&c),
@@ -223,7 +237,7 @@ impl<'s> Builder<'s> {
                 }
                 StmtKind::OnInterrupt { grace, body }
             }
-            Rule::if_stmt => self.if_stmt(p),
+            Rule::if_stmt => self.if_stmt(p, 0),
             Rule::try_stmt => {
                 let k = kids(p);
                 let body = self.stmts(k[0].clone());
@@ -245,7 +259,7 @@ impl<'s> Builder<'s> {
                 };
                 StmtKind::Try { body, var, handler }
             }
-            Rule::throw_stmt => match kids(p).first() {
+            Rule::throw_stmt => match first_kid(p).as_ref() {
                 Some(e) => StmtKind::Throw(self.rhai(e)),
                 None => {
                     self.err(span, ParseErrorKind::ThrowWithoutValue);
@@ -302,7 +316,7 @@ impl<'s> Builder<'s> {
                     vars: std::mem::take(&mut self.vars),
                     errors: vec![],
                 };
-                let pl = kids(only).into_iter().next().map(|x| sub.pipeline(x));
+                let pl = first_kid(only).map(|x| sub.pipeline(x));
                 self.vars = sub.vars;
                 self.errors.extend(sub.errors);
                 Some(Stmt {
@@ -328,7 +342,10 @@ impl<'s> Builder<'s> {
         }
     }
 
-    fn if_stmt(&mut self, p: P<'_>) -> StmtKind {
+    /// An `if` statement; `arms`: how many `else if` arms came before it in its chain (each
+    /// one is a level deeper: past the nesting limit the chain is an error, not a stack
+    /// overflow here or in whatever walks the tree after).
+    fn if_stmt(&mut self, p: P<'_>, arms: usize) -> StmtKind {
         let k = kids(p);
         let command = (k[0].as_rule() == Rule::if_command).then(|| {
             let span = self.span(&k[0]);
@@ -350,11 +367,19 @@ impl<'s> Builder<'s> {
         let cond = self.cond(&k[0]);
         let then = self.stmts(k[1].clone());
         let otherwise = k.get(2).map(|e| match e.as_rule() {
+            Rule::if_stmt if arms >= MAX_ELSE_IF => {
+                let at = self.span(e).start;
+                self.err(
+                    Span::new(at, at + 2),
+                    ParseErrorKind::LongElseIf { limit: MAX_ELSE_IF },
+                );
+                vec![]
+            }
             Rule::if_stmt => {
                 let span = self.span(e);
                 vec![Stmt {
                     span,
-                    kind: self.if_stmt(e.clone()),
+                    kind: self.if_stmt(e.clone(), arms + 1),
                 }]
             }
             _ => self.stmts(e.clone()),
@@ -401,7 +426,7 @@ impl<'s> Builder<'s> {
         let span = self.span(&p);
         let mut daemon = false;
         let mut body = SpawnBody::Block(vec![]);
-        for c in kids(p) {
+        for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::daemon => daemon = true,
                 Rule::stmt_block => body = SpawnBody::Block(self.stmts(c)),
@@ -415,7 +440,7 @@ impl<'s> Builder<'s> {
         let span = self.span(&p);
         let mut names = vec![];
         let mut timeout = None;
-        for c in kids(p) {
+        for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::name => names.push(self.ident(&c)),
                 _ => timeout = self.duration(&c),
@@ -461,18 +486,19 @@ impl<'s> Builder<'s> {
             stages: vec![],
             redirects: vec![],
         };
-        for c in kids(p) {
+        for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::source => {
                     let s = self.span(&c);
-                    let e = kids(c).remove(0);
-                    pl.source = Some(Source {
-                        span: s,
-                        expr: self.cond(&e),
-                    });
+                    if let Some(e) = first_kid(c) {
+                        pl.source = Some(Source {
+                            span: s,
+                            expr: self.cond(&e),
+                        });
+                    }
                 }
                 Rule::redirects => {
-                    for r in kids(c) {
+                    for r in kid_iter(c) {
                         pl.redirects.push(self.redirect(r));
                     }
                 }
@@ -497,8 +523,8 @@ impl<'s> Builder<'s> {
     fn stage(&mut self, p: P<'_>) -> Option<Stage> {
         let span = self.span(&p);
         let kind = match p.as_rule() {
-            Rule::item_stage => self.item_stage(kids(p).remove(0))?,
-            Rule::sink_stage => self.sink(kids(p).remove(0))?,
+            Rule::item_stage => self.item_stage(first_kid(p)?)?,
+            Rule::sink_stage => self.sink(first_kid(p)?)?,
             Rule::pool_stage => StageKind::Pool(Box::new(self.pool(p)?)),
             Rule::command | Rule::caret_command => StageKind::Command(self.command(p)),
             Rule::keyword_misuse => {
@@ -563,38 +589,38 @@ impl<'s> Builder<'s> {
 
     fn item_stage(&mut self, p: P<'_>) -> Option<StageKind> {
         let rule = p.as_rule();
-        let k = kids(p);
+        let k0 = first_kid(p);
         Some(match rule {
-            Rule::map_stage => StageKind::Map(self.callable(&k[0])),
-            Rule::filter_stage => StageKind::Filter(self.callable(&k[0])),
-            Rule::flat_map_stage => StageKind::FlatMap(self.callable(&k[0])),
-            Rule::each_stage => StageKind::Each(self.callable(&k[0])),
-            Rule::take_stage => StageKind::Take(self.amount(&k[0])),
-            Rule::skip_stage => StageKind::Skip(self.amount(&k[0])),
-            Rule::batch_stage => StageKind::Batch(self.amount(&k[0])),
-            Rule::sort_stage => StageKind::Sort(k.first().map(|c| self.callable(c))),
+            Rule::map_stage => StageKind::Map(self.callable(k0.as_ref()?)),
+            Rule::filter_stage => StageKind::Filter(self.callable(k0.as_ref()?)),
+            Rule::flat_map_stage => StageKind::FlatMap(self.callable(k0.as_ref()?)),
+            Rule::each_stage => StageKind::Each(self.callable(k0.as_ref()?)),
+            Rule::take_stage => StageKind::Take(self.amount(k0.as_ref()?)),
+            Rule::skip_stage => StageKind::Skip(self.amount(k0.as_ref()?)),
+            Rule::batch_stage => StageKind::Batch(self.amount(k0.as_ref()?)),
+            Rule::sort_stage => StageKind::Sort(k0.as_ref().map(|c| self.callable(c))),
             Rule::uniq_stage => StageKind::Uniq,
-            Rule::lines_stage => StageKind::Lines(k.first().map(|s| lines_sep(s.as_str()))),
+            Rule::lines_stage => StageKind::Lines(k0.as_ref().map(|s| lines_sep(s.as_str()))),
             Rule::json_stage => StageKind::Json,
             Rule::to_json_stage => StageKind::ToJson,
-            Rule::into_stage => StageKind::Into(self.ident(&k[0])),
+            Rule::into_stage => StageKind::Into(self.ident(k0.as_ref()?)),
             _ => return None,
         })
     }
 
     fn sink(&mut self, p: P<'_>) -> Option<StageKind> {
         let rule = p.as_rule();
-        let k = kids(p);
+        let mut k = kid_iter(p);
         let s = match rule {
             Rule::count_sink => Sink::Count,
-            Rule::count_by_sink => Sink::CountBy(self.callable(&k[0])),
+            Rule::count_by_sink => Sink::CountBy(self.callable(&k.next()?)),
             Rule::sum_sink => Sink::Sum,
             Rule::first_sink => Sink::First,
             Rule::last_sink => Sink::Last,
             Rule::collect_sink => Sink::Collect,
             Rule::text_sink => Sink::Text,
             Rule::reduce_sink => {
-                let init = k[0].clone().into_inner().next()?;
+                let init = k.next()?.into_inner().next()?;
                 let init = if init.as_rule() == Rule::rhai_block {
                     self.block(&init)
                 } else {
@@ -602,7 +628,7 @@ impl<'s> Builder<'s> {
                 };
                 Sink::Reduce {
                     init,
-                    f: self.callable(&k[1]),
+                    f: self.callable(&k.next()?),
                 }
             }
             _ => return None,
@@ -614,7 +640,7 @@ impl<'s> Builder<'s> {
         let mut size = PoolSize::Cpus;
         let mut work = None;
         let mut opts = PoolOpts::default();
-        for c in kids(p) {
+        for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::pool_size => {
                     let span = self.span(&c);
@@ -636,9 +662,9 @@ impl<'s> Builder<'s> {
                         _ => PoolSize::Cpus,
                     };
                 }
-                Rule::pool_map => work = Some(PoolWork::Map(self.callable(&kids(c)[0]))),
+                Rule::pool_map => work = Some(PoolWork::Map(self.callable(&first_kid(c)?))),
                 Rule::pool_exec => {
-                    let inner = kids(c).remove(0);
+                    let inner = first_kid(c)?;
                     work = Some(if inner.as_rule() == Rule::stmt_block {
                         let span = self.span(&inner);
                         PoolWork::ExecBlock {
@@ -649,7 +675,7 @@ impl<'s> Builder<'s> {
                         PoolWork::Exec(self.command(inner))
                     });
                 }
-                Rule::pool_opt => self.pool_opt(kids(c).remove(0), &mut opts),
+                Rule::pool_opt => self.pool_opt(first_kid(c)?, &mut opts),
                 _ => {}
             }
         }
@@ -755,7 +781,7 @@ impl<'s> Builder<'s> {
             redirects: vec![],
             shell: false,
         };
-        for c in kids(p) {
+        for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::sh_command => {
                     cmd.shell = true;
@@ -764,7 +790,7 @@ impl<'s> Builder<'s> {
                         span,
                         parts: vec![],
                     };
-                    for x in kids(c) {
+                    for x in kid_iter(c) {
                         match x.as_rule() {
                             Rule::redirect => cmd.redirects.push(self.redirect(x)),
                             Rule::unchecked => cmd.unchecked = true,
@@ -782,7 +808,7 @@ impl<'s> Builder<'s> {
                 Rule::unchecked => cmd.unchecked = true,
                 Rule::env_assign => cmd.env.push(self.env_assign(&c)),
                 Rule::program | Rule::any_program => {
-                    for x in kids(c.clone()) {
+                    for x in kid_iter(c.clone()) {
                         match x.as_rule() {
                             Rule::caret => cmd.caret = true,
                             _ => cmd.program = self.word(&x),
@@ -950,5 +976,48 @@ fn unescape_dq(s: &str) -> String {
         "\\\\" => "\\".into(),
         "\\$" => "$".into(),
         other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::parse_error::ParseErrorKind;
+
+    fn chain(arms: usize) -> String {
+        let mut s = String::from("let x = 1\nif x > 0 { echo a }");
+        for i in 0..arms {
+            s.push_str(&format!(" else if x > {i} {{ echo b }}"));
+        }
+        s.push('\n');
+        s
+    }
+
+    #[test]
+    fn an_else_if_chain_up_to_the_limit_parses() {
+        assert!(crate::parse(&chain(super::MAX_ELSE_IF)).is_ok());
+    }
+
+    #[test]
+    fn a_longer_else_if_chain_is_an_error_at_the_arm_past_the_limit() {
+        let src = chain(super::MAX_ELSE_IF + 1);
+        let e = crate::parse(&src).unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            matches!(e[0].kind, ParseErrorKind::LongElseIf { limit: 1_000 }),
+            "{e:?}"
+        );
+        let last_if = src.rfind("if x").unwrap();
+        assert_eq!((e[0].span.start, e[0].span.end), (last_if, last_if + 2));
+    }
+
+    #[test]
+    fn a_very_long_else_if_chain_is_an_error_not_a_stack_overflow() {
+        // 20,000 arms overflowed the main thread's 8 MiB stack while building the tree.
+        let src = chain(20_000);
+        let run = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(move || crate::parse(&src).is_err())
+            .unwrap();
+        assert!(run.join().unwrap());
     }
 }

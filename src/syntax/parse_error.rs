@@ -34,6 +34,9 @@ pub enum ParseErrorKind {
     MissingTaskNames { keyword: String },
     /// Brackets nested too deep to be a real script.
     TooDeep { limit: usize },
+    /// An `if … else if …` chain with more `else if` arms than the nesting limit (each arm
+    /// is one level deeper in the syntax tree).
+    LongElseIf { limit: usize },
     /// `5x`: not a duration.
     BadDuration { text: String },
     /// A keyword used as a program: `sort -n`.
@@ -71,6 +74,7 @@ impl fmt::Display for ParseError {
             K::ElseWithoutIf => write!(f, "`else` without an `if` before it"),
             K::MissingTaskNames { keyword } => write!(f, "`{keyword}` needs the names of tasks"),
             K::TooDeep { limit } => write!(f, "brackets nested deeper than {limit} levels"),
+            K::LongElseIf { limit } => write!(f, "more than {limit} `else if` arms in one chain"),
             K::BadDuration { text } => write!(f, "`{text}` is not a duration"),
             K::KeywordAsCommand { keyword, .. } => {
                 write!(
@@ -103,6 +107,7 @@ impl Diagnostic for ParseError {
             K::Unclosed { .. } => "flow::parse::unclosed_block",
             K::Unmatched { .. } => "flow::parse::unmatched_close",
             K::TooDeep { .. } => "flow::parse::too_deep",
+            K::LongElseIf { .. } => "flow::parse::long_else_if",
             K::UnclosedText { .. } => "flow::parse::unclosed",
             K::StrayPipe => "flow::parse::stray_pipe",
             K::ShellOperator { .. } => "flow::parse::shell_operator",
@@ -134,6 +139,9 @@ impl Diagnostic for ParseError {
             }
             K::BadOnError { .. } => "write `on_error fail` (stop at the first failure), `on_error fail 3 soon` (after 3 failures, letting running jobs finish; N from 1, N% up to 100), `on_error continue` or `on_error skip`".into(),
             K::TooDeep { .. } => "split the script into functions".into(),
+            K::LongElseIf { .. } => {
+                "look the value up in a map (`let m = #{ a: 1, b: 2 }; m[k]`), or split the chain into functions".into()
+            }
             K::UnclosedText { what } => format!("close the {what} that starts here"),
             K::StrayPipe => "remove it, or add the missing stage: `ls | wc -l`".into(),
             K::ShellOperator { op } if op == "&&" => {
