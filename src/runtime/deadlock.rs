@@ -31,12 +31,15 @@ thread_local! {
     static PARTY: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The party of the current thread.
+/// The party of the current thread. (Never inlined: a task may resume on another thread,
+/// see `script/context.rs`.)
+#[inline(never)]
 pub(crate) fn current_party() -> u64 {
     PARTY.with(Cell::get)
 }
 
 /// Make the current thread work for `party` (a task's thread, a stage's thread).
+#[inline(never)]
 pub(crate) fn set_party(party: u64) {
     PARTY.with(|p| p.set(party));
 }

@@ -114,17 +114,21 @@ thread_local! {
     static TASK_CHANNELS: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Move the current task's channels out of the thread (the task suspends).
+/// Move the current task's channels out of the thread (the task suspends). Like every
+/// access to a thread-local that a task reads, never inlined (see `script/context.rs`).
+#[inline(never)]
 pub(crate) fn take_task_channels() -> Vec<usize> {
     TASK_CHANNELS.with(RefCell::take)
 }
 
 /// Put a task's channels back on the thread (the task resumes).
+#[inline(never)]
 pub(crate) fn set_task_channels(v: Vec<usize>) {
     TASK_CHANNELS.with(|t| *t.borrow_mut() = v);
 }
 
 /// Whether the current task already registered as a producer of `ch`.
+#[inline(never)]
 pub(crate) fn in_task_for(ch: &FlowChannel) -> bool {
     TASK_CHANNELS.with(|t| t.borrow().contains(&ch.id()))
 }
@@ -551,7 +555,7 @@ impl Executor {
         let ended = deadlock.clone();
         let spawned = super::green::spawn(move || {
             super::deadlock::set_party(party);
-            TASK_CHANNELS.with(|t| *t.borrow_mut() = chans.iter().map(FlowChannel::id).collect());
+            set_task_channels(chans.iter().map(FlowChannel::id).collect());
             let r = super::eval::guard_panics(span, || match &body {
                 SpawnBody::Block(stmts) => {
                     let r = ex.block(stmts, Dest::Collect);

@@ -194,6 +194,7 @@ pub(crate) fn park(deadline: Option<Instant>) -> bool {
 
 /// The calling task is about to block its worker (a command, a pipeline): let another
 /// worker take the ready tasks. Does nothing outside a task.
+#[inline(never)]
 pub(crate) fn hold_worker() {
     if current().is_none() {
         return;

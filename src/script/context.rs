@@ -16,25 +16,37 @@ thread_local! {
     static CTX: RefCell<ThreadCtx> = RefCell::new(ThreadCtx::default());
 }
 
+// Every access to `CTX` is in a function of its own that is never inlined: a task can
+// suspend inside `f` of `with_ctx` and resume on another thread, and the compiler takes a
+// thread-local's address to be the same for a whole function body. Values are dropped
+// after the borrow ends (a drop may run code that reads the context).
+
 /// Run `f` with `ctx` as this thread's context, restoring the previous one after.
 pub(crate) fn with_ctx<R>(ctx: ThreadCtx, f: impl FnOnce() -> R) -> R {
-    let prev = CTX.with(|c| c.replace(ctx));
+    let prev = swap(ctx);
     let r = f();
-    CTX.with(|c| *c.borrow_mut() = prev);
+    drop(swap(prev));
     r
 }
 
+#[inline(never)]
+fn swap(ctx: ThreadCtx) -> ThreadCtx {
+    CTX.with(|c| c.replace(ctx))
+}
+
 /// Move this thread's context out (a task suspends), leaving the default.
+#[inline(never)]
 pub(crate) fn take() -> ThreadCtx {
     CTX.with(RefCell::take)
 }
 
 /// Put a context moved out by [`take`] back (a task resumes).
 pub(crate) fn put(ctx: ThreadCtx) {
-    CTX.with(|c| *c.borrow_mut() = ctx);
+    drop(swap(ctx));
 }
 
 /// Whether this thread's context is already `token`'s, with no deadline, in `rt`.
+#[inline(never)]
 pub(crate) fn is(token: &CancelToken, rt: &std::sync::Arc<crate::runtime::Runtime>) -> bool {
     CTX.with(|c| {
         let c = c.borrow();
@@ -46,11 +58,13 @@ pub(crate) fn is(token: &CancelToken, rt: &std::sync::Arc<crate::runtime::Runtim
     })
 }
 
+#[inline(never)]
 pub(crate) fn current() -> ThreadCtx {
     CTX.with(|c| c.borrow().clone())
 }
 
 /// True when the code on this thread must stop now.
+#[inline(never)]
 pub(crate) fn should_stop() -> bool {
     CTX.with(|c| {
         let c = c.borrow();

@@ -63,3 +63,26 @@ fn idle_workers_do_not_all_wake_for_every_sleeping_task() {
         "the run used {cpu:?} of CPU for 2 s of sleeping tasks"
     );
 }
+
+/// A task resumes on whichever worker is free, so what the runtime keeps per thread for it
+/// (its Rhai context) must move with it. Each access once kept the first thread's address
+/// for the whole function, and two tasks then used one thread's context at once ("RefCell
+/// already borrowed", or a hang, in about one run of 15 of this).
+#[test]
+fn tasks_that_resume_on_other_workers_keep_their_own_context() {
+    let script = "let hs = []\n\
+                  for i in 0..2000 {\n\
+                    let h = spawn { let s = 0; for j in 0..4 { sleep(0.005); s += j }; s + i }\n\
+                    hs.push(h)\n\
+                  }\n\
+                  let vs = join hs\n\
+                  print(`${vs.len()} ${vs[1999]}`)\n";
+    for _ in 0..5 {
+        crate::harness::Flow::new()
+            .script(script)
+            .timeout(Duration::from_secs(30))
+            .stdout("2000 2005\n")
+            .stderr("")
+            .run();
+    }
+}
