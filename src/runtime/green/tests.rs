@@ -77,23 +77,9 @@ fn a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault() {
         std::thread::sleep(Duration::from_secs(30));
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "runtime::green::tests::a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGABRT),
-        "{:?}\n{err}",
-        out.status
+    let err = aborted_child(
+        "runtime::green::tests::a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault",
+        CHILD,
     );
     assert!(err.contains("flow::run::stack_overflow"), "{err}");
     assert!(err.contains("a task overflowed its stack"), "{err}");
@@ -114,23 +100,9 @@ fn a_fault_outside_a_task_stack_is_left_to_rust() {
         let _ = t.join();
         return;
     }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "runtime::green::tests::a_fault_outside_a_task_stack_is_left_to_rust",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGABRT),
-        "{:?}\n{err}",
-        out.status
+    let err = aborted_child(
+        "runtime::green::tests::a_fault_outside_a_task_stack_is_left_to_rust",
+        CHILD,
     );
     assert!(err.contains("thread 'plain'"), "{err}");
     assert!(err.contains("has overflowed its stack"), "{err}");
@@ -153,4 +125,23 @@ fn a_wake_before_the_park_is_not_lost() {
     .unwrap();
     assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
     assert!(flag.load(Ordering::SeqCst));
+}
+
+/// Run the test `name` again in a child process with `env` set; the child must die of
+/// SIGABRT. Its stderr.
+fn aborted_child(name: &str, env: &str) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(env, "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "{:?}\n{err}",
+        out.status
+    );
+    err
 }
