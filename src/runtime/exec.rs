@@ -52,12 +52,9 @@ impl TaskHandle {
         let mut g = self.inner.result.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = g.as_ref() {
-                self.inner
-                    .joined
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                return Some(r.clone());
+                return Some(self.joined(r));
             }
-            if by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
+            if gave_up(by, deadline) {
                 return None;
             }
             g = self
@@ -79,19 +76,12 @@ impl TaskHandle {
         self.inner.wakers.add(me);
         by.add_waker(me);
         let r = loop {
-            if let Some(r) = self
-                .inner
-                .result
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-            {
-                self.inner
-                    .joined
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                break Some(r.clone());
+            let g = self.inner.result.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = g.as_ref() {
+                break Some(self.joined(r));
             }
-            if by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d) {
+            drop(g);
+            if gave_up(by, deadline) {
                 break None;
             }
             super::green::park(deadline);
@@ -101,12 +91,25 @@ impl TaskHandle {
         r
     }
 
+    /// The task's result, as a `join` takes it (it is joined from now on).
+    fn joined(&self, r: &Result<Dynamic, RunError>) -> Result<Dynamic, RunError> {
+        self.inner
+            .joined
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        r.clone()
+    }
+
     /// Record the task's result and wake whoever waits for it.
     fn finish(&self, r: Result<Dynamic, RunError>) {
         *self.inner.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
         self.inner.done.notify_all();
         self.inner.wakers.wake_all();
     }
+}
+
+/// Whether a wait for a task ends unfinished: its waiter was cancelled or its time is up.
+fn gave_up(by: &CancelToken, deadline: Option<Instant>) -> bool {
+    by.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 thread_local! {
