@@ -15,9 +15,39 @@ mod count;
 #[path = "eval_fold.rs"]
 mod fold;
 
+/// The run's Rhai engine, built when first used: building one registers thousands of
+/// functions (a third of `flow -c 'print(1)'`), and a script that only runs commands, or
+/// only what the fast path evaluates, never needs it.
+pub(crate) struct LazyEngine {
+    rt: Rt,
+    cell: std::sync::OnceLock<Engine>,
+}
+
+impl LazyEngine {
+    pub(crate) fn new(rt: Rt) -> Self {
+        LazyEngine {
+            rt,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether the engine was built (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
+        self.cell.get().is_some()
+    }
+}
+
+impl std::ops::Deref for LazyEngine {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        self.cell.get_or_init(|| self.rt.engine())
+    }
+}
+
 /// What every thread of a run shares.
 pub(crate) struct Shared {
-    pub(crate) engine: Engine,
+    pub(crate) engine: LazyEngine,
     /// All `fn` definitions of the script, compiled once.
     pub(crate) fns: AST,
     /// The `fn` sources (padded to their script positions), to compile private copies.
@@ -31,7 +61,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The same script under `rt`, with a private engine and private compiled `fn`s.
     pub(crate) fn private(&self, rt: Rt) -> Shared {
-        let engine = rt.engine();
+        let engine = LazyEngine::new(rt.clone());
         let fns = compile_fn_texts(&engine, &self.fn_texts);
         Shared {
             engine,
@@ -44,8 +74,9 @@ impl Shared {
     }
 }
 
-/// Compile `fn` sources (already checked once) into one AST for `engine`.
-pub(crate) fn compile_fn_texts(engine: &Engine, texts: &[String]) -> AST {
+/// Compile `fn` sources (already checked once) into one AST for `engine` (built only if
+/// there are any).
+pub(crate) fn compile_fn_texts(engine: &LazyEngine, texts: &[String]) -> AST {
     texts
         .iter()
         .filter_map(|t| engine.compile(t).ok())

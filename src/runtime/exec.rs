@@ -139,6 +139,26 @@ pub(crate) fn in_task_for(ch: &FlowChannel) -> bool {
 /// A run error of a snippet compiled as written: positions inside it (or inside a closure
 /// it defines) are relative to it; those inside the script's `fn`s are the script's already
 /// (they are compiled padded, once).
+/// A statement the fast path runs without Rhai (see `fastpath::statement`): its value, or
+/// `()` after `print`. `None`: Rhai runs it, as it would anyway.
+fn native(shared: &Shared, scope: &Scope<'static>, code: &str) -> Option<Dynamic> {
+    use crate::script::fastpath::{self, Statement};
+    let builtin =
+        |n: &str| shared.rt.hooks.is_empty() && !shared.fns.iter_functions().any(|f| f.name == n);
+    match fastpath::statement(code, scope, &builtin)? {
+        Statement::Value(e) => fastpath::eval_const(&e),
+        Statement::Print(e) => {
+            let v = fastpath::eval_const(&e)?;
+            // Rhai prints a float its own way: left to it.
+            if v.is_float() {
+                return None;
+            }
+            crate::script::engine::out_line(&crate::script::engine::display(&v));
+            Some(Dynamic::UNIT)
+        }
+    }
+}
+
 fn snippet_error(
     shared: &Arc<Shared>,
     e: &rhai::EvalAltResult,
@@ -293,6 +313,9 @@ impl Executor {
             snippets,
             ..
         } = self;
+        if let Some(v) = native(shared, scope, &r.code) {
+            return Ok(v);
+        }
         let engine = &shared.engine;
         let compiled = snippets.get(&shared.snippets, &r.code, || {
             let own = engine

@@ -55,7 +55,7 @@ fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
 
 /// Compile every `fn` of the script into one AST (positions are the script's).
 pub(crate) fn compile_fns(
-    engine: &rhai::Engine,
+    engine: &super::eval::LazyEngine,
     script: &Script,
 ) -> Result<(AST, Vec<String>), RunError> {
     let mut fns = vec![];
@@ -81,6 +81,21 @@ pub(crate) fn compile_fns(
     Ok((ast, texts))
 }
 
+/// What the run of `script` under `rt` shares: its `fn`s compiled (the engine is built
+/// only if there are any, or when a statement first needs Rhai).
+fn shared(rt: &Rt, script: &Script) -> Result<Arc<Shared>, RunError> {
+    let engine = super::eval::LazyEngine::new(rt.clone());
+    let (fns, fn_texts) = compile_fns(&engine, script)?;
+    Ok(Arc::new(Shared {
+        engine,
+        fns,
+        fn_texts,
+        src: Arc::from(script.source.text.as_str()),
+        rt: rt.clone(),
+        snippets: super::snippets::Snippets::default(),
+    }))
+}
+
 /// Run a compiled script to the end. Returns the last statement's value.
 ///
 /// # Errors
@@ -91,16 +106,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     runtime.output = opts.output.clone();
     let rt: Rt = Arc::new(runtime);
-    let engine = rt.engine();
-    let (fns, fn_texts) = compile_fns(&engine, script)?;
-    let shared = Arc::new(Shared {
-        engine,
-        fns,
-        fn_texts,
-        src: Arc::from(script.source.text.as_str()),
-        rt: rt.clone(),
-        snippets: super::snippets::Snippets::default(),
-    });
+    let shared = shared(&rt, script)?;
     let mut scope = Scope::new();
     let args: rhai::Array = opts.args.iter().cloned().map(Dynamic::from).collect();
     scope.push("args", args);
@@ -274,7 +280,7 @@ impl Session {
     pub(crate) fn new(args: Vec<String>) -> Self {
         let rt: Rt = Arc::new(Runtime::new());
         let shared = Arc::new(Shared {
-            engine: rt.engine(),
+            engine: super::eval::LazyEngine::new(rt.clone()),
             fns: AST::empty(),
             fn_texts: vec![],
             src: Arc::from(""),
@@ -307,7 +313,7 @@ impl Session {
 
     /// Run one entry; its variables and `fn`s stay for the next.
     pub(crate) fn run(&mut self, script: &Script, token: CancelToken) -> Result<Dynamic, RunError> {
-        let engine = self.rt.engine();
+        let engine = super::eval::LazyEngine::new(self.rt.clone());
         let (_, texts) = compile_fns(&engine, script)?;
         self.fn_texts.extend(texts);
         let fns = super::eval::compile_fn_texts(&engine, &self.fn_texts);
@@ -352,6 +358,24 @@ mod tests {
                 )
             },
         )
+    }
+
+    #[test]
+    fn statements_the_fast_path_runs_build_no_engine() {
+        let script = compile(
+            "let x = 5\nlet y = x * 2 + 1\nif y > 10 { let z = \"a\".to_upper() }\n".into(),
+        );
+        let rt: Rt = Arc::new(Runtime::new());
+        let shared = shared(&rt, &script).expect("compiles");
+        let mut ex = Executor::new(shared.clone(), Scope::new(), CancelToken::new());
+        let _ = ex.top(&script.ast.stmts, Dest::Stdout).expect("runs");
+        assert!(!shared.engine.is_built());
+        assert_eq!(ex.scope.get_value::<i64>("y"), Some(11));
+        // What the fast path does not take is Rhai's, as before.
+        let more = compile("let w = [1, 2].len()\n".into());
+        let _ = ex.top(&more.ast.stmts, Dest::Stdout).expect("runs");
+        assert!(shared.engine.is_built());
+        assert_eq!(ex.scope.get_value::<i64>("w"), Some(2));
     }
 
     /// Time to run a script of `n` `let`s (the best of three runs).

@@ -16,7 +16,7 @@ mod fast_eval;
 #[path = "fastpath_tests.rs"]
 mod tests;
 
-pub(crate) use fast_eval::{eval, eval_owned, eval_text, new_string};
+pub(crate) use fast_eval::{eval, eval_const, eval_owned, eval_text, new_string};
 use fast_eval::{load, V};
 use rhai::{Dynamic, ImmutableString, Scope, INT};
 
@@ -35,6 +35,49 @@ pub(crate) enum Fast {
     Method(Method, Box<Fast>, Vec<Fast>),
     /// `recv.split(sep)[k]`: the `k`th piece (`k >= 0`), without building the array.
     SplitNth(Box<Fast>, ImmutableString, usize),
+}
+
+impl Fast {
+    /// Whether the expression reads the item.
+    pub(crate) fn uses_it(&self) -> bool {
+        match self {
+            Fast::It => true,
+            Fast::Int(_) | Fast::Float(_) | Fast::Bool(_) | Fast::Str(_) => false,
+            Fast::Not(e) | Fast::Neg(e) | Fast::SplitNth(e, ..) => e.uses_it(),
+            Fast::Bin(_, a, b) => a.uses_it() || b.uses_it(),
+            Fast::Method(_, r, args) => r.uses_it() || args.iter().any(Fast::uses_it),
+        }
+    }
+}
+
+/// A whole statement the fast path runs: a value, or `print` of one.
+#[derive(Debug)]
+pub(crate) enum Statement {
+    Value(Fast),
+    Print(Fast),
+}
+
+/// `code` as a [`Statement`] if it is one: an expression of literals and script variables
+/// (no `it`), or `print(` such an expression `)`, the engine's own `print`.
+pub(crate) fn statement(
+    code: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Statement> {
+    let code = code.trim();
+    let printed = code
+        .strip_suffix(';')
+        .unwrap_or(code)
+        .trim_end()
+        .strip_prefix("print(")
+        .and_then(|c| c.strip_suffix(')'));
+    let s = match printed {
+        Some(inner) if builtin("print") => Statement::Print(compile(inner, scope, builtin)?),
+        Some(_) => return None,
+        None => Statement::Value(compile(code, scope, builtin)?),
+    };
+    let (Statement::Value(e) | Statement::Print(e)) = &s;
+    (!e.uses_it()).then_some(s)
 }
 
 /// The methods the fast path knows, each exactly as the engine defines it.

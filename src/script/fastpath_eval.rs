@@ -261,6 +261,21 @@ pub(crate) fn eval_owned(e: &Fast, it: Dynamic) -> Result<Dynamic, Dynamic> {
     eval(e, &it).ok_or(it)
 }
 
+/// Evaluate an expression that does not read the item (see [`Fast::uses_it`]); `None`
+/// means "let Rhai do it".
+pub(crate) fn eval_const(e: &Fast) -> Option<Dynamic> {
+    if e.uses_it() {
+        return None;
+    }
+    Some(match eval_v(e, &V::I(0))? {
+        V::I(i) => Dynamic::from_int(i),
+        V::F(f) => Dynamic::from_float(f),
+        V::B(b) => Dynamic::from_bool(b),
+        V::S(s) => Dynamic::from(new_string(s)),
+        V::O(s) => Dynamic::from(s),
+    })
+}
+
 /// Evaluate; `None` means "let Rhai do it".
 pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
     if let Fast::It = e {
