@@ -157,3 +157,20 @@ fn parse_error_far_along_a_long_line_is_rendered() {
         .stderr_contains("flow::parse")
         .run();
 }
+
+/// The start-up budget counts on a position-dependent binary (build.rs): a PIE one has the
+/// loader relocate and copy ~60 pages at every start. `FLOW_PIE=1` builds keep PIE.
+#[test]
+#[cfg(target_os = "linux")]
+fn the_binary_is_position_dependent_unless_asked() {
+    if option_env!("FLOW_PIE").is_some_and(|v| v != "0" && !v.is_empty()) {
+        return;
+    }
+    let elf = std::fs::read(env!("CARGO_BIN_EXE_flow")).expect("the binary");
+    // e_type, little-endian at offset 16: 2 is ET_EXEC, 3 is ET_DYN (PIE).
+    assert_eq!(
+        elf.get(16..18),
+        Some(&[2u8, 0][..]),
+        "flow was linked as PIE"
+    );
+}
