@@ -325,10 +325,7 @@ impl<'s> Builder<'s> {
                 })
             }
             Err(e) => {
-                let pos = match e.location {
-                    pest::error::InputLocation::Pos(p) => p,
-                    pest::error::InputLocation::Span((s, _)) => s,
-                } + span.start;
+                let pos = super::parser::pipeline_stop(text, &e.location) + span.start;
                 let found = super::parser::found_at(self.src, pos);
                 self.err(
                     Span::new(pos, (pos + 1).min(self.src.len()).max(pos)),

@@ -1,15 +1,35 @@
-//! The pest parser for `grammar/flow.pest` and the mapping of its errors to user words.
+//! The pest parsers for `grammar/flow.pest` and the mapping of their errors to user words.
+//!
+//! The grammar is compiled twice. `FlowParser` (with `grammar/guards.pest`) parses every
+//! script: its guards stop attempts that can only fail. pest's error names every rule tried
+//! where the parse stopped, and a guard leaves some of them untried, so a script that fails
+//! is parsed again by `ExactParser` (with the empty guards of `grammar/guards_off.pest`), and
+//! that error is the one reported. Both accept the same scripts with the same tree.
 
 use super::ast::Ast;
 use super::build::Builder;
 use super::parse_error::{ParseError, ParseErrorKind};
 use super::prescan;
 use crate::Span;
+use exact::{ExactParser, Rule as ExactRule};
+pub(crate) use guarded::{FlowParser, Rule};
 use pest::Parser;
 
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/flow.pest"]
-pub(crate) struct FlowParser;
+mod guarded {
+    /// The parser of every script: the grammar with its guards.
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/flow.pest"]
+    #[grammar = "../grammar/guards.pest"]
+    pub(crate) struct FlowParser;
+}
+
+mod exact {
+    /// The parser whose errors are reported: the grammar with empty guards.
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/flow.pest"]
+    #[grammar = "../grammar/guards_off.pest"]
+    pub(crate) struct ExactParser;
+}
 
 /// Parse a whole script into its syntax tree.
 ///
@@ -21,7 +41,14 @@ pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
     let text = blanked.as_deref().unwrap_or(src);
     let pairs = match FlowParser::parse(Rule::script, text) {
         Ok(p) => p,
-        Err(e) => return Err(vec![pest_error(src, &e, &brackets)]),
+        Err(e) => {
+            let error = match ExactParser::parse(ExactRule::script, text) {
+                Err(e) => pest_error(src, &e, &brackets),
+                // (Cannot be: the two parsers accept the same scripts.)
+                Ok(_) => disagreement(src, &e.location),
+            };
+            return Err(vec![error]);
+        }
     };
     if let Some(e) = brackets.error(src.len()) {
         return Err(vec![e]);
@@ -53,12 +80,45 @@ fn blank(src: &str, comments: &[(usize, usize)]) -> Option<String> {
     String::from_utf8(b).ok()
 }
 
-/// Turn a pest error into a diagnostic in user words.
-fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brackets) -> ParseError {
-    let pos = match e.location {
+/// Where a pest error points.
+fn error_pos(location: &pest::error::InputLocation) -> usize {
+    match *location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
-    };
+    }
+}
+
+/// The error for a script the guarded parser refused and the exact one accepted: a guard
+/// refused where it must not (a defect of the guards that `guards_change_no_tree` is there to
+/// catch; reported where the guarded parser stopped rather than panicked on).
+fn disagreement(src: &str, location: &pest::error::InputLocation) -> ParseError {
+    let pos = error_pos(location);
+    ParseError::new(
+        Span::new(pos, next_token_end(src, pos)),
+        ParseErrorKind::Unexpected {
+            expected: "a statement or a stage".into(),
+            found: found_at(src, pos),
+        },
+    )
+}
+
+/// Where the exact parser stops in `text` read as a lone pipeline (`pipeline_only`), after
+/// the guarded one stopped at `guarded`: the place an error about that text points at.
+pub(crate) fn pipeline_stop(text: &str, guarded: &pest::error::InputLocation) -> usize {
+    match ExactParser::parse(ExactRule::pipeline_only, text) {
+        Err(e) => error_pos(&e.location),
+        // (Cannot be: the two parsers accept the same text.)
+        Ok(_) => error_pos(guarded),
+    }
+}
+
+/// Turn a pest error into a diagnostic in user words.
+fn pest_error(
+    src: &str,
+    e: &pest::error::Error<ExactRule>,
+    brackets: &prescan::Brackets,
+) -> ParseError {
+    let pos = error_pos(&e.location);
     if let Some(at) = brackets.unclosed_comment {
         return ParseError::new(
             Span::new(at, at + 2),
@@ -152,8 +212,8 @@ fn pest_error(src: &str, e: &pest::error::Error<Rule>, brackets: &prescan::Brack
 }
 
 /// A keyword where a name was wanted (`fn count(…)`, `join first`): it is reserved there.
-fn reserved_at(src: &str, pos: usize, positives: &[Rule]) -> Option<String> {
-    if !positives.contains(&Rule::name) {
+fn reserved_at(src: &str, pos: usize, positives: &[ExactRule]) -> Option<String> {
+    if !positives.contains(&ExactRule::name) {
         return None;
     }
     let rest = src.get(pos..)?;
@@ -161,7 +221,7 @@ fn reserved_at(src: &str, pos: usize, positives: &[Rule]) -> Option<String> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     let word = &rest[..len];
-    let whole = FlowParser::parse(Rule::keyword, word)
+    let whole = ExactParser::parse(ExactRule::keyword, word)
         .is_ok_and(|mut p| p.next().is_some_and(|k| k.as_str().len() == word.len()));
     whole.then(|| word.to_string())
 }
@@ -207,7 +267,7 @@ fn next_token_end(src: &str, pos: usize) -> usize {
 }
 
 /// "a statement, `|` or the end of the line" from the rules pest wanted.
-fn expected_words(rules: &[Rule]) -> String {
+fn expected_words(rules: &[ExactRule]) -> String {
     let mut words: Vec<&str> = Vec::new();
     for r in rules {
         if let Some(w) = describe(*r) {
@@ -224,8 +284,8 @@ fn expected_words(rules: &[Rule]) -> String {
 }
 
 /// User words for a grammar rule (`None`: not worth naming).
-fn describe(r: Rule) -> Option<&'static str> {
-    use Rule as R;
+fn describe(r: ExactRule) -> Option<&'static str> {
+    use ExactRule as R;
     Some(match r {
         R::EOI => "the end of the script",
         R::statement | R::fn_def | R::let_stmt | R::pipeline | R::call_stmt | R::dotted_stmt => {
@@ -253,4 +313,70 @@ fn describe(r: Rule) -> Option<&'static str> {
         R::command | R::item_stage | R::sink_stage | R::pool_stage => "a stage",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExactParser, ExactRule, FlowParser, Rule};
+    use pest::Parser;
+
+    /// The tree of `text` as (rule, start, end) triples, or `None` if it does not parse.
+    fn guarded(text: &str) -> Option<Vec<(String, usize, usize)>> {
+        let pairs = FlowParser::parse(Rule::script, text).ok()?;
+        let flat = pairs.flatten().map(|p| {
+            let s = p.as_span();
+            (format!("{:?}", p.as_rule()), s.start(), s.end())
+        });
+        Some(flat.collect())
+    }
+
+    fn exact(text: &str) -> Option<Vec<(String, usize, usize)>> {
+        let pairs = ExactParser::parse(ExactRule::script, text).ok()?;
+        let flat = pairs.flatten().map(|p| {
+            let s = p.as_span();
+            (format!("{:?}", p.as_rule()), s.start(), s.end())
+        });
+        Some(flat.collect())
+    }
+
+    /// The guards only refuse where the parse fails anyway: the guarded and the exact parser
+    /// accept the same texts with the same tree. Every case script, each of its prefixes and
+    /// each with one line left out (which makes many of them fail in many places).
+    #[test]
+    fn guards_change_no_tree() {
+        let mut dirs = vec![std::path::PathBuf::from("tests/cases")];
+        let mut scripts = vec![];
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.extension().is_some_and(|x| x == "flow") {
+                    // (Some cases are not UTF-8 on purpose: they are no script.)
+                    scripts.extend(std::fs::read_to_string(&p).ok());
+                }
+            }
+        }
+        assert!(scripts.len() > 100, "case scripts not found");
+        let (mut ok, mut failed) = (0, 0);
+        for src in &scripts {
+            let lines: Vec<&str> = src.split_inclusive('\n').collect();
+            let without = (0..lines.len()).map(|i| {
+                let mut s = lines.clone();
+                s.remove(i);
+                s.concat()
+            });
+            let prefixes = src.char_indices().map(|(i, _)| src[..i].to_string());
+            for text in without.chain(prefixes) {
+                let tree = exact(&text);
+                assert_eq!(guarded(&text), tree, "{text:?}");
+                if tree.is_some() {
+                    ok += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+        }
+        assert!(ok > 1000 && failed > 1000, "{ok} parsed, {failed} failed");
+    }
 }
