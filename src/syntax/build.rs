@@ -49,6 +49,24 @@ fn is_value_expression(c: &Command) -> bool {
     }
 }
 
+/// `42`, `1_000`, `2.5`, `1e3`: a number, which no program is named (`7z` is one, and not a
+/// number). A block such as `spawn { sleep(1); 42 }` ends with its value.
+fn is_number(w: &str) -> bool {
+    let (mantissa, exp) = match w.find(['e', 'E']) {
+        Some(i) => (&w[..i], Some(w[i + 1..].trim_start_matches(['+', '-']))),
+        None => (w, None),
+    };
+    let digits = |t: &str| {
+        t.starts_with(|c: char| c.is_ascii_digit())
+            && t.chars().all(|c| c.is_ascii_digit() || c == '_')
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    digits(int) && frac.is_none_or(digits) && exp.is_none_or(digits)
+}
+
 /// Keyword tokens: present in the tree only so that keywords match whole words.
 fn is_kw(r: Rule) -> bool {
     matches!(
@@ -289,7 +307,9 @@ impl<'s> Builder<'s> {
                         && !c.unchecked
                         && is_value_expression(c) =>
                     {
-                        c.program.literal().filter(|w| self.vars.contains(w))
+                        c.program
+                            .literal()
+                            .filter(|w| self.vars.contains(w) || is_number(w))
                     }
                     _ => None,
                 };
@@ -1016,5 +1036,19 @@ mod tests {
             .spawn(move || crate::parse(&src).is_err())
             .unwrap();
         assert!(run.join().unwrap());
+    }
+
+    #[test]
+    fn a_number_alone_is_a_value_and_a_program_named_with_digits_is_not() {
+        for w in ["42", "1_000", "2.5", "1e3", "1.5e-3"] {
+            assert!(super::is_number(w), "{w}");
+        }
+        for w in ["7z", "1.", ".5", "1e", "e3", "42a", "1.2.3", "x1"] {
+            assert!(!super::is_number(w), "{w}");
+        }
+        let last = |src: &str| crate::parse(src).expect("parses").stmts.pop().expect("a stmt");
+        assert!(matches!(last("sleep(1); 42").kind, crate::ast::StmtKind::Rhai(_)));
+        assert!(matches!(last("6 * 7").kind, crate::ast::StmtKind::Rhai(_)));
+        assert!(matches!(last("7z a x.7z f").kind, crate::ast::StmtKind::Pipeline(_)));
     }
 }
