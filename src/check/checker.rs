@@ -50,6 +50,19 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
 /// # Errors
 /// Every problem found, in source order.
 pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
+    check_only(ast, src, opts).map(|warnings| Plan::build(ast, src, warnings))
+}
+
+/// Check a script without building its plan (what only `flow plan` and the REPL's `:plan`
+/// show): on success, its warnings in source order.
+///
+/// # Errors
+/// Every problem found, in source order.
+pub(crate) fn check_only(
+    ast: &Ast,
+    src: &str,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckError>, Vec<CheckError>> {
     let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
     c.errors.extend(super::channels::check(&ast.stmts));
@@ -58,10 +71,8 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     errors.extend(super::rhai_syntax::check(ast, &opts.known_fns));
     super::traps::check(&ast.stmts, &mut errors, &mut warnings);
     if errors.is_empty() {
-        let mut plan = Plan::build(ast, src);
         warnings.sort_by_key(|e| e.span.start);
-        plan.warnings = warnings;
-        Ok(plan)
+        Ok(warnings)
     } else {
         errors.sort_by_key(|e| e.span.start);
         Err(errors)

@@ -16,8 +16,8 @@ mod suggest;
 mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
-pub(crate) use checker::check;
 pub use checker::CheckOptions;
+pub(crate) use checker::{check, check_only};
 pub use plan::Plan;
 
 #[cfg(test)]
