@@ -1,7 +1,8 @@
 //! Rhai syntax, checked before anything runs: every `fn`, block and expression of the script
 //! is compiled once by a bare Rhai engine (≈2 µs each), so a typo in a stage's block is a
 //! check error, not a failure after the first stages have already run. A text that compiled
-//! without a finding is not compiled again (scripts repeat `{ it * 2 }`, `1..=n`, `it`).
+//! without a finding is not compiled again, nor one of the same shape (`check::rhai_key`:
+//! scripts repeat `{ it * 2 }` and `1..=n`, and shapes such as `{ f1(it) }`, `{ f5(it) }`).
 
 use super::{CheckError, CheckErrorKind};
 use crate::ast::{
@@ -23,6 +24,7 @@ pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> 
         errors: vec![],
         host: super::host_calls::HostFns::new(host_fns, &own),
         clean: HashSet::new(),
+        key: String::new(),
     };
     w.stmts(&ast.stmts);
     w.errors
@@ -32,10 +34,13 @@ struct Walker {
     engine: rhai::Engine,
     errors: Vec<CheckError>,
     host: super::host_calls::HostFns,
-    /// Texts (as given to Rhai) that compiled and had no host-call finding: what they would
-    /// report again anywhere in the script is nothing, since neither depends on where the
-    /// text stands.
+    /// Keys of texts (as given to Rhai) that compiled and had no host-call finding: what
+    /// they, or a text of the same key, would report anywhere in the script is nothing, since
+    /// neither depends on where the text stands. With host functions declared a finding
+    /// depends on names, and the key is the text itself.
     clean: HashSet<String>,
+    /// The current text's key (one buffer for all).
+    key: String,
 }
 
 /// The names of the script's own `fn`s.
@@ -73,7 +78,12 @@ impl Walker {
             return;
         }
         let text = crate::script::quotes::rewrite(&r.code);
-        if self.clean.contains(&*text.text) {
+        if self.host.is_empty() {
+            super::rhai_key::key(&text.text, &mut self.key);
+        } else {
+            super::rhai_key::verbatim(&text.text, &mut self.key);
+        }
+        if self.clean.contains(&self.key) {
             return;
         }
         match self.engine.compile(&*text.text) {
@@ -83,7 +93,7 @@ impl Walker {
                 self.host
                     .check(&ast, r.span.start, &offset, &mut self.errors);
                 if self.errors.len() == before {
-                    self.clean.insert(text.text.into_owned());
+                    self.clean.insert(self.key.clone());
                 }
             }
             Err(e) => {
@@ -418,6 +428,31 @@ mod tests {
         assert!(starts[0] >= braces[0] && starts[0] < braces[1], "{e:?}");
         assert!(starts[1] >= braces[1] && starts[1] < calls[0], "{e:?}");
         assert_eq!(starts[2..], calls[..], "{e:?}");
+    }
+
+    #[test]
+    fn a_text_of_a_clean_shape_is_still_checked_where_names_or_keys_repeat() {
+        // Each pair: the first compiles, the second (renamed digits) must still fail.
+        for (clean, bad) in [
+            ("fn f1(a1, b1) { a1 }", "fn f2(a1, a1) { a1 }"),
+            (
+                "fn f1() { 1 }\nfn f2() { 2 }",
+                "fn f3() { 1 }\nfn f3() { 2 }",
+            ),
+            (
+                "let m = #{a1: 1, \"b1\": 2};",
+                "let m = #{a1: 1, \"a1\": 2};",
+            ),
+            (
+                "switch it { 1..0 => 1, 2 => 2 }",
+                "switch it { 0..1 => 1, 2 => 2 }",
+            ),
+        ] {
+            let src = format!("from [1] | each {{ {clean} }}\nfrom [1] | each {{ {bad} }}\n");
+            let e = errors(&src);
+            assert_eq!(e.len(), 1, "{src}: {e:?}");
+            assert!(e[0].span.start > src.find('\n').unwrap(), "{src}: {e:?}");
+        }
     }
 
     #[test]
