@@ -1,6 +1,7 @@
 //! The checker: walks the AST, reports every problem at once, and builds the plan.
 
 use super::programs::{Lookup, Programs};
+use super::quick_hash::QuickHash;
 use super::scope::{Scopes, Var};
 use super::{CheckError, CheckErrorKind as K, Plan};
 use crate::ast::{
@@ -88,19 +89,20 @@ struct FnSig {
 
 struct Checker<'s> {
     src: &'s str,
-    fns: HashMap<String, FnSig>,
-    scopes: Scopes,
+    /// Names borrowed from the script and the options, as the scopes' are.
+    fns: HashMap<&'s str, FnSig, QuickHash>,
+    scopes: Scopes<'s>,
     programs: Programs,
     slurm: super::slurm::SlurmCheck,
     errors: Vec<CheckError>,
 }
 
 impl<'s> Checker<'s> {
-    fn new(ast: &Ast, src: &'s str, opts: &CheckOptions) -> Self {
-        let mut fns = HashMap::new();
+    fn new(ast: &'s Ast, src: &'s str, opts: &'s CheckOptions) -> Self {
+        let mut fns = HashMap::default();
         for (name, params) in BUILTIN_FNS {
             fns.insert(
-                (*name).to_string(),
+                *name,
                 FnSig {
                     params: *params,
                     defined: None,
@@ -109,7 +111,7 @@ impl<'s> Checker<'s> {
         }
         for (name, params) in &opts.known_fns {
             fns.insert(
-                name.clone(),
+                name.as_str(),
                 FnSig {
                     params: *params,
                     defined: None,
@@ -117,7 +119,7 @@ impl<'s> Checker<'s> {
             );
         }
         // Script fns are visible everywhere, also before their definition and from blocks.
-        let mut own = HashMap::new();
+        let mut own = HashMap::default();
         collect_fns(&ast.stmts, &mut own);
         fns.extend(own);
         Checker {
@@ -134,14 +136,14 @@ impl<'s> Checker<'s> {
         self.errors.push(CheckError::new(span, kind));
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) {
+    fn stmts(&mut self, stmts: &'s [Stmt]) {
         for s in stmts {
             self.stmt(s);
         }
     }
 
     /// Statements in a scope of their own: what they declare is gone after them.
-    fn block(&mut self, stmts: &[Stmt], with: Option<&Ident>) {
+    fn block(&mut self, stmts: &'s [Stmt], with: Option<&'s Ident>) {
         self.scopes.push();
         if let Some(v) = with {
             self.scopes.declare(&v.name, Var::Maybe(Some(v.span)));
@@ -150,7 +152,7 @@ impl<'s> Checker<'s> {
         self.scopes.pop();
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    fn stmt(&mut self, s: &'s Stmt) {
         match &s.kind {
             StmtKind::Fn { .. } | StmtKind::Rhai(_) => {}
             StmtKind::Let { name, value } => {
@@ -217,7 +219,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn spawn(&mut self, sp: &Spawn) {
+    fn spawn(&mut self, sp: &'s Spawn) {
         match &sp.body {
             SpawnBody::Block(b) => self.block(b, None),
             SpawnBody::Pipeline(p) => self.pipeline(p),
@@ -244,7 +246,7 @@ impl<'s> Checker<'s> {
         self.error(name.span, kind);
     }
 
-    fn pipeline(&mut self, p: &Pipeline) {
+    fn pipeline(&mut self, p: &'s Pipeline) {
         let mut ended: Option<(Span, &'static str)> = None;
         let mut reported = false;
         for stage in &p.stages {
@@ -267,7 +269,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn stage(&mut self, stage: &Stage) {
+    fn stage(&mut self, stage: &'s Stage) {
         match &stage.kind {
             StageKind::Command(c) => self.command(c),
             StageKind::Map(f) => self.callable(f, "map", 1),
@@ -291,7 +293,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn pool(&mut self, pool: &Pool, span: Span) {
+    fn pool(&mut self, pool: &'s Pool, span: Span) {
         if let PoolSize::Fixed(n, at) = pool.size {
             if n < 1 {
                 self.error(at, K::PoolSize { size: n });
@@ -409,7 +411,7 @@ impl<'s> Checker<'s> {
 
     fn callable(&mut self, f: &Callable, stage: &str, expected: usize) {
         let Callable::Fn(name) = f else { return };
-        let kind = match self.fns.get(&name.name) {
+        let kind = match self.fns.get(name.name.as_str()) {
             Some(sig) if sig.params == expected => return,
             Some(sig) => K::Arity {
                 stage: stage.into(),
@@ -420,10 +422,7 @@ impl<'s> Checker<'s> {
             },
             None => K::UnknownFunction {
                 name: name.name.clone(),
-                suggestion: super::suggest::closest(
-                    &name.name,
-                    self.fns.keys().map(String::as_str),
-                ),
+                suggestion: super::suggest::closest(&name.name, self.fns.keys().copied()),
             },
         };
         self.error(name.span, kind);
@@ -480,7 +479,7 @@ fn ending(stage: &Stage) -> Option<&'static str> {
 }
 
 /// Every `fn` of the script, also those inside blocks; the first definition of a name wins.
-fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
+fn collect_fns<'a>(stmts: &'a [Stmt], out: &mut HashMap<&'a str, FnSig, QuickHash>) {
     for s in stmts {
         match &s.kind {
             StmtKind::Fn { name, params, .. } => {
@@ -488,7 +487,7 @@ fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
                     params: params.len(),
                     defined: Some(name.span),
                 };
-                out.entry(name.name.clone()).or_insert(sig);
+                out.entry(name.name.as_str()).or_insert(sig);
             }
             StmtKind::Let {
                 value: LetValue::Spawn(sp),

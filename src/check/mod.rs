@@ -8,6 +8,7 @@ mod plan;
 mod plan_build;
 mod plan_render;
 pub(crate) mod programs;
+mod quick_hash;
 mod rhai_key;
 mod rhai_syntax;
 mod scope;

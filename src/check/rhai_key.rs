@@ -20,9 +20,9 @@
 const MAX_NESTING: usize = 16;
 
 /// Write the key of `text` into `out` (cleared first).
-pub(crate) fn key(text: &str, out: &mut String) {
+pub(crate) fn key(text: &str, out: &mut Vec<u8>) {
     out.clear();
-    out.push('c');
+    out.push(b'c');
     let mut k = Keyer {
         src: text.as_bytes(),
         text,
@@ -36,17 +36,17 @@ pub(crate) fn key(text: &str, out: &mut String) {
 }
 
 /// The key of a text kept as it is: another mark, so it never equals a rewritten key.
-pub(crate) fn verbatim(text: &str, out: &mut String) {
+pub(crate) fn verbatim(text: &str, out: &mut Vec<u8>) {
     out.clear();
-    out.push('v');
-    out.push_str(text);
+    out.push(b'v');
+    out.extend_from_slice(text.as_bytes());
 }
 
 struct Keyer<'a, 'o> {
     src: &'a [u8],
     text: &'a str,
     at: usize,
-    out: &'o mut String,
+    out: &'o mut Vec<u8>,
     /// Renamed identifiers, in order of first appearance: `v{index}`.
     names: Vec<&'a str>,
 }
@@ -82,7 +82,17 @@ impl<'a> Keyer<'a, '_> {
                 b'/' if matches!(self.peek(1), Some(b'/' | b'*')) => return None,
                 b'#' | b'\'' | b'\\' => return None,
                 0x80..=0xff => return None,
-                _ => self.byte(b),
+                _ => {
+                    // A run of bytes with no meaning here, copied at once.
+                    let run = self.src[self.at..]
+                        .iter()
+                        .take_while(|c| !plain_stop(**c))
+                        .count()
+                        .max(1);
+                    self.out
+                        .extend_from_slice(&self.src[self.at..self.at + run]);
+                    self.at += run;
+                }
             }
         }
         // Text that ends inside `${` is kept as key.
@@ -90,7 +100,7 @@ impl<'a> Keyer<'a, '_> {
     }
 
     fn byte(&mut self, b: u8) {
-        self.out.push(char::from(b));
+        self.out.push(b);
         self.at += 1;
     }
 
@@ -110,7 +120,7 @@ impl<'a> Keyer<'a, '_> {
             return None;
         }
         if !wb.iter().any(u8::is_ascii_digit) {
-            self.out.push_str(w);
+            self.out.extend_from_slice(wb);
             return Some(());
         }
         if !wb[0].is_ascii_alphabetic() {
@@ -123,8 +133,8 @@ impl<'a> Keyer<'a, '_> {
                 self.names.len() - 1
             }
         };
-        self.out.push('v');
-        self.out.push_str(itoa(index, &mut [0; 20]));
+        self.out.push(b'v');
+        self.out.extend_from_slice(itoa(index, &mut [0; 20]));
         Some(())
     }
 
@@ -139,7 +149,7 @@ impl<'a> Keyer<'a, '_> {
         if !plain || lone_dot_before || lone_dot_after {
             return None;
         }
-        self.out.push('0');
+        self.out.push(b'0');
         Some(())
     }
 
@@ -153,7 +163,8 @@ impl<'a> Keyer<'a, '_> {
         {
             return None;
         }
-        self.out.push_str(if len == 0 { "\"\"" } else { "\"s\"" });
+        self.out
+            .extend_from_slice(if len == 0 { b"\"\"" } else { b"\"s\"" });
         self.at += len + 2;
         Some(())
     }
@@ -163,7 +174,7 @@ impl<'a> Keyer<'a, '_> {
         if depth > MAX_NESTING {
             return None;
         }
-        self.out.push('`');
+        self.out.push(b'`');
         self.at += 1;
         loop {
             let b = self.peek(0)?;
@@ -174,23 +185,31 @@ impl<'a> Keyer<'a, '_> {
                 }
                 b'\\' => return None,
                 b'$' if self.peek(1) == Some(b'{') => {
-                    self.out.push_str("${");
+                    self.out.extend_from_slice(b"${");
                     self.at += 2;
                     self.code(depth)?;
                 }
-                _ => {
-                    // Whole characters: the text may have non-ASCII ones here.
-                    let c = self.text[self.at..].chars().next()?;
-                    self.out.push(c);
-                    self.at += c.len_utf8();
-                }
+                // Bytes as they are (non-ASCII ones too): `$`, `` ` `` and `\\` are ASCII and
+                // never inside another character's bytes.
+                _ => self.byte(b),
             }
         }
     }
 }
 
+/// A byte that may begin something the key rewrites or refuses (a word, a string, a
+/// brace, a comment, …): the end of a run copied as it is.
+fn plain_stop(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'_' | b'"' | b'`' | b'{' | b'}' | b'/' | b'#' | b'\'' | b'\\'
+        )
+        || b >= 0x80
+}
+
 /// `n` in decimal, without allocating.
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -200,7 +219,7 @@ fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
             break;
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+    &buf[i..]
 }
 
 #[cfg(test)]
@@ -208,9 +227,9 @@ mod tests {
     use super::*;
 
     fn k(text: &str) -> String {
-        let mut out = String::new();
+        let mut out = vec![];
         key(text, &mut out);
-        out
+        String::from_utf8(out).expect("a key of UTF-8 is UTF-8")
     }
 
     #[test]

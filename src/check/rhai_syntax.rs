@@ -23,8 +23,8 @@ pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> 
         engine,
         errors: vec![],
         host: super::host_calls::HostFns::new(host_fns, &own),
-        clean: HashSet::new(),
-        key: String::new(),
+        clean: HashSet::default(),
+        key: vec![],
     };
     w.stmts(&ast.stmts);
     w.errors
@@ -38,9 +38,9 @@ struct Walker {
     /// they, or a text of the same key, would report anywhere in the script is nothing, since
     /// neither depends on where the text stands. With host functions declared a finding
     /// depends on names, and the key is the text itself.
-    clean: HashSet<String>,
+    clean: HashSet<Vec<u8>, super::quick_hash::QuickHash>,
     /// The current text's key (one buffer for all).
-    key: String,
+    key: Vec<u8>,
 }
 
 /// The names of the script's own `fn`s.
