@@ -9,6 +9,7 @@ use crate::ast::{
     Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
 };
 use crate::Span;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// What the checker may assume beyond the script itself.
@@ -250,17 +251,17 @@ impl<'s> Checker<'s> {
         let mut ended: Option<(Span, &'static str)> = None;
         let mut reported = false;
         for stage in &p.stages {
-            let span = trim(stage.span, self.src);
+            // (Spans trimmed only for what they are needed for: most stages need none.)
             if let (Some((sink, sink_name)), false) = (ended, reported) {
                 reported = true;
                 let kind = K::StageAfterSink {
                     sink,
                     sink_name: sink_name.into(),
                 };
-                self.error(span, kind);
+                self.error(trim(stage.span, self.src), kind);
             }
             self.stage(stage);
-            ended = ended.or_else(|| ending(stage).map(|n| (span, n)));
+            ended = ended.or_else(|| ending(stage).map(|n| (trim(stage.span, self.src), n)));
         }
         for r in &p.redirects {
             if let Some(w) = &r.target {
@@ -342,11 +343,17 @@ impl<'s> Checker<'s> {
         for (_, v) in &c.env {
             self.word(v);
         }
-        match c.program.literal() {
+        // `Word::literal` without its copy when the word is one piece, as most programs are.
+        let literal = match &c.program.parts[..] {
+            [WordPart::Bare(s) | WordPart::Quoted(s)] => Some(Cow::Borrowed(s.as_str())),
+            _ => c.program.literal().map(Cow::Owned),
+        };
+        match literal {
             // `sh "…"` runs /bin/sh, which is always there.
             _ if c.shell => self.errors.extend(super::shell::sh_text(c)),
             // `y = 3` with `y` never declared parses as a command; say what was meant.
             Some(name) if is_ident(&name) && c.args.first().is_some_and(is_assign_op) => {
+                let name = name.into_owned();
                 self.error(c.program.span, K::AssignUndeclared { name });
             }
             Some(name) => {

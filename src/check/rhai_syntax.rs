@@ -25,12 +25,13 @@ pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> 
         host: super::host_calls::HostFns::new(host_fns, &own),
         clean: HashSet::default(),
         key: vec![],
+        exact: HashSet::default(),
     };
     w.stmts(&ast.stmts);
     w.errors
 }
 
-struct Walker {
+struct Walker<'a> {
     engine: rhai::Engine,
     errors: Vec<CheckError>,
     host: super::host_calls::HostFns,
@@ -41,6 +42,8 @@ struct Walker {
     clean: HashSet<Vec<u8>, super::quick_hash::QuickHash>,
     /// The current text's key (one buffer for all).
     key: Vec<u8>,
+    /// Texts (as written) that compiled and had no finding: found again, they need no key.
+    exact: HashSet<&'a str, super::quick_hash::QuickHash>,
 }
 
 /// The names of the script's own `fn`s.
@@ -71,10 +74,10 @@ fn script_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a str>) {
     }
 }
 
-impl Walker {
-    fn rhai(&mut self, r: &Rhai) {
+impl<'a> Walker<'a> {
+    fn rhai(&mut self, r: &'a Rhai) {
         // Single-quoted strings are rewritten as at run time (`script::quotes`).
-        if is_small_integer(&r.code) {
+        if is_small_integer(&r.code) || self.exact.contains(r.code.as_str()) {
             return;
         }
         let text = crate::script::quotes::rewrite(&r.code);
@@ -94,6 +97,7 @@ impl Walker {
                     .check(&ast, r.span.start, &offset, &mut self.errors);
                 if self.errors.len() == before {
                     self.clean.insert(self.key.clone());
+                    self.exact.insert(&r.code);
                 }
             }
             Err(e) => {
@@ -128,23 +132,23 @@ impl Walker {
         ));
     }
 
-    fn callable(&mut self, c: &Callable) {
+    fn callable(&mut self, c: &'a Callable) {
         if let Callable::Block(r) = c {
             self.rhai(r);
         }
     }
 
-    fn amount(&mut self, a: &Amount) {
+    fn amount(&mut self, a: &'a Amount) {
         if let Amount::Expr(r) = a {
             self.rhai(r);
         }
     }
 
-    fn word(&mut self, w: &Word) {
+    fn word(&mut self, w: &'a Word) {
         self.parts(&w.parts);
     }
 
-    fn parts(&mut self, parts: &[WordPart]) {
+    fn parts(&mut self, parts: &'a [WordPart]) {
         for p in parts {
             match p {
                 WordPart::Expr(r) => self.rhai(r),
@@ -154,7 +158,7 @@ impl Walker {
         }
     }
 
-    fn redirects(&mut self, rs: &[Redirect]) {
+    fn redirects(&mut self, rs: &'a [Redirect]) {
         for r in rs {
             if let Some(t) = &r.target {
                 self.word(t);
@@ -162,7 +166,7 @@ impl Walker {
         }
     }
 
-    fn command(&mut self, c: &Command) {
+    fn command(&mut self, c: &'a Command) {
         for (_, w) in &c.env {
             self.word(w);
         }
@@ -173,7 +177,7 @@ impl Walker {
         self.redirects(&c.redirects);
     }
 
-    fn pipeline(&mut self, p: &Pipeline) {
+    fn pipeline(&mut self, p: &'a Pipeline) {
         if let Some(s) = &p.source {
             self.rhai(&s.expr);
         }
@@ -214,13 +218,13 @@ impl Walker {
         self.redirects(&p.redirects);
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) {
+    fn stmts(&mut self, stmts: &'a [Stmt]) {
         for s in stmts {
             self.stmt(s);
         }
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    fn stmt(&mut self, s: &'a Stmt) {
         match &s.kind {
             StmtKind::Fn { code, .. } => self.rhai(code),
             StmtKind::Let { value, .. } => match value {
@@ -259,7 +263,7 @@ impl Walker {
         }
     }
 
-    fn spawn_body(&mut self, b: &SpawnBody) {
+    fn spawn_body(&mut self, b: &'a SpawnBody) {
         match b {
             SpawnBody::Block(stmts) => self.stmts(stmts),
             SpawnBody::Pipeline(p) => self.pipeline(p),
