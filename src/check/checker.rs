@@ -1,7 +1,7 @@
 //! The checker: walks the AST, reports every problem at once, and builds the plan.
 
+use super::fns::Fns;
 use super::programs::{Lookup, Programs};
-use super::quick_hash::QuickHash;
 use super::scope::{Scopes, Var};
 use super::{CheckError, CheckErrorKind as K, Plan};
 use crate::ast::{
@@ -10,7 +10,6 @@ use crate::ast::{
 };
 use crate::Span;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// What the checker may assume beyond the script itself.
 #[derive(Debug, Clone, Default)]
@@ -22,30 +21,6 @@ pub struct CheckOptions {
     /// Search path for programs (default: the `PATH` environment variable).
     pub path: Option<std::ffi::OsString>,
 }
-
-/// The built-in functions of docs/language.md with their parameter counts: usable as callables
-/// (`each print`) like a script's own `fn`.
-const BUILTIN_FNS: &[(&str, usize)] = &[
-    ("print", 1),
-    ("eprint", 1),
-    ("sleep", 1),
-    ("env", 1),
-    ("glob", 1),
-    ("lines", 1),
-    ("read_file", 1),
-    ("write_file", 2),
-    ("exists", 1),
-    ("run", 2),
-    ("cpus", 0),
-    ("channel", 1),
-    ("basename", 1),
-    ("dirname", 1),
-    ("no_ext", 1),
-    ("stem", 1),
-    ("ext", 1),
-    ("fields", 1),
-    ("exit", 1),
-];
 
 /// Check a script; on success return its plan.
 ///
@@ -81,17 +56,9 @@ pub(crate) fn check_only(
     }
 }
 
-/// A function's parameter count and, for a script `fn`, where its name is.
-#[derive(Debug, Clone, Copy)]
-struct FnSig {
-    params: usize,
-    defined: Option<Span>,
-}
-
 struct Checker<'s> {
     src: &'s str,
-    /// Names borrowed from the script and the options, as the scopes' are.
-    fns: HashMap<&'s str, FnSig, QuickHash>,
+    fns: Fns<'s>,
     scopes: Scopes<'s>,
     programs: Programs,
     slurm: super::slurm::SlurmCheck,
@@ -100,32 +67,9 @@ struct Checker<'s> {
 
 impl<'s> Checker<'s> {
     fn new(ast: &'s Ast, src: &'s str, opts: &'s CheckOptions) -> Self {
-        let mut fns = HashMap::default();
-        for (name, params) in BUILTIN_FNS {
-            fns.insert(
-                *name,
-                FnSig {
-                    params: *params,
-                    defined: None,
-                },
-            );
-        }
-        for (name, params) in &opts.known_fns {
-            fns.insert(
-                name.as_str(),
-                FnSig {
-                    params: *params,
-                    defined: None,
-                },
-            );
-        }
-        // Script fns are visible everywhere, also before their definition and from blocks.
-        let mut own = HashMap::default();
-        collect_fns(&ast.stmts, &mut own);
-        fns.extend(own);
         Checker {
             src,
-            fns,
+            fns: Fns::new(ast, &opts.known_fns),
             scopes: Scopes::new(&opts.known_vars),
             programs: Programs::new(opts.path.as_ref()),
             slurm: super::slurm::SlurmCheck::default(),
@@ -418,7 +362,7 @@ impl<'s> Checker<'s> {
 
     fn callable(&mut self, f: &Callable, stage: &str, expected: usize) {
         let Callable::Fn(name) = f else { return };
-        let kind = match self.fns.get(name.name.as_str()) {
+        let kind = match self.fns.get(&name.name) {
             Some(sig) if sig.params == expected => return,
             Some(sig) => K::Arity {
                 stage: stage.into(),
@@ -429,7 +373,7 @@ impl<'s> Checker<'s> {
             },
             None => K::UnknownFunction {
                 name: name.name.clone(),
-                suggestion: super::suggest::closest(&name.name, self.fns.keys().copied()),
+                suggestion: super::suggest::closest(&name.name, self.fns.names()),
             },
         };
         self.error(name.span, kind);
@@ -483,40 +427,6 @@ fn ending(stage: &Stage) -> Option<&'static str> {
         },
         _ => return None,
     })
-}
-
-/// Every `fn` of the script, also those inside blocks; the first definition of a name wins.
-fn collect_fns<'a>(stmts: &'a [Stmt], out: &mut HashMap<&'a str, FnSig, QuickHash>) {
-    for s in stmts {
-        match &s.kind {
-            StmtKind::Fn { name, params, .. } => {
-                let sig = FnSig {
-                    params: params.len(),
-                    defined: Some(name.span),
-                };
-                out.entry(name.name.as_str()).or_insert(sig);
-            }
-            StmtKind::Let {
-                value: LetValue::Spawn(sp),
-                ..
-            }
-            | StmtKind::Spawn(sp) => {
-                if let SpawnBody::Block(b) = &sp.body {
-                    collect_fns(b, out);
-                }
-            }
-            StmtKind::OnInterrupt { body, .. } | StmtKind::For { body, .. } => {
-                collect_fns(body, out);
-            }
-            StmtKind::If {
-                then, otherwise, ..
-            } => {
-                collect_fns(then, out);
-                collect_fns(otherwise.as_deref().unwrap_or(&[]), out);
-            }
-            k => k.nested().into_iter().for_each(|b| collect_fns(b, out)),
-        }
-    }
 }
 
 /// A number, string or boolean literal: a value that cannot be a task handle.

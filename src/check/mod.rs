@@ -3,6 +3,7 @@
 mod channels;
 mod check_error;
 mod checker;
+mod fns;
 mod host_calls;
 mod plan;
 mod plan_build;
