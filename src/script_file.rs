@@ -1,8 +1,9 @@
 //! A compiled script: parsed, checked, and ready to run any number of times.
 
-use crate::check::{self, CheckOptions, Plan};
+use crate::check::{self, CheckError, CheckOptions, Plan};
 use crate::{ast::Ast, render, ParseError, ParseErrorKind, RenderOptions, SourceFile, Span};
 use miette::Diagnostic;
+use std::sync::OnceLock;
 
 /// Options for [`Script::compile`].
 pub type CompileOptions = CheckOptions;
@@ -36,7 +37,11 @@ pub struct Script {
     pub source: SourceFile,
     /// Its syntax tree.
     pub ast: Ast,
-    plan: Plan,
+    /// The checker's warnings, in source order.
+    warnings: Vec<CheckError>,
+    /// Built on first use: only `flow plan` and the REPL's `:plan` show it, and for a long
+    /// script it costs as much as the rest of the check.
+    plan: OnceLock<Plan>,
 }
 
 impl Script {
@@ -54,16 +59,28 @@ impl Script {
             Ok(a) => a,
             Err(es) => return fail(source, es.into_iter().map(|e| Box::new(e) as _).collect()),
         };
-        match check::check(&ast, &source.text, opts) {
-            Ok(plan) => Ok(Script { source, ast, plan }),
+        match check::check_only(&ast, &source.text, opts) {
+            Ok(warnings) => Ok(Script {
+                source,
+                ast,
+                warnings,
+                plan: OnceLock::new(),
+            }),
             Err(es) => fail(source, es.into_iter().map(|e| Box::new(e) as _).collect()),
         }
     }
 
-    /// The plan graph.
+    /// The plan graph (with the warnings).
     #[must_use]
     pub fn plan(&self) -> &Plan {
-        &self.plan
+        self.plan
+            .get_or_init(|| Plan::build(&self.ast, &self.source.text, self.warnings.clone()))
+    }
+
+    /// The checker's warnings, in source order (the plan's, without building the plan).
+    #[must_use]
+    pub fn warnings(&self) -> &[CheckError] {
+        &self.warnings
     }
 
     /// The script's name, as shown in its diagnostics.
@@ -85,5 +102,23 @@ impl Script {
     #[must_use]
     pub fn render_error(&self, error: &crate::RunError, opts: RenderOptions) -> String {
         render(&[error], &self.source, opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_come_without_the_plan_and_are_the_plans() {
+        let src = "let x = \"a\"\nbash -c \"echo ${x}\" | wc -l\n";
+        let opts = CompileOptions::default();
+        let s = Script::compile(SourceFile::new("t.flow", src), &opts).expect("compiles");
+        let shown = |ws: &[CheckError]| ws.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let warnings = shown(s.warnings());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(s.plan.get().is_none(), "compile built the plan");
+        assert_eq!(shown(s.plan().warnings()), warnings);
+        assert!(s.plan().render_text().contains("wc -l"));
     }
 }

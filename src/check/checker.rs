@@ -1,5 +1,6 @@
 //! The checker: walks the AST, reports every problem at once, and builds the plan.
 
+use super::fns::Fns;
 use super::programs::{Lookup, Programs};
 use super::scope::{Scopes, Var};
 use super::{CheckError, CheckErrorKind as K, Plan};
@@ -8,7 +9,7 @@ use crate::ast::{
     Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
 };
 use crate::Span;
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// What the checker may assume beyond the script itself.
 #[derive(Debug, Clone, Default)]
@@ -21,35 +22,24 @@ pub struct CheckOptions {
     pub path: Option<std::ffi::OsString>,
 }
 
-/// The built-in functions of docs/language.md with their parameter counts: usable as callables
-/// (`each print`) like a script's own `fn`.
-const BUILTIN_FNS: &[(&str, usize)] = &[
-    ("print", 1),
-    ("eprint", 1),
-    ("sleep", 1),
-    ("env", 1),
-    ("glob", 1),
-    ("lines", 1),
-    ("read_file", 1),
-    ("write_file", 2),
-    ("exists", 1),
-    ("run", 2),
-    ("cpus", 0),
-    ("channel", 1),
-    ("basename", 1),
-    ("dirname", 1),
-    ("no_ext", 1),
-    ("stem", 1),
-    ("ext", 1),
-    ("fields", 1),
-    ("exit", 1),
-];
-
 /// Check a script; on success return its plan.
 ///
 /// # Errors
 /// Every problem found, in source order.
 pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
+    check_only(ast, src, opts).map(|warnings| Plan::build(ast, src, warnings))
+}
+
+/// Check a script without building its plan (what only `flow plan` and the REPL's `:plan`
+/// show): on success, its warnings in source order.
+///
+/// # Errors
+/// Every problem found, in source order.
+pub(crate) fn check_only(
+    ast: &Ast,
+    src: &str,
+    opts: &CheckOptions,
+) -> Result<Vec<CheckError>, Vec<CheckError>> {
     let mut c = Checker::new(ast, src, opts);
     c.stmts(&ast.stmts);
     c.errors.extend(super::channels::check(&ast.stmts));
@@ -58,60 +48,28 @@ pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, V
     errors.extend(super::rhai_syntax::check(ast, &opts.known_fns));
     super::traps::check(&ast.stmts, &mut errors, &mut warnings);
     if errors.is_empty() {
-        let mut plan = Plan::build(ast, src);
         warnings.sort_by_key(|e| e.span.start);
-        plan.warnings = warnings;
-        Ok(plan)
+        Ok(warnings)
     } else {
         errors.sort_by_key(|e| e.span.start);
         Err(errors)
     }
 }
 
-/// A function's parameter count and, for a script `fn`, where its name is.
-#[derive(Debug, Clone, Copy)]
-struct FnSig {
-    params: usize,
-    defined: Option<Span>,
-}
-
 struct Checker<'s> {
     src: &'s str,
-    fns: HashMap<String, FnSig>,
-    scopes: Scopes,
+    fns: Fns<'s>,
+    scopes: Scopes<'s>,
     programs: Programs,
     slurm: super::slurm::SlurmCheck,
     errors: Vec<CheckError>,
 }
 
 impl<'s> Checker<'s> {
-    fn new(ast: &Ast, src: &'s str, opts: &CheckOptions) -> Self {
-        let mut fns = HashMap::new();
-        for (name, params) in BUILTIN_FNS {
-            fns.insert(
-                (*name).to_string(),
-                FnSig {
-                    params: *params,
-                    defined: None,
-                },
-            );
-        }
-        for (name, params) in &opts.known_fns {
-            fns.insert(
-                name.clone(),
-                FnSig {
-                    params: *params,
-                    defined: None,
-                },
-            );
-        }
-        // Script fns are visible everywhere, also before their definition and from blocks.
-        let mut own = HashMap::new();
-        collect_fns(&ast.stmts, &mut own);
-        fns.extend(own);
+    fn new(ast: &'s Ast, src: &'s str, opts: &'s CheckOptions) -> Self {
         Checker {
             src,
-            fns,
+            fns: Fns::new(ast, &opts.known_fns),
             scopes: Scopes::new(&opts.known_vars),
             programs: Programs::new(opts.path.as_ref()),
             slurm: super::slurm::SlurmCheck::default(),
@@ -123,14 +81,14 @@ impl<'s> Checker<'s> {
         self.errors.push(CheckError::new(span, kind));
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) {
+    fn stmts(&mut self, stmts: &'s [Stmt]) {
         for s in stmts {
             self.stmt(s);
         }
     }
 
     /// Statements in a scope of their own: what they declare is gone after them.
-    fn block(&mut self, stmts: &[Stmt], with: Option<&Ident>) {
+    fn block(&mut self, stmts: &'s [Stmt], with: Option<&'s Ident>) {
         self.scopes.push();
         if let Some(v) = with {
             self.scopes.declare(&v.name, Var::Maybe(Some(v.span)));
@@ -139,7 +97,7 @@ impl<'s> Checker<'s> {
         self.scopes.pop();
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    fn stmt(&mut self, s: &'s Stmt) {
         match &s.kind {
             StmtKind::Fn { .. } | StmtKind::Rhai(_) => {}
             StmtKind::Let { name, value } => {
@@ -206,7 +164,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn spawn(&mut self, sp: &Spawn) {
+    fn spawn(&mut self, sp: &'s Spawn) {
         match &sp.body {
             SpawnBody::Block(b) => self.block(b, None),
             SpawnBody::Pipeline(p) => self.pipeline(p),
@@ -233,21 +191,21 @@ impl<'s> Checker<'s> {
         self.error(name.span, kind);
     }
 
-    fn pipeline(&mut self, p: &Pipeline) {
+    fn pipeline(&mut self, p: &'s Pipeline) {
         let mut ended: Option<(Span, &'static str)> = None;
         let mut reported = false;
         for stage in &p.stages {
-            let span = trim(stage.span, self.src);
+            // (Spans trimmed only for what they are needed for: most stages need none.)
             if let (Some((sink, sink_name)), false) = (ended, reported) {
                 reported = true;
                 let kind = K::StageAfterSink {
                     sink,
                     sink_name: sink_name.into(),
                 };
-                self.error(span, kind);
+                self.error(trim(stage.span, self.src), kind);
             }
             self.stage(stage);
-            ended = ended.or_else(|| ending(stage).map(|n| (span, n)));
+            ended = ended.or_else(|| ending(stage).map(|n| (trim(stage.span, self.src), n)));
         }
         for r in &p.redirects {
             if let Some(w) = &r.target {
@@ -256,7 +214,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn stage(&mut self, stage: &Stage) {
+    fn stage(&mut self, stage: &'s Stage) {
         match &stage.kind {
             StageKind::Command(c) => self.command(c),
             StageKind::Map(f) => self.callable(f, "map", 1),
@@ -280,7 +238,7 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn pool(&mut self, pool: &Pool, span: Span) {
+    fn pool(&mut self, pool: &'s Pool, span: Span) {
         if let PoolSize::Fixed(n, at) = pool.size {
             if n < 1 {
                 self.error(at, K::PoolSize { size: n });
@@ -329,11 +287,17 @@ impl<'s> Checker<'s> {
         for (_, v) in &c.env {
             self.word(v);
         }
-        match c.program.literal() {
+        // `Word::literal` without its copy when the word is one piece, as most programs are.
+        let literal = match &c.program.parts[..] {
+            [WordPart::Bare(s) | WordPart::Quoted(s)] => Some(Cow::Borrowed(s.as_str())),
+            _ => c.program.literal().map(Cow::Owned),
+        };
+        match literal {
             // `sh "…"` runs /bin/sh, which is always there.
             _ if c.shell => self.errors.extend(super::shell::sh_text(c)),
             // `y = 3` with `y` never declared parses as a command; say what was meant.
             Some(name) if is_ident(&name) && c.args.first().is_some_and(is_assign_op) => {
+                let name = name.into_owned();
                 self.error(c.program.span, K::AssignUndeclared { name });
             }
             Some(name) => {
@@ -409,10 +373,7 @@ impl<'s> Checker<'s> {
             },
             None => K::UnknownFunction {
                 name: name.name.clone(),
-                suggestion: super::suggest::closest(
-                    &name.name,
-                    self.fns.keys().map(String::as_str),
-                ),
+                suggestion: super::suggest::closest(&name.name, self.fns.names()),
             },
         };
         self.error(name.span, kind);
@@ -466,40 +427,6 @@ fn ending(stage: &Stage) -> Option<&'static str> {
         },
         _ => return None,
     })
-}
-
-/// Every `fn` of the script, also those inside blocks; the first definition of a name wins.
-fn collect_fns(stmts: &[Stmt], out: &mut HashMap<String, FnSig>) {
-    for s in stmts {
-        match &s.kind {
-            StmtKind::Fn { name, params, .. } => {
-                let sig = FnSig {
-                    params: params.len(),
-                    defined: Some(name.span),
-                };
-                out.entry(name.name.clone()).or_insert(sig);
-            }
-            StmtKind::Let {
-                value: LetValue::Spawn(sp),
-                ..
-            }
-            | StmtKind::Spawn(sp) => {
-                if let SpawnBody::Block(b) = &sp.body {
-                    collect_fns(b, out);
-                }
-            }
-            StmtKind::OnInterrupt { body, .. } | StmtKind::For { body, .. } => {
-                collect_fns(body, out);
-            }
-            StmtKind::If {
-                then, otherwise, ..
-            } => {
-                collect_fns(then, out);
-                collect_fns(otherwise.as_deref().unwrap_or(&[]), out);
-            }
-            k => k.nested().into_iter().for_each(|b| collect_fns(b, out)),
-        }
-    }
 }
 
 /// A number, string or boolean literal: a value that cannot be a task handle.

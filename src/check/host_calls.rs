@@ -28,6 +28,11 @@ impl HostFns {
         HostFns { arities }
     }
 
+    /// No declared host function: no call can be a finding.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.arities.is_empty()
+    }
+
     /// Check every call in `ast` (compiled from `code`, which starts at `start` in the
     /// script); `offset` maps a Rhai position to a byte offset within `code`.
     pub(crate) fn check(

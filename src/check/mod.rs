@@ -3,11 +3,14 @@
 mod channels;
 mod check_error;
 mod checker;
+mod fns;
 mod host_calls;
 mod plan;
 mod plan_build;
 mod plan_render;
 pub(crate) mod programs;
+mod quick_hash;
+mod rhai_key;
 mod rhai_syntax;
 mod scope;
 mod shell;
@@ -16,8 +19,8 @@ mod suggest;
 mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
-pub(crate) use checker::check;
 pub use checker::CheckOptions;
+pub(crate) use checker::{check, check_only};
 pub use plan::Plan;
 
 #[cfg(test)]

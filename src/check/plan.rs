@@ -133,13 +133,14 @@ impl Plan {
         &self.warnings
     }
 
-    /// The plan of every pipeline of a checked script; `src` is its text, for labels and lines.
-    pub(crate) fn build(ast: &Ast, src: &str) -> Self {
+    /// The plan of every pipeline of a checked script (`src` is its text, for labels and
+    /// lines), with the checker's warnings.
+    pub(crate) fn build(ast: &Ast, src: &str, warnings: Vec<super::CheckError>) -> Self {
         let mut b = Builder::new(src);
         b.stmts(&ast.stmts);
         Plan {
             pipelines: b.pipelines,
-            warnings: vec![],
+            warnings,
         }
     }
 

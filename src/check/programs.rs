@@ -70,7 +70,7 @@ pub(crate) enum Lookup {
 #[derive(Debug)]
 pub(crate) struct Programs {
     dirs: Vec<PathBuf>,
-    found: HashMap<String, Lookup>,
+    found: HashMap<String, Lookup, super::quick_hash::QuickHash>,
     listing: Option<BTreeSet<String>>,
 }
 
@@ -94,7 +94,7 @@ impl Programs {
             .unwrap_or_default();
         Programs {
             dirs,
-            found: HashMap::new(),
+            found: HashMap::default(),
             listing: None,
         }
     }

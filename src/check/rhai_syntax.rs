@@ -1,7 +1,8 @@
 //! Rhai syntax, checked before anything runs: every `fn`, block and expression of the script
 //! is compiled once by a bare Rhai engine (≈2 µs each), so a typo in a stage's block is a
 //! check error, not a failure after the first stages have already run. A text that compiled
-//! without a finding is not compiled again (scripts repeat `{ it * 2 }`, `1..=n`, `it`).
+//! without a finding is not compiled again, nor one of the same shape (`check::rhai_key`:
+//! scripts repeat `{ it * 2 }` and `1..=n`, and shapes such as `{ f1(it) }`, `{ f5(it) }`).
 
 use super::{CheckError, CheckErrorKind};
 use crate::ast::{
@@ -22,20 +23,27 @@ pub(crate) fn check(ast: &Ast, host_fns: &[(String, usize)]) -> Vec<CheckError> 
         engine,
         errors: vec![],
         host: super::host_calls::HostFns::new(host_fns, &own),
-        clean: HashSet::new(),
+        clean: HashSet::default(),
+        key: vec![],
+        exact: HashSet::default(),
     };
     w.stmts(&ast.stmts);
     w.errors
 }
 
-struct Walker {
+struct Walker<'a> {
     engine: rhai::Engine,
     errors: Vec<CheckError>,
     host: super::host_calls::HostFns,
-    /// Texts (as given to Rhai) that compiled and had no host-call finding: what they would
-    /// report again anywhere in the script is nothing, since neither depends on where the
-    /// text stands.
-    clean: HashSet<String>,
+    /// Keys of texts (as given to Rhai) that compiled and had no host-call finding: what
+    /// they, or a text of the same key, would report anywhere in the script is nothing, since
+    /// neither depends on where the text stands. With host functions declared a finding
+    /// depends on names, and the key is the text itself.
+    clean: HashSet<Vec<u8>, super::quick_hash::QuickHash>,
+    /// The current text's key (one buffer for all).
+    key: Vec<u8>,
+    /// Texts (as written) that compiled and had no finding: found again, they need no key.
+    exact: HashSet<&'a str, super::quick_hash::QuickHash>,
 }
 
 /// The names of the script's own `fn`s.
@@ -66,14 +74,19 @@ fn script_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a str>) {
     }
 }
 
-impl Walker {
-    fn rhai(&mut self, r: &Rhai) {
+impl<'a> Walker<'a> {
+    fn rhai(&mut self, r: &'a Rhai) {
         // Single-quoted strings are rewritten as at run time (`script::quotes`).
-        if is_small_integer(&r.code) {
+        if is_small_integer(&r.code) || self.exact.contains(r.code.as_str()) {
             return;
         }
         let text = crate::script::quotes::rewrite(&r.code);
-        if self.clean.contains(&*text.text) {
+        if self.host.is_empty() {
+            super::rhai_key::key(&text.text, &mut self.key);
+        } else {
+            super::rhai_key::verbatim(&text.text, &mut self.key);
+        }
+        if self.clean.contains(&self.key) {
             return;
         }
         match self.engine.compile(&*text.text) {
@@ -83,7 +96,8 @@ impl Walker {
                 self.host
                     .check(&ast, r.span.start, &offset, &mut self.errors);
                 if self.errors.len() == before {
-                    self.clean.insert(text.text.into_owned());
+                    self.clean.insert(self.key.clone());
+                    self.exact.insert(&r.code);
                 }
             }
             Err(e) => {
@@ -118,23 +132,23 @@ impl Walker {
         ));
     }
 
-    fn callable(&mut self, c: &Callable) {
+    fn callable(&mut self, c: &'a Callable) {
         if let Callable::Block(r) = c {
             self.rhai(r);
         }
     }
 
-    fn amount(&mut self, a: &Amount) {
+    fn amount(&mut self, a: &'a Amount) {
         if let Amount::Expr(r) = a {
             self.rhai(r);
         }
     }
 
-    fn word(&mut self, w: &Word) {
+    fn word(&mut self, w: &'a Word) {
         self.parts(&w.parts);
     }
 
-    fn parts(&mut self, parts: &[WordPart]) {
+    fn parts(&mut self, parts: &'a [WordPart]) {
         for p in parts {
             match p {
                 WordPart::Expr(r) => self.rhai(r),
@@ -144,7 +158,7 @@ impl Walker {
         }
     }
 
-    fn redirects(&mut self, rs: &[Redirect]) {
+    fn redirects(&mut self, rs: &'a [Redirect]) {
         for r in rs {
             if let Some(t) = &r.target {
                 self.word(t);
@@ -152,7 +166,7 @@ impl Walker {
         }
     }
 
-    fn command(&mut self, c: &Command) {
+    fn command(&mut self, c: &'a Command) {
         for (_, w) in &c.env {
             self.word(w);
         }
@@ -163,7 +177,7 @@ impl Walker {
         self.redirects(&c.redirects);
     }
 
-    fn pipeline(&mut self, p: &Pipeline) {
+    fn pipeline(&mut self, p: &'a Pipeline) {
         if let Some(s) = &p.source {
             self.rhai(&s.expr);
         }
@@ -204,13 +218,13 @@ impl Walker {
         self.redirects(&p.redirects);
     }
 
-    fn stmts(&mut self, stmts: &[Stmt]) {
+    fn stmts(&mut self, stmts: &'a [Stmt]) {
         for s in stmts {
             self.stmt(s);
         }
     }
 
-    fn stmt(&mut self, s: &Stmt) {
+    fn stmt(&mut self, s: &'a Stmt) {
         match &s.kind {
             StmtKind::Fn { code, .. } => self.rhai(code),
             StmtKind::Let { value, .. } => match value {
@@ -249,7 +263,7 @@ impl Walker {
         }
     }
 
-    fn spawn_body(&mut self, b: &SpawnBody) {
+    fn spawn_body(&mut self, b: &'a SpawnBody) {
         match b {
             SpawnBody::Block(stmts) => self.stmts(stmts),
             SpawnBody::Pipeline(p) => self.pipeline(p),
@@ -418,6 +432,31 @@ mod tests {
         assert!(starts[0] >= braces[0] && starts[0] < braces[1], "{e:?}");
         assert!(starts[1] >= braces[1] && starts[1] < calls[0], "{e:?}");
         assert_eq!(starts[2..], calls[..], "{e:?}");
+    }
+
+    #[test]
+    fn a_text_of_a_clean_shape_is_still_checked_where_names_or_keys_repeat() {
+        // Each pair: the first compiles, the second (renamed digits) must still fail.
+        for (clean, bad) in [
+            ("fn f1(a1, b1) { a1 }", "fn f2(a1, a1) { a1 }"),
+            (
+                "fn f1() { 1 }\nfn f2() { 2 }",
+                "fn f3() { 1 }\nfn f3() { 2 }",
+            ),
+            (
+                "let m = #{a1: 1, \"b1\": 2};",
+                "let m = #{a1: 1, \"a1\": 2};",
+            ),
+            (
+                "switch it { 1..0 => 1, 2 => 2 }",
+                "switch it { 0..1 => 1, 2 => 2 }",
+            ),
+        ] {
+            let src = format!("from [1] | each {{ {clean} }}\nfrom [1] | each {{ {bad} }}\n");
+            let e = errors(&src);
+            assert_eq!(e.len(), 1, "{src}: {e:?}");
+            assert!(e[0].span.start > src.find('\n').unwrap(), "{src}: {e:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Variable scopes of the checker: what `let` and `for` declared, block by block.
 
+use super::quick_hash::QuickHash;
 use crate::Span;
 use std::collections::HashMap;
 
@@ -18,24 +19,25 @@ pub(crate) enum Var {
 }
 
 /// A stack of scopes; the innermost declaration of a name wins.
+/// Names are borrowed from the script and the options (a long script declares thousands).
 #[derive(Debug)]
-pub(crate) struct Scopes {
-    stack: Vec<HashMap<String, Var>>,
+pub(crate) struct Scopes<'a> {
+    stack: Vec<HashMap<&'a str, Var, QuickHash>>,
 }
 
-impl Scopes {
+impl<'a> Scopes<'a> {
     /// The script's top scope: `args` and the variables the host declared.
-    pub(crate) fn new(known: &[String]) -> Self {
-        let mut top = HashMap::new();
-        top.insert("args".to_string(), Var::Value(None));
+    pub(crate) fn new(known: &'a [String]) -> Self {
+        let mut top = HashMap::default();
+        top.insert("args", Var::Value(None));
         for k in known {
-            top.insert(k.clone(), Var::Unknown);
+            top.insert(k.as_str(), Var::Unknown);
         }
         Scopes { stack: vec![top] }
     }
 
     pub(crate) fn push(&mut self) {
-        self.stack.push(HashMap::new());
+        self.stack.push(HashMap::default());
     }
 
     pub(crate) fn pop(&mut self) {
@@ -45,9 +47,9 @@ impl Scopes {
         }
     }
 
-    pub(crate) fn declare(&mut self, name: &str, var: Var) {
+    pub(crate) fn declare(&mut self, name: &'a str, var: Var) {
         if let Some(s) = self.stack.last_mut() {
-            s.insert(name.to_string(), var);
+            s.insert(name, var);
         }
     }
 
@@ -57,7 +59,7 @@ impl Scopes {
 
     /// The closest name in scope to `name`.
     pub(crate) fn suggest(&self, name: &str) -> Option<String> {
-        let names = self.stack.iter().flat_map(|s| s.keys().map(String::as_str));
+        let names = self.stack.iter().flat_map(|s| s.keys().copied());
         super::suggest::closest(name, names)
     }
 }

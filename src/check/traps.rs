@@ -12,7 +12,10 @@ use std::collections::{HashMap, HashSet};
 /// Add the traps found in `stmts` to `errors` / `warnings`; a Rhai syntax error that a trap
 /// explains (`let out = ls data`) is replaced by the trap.
 pub(crate) fn check(stmts: &[Stmt], errors: &mut Vec<CheckError>, warnings: &mut Vec<CheckError>) {
-    let mut t = Traps::default();
+    let mut t = Traps {
+        vars: HashMap::default(),
+        found: vec![],
+    };
     t.collect(stmts);
     t.stmts(stmts);
     for e in t.found {
@@ -31,21 +34,20 @@ fn inside(a: Span, b: Span) -> bool {
     a.start >= b.start && a.end <= b.end
 }
 
-#[derive(Default)]
-struct Traps {
+struct Traps<'a> {
     /// Script variables (from `let` and `for`) and whether a `let` bound a map literal.
-    vars: HashMap<String, bool>,
+    vars: HashMap<&'a str, bool, super::quick_hash::QuickHash>,
     found: Vec<CheckError>,
 }
 
-impl Traps {
-    fn collect(&mut self, stmts: &[Stmt]) {
+impl<'a> Traps<'a> {
+    fn collect(&mut self, stmts: &'a [Stmt]) {
         for s in stmts {
             match &s.kind {
                 StmtKind::Let { name, value } => {
                     let map =
                         matches!(value, LetValue::Expr(r) if r.code.trim_start().starts_with("#{"));
-                    self.vars.insert(name.name.clone(), map);
+                    self.vars.insert(&name.name, map);
                     if let LetValue::Spawn(sp) = value {
                         if let SpawnBody::Block(b) = &sp.body {
                             self.collect(b);
@@ -53,7 +55,7 @@ impl Traps {
                     }
                 }
                 StmtKind::For { var, body, .. } => {
-                    self.vars.entry(var.name.clone()).or_insert(false);
+                    self.vars.entry(&var.name).or_insert(false);
                     self.collect(body);
                 }
                 StmtKind::If {
@@ -228,6 +230,10 @@ impl Traps {
 
     /// `each { total += it }`: the block runs on another thread with a copy of `total`.
     fn stage_assign(&mut self, stage: &str, r: &crate::ast::Rhai) {
+        // Every assignment operator has a `=`: most blocks have none to look for.
+        if !r.code.contains('=') {
+            return;
+        }
         let toks = idents(&r.code);
         let locals: HashSet<&str> = toks
             .windows(2)
@@ -260,10 +266,10 @@ impl Traps {
     }
 
     /// `echo $d.a` where `d` holds a map: `.a` is text after the value, not a field.
-    fn words<'a>(&mut self, parts: impl Iterator<Item = &'a WordPart>) {
-        let parts: Vec<&WordPart> = parts.collect();
-        for pair in parts.windows(2) {
-            let (WordPart::Var(v), WordPart::Bare(b)) = (pair[0], pair[1]) else {
+    fn words<'w>(&mut self, parts: impl Iterator<Item = &'w WordPart>) {
+        let mut previous = None;
+        for part in parts {
+            let (Some(WordPart::Var(v)), WordPart::Bare(b)) = (previous.replace(part), part) else {
                 continue;
             };
             let field: String = b
@@ -272,7 +278,7 @@ impl Traps {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            if field.is_empty() || self.vars.get(&v.name) != Some(&true) {
+            if field.is_empty() || self.vars.get(v.name.as_str()) != Some(&true) {
                 continue;
             }
             self.found.push(CheckError::trap(
