@@ -3,7 +3,7 @@
 use super::fns::Fns;
 use super::programs::{Lookup, Programs};
 use super::scope::{Scopes, Var};
-use super::{CheckError, CheckErrorKind as K, Plan};
+use super::{CheckError, CheckErrorKind as K};
 use crate::ast::{
     Amount, Ast, Callable, Command, Ident, Join, LetValue, Pipeline, Pool, PoolSize, PoolWork,
     Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
@@ -22,12 +22,17 @@ pub struct CheckOptions {
     pub path: Option<std::ffi::OsString>,
 }
 
-/// Check a script; on success return its plan.
+/// Check a script; on success return its plan (what the tests look at).
 ///
 /// # Errors
 /// Every problem found, in source order.
-pub(crate) fn check(ast: &Ast, src: &str, opts: &CheckOptions) -> Result<Plan, Vec<CheckError>> {
-    check_only(ast, src, opts).map(|warnings| Plan::build(ast, src, warnings))
+#[cfg(test)]
+pub(crate) fn check(
+    ast: &Ast,
+    src: &str,
+    opts: &CheckOptions,
+) -> Result<super::Plan, Vec<CheckError>> {
+    check_only(ast, src, opts).map(|warnings| super::Plan::build(ast, src, warnings))
 }
 
 /// Check a script without building its plan (what only `flow plan` and the REPL's `:plan`

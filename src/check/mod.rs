@@ -19,8 +19,10 @@ mod suggest;
 mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
+#[cfg(test)]
+pub(crate) use checker::check;
+pub(crate) use checker::check_only;
 pub use checker::CheckOptions;
-pub(crate) use checker::{check, check_only};
 pub use plan::Plan;
 
 #[cfg(test)]

@@ -1046,9 +1046,21 @@ mod tests {
         for w in ["7z", "1.", ".5", "1e", "e3", "42a", "1.2.3", "x1"] {
             assert!(!super::is_number(w), "{w}");
         }
-        let last = |src: &str| crate::parse(src).expect("parses").stmts.pop().expect("a stmt");
-        assert!(matches!(last("sleep(1); 42").kind, crate::ast::StmtKind::Rhai(_)));
+        let last = |src: &str| {
+            crate::parse(src)
+                .expect("parses")
+                .stmts
+                .pop()
+                .expect("a stmt")
+        };
+        assert!(matches!(
+            last("sleep(1); 42").kind,
+            crate::ast::StmtKind::Rhai(_)
+        ));
         assert!(matches!(last("6 * 7").kind, crate::ast::StmtKind::Rhai(_)));
-        assert!(matches!(last("7z a x.7z f").kind, crate::ast::StmtKind::Pipeline(_)));
+        assert!(matches!(
+            last("7z a x.7z f").kind,
+            crate::ast::StmtKind::Pipeline(_)
+        ));
     }
 }
