@@ -370,8 +370,9 @@ impl Parser<'_> {
                     if matches!(self.toks.get(self.pos), Some(Tok::Open)) {
                         return None;
                     }
-                    let v = self.scope.get_value::<Dynamic>(name)?;
-                    constant(&v)?
+                    // Looked at where it is: a copy of an array of 10,000 task handles per
+                    // `hs.push(h)` made a spawning loop quadratic.
+                    constant(self.scope.get(name)?)?
                 }
             },
             Tok::Open => {

@@ -220,3 +220,47 @@ fn a_given_away_item_is_changed_in_place_and_a_shared_one_is_copied() {
     // Not text: given back for Rhai.
     assert!(eval_owned(&f, Dynamic::from(1_i64)).is_err());
 }
+
+/// Counts its clones: the fast path must look at a script variable where it is.
+#[derive(Debug)]
+struct Counted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Counted(self.0.clone())
+    }
+}
+
+#[test]
+fn a_script_variable_it_declines_is_not_copied() {
+    // `hs.push(h)` in a loop copied all of `hs` to find it was no constant: quadratic.
+    let clones = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut scope = Scope::new();
+    scope.push("hs", Counted(clones.clone()));
+    assert!(statement("hs.push(1)", &scope, &|_| true).is_none());
+    assert!(statement("print(hs)", &scope, &|_| true).is_none());
+    assert!(compile("it + hs", &scope, &|_| true).is_none());
+    assert_eq!(clones.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn statements_give_rhai_values_or_decline() {
+    let mut scope = Scope::new();
+    scope.push("x", 5_i64);
+    scope.push("s", rhai::ImmutableString::from(" ab "));
+    let value = |code: &str| match statement(code, &scope, &|_| true) {
+        Some(Statement::Value(e)) => eval_const(&e).map(|v| v.to_string()),
+        Some(Statement::Print(_)) => Some("print".into()),
+        None => None,
+    };
+    assert_eq!(value("x * 2 + 1").as_deref(), Some("11"));
+    assert_eq!(value("s.trim().to_upper()").as_deref(), Some("AB"));
+    assert_eq!(value("print(x)").as_deref(), Some("print"));
+    assert_eq!(value("print(x);").as_deref(), Some("print"));
+    // `it` is no script variable here; calls and unknown names are Rhai's.
+    assert_eq!(value("it + 1"), None);
+    assert_eq!(value("f(x)"), None);
+    assert_eq!(value("y + 1"), None);
+    assert_eq!(value("print(x) + 1"), None);
+}
