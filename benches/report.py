@@ -78,7 +78,7 @@ def markdown(meta, recs, svg_name):
       "and most of all the workloads that need both cores (`pool`, GNU parallel), depend on that load; "
       "the alternating runs make the ratios fairer than the absolute figures.\n"
       % (meta["nproc"], meta["cpu"], meta["kernel"], meta["load_start"], meta["load_end"]))
-    w("**flow:** `%s` (git %s, sha256 %s). **Peers:** %s.\n"
+    w("**flow:** `%s` (git %s, sha256 %s), run from a copy as `cargo install` makes one. **Peers:** %s.\n"
       % (os.path.relpath(meta["flow"], meta.get("root", "/")), meta["git"], meta["flow_sha"], "; ".join(meta.get("version", []))))
     if meta.get("note"):
         w("**Set-up:** %s.\n" % "; ".join(meta["note"]))
