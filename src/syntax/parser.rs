@@ -320,23 +320,25 @@ mod tests {
     use super::{ExactParser, ExactRule, FlowParser, Rule};
     use pest::Parser;
 
-    /// The tree of `text` as (rule, start, end) triples, or `None` if it does not parse.
-    fn guarded(text: &str) -> Option<Vec<(String, usize, usize)>> {
-        let pairs = FlowParser::parse(Rule::script, text).ok()?;
-        let flat = pairs.flatten().map(|p| {
+    /// A tree as (rule, start, end) triples.
+    fn flat<R: pest::RuleType>(
+        pairs: pest::iterators::Pairs<'_, R>,
+    ) -> Vec<(String, usize, usize)> {
+        let triple = |p: pest::iterators::Pair<'_, R>| {
             let s = p.as_span();
             (format!("{:?}", p.as_rule()), s.start(), s.end())
-        });
-        Some(flat.collect())
+        };
+        pairs.flatten().map(triple).collect()
     }
 
+    /// The tree of `text` by the guarded parser, or `None` if it does not parse.
+    fn guarded(text: &str) -> Option<Vec<(String, usize, usize)>> {
+        FlowParser::parse(Rule::script, text).ok().map(flat)
+    }
+
+    /// The same by the exact parser (no guards).
     fn exact(text: &str) -> Option<Vec<(String, usize, usize)>> {
-        let pairs = ExactParser::parse(ExactRule::script, text).ok()?;
-        let flat = pairs.flatten().map(|p| {
-            let s = p.as_span();
-            (format!("{:?}", p.as_rule()), s.start(), s.end())
-        });
-        Some(flat.collect())
+        ExactParser::parse(ExactRule::script, text).ok().map(flat)
     }
 
     /// The guards only refuse where the parse fails anyway: the guarded and the exact parser
