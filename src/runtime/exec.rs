@@ -313,8 +313,11 @@ impl Executor {
             snippets,
             ..
         } = self;
-        if let Some(v) = native(shared, scope, &r.code) {
-            return Ok(v);
+        // A statement Rhai had to run before (in a loop) goes straight to it.
+        if !snippets.has(&r.code) {
+            if let Some(v) = native(shared, scope, &r.code) {
+                return Ok(v);
+            }
         }
         let engine = &shared.engine;
         let compiled = snippets.get(&shared.snippets, &r.code, || {

@@ -60,6 +60,12 @@ pub(crate) struct Local {
 }
 
 impl Local {
+    /// Whether `code` (this very text) was compiled here before.
+    pub(crate) fn has(&self, code: &str) -> bool {
+        let key = (code.as_ptr() as usize, code.len());
+        self.map.get(&key).is_some_and(|(_, text)| **text == *code)
+    }
+
     pub(crate) fn get<E>(
         &mut self,
         shared: &Snippets,
@@ -67,8 +73,7 @@ impl Local {
         compile: impl FnOnce() -> Result<Compiled, E>,
     ) -> Result<Got<'_>, E> {
         let key = (code.as_ptr() as usize, code.len());
-        let hit = self.map.get(&key).is_some_and(|(_, text)| **text == *code);
-        if !hit {
+        if !self.has(code) {
             let (c, seen) = shared.get(code, compile)?;
             let Some(text) = seen else {
                 return Ok(Got::Shared(c));
