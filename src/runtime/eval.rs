@@ -59,6 +59,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Whether a call of `name` (a method `x.name(…)`, `print(…)`) reaches the engine's own
+    /// function: no host registrations (which could define it again) and no script `fn` of
+    /// that name.
+    pub(crate) fn builtin(&self, name: &str) -> bool {
+        self.rt.hooks.is_empty() && !self.fns.iter_functions().any(|f| f.name == name)
+    }
+
     /// The same script under `rt`, with a private engine and private compiled `fn`s.
     pub(crate) fn private(&self, rt: Rt) -> Shared {
         let engine = LazyEngine::new(rt.clone());
@@ -216,10 +223,9 @@ impl Env {
         }))
     }
 
-    /// Whether a method call `x.name(…)` reaches the engine's own function: no host
-    /// registrations (which could define it again) and no script `fn` of that name.
+    /// See [`Shared::builtin`].
     fn builtin_method(&self, name: &str) -> bool {
-        self.shared.rt.hooks.is_empty() && !self.shared.fns.iter_functions().any(|f| f.name == name)
+        self.shared.builtin(name)
     }
 
     /// A Rhai error at `span` (the stage or statement), pointing into the script.

@@ -136,16 +136,11 @@ pub(crate) fn in_task_for(ch: &FlowChannel) -> bool {
     TASK_CHANNELS.with(|t| t.borrow().contains(&ch.id()))
 }
 
-/// A run error of a snippet compiled as written: positions inside it (or inside a closure
-/// it defines) are relative to it; those inside the script's `fn`s are the script's already
-/// (they are compiled padded, once).
 /// A statement the fast path runs without Rhai (see `fastpath::statement`): its value, or
 /// `()` after `print`. `None`: Rhai runs it, as it would anyway.
 fn native(shared: &Shared, scope: &Scope<'static>, code: &str) -> Option<Dynamic> {
     use crate::script::fastpath::{self, Statement};
-    let builtin =
-        |n: &str| shared.rt.hooks.is_empty() && !shared.fns.iter_functions().any(|f| f.name == n);
-    match fastpath::statement(code, scope, &builtin)? {
+    match fastpath::statement(code, scope, &|n| shared.builtin(n))? {
         Statement::Value(e) => fastpath::eval_const(&e),
         Statement::Print(e) => {
             let v = fastpath::eval_const(&e)?;
@@ -159,6 +154,9 @@ fn native(shared: &Shared, scope: &Scope<'static>, code: &str) -> Option<Dynamic
     }
 }
 
+/// A run error of a snippet compiled as written: positions inside it (or inside a closure
+/// it defines) are relative to it; those inside the script's `fn`s are the script's already
+/// (they are compiled padded, once).
 fn snippet_error(
     shared: &Arc<Shared>,
     e: &rhai::EvalAltResult,

@@ -57,8 +57,9 @@ pub(crate) enum Statement {
     Print(Fast),
 }
 
-/// `code` as a [`Statement`] if it is one: an expression of literals and script variables
-/// (no `it`), or `print(` such an expression `)`, the engine's own `print`.
+/// `code` as a [`Statement`] if it is one: an expression of literals and script variables,
+/// or `print(` such an expression `)`, the engine's own `print`. (One that reads `it`,
+/// which a statement has not, is declined by [`eval_const`].)
 pub(crate) fn statement(
     code: &str,
     scope: &Scope<'static>,
@@ -71,13 +72,11 @@ pub(crate) fn statement(
         .trim_end()
         .strip_prefix("print(")
         .and_then(|c| c.strip_suffix(')'));
-    let s = match printed {
+    Some(match printed {
         Some(inner) if builtin("print") => Statement::Print(compile(inner, scope, builtin)?),
         Some(_) => return None,
         None => Statement::Value(compile(code, scope, builtin)?),
-    };
-    let (Statement::Value(e) | Statement::Print(e)) = &s;
-    (!e.uses_it()).then_some(s)
+    })
 }
 
 /// The methods the fast path knows, each exactly as the engine defines it.

@@ -267,13 +267,18 @@ pub(crate) fn eval_const(e: &Fast) -> Option<Dynamic> {
     if e.uses_it() {
         return None;
     }
-    Some(match eval_v(e, &V::I(0))? {
+    eval_v(e, &V::I(0)).map(dynamic)
+}
+
+/// A result as a Rhai value (a borrowed string copied).
+fn dynamic(v: V<'_>) -> Dynamic {
+    match v {
         V::I(i) => Dynamic::from_int(i),
         V::F(f) => Dynamic::from_float(f),
         V::B(b) => Dynamic::from_bool(b),
         V::S(s) => Dynamic::from(new_string(s)),
         V::O(s) => Dynamic::from(s),
-    })
+    }
 }
 
 /// Evaluate; `None` means "let Rhai do it".
@@ -287,9 +292,6 @@ pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
         None => load(it)?,
     };
     Some(match eval_v(e, &item)? {
-        V::I(i) => Dynamic::from_int(i),
-        V::F(f) => Dynamic::from_float(f),
-        V::B(b) => Dynamic::from_bool(b),
         // The item itself, unchanged: share it rather than copy it.
         V::S(s)
             if s.len() == item.text().map_or(usize::MAX, str::len)
@@ -297,7 +299,6 @@ pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
         {
             it.clone()
         }
-        V::S(s) => Dynamic::from(new_string(s)),
-        V::O(s) => Dynamic::from(s),
+        v => dynamic(v),
     })
 }
