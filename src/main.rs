@@ -1,9 +1,11 @@
 //! The `flow` command line: a thin client of the library.
 
+// flow starts at its own C `main` (below), not at Rust's runtime start-up: see `main`.
+#![no_main]
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
-use std::process::ExitCode;
 
 /// Items are many small strings made on one thread and freed on another: mimalloc is
 /// measurably faster at that than the system allocator (docs/performance.md).
@@ -101,7 +103,40 @@ fn mask_int_term(how: libc::c_int) {
     }
 }
 
-fn main() -> ExitCode {
+/// flow's entry point, called by the C runtime with the arguments that `std::env::args_os`
+/// also reads. It does what Rust's own start-up does (standard streams that are closed are
+/// opened on `/dev/null`, `SIGPIPE` is ignored, a panic exits 101, stdout is flushed at
+/// the end) but for one thing: Rust's start-up asks glibc for the main thread's stack
+/// bounds, to name a stack overflow in its message, and glibc finds them by reading and
+/// parsing the whole of `/proc/self/maps` — a tenth of `flow -c 'print(1)'`. A stack overflow
+/// still stops flow (the kernel's guard page, SIGSEGV); only that message is gone, and flow
+/// bounds nesting before anything runs (docs/performance.md, "Start-up").
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    open_closed_standard_fds();
+    // SAFETY: setting a signal's disposition to "ignore", before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let code = std::panic::catch_unwind(flow_main).unwrap_or(101);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    libc::c_int::from(code)
+}
+
+/// A standard stream that flow was started without (`flow x.flow >&-`) is opened on
+/// `/dev/null`, so that no file flow opens later becomes fd 0, 1 or 2 by accident.
+fn open_closed_standard_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only reads the descriptor's flags; open(2) of a constant C string.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+            {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
+fn flow_main() -> u8 {
     // `flow -c SOURCE ARGS…`: everything after SOURCE belongs to the script.
     let argv: Vec<OsString> = std::env::args_os().collect();
     // A run must not die of a Ctrl-C that arrives while it starts: catch it now, act on it
@@ -119,7 +154,7 @@ fn main() -> ExitCode {
     unblock_early_signals();
     if argv.len() >= 3 && argv[1] == "-c" {
         let src = argv[2].to_string_lossy().into_owned();
-        return ExitCode::from(run_source(flow::SourceFile::new("-c", src), &argv[3..]));
+        return run_source(flow::SourceFile::new("-c", src), &argv[3..]);
     }
     let cli = Cli::parse();
     let code = match (cli.command, cli.sub) {
@@ -158,7 +193,7 @@ fn main() -> ExitCode {
             }
         }
     };
-    ExitCode::from(code)
+    code
 }
 
 /// Read a script file (`-` or `/dev/stdin` is standard input). Exit 2 if it cannot be read.

@@ -413,6 +413,7 @@ fn fire(q: &mut Queue) -> Option<Instant> {
 }
 
 fn work(me: &Arc<Worker>) {
+    stacks::ensure_signal_stack();
     let s = sched();
     WORKER.with(|w| *w.borrow_mut() = Some(me.clone()));
     let mut q = s.lock();

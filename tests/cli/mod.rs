@@ -174,3 +174,29 @@ fn the_binary_is_position_dependent_unless_asked() {
         "flow was linked as PIE"
     );
 }
+
+/// flow starts at its own `main`, not Rust's start-up (src/main.rs): what that start-up did
+/// for standard streams is still done. One that flow was started without (`>&-`) is opened on
+/// `/dev/null`, so that nothing flow opens later (a pipe, a socket) becomes it by accident.
+#[test]
+fn a_standard_stream_started_closed_is_dev_null() {
+    for fd in 0..3 {
+        // A job's shell says what flow's own fd is.
+        let probe = format!(
+            "sh 'readlink /proc/$PPID/fd/{fd} >&{}'",
+            if fd == 2 { 1 } else { 2 }
+        );
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!("exec \"$0\" -c \"$1\" {fd}>&-"),
+                env!("CARGO_BIN_EXE_flow"),
+                &probe,
+            ])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(if fd == 2 { &out.stdout } else { &out.stderr });
+        assert_eq!(out.status.code(), Some(0), "fd {fd}: {said}");
+        assert_eq!(said.trim(), "/dev/null", "fd {fd}");
+    }
+}

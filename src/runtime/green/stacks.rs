@@ -131,6 +131,72 @@ pub(super) fn report_overflows() {
     });
 }
 
+/// Size of a worker's signal stack: room for the fault handler (it only writes and aborts,
+/// or calls the handler it replaced, Rust's, which needs a few KiB).
+const SIGNAL_STACK: usize = 64 << 10;
+
+/// A signal stack this thread made, taken down when the thread ends.
+struct SignalStack(*mut libc::c_void);
+
+impl Drop for SignalStack {
+    fn drop(&mut self) {
+        // SAFETY: the stack is first disabled (no signal can then be delivered on it), then
+        // the mapping this thread made is unmapped.
+        unsafe {
+            let off = libc::stack_t {
+                ss_sp: std::ptr::null_mut(),
+                ss_flags: libc::SS_DISABLE,
+                ss_size: SIGNAL_STACK,
+            };
+            libc::sigaltstack(&off, std::ptr::null_mut());
+            libc::munmap(self.0, SIGNAL_STACK);
+        }
+    }
+}
+
+thread_local! {
+    static SIGNAL_STACK_MADE: std::cell::RefCell<Option<SignalStack>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Give this thread a signal stack if it has none: a task overflowing its stack faults with
+/// that stack full, and the fault handler must run somewhere else. Rust's runtime gives each
+/// thread one, but only when it set up its own overflow report at start-up, which the `flow`
+/// binary skips (src/main.rs).
+pub(super) fn ensure_signal_stack() {
+    // SAFETY: sigaltstack(2) queries into a local, mmap(2) of fresh anonymous memory, and
+    // sigaltstack(2) with a stack this thread owns until its thread-local guard drops.
+    unsafe {
+        let mut cur: libc::stack_t = std::mem::zeroed();
+        if libc::sigaltstack(std::ptr::null(), &mut cur) != 0
+            || cur.ss_flags & libc::SS_DISABLE == 0
+        {
+            return;
+        }
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            SIGNAL_STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return;
+        }
+        let st = libc::stack_t {
+            ss_sp: p,
+            ss_flags: 0,
+            ss_size: SIGNAL_STACK,
+        };
+        if libc::sigaltstack(&st, std::ptr::null_mut()) != 0 {
+            libc::munmap(p, SIGNAL_STACK);
+            return;
+        }
+        SIGNAL_STACK_MADE.with(|s| *s.borrow_mut() = Some(SignalStack(p)));
+    }
+}
+
 /// What is written when a task overflows its stack (then flow aborts, as Rust's runtime does
 /// for a thread's overflow).
 const MESSAGE: &[u8] =

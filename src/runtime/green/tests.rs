@@ -86,6 +86,36 @@ fn a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault() {
 }
 
 #[test]
+fn a_worker_without_rusts_signal_stack_still_reports_an_overflow() {
+    // The `flow` binary skips Rust's start-up, so its threads get no signal stack from Rust:
+    // the worker must make its own, or the fault handler has no stack to run on.
+    const CHILD: &str = "FLOW_GREEN_TEST_OVERFLOW_NO_ALTSTACK";
+    if std::env::var_os(CHILD).is_some() {
+        spawn(|| {
+            // SAFETY: disabling this thread's signal stack (Rust's, which stays mapped).
+            unsafe {
+                let off = libc::stack_t {
+                    ss_sp: std::ptr::null_mut(),
+                    ss_flags: libc::SS_DISABLE,
+                    ss_size: 0,
+                };
+                libc::sigaltstack(&off, std::ptr::null_mut());
+            }
+            super::stacks::ensure_signal_stack();
+            std::hint::black_box(deep(0));
+        })
+        .unwrap();
+        std::thread::sleep(Duration::from_secs(30));
+        return;
+    }
+    let err = aborted_child(
+        "runtime::green::tests::a_worker_without_rusts_signal_stack_still_reports_an_overflow",
+        CHILD,
+    );
+    assert!(err.contains("a task overflowed its stack"), "{err}");
+}
+
+#[test]
 fn a_fault_outside_a_task_stack_is_left_to_rust() {
     // A thread's own overflow is still Rust's to report (the handler passes it on).
     const CHILD: &str = "FLOW_GREEN_TEST_THREAD_OVERFLOW";
