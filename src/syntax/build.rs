@@ -188,6 +188,16 @@ impl<'s> Builder<'s> {
         self.stmts(script)
     }
 
+    /// Spans of the pairs built next are `offset` further into the script.
+    pub(crate) fn set_offset(&mut self, offset: usize) {
+        self.offset = offset;
+    }
+
+    /// One statement of a script parsed a statement at a time (a pair under `stmt_step`).
+    pub(crate) fn stmt_at_top(&mut self, p: P<'_>) -> Option<Stmt> {
+        self.stmt(p)
+    }
+
     fn stmts(&mut self, p: P<'_>) -> Vec<Stmt> {
         kid_iter(p).filter_map(|s| self.stmt(s)).collect()
     }
