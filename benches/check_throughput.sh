@@ -5,34 +5,15 @@
 # 1-line, a LINES-line and a 2×LINES-line script: stable on a noisy machine, unlike times.
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/workloads.sh"
 LINES=${LINES:-10000}; RUNS=${RUNS:-30}
 SRC="$TMPD/big.flow"; EMPTY="$TMPD/empty.flow"; : > "$EMPTY"
 
-# gen N: ~10 statement kinds in rotation; every program used exists on PATH (checked at `flow check`).
-gen() { awk -v n="$1" 'BEGIN{
-  print "#!/usr/bin/env flow"; print "// generated benchmark script"; l = 2; i = 0
-  while (l < n) {
-    k = i % 12
-    if (k == 0)       printf "let x%d = %d\n", i, i
-    else if (k == 1)  printf "fn f%d(x) { x * 2 }\n", i
-    else if (k == 2)  printf "let c%d = from 1..=10 | map { it * 2 } | filter { it > 3 } | count\n", i
-    else if (k == 3)  printf "ls -l | grep foo | wc -l\n"
-    else if (k == 4)  printf "from [\"a%d.csv\", \"b%d.csv\"] | pool 4 exec gzip -k ${it}\n", i, i
-    else if (k == 5)  printf "let s%d = from 1..=100 | map { f%d(it) } | sum\n", i, i-4
-    else if (k == 6)  printf "// comment line %d: nothing to see here\n", i
-    else if (k == 7)  printf "let name%d = \"file-${x%d}.txt\"\n", i, i-7
-    else if (k == 8)  printf "cat /etc/hostname | ^sort | ^uniq -c | head -n 3\n"
-    else if (k == 9)  printf "let t%d = from 1..=1000 | filter { it %% 7 == 0 } | map { it + %d } | take 5 | collect\n", i, i
-    else if (k == 10) printf "print(`${x%d} and ${c%d}`);\n", i-10, i-8
-    else              printf "from 1..=3 | pool 2 map { it * it + 1 } | each { print(it) }\n"
-    l++; i++
-  }
-}'; }
-gen "$LINES" > "$SRC"
+wl_check_script "$LINES" > "$SRC"
 
 if [ "${CALLGRIND:-0}" = 1 ]; then
   command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install -y valgrind)"; exit 1; }
-  echo 'let x = 1' > "$TMPD/one.flow"; gen $((2 * LINES)) > "$TMPD/double.flow"
+  echo 'let x = 1' > "$TMPD/one.flow"; wl_check_script $((2 * LINES)) > "$TMPD/double.flow"
   for f in one.flow big.flow double.flow; do
     ir=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$FLOW" check "$TMPD/$f" 2>&1 \
       | awk '/Collected/{print $4}')

@@ -24,10 +24,11 @@ WL_ITEMS_N=${WL_ITEMS_N:-5000000}         # map | filter | count
 WL_SPSC_N=${WL_SPSC_N:-1000000}           # channel(1000), one producer, one consumer
 WL_WQ_N=${WL_WQ_N:-40}                    # work queue items of 50 ms over 4 readers
 WL_TASKS_N=${WL_TASKS_N:-10000}           # tasks that each sleep 1 s
+WL_CHECK_N=${WL_CHECK_N:-10000}           # lines of the script `flow check` parses
 
 # Every workload, in report order.
 WL_ALL="filter_small filter_large hist_reduce hist_count_by ip_tiny ip_small count_lines upper
-pool_heavy spawn fanout map_native map_rhai pool_rss bytes items startup interrupt spsc workqueue tasks"
+pool_heavy spawn fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks"
 
 # `sleep MARK` children of the Ctrl-C workload: one number per run, so only our own are counted.
 WL_MARK=${WL_MARK:-$((100 + RANDOM % 900))}
@@ -116,6 +117,27 @@ for t in ts: t.join()
 PY
 }
 
+# wl_check_script N: a realistic N-line script (12 statement kinds in rotation) for `flow check`;
+# every program it uses exists on PATH (`flow check` looks).
+wl_check_script() { awk -v n="$1" 'BEGIN{
+  print "#!/usr/bin/env flow"; print "// generated benchmark script"; l = 2; i = 0
+  while (l < n) {
+    k = i % 12
+    if (k == 0)       printf "let x%d = %d\n", i, i
+    else if (k == 1)  printf "fn f%d(x) { x * 2 }\n", i
+    else if (k == 2)  printf "let c%d = from 1..=10 | map { it * 2 } | filter { it > 3 } | count\n", i
+    else if (k == 3)  printf "ls -l | grep foo | wc -l\n"
+    else if (k == 4)  printf "from [\"a%d.csv\", \"b%d.csv\"] | pool 4 exec gzip -k ${it}\n", i, i
+    else if (k == 5)  printf "let s%d = from 1..=100 | map { f%d(it) } | sum\n", i, i-4
+    else if (k == 6)  printf "// comment line %d: nothing to see here\n", i
+    else if (k == 7)  printf "let name%d = \"file-${x%d}.txt\"\n", i, i-7
+    else if (k == 8)  printf "cat /etc/hostname | ^sort | ^uniq -c | head -n 3\n"
+    else if (k == 9)  printf "let t%d = from 1..=1000 | filter { it %% 7 == 0 } | map { it + %d } | take 5 | collect\n", i, i
+    else if (k == 10) printf "print(`${x%d} and ${c%d}`);\n", i-10, i-8
+    else              printf "from 1..=3 | pool 2 map { it * it + 1 } | each { print(it) }\n"
+    l++; i++
+  }
+}'; }
 wl_add() { WL_LABELS+=("$1"); WL_NEEDS+=("$2"); WL_CMDS+=("$3"); }
 # wl_cmd LABEL: the command of the peer LABEL of the current workload (empty if none)
 wl_cmd() { local i; for i in "${!WL_LABELS[@]}"; do [ "${WL_LABELS[$i]}" = "$1" ] && { echo "${WL_CMDS[$i]}"; return; }; done; }
@@ -222,6 +244,13 @@ with ThreadPool(2) as p: print(sum(1 for _ in p.imap(lambda x: x + 1, range(1, $
     wl_add python "" "$PY -c 'print(1)'"
     WL_TARGETS=("bash<=1.2 ; <= 1.2x bash")
     WL_NOTE="Exec'd directly (no shell, no timeout wrapper), like hyperfine -N." ;;
+  check)
+    [ -s "$TMPD/check_$WL_CHECK_N.flow" ] || wl_check_script "$WL_CHECK_N" > "$TMPD/check_$WL_CHECK_N.flow"
+    WL_SCRIPT=check_throughput.sh; WL_MODE=argv; WL_TITLE="flow check of a generated $(k "$WL_CHECK_N")-line script"; WL_SHORT="check $(k "$WL_CHECK_N") lines"
+    wl_add flow "" "$FLOW check $TMPD/check_$WL_CHECK_N.flow"
+    wl_add "20 ms" "" "=0.020"
+    WL_TARGETS=("20 ms<=1.0 ; <= 20 ms")
+    WL_NOTE="Parse and check only (nothing runs); includes start-up." ;;
   interrupt)
     WL_SCRIPT=interrupt.sh; WL_MODE=int; WL_TITLE="Ctrl-C: SIGINT to the process group 1 s into a 2-way pool of sleep $WL_MARK"; WL_SHORT="Ctrl-C"
     wl_add flow "" "$FLOW -c 'from 1..=2 | pool 2 exec sleep $WL_MARK'"
