@@ -28,7 +28,7 @@ WL_CHECK_N=${WL_CHECK_N:-10000}           # lines of the script `flow check` par
 
 # Every workload, in report order.
 WL_ALL="filter_small filter_large hist_reduce hist_count_by ip_tiny ip_small count_lines upper
-pool_heavy spawn fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks"
+pool_heavy spawn spawn_noarg fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks"
 
 # `sleep MARK` children of the Ctrl-C workload: one number per run, so only our own are counted.
 WL_MARK=${WL_MARK:-$((100 + RANDOM % 900))}
@@ -49,11 +49,15 @@ wl_log() {
 
 # The peers' helper programs (written once into $TMPD).
 wl_files() {
+  # spawn.py arg: every job runs `true N` (N the item, as xargs -n1 and GNU parallel give it);
+  # spawn.py: `true` alone. The two differ in the child, not the runner: coreutils `true`
+  # with an argument sets up the locale (to answer --help), a third of a ms per job here.
   cat > "$TMPD/spawn.py" <<PY
-import subprocess
+import subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
+arg = sys.argv[1:] == ["arg"]
 with ThreadPoolExecutor(2) as ex:
-    list(ex.map(lambda _: subprocess.run(["true"]), range($WL_SPAWN_N)))
+    list(ex.map(lambda i: subprocess.run(["true", str(i)] if arg else ["true"]), range(1, $WL_SPAWN_N + 1)))
 PY
   cat > "$TMPD/mp.py" <<PY
 import sys
@@ -199,12 +203,21 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     WL_TARGETS=("flow map (1 worker)<=0.556 ; speed-up >= 1.8x (ratio <= 0.556)")
     WL_NOTE="The speed-up needs a free second core: on a shared machine it measures the load as much as flow." ;;
   spawn)
-    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N"; WL_SHORT="pool 2 exec true"
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true ITEM x $WL_SPAWN_N (every job: true N)"; WL_SHORT="pool 2 exec true N"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true \${it}'"
     wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 -n1 true"
     wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2 true"
+    wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py arg"
+    WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2")
+    WL_NOTE="Every runner runs the same command line per item, \`true N\`." ;;
+  spawn_noarg)
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N (every job: true, no argument)"; WL_SHORT="pool 2 exec true"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true'"
+    wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 -I{} true"
+    wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2 -N0 true"
     wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py"
-    WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2") ;;
+    WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2")
+    WL_NOTE="Every runner runs \`true\` with no argument per item: the cheapest child, so the runner's own cost shows most. (coreutils \`true\` given an argument first sets up the locale, to answer --help: a third of a ms per job on this machine, which the previous workload pays in every runner.)" ;;
   fanout)
     WL_SCRIPT=pools.sh; WL_TITLE="fan-out: pool 8 exec sleep 0.01 x $WL_FANOUT_N"; WL_SHORT="pool 8 exec sleep 0.01"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_FANOUT_N | pool 8 exec sleep 0.01'"
