@@ -101,6 +101,25 @@ struct Run {
 }
 
 impl Run {
+    /// [`Run::thread`] for a stage that sends on `tx`: its failure is recorded (and the run
+    /// cancelled) before `tx` is dropped. Downstream then never takes the end of its input
+    /// for a clean end: `yes | map { throw … } | count` prints no count.
+    fn thread_sending<T: Send + 'static>(
+        &mut self,
+        tx: Sender<T>,
+        f: impl FnOnce(&Sender<T>) -> Result<(), RunError> + Send + 'static,
+    ) {
+        let failure = self.failure.clone();
+        self.thread(move || {
+            let r = super::eval::guard_panics(crate::Span::default(), || f(&tx)).and_then(|r| r);
+            if let Err(e) = &r {
+                failure.fail(e.clone());
+            }
+            drop(tx);
+            r
+        });
+    }
+
     fn thread(&mut self, f: impl FnOnce() -> Result<(), RunError> + Send + 'static) {
         let failure = self.failure.clone();
         let ctx = crate::script::context::ThreadCtx {
@@ -326,7 +345,9 @@ fn build_and_consume(
                     .map(|s| (s.kind.clone(), s.span))
                     .collect();
                 let (env, token) = (run.env.clone(), run.token.clone());
-                run.thread(move || stages::run_fused(&group, &env, &rx, &tx, &token));
+                run.thread_sending(tx, move |tx| {
+                    stages::run_fused(&group, &env, &rx, tx, &token)
+                });
                 flow = Flow::Items(out);
                 i = j;
                 continue;
@@ -336,7 +357,9 @@ fn build_and_consume(
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let (env, token, kind, span) =
                     (run.env.clone(), run.token.clone(), kind.clone(), st.span);
-                run.thread(move || stages::run(&kind, span, &env, &rx, &tx, &token));
+                run.thread_sending(tx, move |tx| {
+                    stages::run(&kind, span, &env, &rx, tx, &token)
+                });
                 flow = Flow::Items(out);
             }
         }
