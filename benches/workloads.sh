@@ -202,22 +202,18 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_HEAVY_N | map $body | count'"
     WL_TARGETS=("flow map (1 worker)<=0.556 ; speed-up >= 1.8x (ratio <= 0.556)")
     WL_NOTE="The speed-up needs a free second core: on a shared machine it measures the load as much as flow." ;;
-  spawn)
-    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true ITEM x $WL_SPAWN_N (every job: true N)"; WL_SHORT="pool 2 exec true N"
-    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true \${it}'"
-    wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 -n1 true"
-    wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2 true"
-    wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py arg"
+  spawn | spawn_noarg)
+    # spawn: every job runs `true N`; spawn_noarg: `true` alone (the same in every runner).
+    local a=' ${it}' x='-n1' p='' y=' arg' what='true N' why='Every runner runs the same command line per item, `true N`.'
+    [ "$1" = spawn_noarg ] && { a='' x='-I{}' p=' -N0' y='' what='true, no argument'
+      why="Every runner runs \`true\` with no argument per item: the cheapest child, so the runner's own cost shows most. (coreutils \`true\` given an argument first sets up the locale, to answer --help: a third of a ms per job on this machine, which the previous workload pays in every runner.)"; }
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N (every job: $what)"; WL_SHORT="pool 2 exec $what"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true$a'"
+    wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 $x true"
+    wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2$p true"
+    wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py$y"
     WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2")
-    WL_NOTE="Every runner runs the same command line per item, \`true N\`." ;;
-  spawn_noarg)
-    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N (every job: true, no argument)"; WL_SHORT="pool 2 exec true"
-    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true'"
-    wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 -I{} true"
-    wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2 -N0 true"
-    wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py"
-    WL_TARGETS=("python ThreadPoolExecutor(2)<=1.0 ; <= 1.0x Python ThreadPool" "xargs -P2<=0.8 ; <= 0.8x xargs -P2")
-    WL_NOTE="Every runner runs \`true\` with no argument per item: the cheapest child, so the runner's own cost shows most. (coreutils \`true\` given an argument first sets up the locale, to answer --help: a third of a ms per job on this machine, which the previous workload pays in every runner.)" ;;
+    WL_NOTE=$why ;;
   fanout)
     WL_SCRIPT=pools.sh; WL_TITLE="fan-out: pool 8 exec sleep 0.01 x $WL_FANOUT_N"; WL_SHORT="pool 8 exec sleep 0.01"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_FANOUT_N | pool 8 exec sleep 0.01'"

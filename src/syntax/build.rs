@@ -2,9 +2,8 @@
 //! whether `xs.push(4)` is Rhai (xs is a variable) or a command (`foo.sh`).
 
 use super::ast::{
-    Amount, Callable, Command, Ident, Join, LetValue, Pipeline, Pool, PoolOpts, PoolSize, PoolWork,
-    Redirect, RedirectKind, Rhai, Sink, Source, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind,
-    Word, WordPart,
+    Command, Ident, Join, LetValue, Pipeline, RedirectKind, Rhai, Spawn, SpawnBody, Stage,
+    StageKind, Stmt, StmtKind, Word,
 };
 use super::parse_error::{ParseError, ParseErrorKind};
 use super::parser::{FlowParser, Rule};
@@ -12,6 +11,9 @@ use crate::Span;
 use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 use std::collections::HashSet;
+
+mod commands;
+mod stages;
 use std::time::Duration;
 
 type P<'a> = Pair<'a, Rule>;
@@ -28,6 +30,9 @@ pub(crate) struct Builder<'s> {
     offset: usize,
     /// Names declared by `let`/`for` so far (and `args`).
     vars: HashSet<String>,
+    /// Names looked up in `vars` and not found, while building the second half of a script
+    /// before the first half's names are known (`None`: not recorded).
+    misses: Option<Vec<String>>,
     pub(crate) errors: Vec<ParseError>,
 }
 
@@ -151,8 +156,46 @@ impl<'s> Builder<'s> {
             src,
             offset,
             vars,
+            misses: None,
             errors: vec![],
         }
+    }
+
+    /// A builder for statements further into a script than those another builder takes,
+    /// built at the same time: it records each name it finds undeclared, for [`Self::agrees`].
+    pub(crate) fn recording(src: &'s str, offset: usize) -> Self {
+        Builder {
+            misses: Some(vec![]),
+            ..Builder::new(src, offset)
+        }
+    }
+
+    /// Whether `later` (a [`Self::recording`] builder of the statements right after this
+    /// one's) built them as this one would have: no name it found undeclared was declared
+    /// here. (A name it found declared is declared here too: it starts from `args` alone.)
+    pub(crate) fn agrees(&self, later: &Builder<'_>) -> bool {
+        later
+            .misses
+            .iter()
+            .flatten()
+            .all(|n| !self.vars.contains(n))
+    }
+
+    /// Take over `later`'s declarations and errors (its statements come after this one's).
+    pub(crate) fn absorb(&mut self, later: Builder<'_>) {
+        self.vars.extend(later.vars);
+        self.errors.extend(later.errors);
+    }
+
+    /// Whether `name` is a declared variable (recorded when it is not, see `misses`).
+    fn has_var(&mut self, name: &str) -> bool {
+        let hit = self.vars.contains(name);
+        if !hit {
+            if let Some(m) = &mut self.misses {
+                m.push(name.to_string());
+            }
+        }
+        hit
     }
 
     fn span(&self, p: &P<'_>) -> Span {
@@ -232,7 +275,7 @@ impl<'s> Builder<'s> {
             Rule::assign_stmt => {
                 let k = kids(p.clone());
                 let name = self.ident(&k[0]);
-                if !self.vars.contains(&name.name) {
+                if !self.has_var(&name.name) {
                     return self.reparse_as_pipeline(&p);
                 }
                 let op = k[1].as_str().to_string();
@@ -246,7 +289,7 @@ impl<'s> Builder<'s> {
             Rule::dotted_stmt => {
                 let k = kids(p.clone());
                 let head = k[0].as_str().to_string();
-                if !self.vars.contains(&head) {
+                if !self.has_var(&head) {
                     return self.reparse_as_pipeline(&p);
                 }
                 StmtKind::Rhai(self.rhai(&p))
@@ -317,9 +360,10 @@ impl<'s> Builder<'s> {
                         && !c.unchecked
                         && is_value_expression(c) =>
                     {
-                        c.program
-                            .literal()
-                            .filter(|w| self.vars.contains(w) || is_number(w))
+                        match c.program.literal() {
+                            Some(w) if is_number(&w) || self.has_var(&w) => Some(w),
+                            _ => None,
+                        }
                     }
                     _ => None,
                 };
@@ -344,10 +388,12 @@ impl<'s> Builder<'s> {
                     src: self.src,
                     offset: span.start,
                     vars: std::mem::take(&mut self.vars),
+                    misses: self.misses.take(),
                     errors: vec![],
                 };
                 let pl = first_kid(only).map(|x| sub.pipeline(x));
                 self.vars = sub.vars;
+                self.misses = sub.misses;
                 self.errors.extend(sub.errors);
                 Some(Stmt {
                     span,
@@ -503,506 +549,6 @@ impl<'s> Builder<'s> {
             },
         );
         None
-    }
-
-    pub(crate) fn pipeline(&mut self, p: P<'_>) -> Pipeline {
-        let span = self.span(&p);
-        let mut pl = Pipeline {
-            span,
-            source: None,
-            stages: vec![],
-            redirects: vec![],
-        };
-        for c in kid_iter(p) {
-            match c.as_rule() {
-                Rule::source => {
-                    let s = self.span(&c);
-                    if let Some(e) = first_kid(c) {
-                        pl.source = Some(Source {
-                            span: s,
-                            expr: self.cond(&e),
-                        });
-                    }
-                }
-                Rule::redirects => {
-                    for r in kid_iter(c) {
-                        pl.redirects.push(self.redirect(r));
-                    }
-                }
-                _ => {
-                    if let Some(st) = self.stage(c) {
-                        pl.stages.push(st);
-                    }
-                }
-            }
-        }
-        // Redirects written after a final command belong to that command.
-        if let Some(Stage {
-            kind: StageKind::Command(cmd),
-            ..
-        }) = pl.stages.last_mut()
-        {
-            cmd.redirects.append(&mut pl.redirects);
-        }
-        pl
-    }
-
-    fn stage(&mut self, p: P<'_>) -> Option<Stage> {
-        let span = self.span(&p);
-        let kind = match p.as_rule() {
-            Rule::item_stage => self.item_stage(first_kid(p)?)?,
-            Rule::sink_stage => self.sink(first_kid(p)?)?,
-            Rule::pool_stage => StageKind::Pool(Box::new(self.pool(p)?)),
-            Rule::command | Rule::caret_command => StageKind::Command(self.command(p)),
-            Rule::keyword_misuse => {
-                let k = p
-                    .as_str()
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let rest = p.as_str()[k.len()..].trim();
-                let names_only = rest.split(',').all(|w| {
-                    let w = w.trim();
-                    !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_')
-                });
-                if matches!(k.as_str(), "join" | "cancel")
-                    && (rest.is_empty() || rest.ends_with(',') || names_only)
-                {
-                    self.err(span, ParseErrorKind::MissingTaskNames { keyword: k });
-                    return None;
-                }
-                let fix = format!("^{}", p.as_str().trim_end());
-                self.err(span, ParseErrorKind::KeywordAsCommand { keyword: k, fix });
-                return None;
-            }
-            _ => return None,
-        };
-        Some(Stage { span, kind })
-    }
-
-    fn callable(&self, p: &P<'_>) -> Callable {
-        let inner = p.clone().into_inner().next();
-        match inner {
-            Some(i) if i.as_rule() == Rule::rhai_block => Callable::Block(self.block(&i)),
-            Some(i) => Callable::Fn(self.ident(&i)),
-            None => Callable::Fn(self.ident(p)),
-        }
-    }
-
-    fn amount(&mut self, p: &P<'_>) -> Amount {
-        let span = self.span(p);
-        let Some(inner) = p.clone().into_inner().next() else {
-            return Amount::Int(0, span);
-        };
-        match inner.as_rule() {
-            Rule::integer => {
-                if let Ok(n) = inner.as_str().parse::<i64>() {
-                    Amount::Int(n, span)
-                } else {
-                    self.err(
-                        span,
-                        ParseErrorKind::BadNumber {
-                            text: inner.as_str().into(),
-                        },
-                    );
-                    Amount::Int(0, span)
-                }
-            }
-            Rule::rhai_block => Amount::Expr(self.block(&inner)),
-            _ => Amount::Expr(self.rhai(&inner)),
-        }
-    }
-
-    fn item_stage(&mut self, p: P<'_>) -> Option<StageKind> {
-        let rule = p.as_rule();
-        let k0 = first_kid(p);
-        Some(match rule {
-            Rule::map_stage => StageKind::Map(self.callable(k0.as_ref()?)),
-            Rule::filter_stage => StageKind::Filter(self.callable(k0.as_ref()?)),
-            Rule::flat_map_stage => StageKind::FlatMap(self.callable(k0.as_ref()?)),
-            Rule::each_stage => StageKind::Each(self.callable(k0.as_ref()?)),
-            Rule::take_stage => StageKind::Take(self.amount(k0.as_ref()?)),
-            Rule::skip_stage => StageKind::Skip(self.amount(k0.as_ref()?)),
-            Rule::batch_stage => StageKind::Batch(self.amount(k0.as_ref()?)),
-            Rule::sort_stage => StageKind::Sort(k0.as_ref().map(|c| self.callable(c))),
-            Rule::uniq_stage => StageKind::Uniq,
-            Rule::lines_stage => StageKind::Lines(k0.as_ref().map(|s| lines_sep(s.as_str()))),
-            Rule::json_stage => StageKind::Json,
-            Rule::to_json_stage => StageKind::ToJson,
-            Rule::into_stage => StageKind::Into(self.ident(k0.as_ref()?)),
-            _ => return None,
-        })
-    }
-
-    fn sink(&mut self, p: P<'_>) -> Option<StageKind> {
-        let rule = p.as_rule();
-        let mut k = kid_iter(p);
-        let s = match rule {
-            Rule::count_sink => Sink::Count,
-            Rule::count_by_sink => Sink::CountBy(self.callable(&k.next()?)),
-            Rule::sum_sink => Sink::Sum,
-            Rule::first_sink => Sink::First,
-            Rule::last_sink => Sink::Last,
-            Rule::collect_sink => Sink::Collect,
-            Rule::text_sink => Sink::Text,
-            Rule::reduce_sink => {
-                let init = k.next()?.into_inner().next()?;
-                let init = if init.as_rule() == Rule::rhai_block {
-                    self.block(&init)
-                } else {
-                    self.rhai(&init)
-                };
-                Sink::Reduce {
-                    init,
-                    f: self.callable(&k.next()?),
-                }
-            }
-            _ => return None,
-        };
-        Some(StageKind::Sink(s))
-    }
-
-    fn pool(&mut self, p: P<'_>) -> Option<Pool> {
-        let mut size = PoolSize::Cpus;
-        let mut work = None;
-        let mut opts = PoolOpts::default();
-        for c in kid_iter(p) {
-            match c.as_rule() {
-                Rule::pool_size => {
-                    let span = self.span(&c);
-                    let inner = c.clone().into_inner().next()?;
-                    size = match inner.as_rule() {
-                        Rule::integer => match inner.as_str().parse() {
-                            Ok(n) => PoolSize::Fixed(n, span),
-                            Err(_) => {
-                                self.err(
-                                    span,
-                                    ParseErrorKind::BadNumber {
-                                        text: c.as_str().into(),
-                                    },
-                                );
-                                PoolSize::Cpus
-                            }
-                        },
-                        Rule::rhai_block => PoolSize::Expr(self.block(&inner)),
-                        _ => PoolSize::Cpus,
-                    };
-                }
-                Rule::pool_map => work = Some(PoolWork::Map(self.callable(&first_kid(c)?))),
-                Rule::pool_exec => {
-                    let inner = first_kid(c)?;
-                    work = Some(if inner.as_rule() == Rule::stmt_block {
-                        let span = self.span(&inner);
-                        PoolWork::ExecBlock {
-                            stmts: self.stmts(inner),
-                            span,
-                        }
-                    } else {
-                        PoolWork::Exec(self.command(inner))
-                    });
-                }
-                Rule::pool_opt => self.pool_opt(first_kid(c)?, &mut opts),
-                _ => {}
-            }
-        }
-        Some(Pool {
-            size,
-            work: work?,
-            opts,
-        })
-    }
-
-    fn pool_opt(&mut self, o: P<'_>, opts: &mut PoolOpts) {
-        let span = self.span(&o);
-        let rule = o.as_rule();
-        let k = kids(o);
-        match rule {
-            Rule::ordered_opt => opts.unordered = false,
-            Rule::unordered_opt => opts.unordered = true,
-            Rule::chunk_opt => opts.chunk = Some(self.amount(&k[0])),
-            Rule::retries_opt => opts.retries = Some(self.amount(&k[0])),
-            Rule::timeout_opt => opts.timeout = self.duration(&k[0]),
-            Rule::on_error_opt => self.on_error_opt(&k, opts),
-            Rule::progress_opt => opts.progress = true,
-            Rule::log_opt => opts.log = Some(self.word(&k[0])),
-            Rule::resume_opt => {
-                opts.resume = true;
-                opts.resume_span = Some(span);
-            }
-            Rule::slurm_opt => {
-                let mut settings = vec![];
-                for s in k {
-                    let sk = kids(s);
-                    settings.push((sk[0].as_str().to_string(), self.word(&sk[1])));
-                }
-                opts.slurm = Some(settings);
-            }
-            _ => {}
-        }
-    }
-
-    /// `on_error MODE [N | N%] [soon | now]`: a threshold only goes with `fail`.
-    fn on_error_opt(&mut self, k: &[P<'_>], opts: &mut PoolOpts) {
-        let mode = k[0].as_str();
-        match mode {
-            "fail" => (opts.skip_errors, opts.continue_errors) = (false, false),
-            "skip" => (opts.skip_errors, opts.continue_errors) = (true, false),
-            "continue" => (opts.skip_errors, opts.continue_errors) = (false, true),
-            other => {
-                let s = self.span(&k[0]);
-                self.err(s, ParseErrorKind::BadOnError { text: other.into() });
-                return;
-            }
-        }
-        opts.halt = None;
-        if k.len() == 1 {
-            return;
-        }
-        if mode != "fail" {
-            let s = Span::new(self.span(&k[1]).start, self.span(&k[k.len() - 1]).end);
-            let text = format!("{mode} {}", s.text(self.src));
-            self.err(s, ParseErrorKind::BadOnError { text });
-            return;
-        }
-        let mut halt = crate::ast::Halt {
-            count: 1,
-            percent: false,
-            soon: false,
-        };
-        for p in &k[1..] {
-            let t = p.as_str();
-            match p.as_rule() {
-                Rule::halt_when => halt.soon = t == "soon",
-                _ => {
-                    halt.percent = t.ends_with('%');
-                    let digits = t.trim_end_matches('%');
-                    match digits.parse::<u32>() {
-                        Ok(n) if n >= 1 && (!halt.percent || n <= 100) => halt.count = n,
-                        _ => {
-                            let s = self.span(p);
-                            self.err(
-                                s,
-                                ParseErrorKind::BadOnError {
-                                    text: format!("fail {t}"),
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        opts.halt = Some(halt);
-    }
-
-    fn command(&mut self, p: P<'_>) -> Command {
-        let mut cmd = Command {
-            unchecked: false,
-            env: vec![],
-            program: Word {
-                span: self.span(&p),
-                parts: vec![],
-            },
-            caret: false,
-            args: vec![],
-            redirects: vec![],
-            shell: false,
-        };
-        for c in kid_iter(p) {
-            match c.as_rule() {
-                Rule::sh_command => {
-                    cmd.shell = true;
-                    let span = self.span(&c);
-                    cmd.program = Word {
-                        span,
-                        parts: vec![],
-                    };
-                    for x in kid_iter(c) {
-                        match x.as_rule() {
-                            Rule::redirect => cmd.redirects.push(self.redirect(x)),
-                            Rule::unchecked => cmd.unchecked = true,
-                            Rule::env_assign => cmd.env.push(self.env_assign(&x)),
-                            _ => {
-                                let span = self.span(&x);
-                                cmd.args.push(Word {
-                                    span,
-                                    parts: vec![self.part(x)],
-                                });
-                            }
-                        }
-                    }
-                }
-                Rule::unchecked => cmd.unchecked = true,
-                Rule::env_assign => cmd.env.push(self.env_assign(&c)),
-                Rule::program | Rule::any_program => {
-                    for x in kid_iter(c.clone()) {
-                        match x.as_rule() {
-                            Rule::caret => cmd.caret = true,
-                            _ => cmd.program = self.word(&x),
-                        }
-                    }
-                }
-                Rule::caret => cmd.caret = true,
-                Rule::word => cmd.program = self.word(&c),
-                Rule::arg => cmd.args.push(self.word(&c)),
-                Rule::redirect => cmd.redirects.push(self.redirect(c)),
-                _ => {}
-            }
-        }
-        cmd
-    }
-
-    fn env_assign(&mut self, x: &P<'_>) -> (Ident, Word) {
-        let k = kids(x.clone());
-        let name = self.ident(&k[0]);
-        let value = match k.get(1) {
-            Some(v) => self.word(v),
-            None => Word {
-                span: self.span(x),
-                parts: vec![],
-            },
-        };
-        (name, value)
-    }
-
-    fn redirect(&mut self, p: P<'_>) -> Redirect {
-        let span = self.span(&p);
-        let k = kids(p);
-        if k[0].as_rule() == Rule::err_to_out {
-            return Redirect {
-                span,
-                kind: RedirectKind::ErrToOut,
-                target: None,
-            };
-        }
-        let kind = match k[0].as_str() {
-            ">" => RedirectKind::Out,
-            ">>" => RedirectKind::Append,
-            "<" => RedirectKind::In,
-            "2>" => RedirectKind::Err,
-            _ => RedirectKind::ErrAppend,
-        };
-        Redirect {
-            span,
-            kind,
-            target: k.get(1).map(|w| self.word(w)),
-        }
-    }
-
-    fn word(&mut self, p: &P<'_>) -> Word {
-        let span = self.span(p);
-        let mut parts = vec![];
-        for x in p.clone().into_inner() {
-            if x.as_rule() == Rule::bare {
-                parts.extend(split_bare(x.as_str()));
-            } else {
-                parts.push(self.part(x));
-            }
-        }
-        Word { span, parts }
-    }
-
-    fn part(&mut self, p: P<'_>) -> WordPart {
-        match p.as_rule() {
-            Rule::bare => WordPart::Bare(p.as_str().into()),
-            Rule::lone_dollar | Rule::dollar => WordPart::Quoted("$".into()),
-            Rule::sq_string => WordPart::Quoted(
-                p.into_inner()
-                    .next()
-                    .map_or(String::new(), |t| t.as_str().into()),
-            ),
-            Rule::var_ref => {
-                let i = p.into_inner().next();
-                match i {
-                    Some(i) => WordPart::Var(self.ident(&i)),
-                    None => WordPart::Quoted(String::new()),
-                }
-            }
-            Rule::expr_ref => match p.clone().into_inner().next() {
-                Some(b) => WordPart::Expr(Rhai {
-                    code: b.as_str().into(),
-                    span: self.span(&b),
-                }),
-                None => WordPart::Quoted(String::new()),
-            },
-            Rule::dq_string => {
-                let mut parts: Vec<WordPart> = vec![];
-                for x in p.into_inner() {
-                    let piece = match x.as_rule() {
-                        Rule::dq_text => WordPart::Quoted(x.as_str().into()),
-                        Rule::dq_escape => WordPart::Quoted(unescape_dq(x.as_str())),
-                        _ => self.part(x),
-                    };
-                    // Merge adjacent literal text.
-                    if let (Some(WordPart::Quoted(prev)), WordPart::Quoted(s)) =
-                        (parts.last_mut(), &piece)
-                    {
-                        prev.push_str(s);
-                        continue;
-                    }
-                    parts.push(piece);
-                }
-                WordPart::Interp(parts)
-            }
-            _ => WordPart::Quoted(p.as_str().into()),
-        }
-    }
-}
-
-/// `a\ b` → `a b`; an escaped character is literal (never globbed), so it becomes quoted text.
-fn split_bare(s: &str) -> Vec<WordPart> {
-    let mut parts = vec![];
-    let mut bare = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                if !bare.is_empty() {
-                    parts.push(WordPart::Bare(std::mem::take(&mut bare)));
-                }
-                parts.push(WordPart::Quoted(n.to_string()));
-            }
-        } else {
-            bare.push(c);
-        }
-    }
-    if !bare.is_empty() {
-        parts.push(WordPart::Bare(bare));
-    }
-    parts
-}
-
-/// The separator of `lines SEP`: `"\0"` (escapes decoded) or `'raw'`.
-fn lines_sep(s: &str) -> String {
-    let inner = &s[1..s.len() - 1];
-    if s.starts_with('\'') {
-        return inner.into();
-    }
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(e) => out.push_str(&unescape_dq(&format!("\\{e}"))),
-                None => out.push(c),
-            },
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The escapes of double-quoted strings: `\n \t \" \\ \$`; others stay as written.
-fn unescape_dq(s: &str) -> String {
-    match s {
-        "\\n" => "\n".into(),
-        "\\t" => "\t".into(),
-        "\\r" => "\r".into(),
-        "\\0" => "\0".into(),
-        "\\\"" => "\"".into(),
-        "\\\\" => "\\".into(),
-        "\\$" => "$".into(),
-        other => other.into(),
     }
 }
 

@@ -6,3 +6,6 @@ pub(crate) mod parse_error;
 pub(crate) mod parser;
 mod prescan;
 pub(crate) mod span;
+mod steps;
+#[cfg(test)]
+mod test_scripts;

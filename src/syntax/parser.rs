@@ -39,7 +39,7 @@ pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
     let brackets = prescan::scan(src).map_err(|e| vec![e])?;
     let blanked = blank(src, &brackets.comments);
     let text = blanked.as_deref().unwrap_or(src);
-    match by_statement(text) {
+    match super::steps::by_statement(text) {
         Some(stmts) => match brackets.error(src.len()) {
             Some(e) => Err(vec![e]),
             None => stmts,
@@ -50,7 +50,11 @@ pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
 
 /// Parse and build `text` (`src` with its block comments blanked) as one `script`; a
 /// script that fails is parsed again by the exact parser, for the error to report.
-fn whole(src: &str, text: &str, brackets: &prescan::Brackets) -> Result<Ast, Vec<ParseError>> {
+pub(super) fn whole(
+    src: &str,
+    text: &str,
+    brackets: &prescan::Brackets,
+) -> Result<Ast, Vec<ParseError>> {
     let pairs = match FlowParser::parse(Rule::script, text) {
         Ok(p) => p,
         Err(e) => {
@@ -72,47 +76,6 @@ fn whole(src: &str, text: &str, brackets: &prescan::Brackets) -> Result<Ast, Vec
     } else {
         Err(b.errors)
     }
-}
-
-/// Parse and build `text` a statement at a time, as `script` would: pest's list of tokens
-/// then holds one statement, not the whole script, and stays in the cache (a 10,000-line
-/// script's list is tens of MB, each page of it faulted in fresh). `None` where `script`
-/// must be parsed instead: wherever a statement or a separator fails to parse, so that a
-/// script with an error gets exactly the report it always got.
-///
-/// This accepts only what `script` accepts, with the same statements: `script` is the head,
-/// then `statement sk (sep sk statement sk)* sk sep? sk EOI`; each step here is one
-/// `statement sk (sep sk)?`, and the script must end where a step does.
-fn by_statement(text: &str) -> Option<Result<Ast, Vec<ParseError>>> {
-    let head = FlowParser::parse(Rule::script_head, text).ok()?.next()?;
-    let mut pos = head.as_span().end();
-    let mut b = Builder::new(text, pos);
-    let mut stmts = vec![];
-    while pos < text.len() {
-        let step = FlowParser::parse(Rule::stmt_step, &text[pos..])
-            .ok()?
-            .next()?;
-        let end = pos + step.as_span().end();
-        b.set_offset(pos);
-        let mut separated = false;
-        for p in step.into_inner() {
-            if p.as_rule() == Rule::step_sep {
-                separated = true;
-            } else if let Some(s) = b.stmt_at_top(p) {
-                stmts.push(s);
-            }
-        }
-        // Another statement follows only after a separator.
-        if end < text.len() && !separated {
-            return None;
-        }
-        pos = end;
-    }
-    Some(if b.errors.is_empty() {
-        Ok(Ast { stmts })
-    } else {
-        Err(b.errors)
-    })
 }
 
 /// `src` with the block comments the prescan found turned into blanks (line ends kept, so
@@ -369,7 +332,7 @@ fn describe(r: ExactRule) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::{ExactParser, ExactRule, FlowParser, Rule};
     use pest::Parser;
 
@@ -385,7 +348,7 @@ mod tests {
     }
 
     /// The tree of `text` by the guarded parser, or `None` if it does not parse.
-    fn guarded(text: &str) -> Option<Vec<(String, usize, usize)>> {
+    pub(in crate::syntax) fn guarded(text: &str) -> Option<Vec<(String, usize, usize)>> {
         FlowParser::parse(Rule::script, text).ok().map(flat)
     }
 
@@ -394,69 +357,12 @@ mod tests {
         ExactParser::parse(ExactRule::script, text).ok().map(flat)
     }
 
-    /// Every case script, each of its prefixes and each with one line left out (which makes
-    /// many of them fail in many places).
-    fn case_variants() -> Vec<String> {
-        let mut dirs = vec![std::path::PathBuf::from("tests/cases")];
-        let mut scripts = vec![];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else if p.extension().is_some_and(|x| x == "flow") {
-                    // (Some cases are not UTF-8 on purpose: they are no script.)
-                    scripts.extend(std::fs::read_to_string(&p).ok());
-                }
-            }
-        }
-        assert!(scripts.len() > 100, "case scripts not found");
-        let mut out = vec![];
-        for src in &scripts {
-            let lines: Vec<&str> = src.split_inclusive('\n').collect();
-            out.extend((0..lines.len()).map(|i| {
-                let mut s = lines.clone();
-                s.remove(i);
-                s.concat()
-            }));
-            out.extend(src.char_indices().map(|(i, _)| src[..i].to_string()));
-        }
-        out
-    }
-
-    /// A script parsed a statement at a time has the tree `script` gives it, and one that
-    /// `script` refuses is never taken that way (it gets the whole parse and its report).
-    #[test]
-    fn statement_at_a_time_is_the_whole_parse() {
-        let (mut stepped, mut whole) = (0, 0);
-        for text in case_variants() {
-            let want = format!("{:?}", super::whole(&text, &text, &Default::default()));
-            match super::by_statement(&text) {
-                Some(got) => {
-                    assert_eq!(format!("{got:?}"), want, "{text:?}");
-                    stepped += 1;
-                }
-                None => {
-                    assert!(
-                        guarded(&text).is_none(),
-                        "not taken a step at a time: {text:?}"
-                    );
-                    whole += 1;
-                }
-            }
-        }
-        assert!(
-            stepped > 1000 && whole > 1000,
-            "{stepped} stepped, {whole} whole"
-        );
-    }
-
     /// The guards only refuse where the parse fails anyway: the guarded and the exact parser
     /// accept the same texts with the same tree.
     #[test]
     fn guards_change_no_tree() {
         let (mut ok, mut failed) = (0, 0);
-        for text in case_variants() {
+        for text in crate::syntax::test_scripts::case_variants() {
             let tree = exact(&text);
             assert_eq!(guarded(&text), tree, "{text:?}");
             if tree.is_some() {
