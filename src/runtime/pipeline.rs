@@ -461,13 +461,8 @@ fn source(
         let path = display(&run.env.eval(&path_expr)?);
         let call = expr.span;
         let f = File::open(&path).map_err(|e| read_error(call, &path, &e))?;
-        let failure = run.failure.clone();
-        run.thread(move || {
-            if let Err(e) = read_lines_as(f, &tx, &token, !only_counted) {
-                // Failed while `tx` is still open: the consumer sees the error, not an end.
-                failure.fail(read_error(call, &path, &e));
-            }
-            Ok(())
+        run.thread_sending(tx, move |tx| {
+            read_lines_as(f, tx, &token, !only_counted).map_err(|e| read_error(call, &path, &e))
         });
         return Ok((rx, None));
     }

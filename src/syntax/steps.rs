@@ -43,15 +43,18 @@ fn by_statement_in(text: &str, cut: Option<usize>) -> Option<Result<Ast, Vec<Par
             steps(text, start, text.len(), &mut b, &mut stmts)?;
         }
         Some(mid) => std::thread::scope(|scope| {
-            let second = scope.spawn(move || {
-                let mut b2 = Builder::recording(text, mid);
-                let mut st2 = vec![];
-                let end = steps(text, mid, text.len(), &mut b2, &mut st2);
-                (end, b2, st2)
-            });
+            // (No thread to be had: the first half goes on alone.)
+            let second = std::thread::Builder::new()
+                .spawn_scoped(scope, move || {
+                    let mut b2 = Builder::recording(text, mid);
+                    let mut st2 = vec![];
+                    let end = steps(text, mid, text.len(), &mut b2, &mut st2);
+                    (end, b2, st2)
+                })
+                .ok();
             let at = steps(text, start, mid, &mut b, &mut stmts);
             // (A panic there is a defect; the first half then goes on alone.)
-            let joined = second.join().ok();
+            let joined = second.and_then(|h| h.join().ok());
             let at = at?;
             match joined {
                 Some((Some(_), later, st2)) if at == mid && b.agrees(&later) => {
