@@ -236,16 +236,12 @@ impl<'s> Builder<'s> {
         self.offset = offset;
     }
 
-    /// One statement of a script parsed a statement at a time (a pair under `stmt_step`).
-    pub(crate) fn stmt_at_top(&mut self, p: P<'_>) -> Option<Stmt> {
-        self.stmt(p)
-    }
-
     fn stmts(&mut self, p: P<'_>) -> Vec<Stmt> {
         kid_iter(p).filter_map(|s| self.stmt(s)).collect()
     }
 
-    fn stmt(&mut self, p: P<'_>) -> Option<Stmt> {
+    /// One statement, from its pair (also a top-level one of `syntax/steps.rs`).
+    pub(super) fn stmt(&mut self, p: P<'_>) -> Option<Stmt> {
         let span = self.span(&p);
         let kind = match p.as_rule() {
             Rule::fn_def => {

@@ -94,7 +94,7 @@ fn steps(
         for p in step.into_inner() {
             if p.as_rule() == Rule::step_sep {
                 separated = true;
-            } else if let Some(s) = b.stmt_at_top(p) {
+            } else if let Some(s) = b.stmt(p) {
                 stmts.push(s);
             }
         }

@@ -65,16 +65,23 @@ fn deep(n: u64) -> u64 {
     }
 }
 
+/// In a test's child process: a task runs `first`, then overflows its stack (the report
+/// aborts the process; the sleep only waits for it).
+fn overflow_a_task(first: impl FnOnce() + Send + 'static) {
+    spawn(move || {
+        first();
+        std::hint::black_box(deep(0));
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(30));
+}
+
 #[test]
 fn a_stack_overflow_in_a_task_is_reported_not_a_bare_segfault() {
     const CHILD: &str = "FLOW_GREEN_TEST_OVERFLOW";
     if std::env::var_os(CHILD).is_some() {
         // The child process: overflow a task's stack; the report aborts the process.
-        spawn(|| {
-            std::hint::black_box(deep(0));
-        })
-        .unwrap();
-        std::thread::sleep(Duration::from_secs(30));
+        overflow_a_task(|| {});
         return;
     }
     let err = aborted_child(
@@ -91,7 +98,7 @@ fn a_worker_without_rusts_signal_stack_still_reports_an_overflow() {
     // the worker must make its own, or the fault handler has no stack to run on.
     const CHILD: &str = "FLOW_GREEN_TEST_OVERFLOW_NO_ALTSTACK";
     if std::env::var_os(CHILD).is_some() {
-        spawn(|| {
+        overflow_a_task(|| {
             // SAFETY: disabling this thread's signal stack (Rust's, which stays mapped).
             unsafe {
                 let off = libc::stack_t {
@@ -102,10 +109,7 @@ fn a_worker_without_rusts_signal_stack_still_reports_an_overflow() {
                 libc::sigaltstack(&off, std::ptr::null_mut());
             }
             super::stacks::ensure_signal_stack();
-            std::hint::black_box(deep(0));
-        })
-        .unwrap();
-        std::thread::sleep(Duration::from_secs(30));
+        });
         return;
     }
     let err = aborted_child(
