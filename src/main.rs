@@ -7,10 +7,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
 
+mod allocator;
+
 /// Items are many small strings made on one thread and freed on another: mimalloc is
-/// measurably faster at that than the system allocator (docs/performance.md).
+/// measurably faster at that than the system allocator (docs/performance.md). Under an
+/// address-space limit the system's allocator (see `allocator.rs`); refused memory is a
+/// `flow::run::resources` exit, never an abort.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 #[derive(Parser)]
 #[command(
@@ -76,7 +80,7 @@ enum Format {
     Json,
 }
 
-/// Runs before `main` (right after the dynamic loader): SIGINT and SIGTERM are blocked, so
+/// Runs before `main` (right after the dynamic loader): SIGINT, SIGTERM and SIGHUP are blocked, so
 /// that one arriving while flow starts stays pending until `main` has a handler for it.
 #[used]
 #[link_section = ".init_array"]
@@ -99,6 +103,7 @@ fn mask_int_term(how: libc::c_int) {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         libc::sigprocmask(how, &set, std::ptr::null_mut());
     }
 }

@@ -9,6 +9,7 @@ mod cases;
 mod channels;
 mod cli;
 mod fuzz_parse;
+mod guarantees;
 mod harness;
 mod lsp;
 mod pool;

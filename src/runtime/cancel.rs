@@ -18,6 +18,10 @@ pub enum CancelReason {
     Terminate = 4,
     /// A timeout fired.
     Timeout = 5,
+    /// flow's stdout was closed by its reader (`flow … | head -1`): stop everything quietly.
+    StdoutClosed = 6,
+    /// SIGHUP: the terminal went away.
+    Hangup = 7,
 }
 
 impl CancelReason {
@@ -28,6 +32,8 @@ impl CancelReason {
             3 => CancelReason::Interrupt,
             4 => CancelReason::Terminate,
             5 => CancelReason::Timeout,
+            6 => CancelReason::StdoutClosed,
+            7 => CancelReason::Hangup,
             _ => return None,
         })
     }

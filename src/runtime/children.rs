@@ -15,6 +15,7 @@
 use super::proctable::{self, Entry};
 use super::watchdog::{Op, Watchdog};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,12 @@ const TICK: Duration = Duration::from_millis(100);
 
 static SPAWN: RwLock<()> = RwLock::new(());
 static STATE: Mutex<Inner> = Mutex::new(Inner::new());
-static WATCHDOG: OnceLock<Option<Watchdog>> = OnceLock::new();
+/// The watchdog; replaced if it dies (see [`replace_dead_watchdog`]).
+static WATCHDOG: Mutex<Option<Watchdog>> = Mutex::new(None);
+/// Whether the first watchdog was started (or refused).
+static DOG_STARTED: Once = Once::new();
+/// The watchdog's pid (0 without one), read without a lock.
+static DOG_PID: AtomicI32 = AtomicI32::new(0);
 static SUBREAPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static JANITOR: Once = Once::new();
 /// A child was ever spawned: before that flow has no descendants, so there is nothing to
@@ -41,6 +47,8 @@ struct Inner {
     adopted: Vec<i32>,
     /// A child was reaped since the last look: its orphans (if any) are flow's now.
     reaped_since: bool,
+    /// `on slurm` stages started (told to a replacement watchdog too).
+    slurm_stages: i32,
 }
 
 impl Inner {
@@ -51,6 +59,7 @@ impl Inner {
             lingering: Vec::new(),
             adopted: Vec::new(),
             reaped_since: false,
+            slurm_stages: 0,
         }
     }
 }
@@ -59,19 +68,76 @@ fn state() -> std::sync::MutexGuard<'static, Inner> {
     STATE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn watchdog() -> Option<&'static Watchdog> {
-    WATCHDOG.get_or_init(Watchdog::start).as_ref()
+fn dog() -> std::sync::MutexGuard<'static, Option<Watchdog>> {
+    WATCHDOG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Start the first watchdog, once.
+fn ensure_watchdog() {
+    DOG_STARTED.call_once(|| install(Watchdog::start()));
+}
+
+fn install(w: Option<Watchdog>) {
+    DOG_PID.store(w.as_ref().map_or(0, |w| w.pid), Ordering::SeqCst);
+    *dog() = w;
 }
 
 fn tell(op: Op, id: i32) {
-    if let Some(w) = watchdog() {
+    ensure_watchdog();
+    if let Some(w) = dog().as_ref() {
         w.send(op, id);
     }
 }
 
 /// The watchdog's pid, without starting it (0 if it is not running).
 fn dog_pid() -> i32 {
-    WATCHDOG.get().and_then(Option::as_ref).map_or(0, |w| w.pid)
+    DOG_PID.load(Ordering::SeqCst)
+}
+
+/// flow's pid as text: the value of `FLOW_PID` in every process it starts.
+pub(crate) fn flow_pid_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| my_pid().to_string())
+}
+
+/// A pool stage `on slurm` numbered `n` started: if flow dies, the watchdog cancels its
+/// jobs through the scheduler (`scancel --name=flow-<pid>-<n>`).
+pub(crate) fn slurm_stage(n: i32) {
+    {
+        let mut s = state();
+        s.slurm_stages = s.slurm_stages.max(n);
+    }
+    tell(Op::SlurmStage, n);
+}
+
+/// If the watchdog died (killed by someone), start another and tell it everything flow
+/// still owns, so that flow's own death is covered again within one tick. The spawn lock's
+/// write side: no child is between fork and exec holding the old pipe.
+fn replace_dead_watchdog() {
+    let pid = dog_pid();
+    if pid <= 0 {
+        return;
+    }
+    let mut status = 0;
+    // SAFETY: waitpid on flow's own child, the watchdog (no one else waits for it).
+    if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != pid {
+        return;
+    }
+    let _no_spawn = SPAWN.write().unwrap_or_else(|e| e.into_inner());
+    let s = state();
+    let new = Watchdog::start();
+    if let Some(w) = &new {
+        for &g in &s.groups {
+            w.send(Op::AddGroup, g);
+        }
+        for &p in &s.adopted {
+            w.send(Op::AddPid, p);
+        }
+        if s.slurm_stages > 0 {
+            w.send(Op::SlurmStage, s.slurm_stages);
+        }
+    }
+    install(new);
 }
 
 fn my_pid() -> i32 {
@@ -82,7 +148,7 @@ fn my_pid() -> i32 {
 pub(crate) fn spawn_lock() -> RwLockReadGuard<'static, ()> {
     // The watchdog is forked before the first child, never while a spawn is in flight; the
     // janitor (lingering groups, the subreaper's orphans) runs from the first child on.
-    let _ = watchdog();
+    ensure_watchdog();
     if !SPAWNED.swap(true, std::sync::atomic::Ordering::SeqCst) {
         start_janitor();
     }
@@ -106,12 +172,13 @@ pub(crate) fn started(pid: i32) {
     if pid <= 1 {
         return;
     }
-    {
-        let mut s = state();
-        s.owned.push(pid);
-        s.groups.push(pid);
-    }
+    // The watchdog first, before any lock of flow's own: the less time between the
+    // child's exec and this write, the less a SIGKILL of flow can fall into it (and what
+    // does is found by its `FLOW_PID`).
     tell(Op::AddGroup, pid);
+    let mut s = state();
+    s.owned.push(pid);
+    s.groups.push(pid);
 }
 
 /// How many children flow owns that still run (their `Proc` has not reaped them).
@@ -220,8 +287,9 @@ fn janitor() {
     }
 }
 
-/// Forget emptied lingering groups; adopt and reap orphans.
+/// Replace a dead watchdog; forget emptied lingering groups; adopt and reap orphans.
 fn tick() {
+    replace_dead_watchdog();
     {
         let mut s = state();
         for g in s.lingering.clone() {

@@ -175,6 +175,7 @@ pub(crate) fn cancel_error(r: CancelReason, span: Span) -> RunError {
     let kind = match r {
         CancelReason::Interrupt => RunErrorKind::Interrupted { signal: "SIGINT" },
         CancelReason::Terminate => RunErrorKind::Interrupted { signal: "SIGTERM" },
+        CancelReason::Hangup => RunErrorKind::Interrupted { signal: "SIGHUP" },
         CancelReason::Timeout => RunErrorKind::Timeout {
             what: "the task".into(),
         },
@@ -337,16 +338,19 @@ impl Executor {
 
     fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
-        if crate::script::context::is(&self.token, &self.shared.rt) {
+        let r = if crate::script::context::is(&self.token, &self.shared.rt) {
             // A block's statements after the first: the context is already this one.
-            return self.stmt_inner(s, dest);
-        }
-        let ctx = crate::script::context::ThreadCtx {
-            token: Some(self.token.clone()),
-            deadline: None,
-            runtime: Some(self.shared.rt.clone()),
+            self.stmt_inner(s, dest)
+        } else {
+            let ctx = crate::script::context::ThreadCtx {
+                token: Some(self.token.clone()),
+                deadline: None,
+                runtime: Some(self.shared.rt.clone()),
+            };
+            crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
         };
-        crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
+        // A failed write to stdout (`print` into a full disk) fails the statement it was in.
+        self.shared.rt.stdout.statement_result(s.span, r)
     }
 
     /// `if`'s two ways: `then` when `c`, else `otherwise` (if any).

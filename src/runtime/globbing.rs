@@ -15,7 +15,9 @@ fn has_meta(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-/// Every existing path matching `pattern`, sorted by their bytes.
+/// Every existing path matching `pattern`, sorted by their bytes. A match that begins with
+/// `-` is returned as `./-name` (the same file): a file named `-rf` never becomes an option
+/// of the command it is passed to (`rm *`; shellcheck's SC2035 is about this trap).
 pub(crate) fn glob_paths(pattern: &str) -> Result<Vec<PathBuf>, PatternError> {
     Pattern::new(pattern)?;
     let opts = MatchOptions::new();
@@ -66,6 +68,11 @@ pub(crate) fn glob_paths(pattern: &str) -> Result<Vec<PathBuf>, PatternError> {
     });
     found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
     found.dedup();
+    for p in &mut found {
+        if p.as_os_str().as_bytes().first() == Some(&b'-') {
+            *p = Path::new(".").join(&*p);
+        }
+    }
     Ok(found)
 }
 

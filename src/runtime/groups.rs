@@ -23,17 +23,18 @@ pub(crate) fn guard(
     groups: Groups,
     grace: Duration,
     force: Arc<AtomicBool>,
-) -> GroupGuard {
+) -> std::io::Result<GroupGuard> {
     let finished = Arc::new(AtomicBool::new(false));
     let wake = token.child();
     let (f, w, parent) = (finished.clone(), wake.clone(), token.clone());
-    let thread = std::thread::spawn(move || {
+    let thread = std::thread::Builder::new().spawn(move || {
         w.sleep(Duration::MAX);
         if f.load(Ordering::SeqCst) {
             return;
         }
         let sig = match parent.reason() {
             Some(CancelReason::Interrupt | CancelReason::Requested) => libc::SIGINT,
+            Some(CancelReason::Hangup) => libc::SIGHUP,
             _ => libc::SIGTERM,
         };
         let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -67,12 +68,12 @@ pub(crate) fn guard(
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-    });
-    GroupGuard {
+    })?;
+    Ok(GroupGuard {
         finished,
         wake,
         thread: Some(thread),
-    }
+    })
 }
 
 impl Drop for GroupGuard {

@@ -21,6 +21,7 @@ pub(crate) mod run_error;
 pub(crate) mod sh_script;
 mod snippets;
 mod stages;
+pub(crate) mod threads;
 mod value;
 mod watchdog;
 mod words;
@@ -51,6 +52,8 @@ pub(crate) struct Runtime {
     pub(crate) interrupted_at: std::sync::Mutex<Option<std::time::Instant>>,
     /// The host's output hook: when set, the run writes nothing to flow's stdout/stderr.
     pub(crate) output: Option<OutputHook>,
+    /// Whether flow's stdout was closed or failed, and the run's token it then cancels.
+    pub(crate) stdout: output::StdoutState,
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -78,6 +81,7 @@ impl Runtime {
             interrupted_at: std::sync::Mutex::new(None),
             deadlock: None,
             output: None,
+            stdout: output::StdoutState::default(),
         }
     }
 
@@ -102,6 +106,7 @@ impl Runtime {
             deadlock: None,
             interrupted_at: std::sync::Mutex::new(None),
             output: Some(output),
+            stdout: output::StdoutState::default(),
         }
     }
 
@@ -109,13 +114,16 @@ impl Runtime {
         *self.grace.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Signal `groups` when `token` is cancelled, until the guard is dropped.
+    /// Signal `groups` when `token` is cancelled, until the guard is dropped. Err: the
+    /// system refused the guard's thread (`flow::run::resources` at `span`).
     pub(crate) fn guard_groups(
         &self,
         token: &CancelToken,
         groups: groups::Groups,
-    ) -> groups::GroupGuard {
+        span: crate::Span,
+    ) -> Result<groups::GroupGuard, run_error::RunError> {
         groups::guard(token, groups, self.grace(), self.force.clone())
+            .map_err(|e| threads::refused(span, "a thread to stop processes on cancel", &e))
     }
 }
 

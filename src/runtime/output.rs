@@ -4,7 +4,11 @@
 //! stdout or stderr — `print`, `eprint`, printed items and values, command stdout and
 //! stderr, pool job output, warnings — reaches the hook instead, one call at a time.
 
+use super::cancel::{CancelReason, CancelToken};
+use super::run_error::{RunError, RunErrorKind};
+use crate::Span;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Which of the script's output streams bytes were written to.
@@ -87,6 +91,115 @@ pub(crate) fn pump(mut r: impl io::Read, hook: &Hook, stream: Stream) {
     }
 }
 
+/// What became of the run's stdout. One rule for every form of output (`print`, printed
+/// items and values, a command writing to flow's stdout, pool output): a closed reader
+/// (`flow … | head -1`) stops all the run's work at once and the run ends quietly with
+/// exit 0; any other failed write (`No space left on device`) stops all the work too and
+/// fails the run with `flow::run::io`.
+#[derive(Default)]
+pub(crate) struct StdoutState {
+    /// The token of the whole run (or of the REPL's entry): what a closed stdout cancels.
+    root: Mutex<Option<CancelToken>>,
+    failed: AtomicBool,
+    /// The first failed write's message.
+    failure: Mutex<Option<String>>,
+}
+
+impl StdoutState {
+    /// Cancel `root` when stdout closes or fails.
+    pub(crate) fn set_root(&self, root: CancelToken) {
+        *self.root.lock().unwrap_or_else(|e| e.into_inner()) = Some(root);
+    }
+
+    fn cancel_root(&self, reason: CancelReason) {
+        if let Some(t) = self.root.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            t.cancel(reason);
+        }
+    }
+
+    /// A write to stdout failed with `e`: a closed reader stops the run quietly (`None`);
+    /// anything else stops it with the error returned (also kept for [`Self::failure`]).
+    pub(crate) fn write_failed(&self, e: &io::Error) -> Option<String> {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.cancel_root(CancelReason::StdoutClosed);
+            return None;
+        }
+        let message = format!("cannot write to stdout: {e}");
+        {
+            let mut f = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+            if f.is_none() {
+                *f = Some(message.clone());
+            }
+        }
+        self.failed.store(true, Ordering::SeqCst);
+        self.cancel_root(CancelReason::Internal);
+        Some(message)
+    }
+
+    /// A command whose stdout was flow's died of SIGPIPE: its reader went away.
+    pub(crate) fn reader_gone(&self) {
+        let _ = self.write_failed(&io::Error::from(io::ErrorKind::BrokenPipe));
+    }
+
+    /// The first failed write's message, if a write to stdout failed (one atomic load
+    /// when none did: the executor asks after every statement).
+    pub(crate) fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// What a statement at `span` that ended with `r` ends with once stdout failed: the
+    /// failure at that statement, in place of its value or of being cancelled by it.
+    pub(crate) fn statement_result<T>(
+        &self,
+        span: Span,
+        r: Result<T, RunError>,
+    ) -> Result<T, RunError> {
+        match (self.failure(), r) {
+            (Some(message), Ok(_)) => Err(RunError::new(span, RunErrorKind::Io { message })),
+            (Some(message), Err(e)) if matches!(e.kind, RunErrorKind::Cancelled) => {
+                Err(RunError::new(span, RunErrorKind::Io { message }))
+            }
+            (_, r) => r,
+        }
+    }
+}
+
+/// Where a stage writes bytes, named for the report when a write fails.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    /// flow's own stdout (or the host's output hook, which never fails).
+    Stdout,
+    /// A file the script named (`> path`, `>> path`).
+    File(String),
+    /// A pipe into the next command: a closed reader means that command stopped reading.
+    Pipe,
+}
+
+impl Target {
+    /// What a failed write of the stage at `span` means: `None` when the reader went away
+    /// (stop quietly: `yes | head -1`), else the run error naming where and why.
+    pub(crate) fn failure(
+        &self,
+        rt: &super::Runtime,
+        e: &io::Error,
+        span: Span,
+    ) -> Option<RunError> {
+        let message = match self {
+            Target::Stdout => rt.stdout.write_failed(e)?,
+            Target::Pipe if e.kind() == io::ErrorKind::BrokenPipe => return None,
+            Target::Pipe => format!("cannot write to the next command: {e}"),
+            Target::File(path) => format!("cannot write {path}: {e}"),
+        };
+        Some(RunError::new(span, RunErrorKind::Io { message }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +215,31 @@ mod tests {
         call(&hook, Stream::Stdout, b"boom");
         call(&hook, Stream::Stdout, b"ok");
         assert_eq!(&*seen.lock().unwrap(), b"ok");
+    }
+
+    #[test]
+    fn a_closed_stdout_cancels_the_run_quietly_and_a_full_one_fails_it() {
+        let (closed, full) = (StdoutState::default(), StdoutState::default());
+        let (t1, t2) = (CancelToken::new(), CancelToken::new());
+        closed.set_root(t1.clone());
+        full.set_root(t2.clone());
+        assert_eq!(
+            closed.write_failed(&io::Error::from(io::ErrorKind::BrokenPipe)),
+            None
+        );
+        assert_eq!(t1.reason(), Some(CancelReason::StdoutClosed));
+        assert!(closed.failure().is_none());
+        let enospc = io::Error::from_raw_os_error(libc::ENOSPC);
+        let m = full.write_failed(&enospc).expect("an error");
+        assert!(m.contains("No space left on device"), "{m}");
+        assert_eq!(t2.reason(), Some(CancelReason::Internal));
+        let r: Result<(), RunError> = full.statement_result(Span::default(), Ok(()));
+        assert!(matches!(
+            r,
+            Err(RunError {
+                kind: RunErrorKind::Io { .. },
+                ..
+            })
+        ));
     }
 }

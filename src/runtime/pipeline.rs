@@ -5,6 +5,7 @@
 
 use super::cancel::{CancelReason, CancelToken};
 use super::eval::{Env, WordEnv};
+use super::output::Target;
 use super::process::{self, ErrTo, Proc, Spec};
 use super::run_error::{RunError, RunErrorKind};
 use super::value::{self, Batch};
@@ -91,7 +92,8 @@ struct Run {
     env: Env,
     token: CancelToken,
     failure: Failure,
-    procs: Vec<(Proc, bool)>,
+    /// Each process, whether it ends the chain, and whether its stdout is flow's own.
+    procs: Vec<(Proc, bool, bool)>,
     threads: Vec<JoinHandle<()>>,
     groups: super::groups::Groups,
     /// The pipeline, for errors that belong to no one stage.
@@ -165,7 +167,10 @@ pub(crate) fn run(
 ) -> Result<Dynamic, RunError> {
     let token = parent.child();
     let groups: super::groups::Groups = Arc::default();
-    let guard = env.shared.rt.guard_groups(&token, groups.clone());
+    let guard = env
+        .shared
+        .rt
+        .guard_groups(&token, groups.clone(), pl.span)?;
     let mut run = Run {
         env: env.clone(),
         token: token.clone(),
@@ -182,13 +187,19 @@ pub(crate) fn run(
     }
     // Reap every process (the guard signals them if the pipeline was cancelled).
     let mut proc_err = None;
-    for (p, last_of_chain) in std::mem::take(&mut run.procs) {
+    for (p, last_of_chain, writes_stdout) in std::mem::take(&mut run.procs) {
         let pid = p.pid;
         let r = p.wait(|| drain_for(&token));
         run.groups
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|g| *g != pid);
+        // The last command wrote to flow's own stdout and its reader went away: the rule
+        // for a closed stdout (stop everything, quietly), not a failed command.
+        if writes_stdout && process::died_of_sigpipe(&r) && !r.unchecked {
+            run.env.shared.rt.stdout.reader_gone();
+            continue;
+        }
         if let Some(status) = process::judge(&r, last_of_chain) {
             if proc_err.is_none() && !token.is_cancelled() {
                 proc_err = Some(process::exit_error(r, status));
@@ -300,17 +311,20 @@ fn build_and_consume(
                 } else if matches!(next, Some(StageKind::Command(_))) {
                     let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
                     pipe_r = Some(r);
-                    pool::Output::Bytes(Box::new(w))
+                    pool::Output::Bytes(Box::new(w), Target::Pipe)
                 } else if next.is_none() && (dest.streams() || !pl.redirects.is_empty()) {
                     match (
                         file_redirect(&run.env, &pl.redirects)?,
                         &run.env.shared.rt.output,
                     ) {
-                        (Some(f), _) => pool::Output::Bytes(Box::new(f)),
-                        (None, None) => pool::Output::Bytes(Box::new(pool::Stdout)),
-                        (None, Some(h)) => {
-                            pool::Output::Bytes(super::output::stdout_writer(Some(h)))
+                        (Some((f, path)), _) => {
+                            pool::Output::Bytes(Box::new(f), Target::File(path))
                         }
+                        (None, None) => pool::Output::Bytes(Box::new(pool::Stdout), Target::Stdout),
+                        (None, Some(h)) => pool::Output::Bytes(
+                            super::output::stdout_writer(Some(h)),
+                            Target::Stdout,
+                        ),
                     }
                 } else {
                     pool::Output::Items
@@ -719,9 +733,12 @@ fn consume(
             Dest::Stdout | Dest::Last { print: true } => true,
             Dest::Last { print: false } => false,
         };
-        if let Some(w) = file_redirect(&run.env, &pl.redirects)? {
-            let mut w = w;
-            let _ = writeln!(w, "{}", value::to_line(&v));
+        if let Some((mut w, path)) = file_redirect(&run.env, &pl.redirects)? {
+            let line = value::to_line(&v);
+            if let Err(e) = writeln!(w, "{line}") {
+                let failed = Target::File(path).failure(&run.env.shared.rt, &e, pl.span);
+                return failed.map_or(Ok(None), Err);
+            }
         } else if print {
             crate::script::engine::out_line(&value::to_line(&v));
         }
@@ -734,20 +751,26 @@ fn consume(
         }
         return Ok(Some(Dynamic::from_array(all)));
     }
-    let file = file_redirect(&run.env, &pl.redirects)?;
-    let mut out: Box<dyn Write> = match file {
-        Some(f) => Box::new(std::io::BufWriter::new(f)),
-        None => super::output::stdout_writer(run.env.shared.rt.output.as_ref()),
+    let (mut out, target): (Box<dyn Write>, Target) = match file_redirect(&run.env, &pl.redirects)?
+    {
+        Some((f, path)) => (Box::new(f), Target::File(path)),
+        None => (
+            super::output::stdout_writer(run.env.shared.rt.output.as_ref()),
+            Target::Stdout,
+        ),
     };
     let mut buf = Vec::with_capacity(64 * 1024);
     for b in batches(&rx, &run.token) {
         for it in &b {
             value::write_line(&mut buf, it);
         }
-        if out.write_all(&buf).and_then(|()| out.flush()).is_err() {
-            // The reader of our stdout went away: stop quietly, like `head` upstream.
+        if let Err(e) = out.write_all(&buf).and_then(|()| out.flush()) {
             run.token.cancel(CancelReason::Internal);
-            return Ok(None);
+            // A closed stdout ends the run quietly; a full disk fails it.
+            return match target.failure(&run.env.shared.rt, &e, pl.span) {
+                Some(err) => Err(err),
+                None => Ok(None),
+            };
         }
         buf.clear();
     }
@@ -810,11 +833,19 @@ fn reduce(
 }
 
 /// The file of a pipeline-level `> f` / `>> f`.
-fn file_redirect(env: &Env, rs: &[Redirect]) -> Result<Option<File>, RunError> {
+/// Whether a command's own redirects send its stdout elsewhere (`> f`, `>> f`).
+fn redirects_stdout(cmd: &Command) -> bool {
+    cmd.redirects
+        .iter()
+        .any(|r| matches!(r.kind, RedirectKind::Out | RedirectKind::Append))
+}
+
+/// The file a pipeline's items or value go to (`> path`), with its name for reports.
+fn file_redirect(env: &Env, rs: &[Redirect]) -> Result<Option<(File, String)>, RunError> {
     let mut out = None;
     for r in rs {
-        if let Some(f) = open_redirect(r, &WordEnv { env, it: None })? {
-            out = Some(f);
+        if let Some((f, path)) = open_redirect_named(r, &WordEnv { env, it: None })? {
+            out = Some((f, path));
         }
     }
     Ok(out)
@@ -824,6 +855,14 @@ pub(crate) fn open_redirect(
     r: &Redirect,
     env: &dyn words::Lookup,
 ) -> Result<Option<File>, RunError> {
+    Ok(open_redirect_named(r, env)?.map(|(f, _)| f))
+}
+
+/// [`open_redirect`], with the file's name as the script wrote it expanded.
+pub(crate) fn open_redirect_named(
+    r: &Redirect,
+    env: &dyn words::Lookup,
+) -> Result<Option<(File, String)>, RunError> {
     let Some(target) = &r.target else {
         return Ok(None);
     };
@@ -844,14 +883,16 @@ pub(crate) fn open_redirect(
         RedirectKind::Append | RedirectKind::ErrAppend => o.append(true).create(true),
         RedirectKind::ErrToOut => return Ok(None),
     };
-    o.open(&path).map(Some).map_err(|e| {
-        RunError::new(
+    let name = path.to_string_lossy().into_owned();
+    match o.open(&path) {
+        Ok(f) => Ok(Some((f, name))),
+        Err(e) => Err(RunError::new(
             r.span,
             RunErrorKind::Io {
-                message: format!("cannot open {}: {e}", path.to_string_lossy()),
+                message: format!("cannot open {name}: {e}"),
             },
-        )
-    })
+        )),
+    }
 }
 
 /// Expand a command's words into what to run.
@@ -988,7 +1029,10 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(p.pid);
-        run.procs.push((p, last && to_stdout));
+        // Whether its stdout is flow's own: a SIGPIPE then means flow's reader went away.
+        let writes_stdout =
+            last && to_stdout && run.env.shared.rt.output.is_none() && !redirects_stdout(cmd);
+        run.procs.push((p, last && to_stdout, writes_stdout));
         if let Some(s) = next_stdin {
             stdin = s;
         }
@@ -1031,6 +1075,10 @@ pub(crate) fn apply_redirects(
 }
 
 pub(crate) fn io_err(span: crate::Span, e: &std::io::Error) -> RunError {
+    // Out of file descriptors for a pipe: the system refused a resource.
+    if process::is_refusal(e) {
+        return super::threads::refused(span, "a pipe", e);
+    }
     RunError::new(
         span,
         RunErrorKind::Io {

@@ -105,7 +105,15 @@ impl Proc {
         };
         // Registered under the spawn lock, so the orphan adopter never mistakes it for one.
         let spawning = super::children::spawn_lock();
+        // Every process flow starts, and everything it starts, carries `FLOW_PID` (as GNU
+        // parallel's jobs carry `PARALLEL_PID`): a job flow is SIGKILLed too early to have
+        // registered (between its exec and `started` below) is still found by the watchdog.
+        cmd.env(super::watchdog::MARK, super::children::flow_pid_text());
         let mut child = cmd.spawn().map_err(|e| {
+            if is_refusal(&e) {
+                let what = format!("a process for `{}`", spec.program);
+                return super::threads::refused(spec.span, &what, &e);
+            }
             let message = match e.kind() {
                 std::io::ErrorKind::NotFound => "no such program".to_string(),
                 // An argument (or the environment) holds a NUL byte: argv strings end at NUL.
@@ -328,6 +336,21 @@ pub(crate) fn judge(r: &Reaped, is_last: bool) -> Option<String> {
     Some(format!("exit status {code}"))
 }
 
+/// Whether an error is the system refusing a resource (processes, memory, file
+/// descriptors) rather than something about the program: `flow::run::resources`.
+pub(crate) fn is_refusal(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EAGAIN | libc::ENOMEM | libc::EMFILE | libc::ENFILE)
+    )
+}
+
+/// Whether the process died of SIGPIPE, or exited 141 as a shell does when its last command
+/// did: it wrote to a pipe whose reader had gone away.
+pub(crate) fn died_of_sigpipe(r: &Reaped) -> bool {
+    r.status.signal() == Some(libc::SIGPIPE) || r.status.code() == Some(141)
+}
+
 /// The error for a failed reaped process.
 pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
     RunError::new(
@@ -361,7 +384,10 @@ pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> 
     let mut p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
     let out = p.child.as_mut().and_then(|c| c.stdout.take());
     let groups = Arc::new(Mutex::new(vec![p.pid]));
-    let guard = rt.guard_groups(&token, groups);
+    // Refused: `p` is dropped, which stops and reaps the child.
+    let guard = rt
+        .guard_groups(&token, groups, Span::default())
+        .map_err(|e| e.to_string())?;
     let mut text = Vec::new();
     if let Some(mut o) = out {
         let _ = o.read_to_end(&mut text);

@@ -10,6 +10,8 @@ pub(crate) struct Entry {
     pub(crate) pgid: i32,
     /// Ended but not yet reaped by its parent.
     pub(crate) zombie: bool,
+    /// When it started, in clock ticks since boot (0 if unknown).
+    pub(crate) start: u64,
 }
 
 /// Every process visible in `/proc` (empty where `/proc` is not mounted).
@@ -49,11 +51,14 @@ pub(crate) fn parse_stat(stat: &[u8]) -> Option<Entry> {
     let zombie = state == "Z" || state == "X";
     let ppid = f.next()?.parse().ok()?;
     let pgid = f.next()?.parse().ok()?;
+    // Fields 6 to 21 (session … itrealvalue), then 22: the start time.
+    let start = f.nth(16).and_then(|t| t.parse().ok()).unwrap_or(0);
     Some(Entry {
         pid,
         ppid,
         pgid,
         zombie,
+        start,
     })
 }
 
@@ -94,12 +99,22 @@ mod tests {
     }
 
     #[test]
+    fn the_start_time_is_read() {
+        let stat = std::fs::read("/proc/self/stat").unwrap();
+        let me = parse_stat(&stat).unwrap();
+        assert!(me.start > 0, "{me:?}");
+        let odd = b"42 (a) b) c) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 777 0";
+        assert_eq!(parse_stat(odd).unwrap().start, 777);
+    }
+
+    #[test]
     fn descendants_follow_parents_across_groups() {
         let e = |pid, ppid, pgid| Entry {
             pid,
             ppid,
             pgid,
             zombie: false,
+            start: 0,
         };
         let t = [
             e(10, 1, 10),

@@ -105,6 +105,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     runtime.hooks = opts.hooks.clone();
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     runtime.output = opts.output.clone();
+    runtime.stdout.set_root(opts.cancel.clone());
     let rt: Rt = Arc::new(runtime);
     let shared = shared(&rt, script)?;
     let mut scope = Scope::new();
@@ -140,6 +141,11 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     if opts.handle_signals {
         stop_escapees(&rt);
     }
+    // The reader of flow's stdout went away (`flow … | head -1`): everything was stopped
+    // at once, and that is a quiet, successful end, whatever the stages said while stopped.
+    if token.reason() == Some(CancelReason::StdoutClosed) {
+        return Ok(Dynamic::UNIT);
+    }
     // (A deadlock cancels with `Internal`: that is a failure, not an interrupt.)
     if let Some(reason) = token.reason().filter(|r| *r != CancelReason::Internal) {
         if !opts.handle_signals {
@@ -161,7 +167,7 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
         // The run's own token is cancelled only from outside (a signal, or the host): that
         // is the outcome, whatever the statements reported while being stopped.
         return Err(match reason {
-            CancelReason::Interrupt | CancelReason::Terminate => {
+            CancelReason::Interrupt | CancelReason::Terminate | CancelReason::Hangup => {
                 cancel_error(reason, crate::Span::default())
             }
             _ => RunError::new(crate::Span::default(), RunErrorKind::CancelledByHost),
@@ -212,11 +218,31 @@ impl Drop for SignalThread {
 /// milliseconds is queued for the run instead of killing flow.
 static EARLY: Mutex<Option<signal_hook::iterator::Signals>> = Mutex::new(None);
 
-/// Catch SIGINT and SIGTERM from now on; the next run that handles signals receives those
-/// that arrived in the meantime. The CLI calls this first thing.
+/// The signals a run handles with the shutdown sequence: SIGINT, SIGTERM, and SIGHUP unless
+/// flow was started with it ignored (`nohup flow …` must keep running when the terminal
+/// goes away).
+fn shutdown_signals() -> Vec<i32> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    static HUP_IGNORED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ignored = *HUP_IGNORED.get_or_init(|| {
+        // SAFETY: sigaction with a null new action only reads the current disposition.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(SIGHUP, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        }
+    });
+    if ignored {
+        vec![SIGINT, SIGTERM]
+    } else {
+        vec![SIGINT, SIGTERM, SIGHUP]
+    }
+}
+
+/// Catch SIGINT, SIGTERM and SIGHUP from now on; the next run that handles signals receives
+/// those that arrived in the meantime. The CLI calls this first thing.
 pub fn catch_signals_early() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    if let Ok(s) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+    if let Ok(s) = signal_hook::iterator::Signals::new(shutdown_signals()) {
         *EARLY.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
     }
 }
@@ -227,23 +253,26 @@ fn install_signals(
     interrupts: Interrupts,
     done: Arc<Mutex<Option<Instant>>>,
 ) -> Option<SignalThread> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let early = EARLY.lock().unwrap_or_else(|e| e.into_inner()).take();
     let mut signals = match early {
         Some(s) => s,
-        None => signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).ok()?,
+        None => signal_hook::iterator::Signals::new(shutdown_signals()).ok()?,
     };
     let handle = signals.handle();
     let token = token.clone();
-    std::thread::spawn(move || {
+    // Refused (a thread limit already reached), the handlers are removed again: a Ctrl-C
+    // then ends flow at once, and the watchdog stops its children. Never a signal held and
+    // never handled.
+    let started = std::thread::Builder::new().spawn(move || {
         let mut first = true;
         for sig in signals.forever() {
             if first {
                 first = false;
-                token.cancel(if sig == SIGTERM {
-                    CancelReason::Terminate
-                } else {
-                    CancelReason::Interrupt
+                token.cancel(match sig {
+                    SIGTERM => CancelReason::Terminate,
+                    SIGHUP => CancelReason::Hangup,
+                    _ => CancelReason::Interrupt,
                 });
                 // Processes that left flow's groups get the signal too (groups get it from
                 // their guards), and SIGKILL with everything else after the grace period.
@@ -252,20 +281,27 @@ fn install_signals(
                     .interrupted_at
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                super::children::signal_escapees(if sig == SIGTERM { SIGTERM } else { SIGINT });
-                let shared = shared.clone();
-                let interrupts = interrupts.clone();
-                let done = done.clone();
-                std::thread::spawn(move || {
+                super::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
+                let (s, i, d) = (shared.clone(), interrupts.clone(), done.clone());
+                let handlers = std::thread::Builder::new().spawn(move || {
+                    run_handlers(&s, &i);
+                    *d.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                });
+                if handlers.is_err() {
+                    // No thread for them: they run here (a second signal waits for them).
                     run_handlers(&shared, &interrupts);
                     *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                });
+                }
             } else {
                 // A second signal: no more grace.
                 shared.rt.force.store(true, Ordering::SeqCst);
             }
         }
     });
+    if started.is_err() {
+        handle.close();
+        return None;
+    }
     Some(SignalThread { handle })
 }
 
@@ -326,8 +362,10 @@ impl Session {
             snippets: super::snippets::Snippets::default(),
         });
         self.ex.token = token.clone();
+        self.rt.stdout.set_root(token.clone());
         let r = self.ex.top(&script.ast.stmts, Dest::Stdout);
         match token.reason() {
+            Some(CancelReason::StdoutClosed) => Ok(Dynamic::UNIT),
             Some(reason) => {
                 // `on_interrupt` blocks registered by this or an earlier entry run on
                 // every interrupted entry, and stay registered for the next.

@@ -53,7 +53,7 @@ pub enum RunErrorKind {
     Timeout { what: String },
     /// `join … timeout` expired.
     JoinTimeout { running: Vec<String> },
-    /// SIGINT or SIGTERM.
+    /// SIGINT, SIGTERM or SIGHUP.
     Interrupted { signal: &'static str },
     /// A host or built-in function panicked.
     Panic { message: String },
@@ -118,6 +118,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match &self.kind {
             RunErrorKind::Interrupted { signal: "SIGTERM" } => 143,
+            RunErrorKind::Interrupted { signal: "SIGHUP" } => 129,
             RunErrorKind::Interrupted { .. } | RunErrorKind::CancelledByHost => 130,
             RunErrorKind::JoinTimeout { .. } => 124,
             RunErrorKind::ScriptExit { status } => *status,
@@ -260,9 +261,10 @@ impl Diagnostic for RunError {
                  `rhai::Dynamic` and inspect the value",
             )),
             RunErrorKind::Resources { .. } => Some(Box::new(
-                "the script runs more threads at once than the system allows: use fewer \
-                 stages or tasks at a time, or raise the limit (`ulimit -u`, \
-                 /proc/sys/kernel/threads-max, /proc/sys/vm/max_map_count)",
+                "the script runs more at once than the system allows: use a smaller pool, \
+                 fewer stages or tasks at a time, or raise the limit (`ulimit -u` for \
+                 threads and processes, `ulimit -n` for pipes and files, `ulimit -v` for \
+                 memory; /proc/sys/kernel/threads-max, /proc/sys/vm/max_map_count)",
             )),
             _ => None,
         }

@@ -20,14 +20,32 @@ const TABLE: usize = 1 << 16;
 const BATCH_PAUSE_NS: libc::c_long = 5_000_000;
 
 /// What a message asks.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(i32)]
 pub(crate) enum Op {
     AddGroup = 1,
     DelGroup = 2,
     AddPid = 3,
     DelPid = 4,
+    /// A pool stage `on slurm` was started: its jobs are named `flow-<flow's pid>-<id>`.
+    SlurmStage = 5,
 }
+
+/// The watchdog's process name (`comm`): without "flow" in it, so that `pkill flow` takes
+/// flow down but not the watchdog that cleans up after it.
+const NAME: &std::ffi::CStr = c"fl-watchdog";
+
+/// A message: the op and the id, as one 8-byte write (below `PIPE_BUF`: atomic).
+fn message(op: Op, id: i32) -> [u8; 8] {
+    let mut msg = [0u8; 8];
+    msg[..4].copy_from_slice(&(op as i32).to_ne_bytes());
+    msg[4..].copy_from_slice(&id.to_ne_bytes());
+    msg
+}
+
+/// The environment variable every process flow starts carries, with flow's pid: what the
+/// watchdog recognises a job by when flow died before telling it (see `kill_all`).
+pub(crate) const MARK: &str = "FLOW_PID";
 
 /// Flow's side of the watchdog: a pipe to it.
 pub(crate) struct Watchdog {
@@ -44,6 +62,12 @@ impl Watchdog {
             return None;
         }
         // Allocated before fork: the child must not allocate.
+        // SAFETY: getpid has no preconditions.
+        let flow = unsafe { libc::getpid() };
+        let args = arg_area();
+        // What marks flow's processes in their environment, and when flow started: a
+        // process that started before flow cannot be its descendant.
+        let mark = Mark::new(flow);
         let mut set: Vec<i64> = vec![0; SLOTS];
         let mut table: Vec<Entry> = vec![Entry::default(); TABLE];
         let mut marks: Vec<bool> = vec![false; TABLE];
@@ -60,7 +84,10 @@ impl Watchdog {
         }
         if pid == 0 {
             // SAFETY: child process; see `watch`.
-            unsafe { watch(fds[0], &mut set, &mut table, &mut marks) }
+            unsafe {
+                rename(args);
+                watch(fds[0], flow, &mark, &mut set, &mut table, &mut marks)
+            }
         }
         // SAFETY: the read end belongs to the child now; fds[1] is ours.
         unsafe { libc::close(fds[0]) };
@@ -75,14 +102,37 @@ impl Watchdog {
 
     /// Tell the watchdog to start or stop caring about a group or a process.
     pub(crate) fn send(&self, op: Op, id: i32) {
-        let mut msg = [0u8; 8];
-        msg[..4].copy_from_slice(&(op as i32).to_ne_bytes());
-        msg[4..].copy_from_slice(&id.to_ne_bytes());
+        let msg = message(op, id);
         let mut g = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = g.as_mut() {
             // 8 bytes are below PIPE_BUF: one atomic write.
             let _ = f.write_all(&msg);
         }
+    }
+}
+
+/// Where the kernel keeps this process's command line (`arg_start`, `arg_end` of
+/// `/proc/self/stat`), read before the fork.
+fn arg_area() -> Option<(usize, usize)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    // Field 3 (state) is the first after the name; arg_start and arg_end are 48 and 49.
+    let mut f = rest.split_whitespace().skip(45);
+    let start: usize = f.next()?.parse().ok()?;
+    let end: usize = f.next()?.parse().ok()?;
+    (start != 0 && end > start).then_some((start, end))
+}
+
+/// Name the watchdog `fl-watchdog`, its `comm` and its command line alike, so that neither
+/// `pkill flow` nor `pkill -f script.flow` takes it down with flow. The command line is the
+/// child's own copy of flow's (after the fork), overwritten in place.
+unsafe fn rename(args: Option<(usize, usize)>) {
+    libc::prctl(libc::PR_SET_NAME, NAME.as_ptr());
+    if let Some((start, end)) = args {
+        let p = start as *mut u8;
+        std::ptr::write_bytes(p, 0, end - start);
+        let name = NAME.to_bytes();
+        std::ptr::copy_nonoverlapping(name.as_ptr(), p, name.len().min(end - start - 1));
     }
 }
 
@@ -157,7 +207,14 @@ fn remove(set: &mut [i64], used: &mut usize, k: i64) {
 }
 
 /// The watchdog's whole life. Never returns.
-unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [bool]) -> ! {
+unsafe fn watch(
+    rfd: i32,
+    flow: i32,
+    mark: &Mark,
+    set: &mut [i64],
+    table: &mut [Entry],
+    marks: &mut [bool],
+) -> ! {
     // Out of the terminal's foreground group: a Ctrl-C is for flow, not for us.
     libc::setpgid(0, 0);
     libc::signal(libc::SIGINT, libc::SIG_IGN);
@@ -172,6 +229,8 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
         }
     }
     let mut used = 0usize;
+    // The highest `on slurm` stage number flow started (its stages are numbered from 1).
+    let mut slurm_stages = 0i32;
     // Messages are read many at a time, and after each batch the watchdog sleeps a little:
     // flow's writes then rarely have a sleeping reader to wake (a pool starting thousands of
     // jobs would otherwise wake this process twice per job). Flow's death is still seen
@@ -189,7 +248,7 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
             for m in buf[..whole].chunks_exact(8) {
                 let op = i32::from_ne_bytes([m[0], m[1], m[2], m[3]]);
                 let id = i32::from_ne_bytes([m[4], m[5], m[6], m[7]]);
-                if id <= 1 {
+                if id <= 1 && op != Op::SlurmStage as i32 {
                     continue;
                 }
                 match op {
@@ -197,6 +256,7 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
                     2 => remove(set, &mut used, key(true, id)),
                     3 => insert(set, &mut used, key(false, id)),
                     4 => remove(set, &mut used, key(false, id)),
+                    5 => slurm_stages = slurm_stages.max(id),
                     _ => {}
                 }
             }
@@ -211,8 +271,136 @@ unsafe fn watch(rfd: i32, set: &mut [i64], table: &mut [Entry], marks: &mut [boo
             break;
         }
     }
+    // Slurm jobs run on other machines: only the scheduler can stop them.
+    for n in 1..=slurm_stages {
+        scancel_stage(flow, n);
+    }
     kill_all(set, table, marks);
+    // A job flow had no time to register (SIGKILLed between the job's exec and its message),
+    // or a process that one forked during the walk: found by its `FLOW_PID`, twice over.
+    for _ in 0..2 {
+        let n = read_proc(table);
+        for e in &table[..n] {
+            if mark.on(e) {
+                libc::kill(e.pid, libc::SIGKILL);
+            }
+        }
+    }
     libc::_exit(0)
+}
+
+/// `FLOW_PID=<flow's pid>` in a process's environment, and flow's start time.
+struct Mark {
+    /// `\0FLOW_PID=<pid>\0`: an environment entry, whole.
+    text: [u8; 40],
+    len: usize,
+    since: u64,
+}
+
+impl Mark {
+    fn new(flow: i32) -> Mark {
+        let mut text = [0u8; 40];
+        let entry = format!("\0{MARK}={flow}\0");
+        text[..entry.len()].copy_from_slice(entry.as_bytes());
+        let since = std::fs::read("/proc/self/stat")
+            .ok()
+            .and_then(|s| parse_stat(&s))
+            .map_or(u64::MAX, |e| e.start);
+        Mark {
+            text,
+            len: entry.len(),
+            since,
+        }
+    }
+
+    /// Whether `e` is one of flow's: started since flow did and carries its mark. Reads
+    /// `/proc/<pid>/environ` into a stack buffer (no allocation).
+    unsafe fn on(&self, e: &Entry) -> bool {
+        if e.start < self.since || e.zombie {
+            return false;
+        }
+        let mut path = [0u8; 32];
+        let mut at = 0;
+        for &b in b"/proc/" {
+            path[at] = b;
+            at += 1;
+        }
+        at = put_decimal(&mut path, at, e.pid);
+        for &b in b"/environ" {
+            path[at] = b;
+            at += 1;
+        }
+        let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let needle = &self.text[..self.len];
+        // The buffer starts with a NUL (the entry before the first) and keeps the last
+        // `len - 1` bytes of each read, so an entry split between two reads is still seen.
+        let mut buf = [0u8; 4096];
+        let mut have = 1;
+        let mut found = false;
+        loop {
+            let r = libc::read(fd, buf.as_mut_ptr().add(have).cast(), buf.len() - have);
+            if r <= 0 {
+                break;
+            }
+            #[allow(clippy::cast_sign_loss)]
+            {
+                have += r as usize;
+            }
+            if buf[..have].windows(needle.len()).any(|w| w == needle) {
+                found = true;
+                break;
+            }
+            let keep = (needle.len() - 1).min(have);
+            buf.copy_within(have - keep..have, 0);
+            have = keep;
+        }
+        libc::close(fd);
+        found
+    }
+}
+
+/// Write `n`'s decimal digits at `buf[at..]`; returns the position after them.
+fn put_decimal(buf: &mut [u8], mut at: usize, n: i32) -> usize {
+    let mut digits = [0u8; 12];
+    let mut len = 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            digits[len] = b'0' + (v % 10) as u8;
+        }
+        len += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        buf[at] = digits[i];
+        at += 1;
+    }
+    at
+}
+
+/// `scancel --name=flow-<flow>-<n>` in a child of the watchdog, not waited for (the
+/// scheduler takes its time; the local processes are killed meanwhile). No allocation: the
+/// argument is built on the stack, and `execvp` searches `PATH` with a stack buffer.
+unsafe fn scancel_stage(flow: i32, n: i32) {
+    let mut arg = [0u8; 64];
+    let prefix = b"--name=flow-";
+    arg[..prefix.len()].copy_from_slice(prefix);
+    let mut at = put_decimal(&mut arg, prefix.len(), flow);
+    arg[at] = b'-';
+    at = put_decimal(&mut arg, at + 1, n);
+    arg[at] = 0;
+    let argv = [c"scancel".as_ptr(), arg.as_ptr().cast(), std::ptr::null()];
+    if libc::fork() == 0 {
+        libc::execvp(argv[0], argv.as_ptr());
+        libc::_exit(127);
+    }
 }
 
 /// Freeze what flow owns, find its descendants through `/proc`, then SIGKILL them all.
@@ -329,6 +517,15 @@ unsafe fn read_proc(table: &mut [Entry]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_without_allocating() {
+        let mut buf = [0u8; 32];
+        let end = put_decimal(&mut buf, 2, 4_194_304);
+        assert_eq!(&buf[2..end], b"4194304");
+        let end = put_decimal(&mut buf, 0, 0);
+        assert_eq!(&buf[..end], b"0");
+    }
 
     #[test]
     fn set_survives_many_inserts_and_removals() {

@@ -54,15 +54,22 @@ pub(crate) fn err_line(s: &str) {
     line(Stream::Stderr, s);
 }
 
-/// One line to the current run's output, around its progress bar if one is drawn.
+/// One line to the current run's output, around its progress bar if one is drawn. A failed
+/// write to stdout stops the run (a closed reader quietly; see `StdoutState`); a failed
+/// write to stderr has nowhere to be reported and is dropped.
 fn line(stream: Stream, s: &str) {
     let mut buf = Vec::with_capacity(s.len() + 1);
     buf.extend_from_slice(s.as_bytes());
     buf.push(b'\n');
     match context::current().runtime {
-        Some(rt) => crate::runtime::around_progress(&rt.progress, || {
-            let _ = output::write(rt.output.as_ref(), stream, &buf);
-        }),
+        Some(rt) => {
+            let written = crate::runtime::around_progress(&rt.progress, || {
+                output::write(rt.output.as_ref(), stream, &buf)
+            });
+            if let (Err(e), Stream::Stdout) = (written, stream) {
+                let _ = rt.stdout.write_failed(&e);
+            }
+        }
         None => {
             let _ = output::write(None, stream, &buf);
         }

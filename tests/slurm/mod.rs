@@ -168,6 +168,40 @@ fn ctrl_c_leaves_no_job_in_squeue() {
     }
 }
 
+/// flow SIGKILLed (no shutdown of its own): its watchdog cancels the stage's jobs through
+/// Slurm, so none stays queued or running (issue 23.7).
+#[test]
+fn sigkill_of_flow_cancels_its_slurm_jobs() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if !cluster() {
+        return;
+    }
+    let dir = TempDir::new("slurm-sigkill");
+    let r = start(
+        dir.path(),
+        "from 1..=4 | pool 2 exec sleep 300 on slurm partition debug\n",
+        &[],
+    );
+    let pid = r.pid;
+    let t0 = Instant::now();
+    while jobs_of(pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!jobs_of(pid).is_empty(), "no job of the run started");
+    r.signal(libc::SIGKILL);
+    let done = r.wait(Duration::from_secs(10));
+    assert_eq!(done.signal, Some(libc::SIGKILL));
+    let t1 = Instant::now();
+    while !jobs_of(pid).is_empty() && t1.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        jobs_of(pid),
+        Vec::<String>::new(),
+        "jobs outlived flow's SIGKILL"
+    );
+}
+
 /// `resume` after Ctrl-C: the re-run does what did not finish; together every item ran.
 #[test]
 fn resume_after_an_interrupted_slurm_run() {

@@ -21,14 +21,15 @@ pub(super) struct Alarm {
 }
 
 impl Alarm {
-    pub(super) fn new() -> Alarm {
+    /// Err: the system refused the alarm's thread.
+    pub(super) fn new() -> std::io::Result<Alarm> {
         let shared: Shared = Arc::default();
         let s = shared.clone();
-        let thread = std::thread::spawn(move || ring(&s));
-        Alarm {
+        let thread = std::thread::Builder::new().spawn(move || ring(&s))?;
+        Ok(Alarm {
             shared,
             thread: Some(thread),
-        }
+        })
     }
 
     /// Cancel `token` at `at`, unless disarmed first.
@@ -86,7 +87,7 @@ mod tests {
 
     #[test]
     fn rings_once_armed_and_not_after_disarm() {
-        let a = Alarm::new();
+        let a = Alarm::new().unwrap();
         let t = CancelToken::new();
         a.arm(Instant::now() + Duration::from_millis(20), t.clone());
         assert!(!t.sleep(Duration::from_secs(5)));

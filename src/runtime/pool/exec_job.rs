@@ -202,7 +202,21 @@ fn wait_command(
     // this job's timeout.
     let guard = cfg
         .timeout
-        .map(|_| rt.guard_groups(job_token, Arc::new(Mutex::new(vec![pid]))));
+        .map(|_| rt.guard_groups(job_token, Arc::new(Mutex::new(vec![pid])), cfg.span))
+        .transpose();
+    let guard = match guard {
+        Ok(g) => g,
+        Err(e) => {
+            // Its timeout could not be enforced: the job is stopped and reaped (`Proc`'s
+            // drop), and the refusal is the job's error.
+            drop(p);
+            cfg.groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|g| *g != pid);
+            return (Err(e), Outcome::NONE);
+        }
+    };
     // Stdout and stderr are read here while the job runs. After a timeout or cancel, a
     // descendant that escaped the job's group and still holds stdout does not keep the job
     // (or flow) waiting: `collect` gives it a short drain, then closes the pipe.
@@ -222,7 +236,15 @@ fn wait_command(
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
     };
+    let spool_error = spool.take_error();
     let result = match process::judge(&r, true) {
+        // Its output could not be kept: that, not the SIGPIPE it then got, is why it failed.
+        _ if spool_error.is_some() => Err(RunError::new(
+            cfg.span,
+            RunErrorKind::Io {
+                message: spool_error.unwrap_or_default(),
+            },
+        )),
         _ if job_token.reason() == Some(CancelReason::Timeout) => Err(RunError::new(
             cfg.span,
             RunErrorKind::Timeout {
@@ -239,9 +261,12 @@ fn wait_command(
 }
 
 /// Stream a job's stdout into its spool on a thread; the receiver disconnects at EOF.
-pub(super) fn pump(out_r: std::io::PipeReader, sp: Arc<Spool>) -> crossbeam_channel::Receiver<()> {
+pub(super) fn pump(
+    out_r: std::io::PipeReader,
+    sp: Arc<Spool>,
+) -> std::io::Result<crossbeam_channel::Receiver<()>> {
     let (eof_tx, eof_rx) = crossbeam_channel::bounded::<()>(1);
-    std::thread::spawn(move || {
+    std::thread::Builder::new().spawn(move || {
         let mut r = out_r;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -257,6 +282,6 @@ pub(super) fn pump(out_r: std::io::PipeReader, sp: Arc<Spool>) -> crossbeam_chan
             }
         }
         drop(eof_tx);
-    });
-    eof_rx
+    })?;
+    Ok(eof_rx)
 }

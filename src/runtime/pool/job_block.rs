@@ -11,7 +11,7 @@ use super::super::eval::{Env, Shared};
 use super::super::exec::Executor;
 use super::super::output::{self, OutputHook, Stream};
 use super::super::pipeline::Dest;
-use super::super::run_error::RunError;
+use super::super::run_error::{RunError, RunErrorKind};
 use super::spool::Spool;
 use crate::ast::Stmt;
 use rhai::Dynamic;
@@ -68,6 +68,11 @@ impl JobBlock {
         let mut ex = Executor::new(self.shared.clone(), scope, token.clone());
         let r = ex.top(stmts, Dest::Stdout);
         self.set(None);
+        // Output the spool could not keep fails the job, whatever the block did after.
+        if let Some(message) = spool.take_error() {
+            let span = stmts.first().map(|s| s.span).unwrap_or_default();
+            return Err(RunError::new(span, RunErrorKind::Io { message }));
+        }
         r.map(|_| ())
     }
 

@@ -26,8 +26,10 @@ pub(crate) use stage_out::{Output, Stdout};
 
 use super::cancel::CancelToken;
 use super::eval::{Env, WordEnv};
+use super::output::Target;
 use super::pipeline::{Failure, CHANNEL_CAPACITY};
 use super::run_error::{RunError, RunErrorKind};
+use super::threads;
 use super::value::Batch;
 use crate::ast::{Pool, PoolSize, PoolWork};
 use crate::script::engine::{cpus, display};
@@ -79,6 +81,7 @@ pub(crate) fn start(
     output: Output,
 ) -> Result<(Option<Receiver<Batch>>, Running), RunError> {
     let n = size(env, &pool.size)?;
+    let rt = &env.shared.rt;
     let o = &pool.opts;
     let chunk = match &o.chunk {
         Some(a) => Some(
@@ -113,7 +116,7 @@ pub(crate) fn start(
             // `split` keeps only a `>`/`>>` with a constant target: the stage's output file,
             // opened (truncated once) like any redirect.
             let f = match r {
-                Some(r) => super::pipeline::open_redirect(&r, &WordEnv { env, it: None })?,
+                Some(r) => super::pipeline::open_redirect_named(&r, &WordEnv { env, it: None })?,
                 None => None,
             };
             (Some(cmd), f)
@@ -121,8 +124,14 @@ pub(crate) fn start(
         _ => (None, None),
     };
     let (out, items_rx) = match (stage_file, output) {
-        (Some(f), _) => (stage_out::StageOut::Bytes(Box::new(f)), None),
-        (None, Output::Bytes(w)) => (stage_out::StageOut::Bytes(w), None),
+        (Some((f, path)), _) => (
+            stage_out::StageOut::bytes(Box::new(f), Target::File(path), rt.clone(), span),
+            None,
+        ),
+        (None, Output::Bytes(w, target)) => (
+            stage_out::StageOut::bytes(w, target, rt.clone(), span),
+            None,
+        ),
         (None, Output::Items) => {
             let (tx, rx) = bounded::<Batch>(CHANNEL_CAPACITY);
             (stage_out::StageOut::items(tx), Some(rx))
@@ -148,7 +157,7 @@ pub(crate) fn start(
 
     let token = parent.child();
     let groups: super::groups::Groups = Arc::default();
-    let guard = Arc::new(env.shared.rt.guard_groups(&token, groups.clone()));
+    let guard = Arc::new(env.shared.rt.guard_groups(&token, groups.clone(), span)?);
     // A cancelled stage cancels its Slurm jobs through Slurm at once.
     let slurm_watch = slurm.as_ref().map(|s| slurm::watch(&token, s.clone()));
     let window = n * WINDOW_PER_WORKER;
@@ -178,7 +187,11 @@ pub(crate) fn start(
         keyer,
         done_before,
     };
-    std::thread::spawn(move || intake.run());
+    // Refused threads: the stage's failure (resources), its token cancelled, so what was
+    // started winds down; dropping the channels' ends ends what could not start.
+    if let Err(e) = threads::start("the pool's intake", span, move || intake.run()) {
+        failure.fail(e);
+    }
 
     let shared = Arc::new(worker::Shared {
         env: env.clone(),
@@ -211,19 +224,32 @@ pub(crate) fn start(
             event_tx.clone(),
         );
         let (done_tx, guard) = (done_tx.clone(), guard.clone());
+        // A worker's alarm clock enforces `timeout`: made here, so a refusal is the stage's.
+        let alarm = match o.timeout.map(|_| alarm::Alarm::new()).transpose() {
+            Ok(a) => a,
+            Err(e) => {
+                let what = format!("a thread for pool worker {slot}'s timeout");
+                failure.fail(threads::refused(span, &what, &e));
+                break;
+            }
+        };
         let ctx = crate::script::context::ThreadCtx {
             token: Some(token.clone()),
             deadline: None,
             runtime: Some(env.shared.rt.clone()),
         };
-        std::thread::spawn(move || {
+        let started = threads::start(&format!("pool worker {slot} of {n}"), span, move || {
             crate::script::context::with_ctx(ctx, || {
-                worker::run(&sh, slot, compiled.as_ref(), &jobs, &events);
+                worker::run(&sh, slot, compiled.as_ref(), &jobs, &events, alarm);
             });
             // The last worker out ends the guard (every job was reaped by then).
             drop(guard);
             drop(done_tx);
         });
+        if let Err(e) = started {
+            failure.fail(e);
+            break;
+        }
     }
     drop((event_tx, job_rx, guard));
 
@@ -248,7 +274,8 @@ pub(crate) fn start(
         deadline: None,
         runtime: Some(env.shared.rt.clone()),
     };
-    std::thread::spawn(move || {
+    let window_failure = failure.clone();
+    let started = threads::start("the pool's output", span, move || {
         crate::script::context::with_ctx(ctx, || w.run(&event_rx));
         progress_slot
             .lock()
@@ -261,6 +288,10 @@ pub(crate) fn start(
         }
         drop(done_tx);
     });
+    if let Err(e) = started {
+        // Without the window nobody reads the workers' events: they fail to send and stop.
+        window_failure.fail(e);
+    }
     Ok((items_rx, Running { done: done_rx }))
 }
 

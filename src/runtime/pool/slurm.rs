@@ -47,6 +47,8 @@ impl Slurm {
     ) -> Result<Self, RunError> {
         let n = STAGES.fetch_add(1, Ordering::Relaxed) + 1;
         let name = format!("flow-{}-{n}", std::process::id());
+        // If flow is killed, its watchdog cancels the stage's jobs through Slurm.
+        super::super::children::slurm_stage(i32::try_from(n).unwrap_or(i32::MAX));
         // `-v`: srun reports the job id and the moment the job is allocated (it starts).
         let mut args = vec!["-v".to_string(), format!("--job-name={name}")];
         let mut time = None;
@@ -126,7 +128,8 @@ pub(super) fn watch(token: &CancelToken, slurm: Arc<Slurm>) -> Watch {
     let finished = Arc::new(AtomicBool::new(false));
     let wake = token.child();
     let (f, w) = (finished.clone(), wake.clone());
-    std::thread::spawn(move || {
+    // Refused, the stage's jobs are still cancelled through Slurm by the end-of-stage sweep.
+    let _ = std::thread::Builder::new().spawn(move || {
         w.sleep(Duration::MAX);
         if !f.load(Ordering::SeqCst) && w.reason() != Some(CancelReason::Internal) {
             slurm.cancel_all();
@@ -202,11 +205,13 @@ pub(super) fn final_state(id: u64) -> Option<String> {
 /// Run a Slurm client to its end; its stdout (`None` if it could not start or failed).
 fn helper(program: &str, args: &[String]) -> Option<String> {
     let (mut r, w) = std::io::pipe().ok()?;
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = r.read_to_string(&mut s);
-        s
-    });
+    let reader = std::thread::Builder::new()
+        .spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+        .ok()?;
     let status = {
         let mut cmd = Command::new(program);
         cmd.args(args)

@@ -11,6 +11,7 @@ use super::super::eval::{Env, WordEnv};
 use super::super::pipeline::{self, command_spec};
 use super::super::process::{self, ErrTo, Proc, Spec};
 use super::super::run_error::{RunError, RunErrorKind};
+use super::super::threads;
 use super::exec_job::{pump, JobCfg, Outcome};
 use super::slurm::Slurm;
 use super::spool::Spool;
@@ -64,8 +65,21 @@ pub(super) fn run(
     };
     let pid = p.pid;
     let seen: Arc<Mutex<Seen>> = Arc::default();
-    let err_done = read_stderr(err_r, seen.clone(), rt);
-    let out_done = pump(out_r, spool.clone());
+    // A refused reader thread: `p` is dropped (stopped and reaped), the job fails.
+    let refused = |e: std::io::Error| {
+        (
+            Err(threads::refused(span, "a thread for a Slurm job", &e)),
+            Outcome::NONE,
+        )
+    };
+    let err_done = match read_stderr(err_r, seen.clone(), rt) {
+        Ok(d) => d,
+        Err(e) => return refused(e),
+    };
+    let out_done = match pump(out_r, spool.clone()) {
+        Ok(d) => d,
+        Err(e) => return refused(e),
+    };
     // The job's limits, from the moment it started running.
     let limits: Vec<(Duration, Limit)> = cfg
         .timeout
@@ -78,9 +92,13 @@ pub(super) fn run(
     let killer = {
         let (seen, hit, finished) = (seen.clone(), hit.clone(), finished.clone());
         let (token, slurm, grace) = (job_token.clone(), slurm.clone(), rt.grace());
-        std::thread::spawn(move || {
+        let started = std::thread::Builder::new().spawn(move || {
             police(&seen, &hit, &finished, &token, &slurm, &limits, grace, pid);
-        })
+        });
+        match started {
+            Ok(t) => t,
+            Err(e) => return refused(e),
+        }
     };
     let r = p.wait(|| Duration::ZERO);
     finished.store(true, Ordering::SeqCst);
@@ -244,10 +262,10 @@ fn read_stderr(
     mut err: std::io::PipeReader,
     seen: Arc<Mutex<Seen>>,
     rt: &super::super::Runtime,
-) -> crossbeam_channel::Receiver<()> {
+) -> std::io::Result<crossbeam_channel::Receiver<()>> {
     let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
     let (progress, hook) = (rt.progress.clone(), rt.output.clone());
-    std::thread::spawn(move || {
+    std::thread::Builder::new().spawn(move || {
         super::super::lines::each_line(&mut err, |line, _| {
             let text = super::super::lines::text(line);
             let text = text.trim_end();
@@ -284,8 +302,8 @@ fn read_stderr(
             true
         });
         drop(done_tx);
-    });
-    done
+    })?;
+    Ok(done)
 }
 
 /// `jobid 12: nodes(1)…` / `job 12 queued and waiting for resources` → 12.

@@ -28,6 +28,8 @@ struct State {
     /// The job was emitted or abandoned: later writes (an escaped descendant) are dropped.
     closed: bool,
     tail: Vec<u8>,
+    /// Why the spool could not keep or give back the job's output (a full temporary disk).
+    error: Option<String>,
 }
 
 impl Spool {
@@ -55,22 +57,35 @@ impl Spool {
             return out.write(b).is_ok();
         }
         if s.file.is_none() && s.mem.len() + b.len() > self.cap {
-            // Past the memory budget: spill. Without a temporary file, keep it in memory.
-            if let Ok(mut f) = tempfile::tempfile() {
-                if f.write_all(&s.mem).is_ok() {
+            // Past the memory budget: spill to a temporary file (never unbounded memory).
+            let spilled = tempfile::tempfile().and_then(|mut f| {
+                f.write_all(&s.mem)?;
+                Ok(f)
+            });
+            match spilled {
+                Ok(f) => {
                     s.mem = Vec::new();
                     s.file = Some(f);
                 }
+                Err(e) => return spool_failed(&mut s, &e),
             }
         }
-        let spilled = match &mut s.file {
-            Some(f) => f.write_all(b).is_ok(),
-            None => false,
+        let written = match &mut s.file {
+            Some(f) => f.write_all(b),
+            None => {
+                s.mem.extend_from_slice(b);
+                Ok(())
+            }
         };
-        if !spilled {
-            s.mem.extend_from_slice(b);
+        match written {
+            Ok(()) => true,
+            Err(e) => spool_failed(&mut s, &e),
         }
-        true
+    }
+
+    /// Why the job's output could not be kept or given back, once.
+    pub(super) fn take_error(&self) -> Option<String> {
+        self.lock().error.take()
     }
 
     /// The job's turn: write out what it held; from now on it writes straight through.
@@ -80,10 +95,19 @@ impl Spool {
         let mem = std::mem::take(&mut s.mem);
         out.write(&mem)?;
         if let Some(mut f) = s.file.take() {
-            f.rewind()?;
             let mut buf = vec![0u8; 64 * 1024];
+            if let Err(e) = f.rewind() {
+                s.error = Some(format!("cannot read back a job's spooled output: {e}"));
+                return Err(e);
+            }
             loop {
-                let n = io::Read::read(&mut f, &mut buf)?;
+                let n = match io::Read::read(&mut f, &mut buf) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        s.error = Some(format!("cannot read back a job's spooled output: {e}"));
+                        return Err(e);
+                    }
+                };
                 if n == 0 {
                     break;
                 }
@@ -133,6 +157,18 @@ impl Spool {
     }
 }
 
+/// The spill file could not be made or written: the job's output would be lost (or held
+/// in unbounded memory), so the job fails with the reason. False: stop reading the job.
+fn spool_failed(s: &mut State, e: &io::Error) -> bool {
+    s.error.get_or_insert_with(|| {
+        format!(
+            "cannot spool a job's output (a temporary file in {}): {e}",
+            std::env::temp_dir().display()
+        )
+    });
+    false
+}
+
 fn keep_tail(tail: &mut Vec<u8>, b: &[u8]) {
     if b.len() >= TAIL_BYTES {
         tail.clear();
@@ -150,6 +186,13 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    use crate::runtime::output::Target;
+    use crate::Span;
+
+    fn rt() -> crate::runtime::Rt {
+        Arc::new(crate::runtime::Runtime::new())
+    }
+
     #[derive(Clone, Default)]
     struct Sink(Arc<Mutex<Vec<u8>>>);
     impl Write for Sink {
@@ -165,7 +208,12 @@ mod tests {
     #[test]
     fn spills_past_the_cap_and_replays_in_order() {
         let sink = Sink::default();
-        let out = Arc::new(Mutex::new(StageOut::Bytes(Box::new(sink.clone()))));
+        let out = Arc::new(Mutex::new(StageOut::bytes(
+            Box::new(sink.clone()),
+            Target::Pipe,
+            rt(),
+            Span::default(),
+        )));
         let sp = Spool::new(out, 1000);
         let chunk: Vec<u8> = (0..=255u8).collect();
         for _ in 0..100 {
@@ -184,7 +232,12 @@ mod tests {
 
     #[test]
     fn tail_keeps_the_last_lines() {
-        let out = Arc::new(Mutex::new(StageOut::Bytes(Box::new(Sink::default()))));
+        let out = Arc::new(Mutex::new(StageOut::bytes(
+            Box::new(Sink::default()),
+            Target::Pipe,
+            rt(),
+            Span::default(),
+        )));
         let sp = Spool::new(out, 10);
         for i in 0..50 {
             sp.write(format!("line {i}\n").as_bytes());

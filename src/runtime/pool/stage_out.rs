@@ -3,8 +3,12 @@
 //! Invariant: only the job whose turn it is writes here (the window hands out turns), so a
 //! job's output is never interleaved with another's.
 
+use super::super::output::Target;
 use super::super::pipeline::BATCH_SIZE;
+use super::super::run_error::RunError;
 use super::super::value::{self, Batch};
+use super::super::Rt;
+use crate::Span;
 use crossbeam_channel::Sender;
 use rhai::Dynamic;
 use std::io::{self, Write};
@@ -14,13 +18,49 @@ use std::sync::{Arc, Mutex};
 pub(crate) enum Output {
     /// Line items on a channel (an item stage or sink follows, or the result is collected).
     Items,
-    /// Job output passes through unchanged, grouped per job.
-    Bytes(Box<dyn Write + Send>),
+    /// Job output passes through unchanged, grouped per job, to the target named.
+    Bytes(Box<dyn Write + Send>, Target),
+}
+
+/// Bytes going to a named target; the first failed write is kept for the stage's report.
+pub(super) struct ByteOut {
+    w: Box<dyn Write + Send>,
+    target: Target,
+    rt: Rt,
+    span: Span,
+    /// Why writing stopped: `Some(None)` when the reader went away (a quiet stop).
+    failed: Option<Option<RunError>>,
+}
+
+impl ByteOut {
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        if self.failed.is_some() {
+            return Err(closed());
+        }
+        let r = self.w.write_all(b);
+        self.check(r)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed.is_some() {
+            return Err(closed());
+        }
+        let r = self.w.flush();
+        self.check(r)
+    }
+
+    /// A failed write is judged at once: a closed stdout stops the whole run now.
+    fn check(&mut self, r: io::Result<()>) -> io::Result<()> {
+        if let Err(e) = &r {
+            self.failed = Some(self.target.failure(&self.rt, e, self.span));
+        }
+        r
+    }
 }
 
 /// The stage's output sink.
 pub(super) enum StageOut {
-    Bytes(Box<dyn Write + Send>),
+    Bytes(ByteOut),
     Items {
         tx: Sender<Batch>,
         /// The current job's unfinished last line.
@@ -36,6 +76,26 @@ fn closed() -> io::Error {
 }
 
 impl StageOut {
+    /// Bytes to `target` for the stage at `span`.
+    pub(super) fn bytes(w: Box<dyn Write + Send>, target: Target, rt: Rt, span: Span) -> Self {
+        StageOut::Bytes(ByteOut {
+            w,
+            target,
+            rt,
+            span,
+            failed: None,
+        })
+    }
+
+    /// The error a failed write of the stage's output calls for (`None`: none failed, or
+    /// the reader went away and the stage stops quietly).
+    pub(super) fn take_failure(&mut self) -> Option<RunError> {
+        match self {
+            StageOut::Bytes(b) => b.failed.as_mut().and_then(Option::take),
+            StageOut::Items { .. } => None,
+        }
+    }
+
     pub(super) fn items(tx: Sender<Batch>) -> Self {
         StageOut::Items {
             tx,

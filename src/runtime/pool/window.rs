@@ -146,6 +146,16 @@ impl Window {
     /// Stopped (a failure, or nobody reads the output): let intake and the workers wind
     /// down; their events are drained so that none blocks. Returns the new `open`: false.
     fn stop(&mut self) -> bool {
+        // A failed write of the stage's output is the stage's failure, before any job's:
+        // the jobs were stopped because of it (`seq` killed by SIGPIPE is not the cause).
+        let failed = self
+            .out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take_failure();
+        if let Some(e) = failed {
+            self.failure.fail(e);
+        }
         self.token.cancel(CancelReason::Internal);
         for s in std::mem::take(&mut self.jobs).into_values() {
             if let Some(sp) = s.spool {
@@ -202,6 +212,12 @@ impl Window {
             }
             if let Some(sp) = self.jobs.get(&seq).and_then(|s| s.spool.clone()) {
                 if sp.go_live().is_err() {
+                    // The spool could not give the output back: the stage's failure (a
+                    // failed write of the output itself is recorded by `stop`).
+                    if let Some(message) = sp.take_error() {
+                        self.failure
+                            .fail(RunError::new(self.span, RunErrorKind::Io { message }));
+                    }
                     return false;
                 }
             }

@@ -53,8 +53,8 @@ pub(super) fn run(
     compiled: Option<&Arc<Compiled>>,
     jobs: &Receiver<Job>,
     events: &Sender<Event>,
+    alarm: Option<Alarm>,
 ) {
-    let alarm = sh.timeout.map(|_| Alarm::new());
     // Each map worker: its own engine, compiled callable and scope, built once.
     let (wenv, compiled) = match (&sh.work, compiled) {
         (PoolWork::Map(c), Some(f)) => {
