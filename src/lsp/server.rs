@@ -1,5 +1,5 @@
-//! The server loop: LSP over stdio (`lsp-server`, synchronous, one thread plus its two I/O
-//! threads), full-text sync, and diagnostics published after each change.
+//! The server loop: LSP over stdio (`transport`: a reader and a writer thread around this
+//! one), full-text sync, and diagnostics published after each change.
 
 use super::document::Document;
 use super::position::LineIndex;
@@ -22,8 +22,13 @@ use std::collections::{BTreeSet, HashMap};
 /// code (0 after `shutdown` then `exit`, 1 otherwise, as the protocol says).
 #[must_use]
 pub fn run() -> u8 {
-    // lsp-server's stdio channels are rendezvous channels (capacity 0): bounded.
-    let (conn, io) = Connection::stdio();
+    let (conn, io) = match super::transport::stdio() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flow lsp: {e}");
+            return 1;
+        }
+    };
     let caps = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         completion_provider: Some(CompletionOptions {
@@ -43,9 +48,7 @@ pub fn run() -> u8 {
         }
     };
     drop(conn);
-    if let Err(e) = io.join() {
-        eprintln!("flow lsp: {e}");
-    }
+    io.join();
     code
 }
 
