@@ -5,10 +5,12 @@ mod completion;
 mod definition;
 mod diagnostics;
 mod document;
+mod frame;
 mod hover;
 mod position;
 mod reference;
 mod server;
 mod symbols;
+mod transport;
 
 pub use server::run;

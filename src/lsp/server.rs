@@ -1,5 +1,5 @@
-//! The server loop: LSP over stdio (`lsp-server`, synchronous, one thread plus its two I/O
-//! threads), full-text sync, and diagnostics published after each change.
+//! The server loop: LSP over stdio (`transport`: a reader and a writer thread around this
+//! one), full-text sync, and diagnostics published after each change.
 
 use super::document::Document;
 use super::position::LineIndex;
@@ -16,14 +16,20 @@ use lsp_types::{
     PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability, TextDocumentSyncKind,
     Uri,
 };
+use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
-/// Run the language server on stdin/stdout until the client says `exit`; the process exit
-/// code (0 after `shutdown` then `exit`, 1 otherwise, as the protocol says).
+/// Run the language server on stdin/stdout until the client says `exit` or stdin ends; the
+/// process exit code (0 after `shutdown` then `exit`, 1 otherwise, as the protocol says).
 #[must_use]
 pub fn run() -> u8 {
-    // lsp-server's stdio channels are rendezvous channels (capacity 0): bounded.
-    let (conn, io) = Connection::stdio();
+    let (conn, io) = match super::transport::stdio() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("flow lsp: {e}");
+            return 1;
+        }
+    };
     let caps = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         completion_provider: Some(CompletionOptions {
@@ -35,18 +41,39 @@ pub fn run() -> u8 {
         ..ServerCapabilities::default()
     };
     let caps = serde_json::to_value(caps).unwrap_or_default();
-    let code = match conn.initialize(caps) {
-        Ok(_) => Server::new().serve(&conn),
-        Err(e) => {
-            eprintln!("flow lsp: {e}");
-            1
-        }
+    let code = if initialize(&conn, caps) {
+        Server::new().serve(&conn)
+    } else {
+        1
     };
     drop(conn);
-    if let Err(e) = io.join() {
-        eprintln!("flow lsp: {e}");
-    }
+    io.join();
     code
+}
+
+/// The handshake: `initialize` is answered with the capabilities. A request before it is
+/// refused (`ServerNotInitialized`), a notification dropped, as the protocol says; the
+/// `initialized` notification that follows is dropped by the loop. False when the server
+/// must end: `exit`, the end of stdin, or stdout gone.
+fn initialize(conn: &Connection, caps: Value) -> bool {
+    while let Ok(msg) = conn.receiver.recv() {
+        let resp = match msg {
+            Message::Request(req) if req.method == "initialize" => {
+                let resp = Response::new_ok(req.id, json!({ "capabilities": caps }));
+                return conn.sender.send(resp.into()).is_ok();
+            }
+            Message::Request(req) => {
+                let msg = "the first request must be `initialize`".into();
+                error(req.id, ErrorCode::ServerNotInitialized, msg)
+            }
+            Message::Notification(n) if n.method == "exit" => return false,
+            Message::Notification(_) | Message::Response(_) => continue,
+        };
+        if conn.sender.send(resp.into()).is_err() {
+            return false;
+        }
+    }
+    false
 }
 
 struct Server {
@@ -86,7 +113,9 @@ impl Server {
                             Response::new_ok(req.id, ())
                         } else {
                             // Answers are about the latest text, checked.
-                            self.publish(conn);
+                            if !self.publish(conn) {
+                                return 1;
+                            }
                             self.request(req)
                         };
                         if conn.sender.send(Message::Response(resp)).is_err() {
@@ -96,8 +125,8 @@ impl Server {
                     Message::Response(_) => {}
                 }
             }
-            if !shut_down {
-                self.publish(conn);
+            if !shut_down && !self.publish(conn) {
+                return 1;
             }
         }
         1
@@ -135,17 +164,19 @@ impl Server {
         }
     }
 
-    /// Check every changed document and publish its diagnostics.
-    fn publish(&mut self, conn: &Connection) {
+    /// Check every changed document and publish its diagnostics; false when stdout is gone.
+    fn publish(&mut self, conn: &Connection) -> bool {
         for (uri, doc) in &mut self.docs {
             if !self.dirty.remove(uri.as_str()) {
                 continue;
             }
             let params = PublishDiagnosticsParams::new(uri.clone(), doc.analyze(uri), None);
             let note = Notification::new(PublishDiagnostics::METHOD.into(), params);
-            // A closed connection ends the loop at its next receive.
-            let _ = conn.sender.send(Message::Notification(note));
+            if conn.sender.send(Message::Notification(note)).is_err() {
+                return false;
+            }
         }
+        true
     }
 
     fn request(&mut self, req: Request) -> Response {

@@ -1,6 +1,7 @@
 //! `flow lsp` driven as an editor drives it: JSON-RPC with Content-Length framing over the
 //! process's stdin/stdout.
 
+mod hostile_frames;
 mod shell_and_man;
 
 use serde_json::{json, Value};
@@ -70,15 +71,33 @@ impl Client {
         stdin.flush().unwrap();
     }
 
+    /// Bytes written as they are, no framing added.
+    fn raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
-    /// Send a request and return its result (notifications that come first are skipped).
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    /// A request as one frame: its id and its bytes.
+    fn request_frame(&mut self, method: &str, params: Value) -> (i64, Vec<u8>) {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let body = body.to_string();
+        (
+            id,
+            format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes(),
+        )
+    }
+
+    /// Send a request and return its result (notifications that come first are skipped).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let (id, frame) = self.request_frame(method, params);
+        self.raw(&frame);
         loop {
             let msg = self.rx.recv_timeout(WAIT).expect("a response");
             if msg["id"] == json!(id) {
@@ -143,6 +162,14 @@ impl Client {
             assert!(start.elapsed() < WAIT, "flow lsp did not exit");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// A test that fails does not leave its server behind.
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
