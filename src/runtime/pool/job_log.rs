@@ -7,15 +7,19 @@ use super::super::run_error::{RunError, RunErrorKind};
 use crate::Span;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub(super) const HEADER: &str = "seq\titem\tstart\tseconds\tattempts\texit\tsignal\terror\tkey\n";
 
-/// An open job log; rows from every worker are appended whole.
+/// An open job log; rows from every worker are appended whole, one `write` each.
 pub(super) struct JobLog {
     file: Mutex<File>,
+    /// As written in the script, for messages.
+    path: String,
+    /// The pool stage's, for errors.
+    span: Span,
 }
 
 /// One finished item.
@@ -34,30 +38,38 @@ pub(super) struct Row<'a> {
     pub(super) key: u64,
 }
 
+fn io_error(span: Span, message: String) -> RunError {
+    RunError::new(span, RunErrorKind::Io { message })
+}
+
 impl JobLog {
+    /// Open (create) the log for appending: a header row if it is empty; a newline if it
+    /// ends in a row torn by a crash, so that the next row is not glued to it.
     pub(super) fn open(path: &str, span: Span) -> Result<JobLog, RunError> {
-        let io = |e: std::io::Error| {
-            RunError::new(
-                span,
-                RunErrorKind::Io {
-                    message: format!("cannot open log {path}: {e}"),
-                },
-            )
-        };
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(io)?;
-        if f.metadata().map_err(io)?.len() == 0 {
-            f.write_all(HEADER.as_bytes()).map_err(io)?;
-        }
-        Ok(JobLog {
+            .map_err(|e| io_error(span, format!("cannot open log {path}: {e}")))?;
+        let meta = f
+            .metadata()
+            .map_err(|e| io_error(span, format!("cannot open log {path}: {e}")))?;
+        let log = JobLog {
             file: Mutex::new(f),
-        })
+            path: path.to_string(),
+            span,
+        };
+        if meta.len() == 0 {
+            log.append(HEADER.as_bytes())?;
+        } else if meta.is_file() && !ends_in_newline(path, meta.len()) {
+            log.append(b"\n")?;
+        }
+        Ok(log)
     }
 
-    pub(super) fn write(&self, r: &Row<'_>) {
+    /// Append a row for `r`. An error (a full disk, an I/O error) names the log and the
+    /// cause; the log then holds no part of the row, if it could be taken back.
+    pub(super) fn write(&self, r: &Row<'_>) -> Result<(), RunError> {
         let start = r
             .start
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -74,12 +86,68 @@ impl JobLog {
             escape(&error),
             r.key
         );
-        let _ = self
-            .file
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write_all(row.as_bytes());
+        self.append(row.as_bytes())
     }
+
+    fn append(&self, row: &[u8]) -> Result<(), RunError> {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        append_whole(&mut f, row)
+            .map_err(|e| io_error(self.span, format!("cannot write log {}: {e}", self.path)))
+    }
+}
+
+/// Write `row` at the end of `f` (opened `O_APPEND`) with one `write`. If that wrote only a
+/// part (a full disk takes what fits), the rest is written after it; if that fails too, the
+/// part is cut off again so that no torn row stays, and the error is the write's.
+fn append_whole(f: &mut File, row: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < row.len() {
+        match f.write(&row[written..]) {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "nothing was written");
+                return Err(untear(f, written, e));
+            }
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(untear(f, written, e)),
+        }
+    }
+    Ok(())
+}
+
+/// After `written` bytes of a row went to the end of `f` and the rest failed with `e`: cut
+/// them off. Returns the error to report (saying so if the row could not be cut off).
+fn untear(f: &File, written: usize, e: io::Error) -> io::Error {
+    if written == 0 {
+        return e;
+    }
+    let cut = f.metadata().and_then(|m| {
+        let len = m.len().checked_sub(written as u64).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the file is shorter than written",
+            )
+        })?;
+        f.set_len(len)
+    });
+    match cut {
+        Ok(()) => e,
+        Err(c) => io::Error::new(
+            e.kind(),
+            format!("{e}; its last row is torn (cannot cut it off: {c})"),
+        ),
+    }
+}
+
+/// Whether the last of the `len` bytes of the file at `path` is a newline (true when it
+/// cannot be read: nothing is added then).
+fn ends_in_newline(path: &str, len: u64) -> bool {
+    let mut last = [b'\n'];
+    let read = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(len.saturating_sub(1)))?;
+        f.read_exact(&mut last)
+    });
+    read.is_err() || last[0] == b'\n'
 }
 
 /// A field with tabs, newlines and backslashes escaped; `-` when empty.
@@ -173,6 +241,29 @@ mod tests {
         assert_eq!(again.key("a"), a1);
         let mut other = Keyer::new("exec bzip2 ${it}".into());
         assert_ne!(other.key("a"), a1);
+    }
+
+    #[test]
+    fn a_whole_row_is_written_or_none_of_it() {
+        let path = std::env::temp_dir().join(format!("flow-joblog-{}", std::process::id()));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        append_whole(&mut f, b"whole\n").unwrap();
+        // The rest of a row failed after 3 bytes of it were written: they are cut off.
+        f.write_all(b"tor").unwrap();
+        let e = untear(&f, 3, io::Error::from_raw_os_error(28));
+        assert_eq!(e.raw_os_error(), Some(28));
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole\n");
+        let _ = std::fs::remove_file(&path);
+        let mut full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap();
+        let e = append_whole(&mut full, b"row\n").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(28));
     }
 
     #[test]
