@@ -1,5 +1,6 @@
-//! The job log under failing writes (issue 23.3): a row the log cannot take fails the run
-//! with the log's path and the cause, and leaves no torn row behind.
+//! The job log under failing writes and torn rows (issue 23.3): a row the log cannot take
+//! fails the run with the log's path and the cause, and leaves no torn row behind; `resume`
+//! reads every intact row of a torn log and says how many lines it skipped.
 
 use crate::harness::TempDir;
 use crate::signals::{start, start_cmd};
@@ -120,4 +121,71 @@ fn a_file_size_limit_fails_the_run_and_leaves_only_whole_rows() {
         let rows = whole_rows(&bytes);
         assert!(rows > 100 && rows < 20000, "{work}: {rows} rows");
     }
+}
+
+/// Items the `resume` run printed, sorted.
+fn printed(stdout: &str) -> Vec<u32> {
+    let mut v: Vec<u32> = stdout.lines().filter_map(|l| l.parse().ok()).collect();
+    v.sort_unstable();
+    v
+}
+
+// A torn row in the middle (cut short, not UTF-8) and a last row without its newline: the
+// rows around them still count, and only the items they recorded run again.
+#[test]
+fn resume_reads_every_intact_row_of_a_torn_log() {
+    let dir = TempDir::new("log-torn");
+    let d = dir.path();
+    let script = "from 1..=8 | pool 2 exec { print(it) } log \"jobs.tsv\" resume\n";
+    let done = start(d, script, &[]).wait(Duration::from_secs(30));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(printed(&done.stdout), (1..=8).collect::<Vec<_>>());
+    // Rows by item; tear 3 (in the middle) and 8 (the last line).
+    let log = std::fs::read_to_string(d.join("jobs.tsv")).expect("the log");
+    let mut rows: Vec<&str> = log.lines().skip(1).collect();
+    rows.sort_by_key(|r| r.split('\t').nth(1).and_then(|i| i.parse::<u32>().ok()));
+    let mut torn = b"seq\titem\tstart\tseconds\tattempts\texit\tsignal\terror\tkey\n".to_vec();
+    for (k, r) in rows.iter().enumerate() {
+        match k + 1 {
+            3 => {
+                torn.extend_from_slice(&r.as_bytes()[..r.len() / 2]);
+                torn.extend_from_slice(b"\xc3\xff\n");
+            }
+            8 => torn.extend_from_slice(&r.as_bytes()[..r.len() - 3]),
+            _ => {
+                torn.extend_from_slice(r.as_bytes());
+                torn.push(b'\n');
+            }
+        }
+    }
+    std::fs::write(d.join("jobs.tsv"), &torn).expect("write the torn log");
+
+    let done = start(d, script, &[]).wait(Duration::from_secs(30));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(printed(&done.stdout), [3, 8], "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("flow: warning: resume: skipped 2 unreadable rows of jobs.tsv"),
+        "{}",
+        done.stderr
+    );
+    // The new rows are not glued to the torn last line; a third run has nothing to do but
+    // still reports the two torn lines it skips.
+    let log = std::fs::read(d.join("jobs.tsv")).expect("the log");
+    let text = String::from_utf8_lossy(&log);
+    for item in ["3", "8"] {
+        assert!(
+            text.lines()
+                .any(|l| l.split('\t').nth(1) == Some(item) && l.split('\t').count() == 9),
+            "no whole row for {item}:\n{text}"
+        );
+    }
+    let done = start(d, script, &[]).wait(Duration::from_secs(30));
+    assert_eq!(done.code, Some(0), "{done:?}");
+    assert_eq!(done.stdout, "");
+    assert!(
+        done.stderr.contains("skipped 2 unreadable rows"),
+        "{}",
+        done.stderr
+    );
 }
