@@ -56,6 +56,26 @@ fn pool_output_and_warnings_reach_the_hook() {
 }
 
 #[test]
+fn the_resume_warning_about_a_torn_log_reaches_the_hook() {
+    let dir = crate::harness::TempDir::new("api-torn-log");
+    let log = dir.path().join("jobs.tsv");
+    std::fs::write(
+        &log,
+        "seq\titem\tstart\tseconds\tattempts\texit\tsignal\terror\tkey\n2\tcut",
+    )
+    .unwrap();
+    let log = log.display();
+    let (out, err) = capture(&format!(
+        "from [1] | pool 1 map {{ it }} log \"{log}\" resume"
+    ));
+    assert_eq!(out, "1\n");
+    assert_eq!(
+        err,
+        format!("flow: warning: resume: skipped 1 unreadable row of {log}\n")
+    );
+}
+
+#[test]
 fn a_failed_command_stderr_reaches_the_hook_and_the_error_report() {
     let got: Captured = Arc::default();
     let mut e = Engine::new();

@@ -6,6 +6,7 @@ use crate::harness::{Flow, TempDir};
 use crate::signals::{heavy, processes_with, start, start_cmd, timing_sensitive, wait_until_gone};
 use std::time::Duration;
 
+mod job_log;
 mod jobs;
 mod memory;
 

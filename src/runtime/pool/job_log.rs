@@ -4,18 +4,26 @@
 //! `read_csv(sep="\t")` read it as a table.
 
 use super::super::run_error::{RunError, RunErrorKind};
+use super::super::{around_progress, output, Runtime, Stream};
 use crate::Span;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub(super) const HEADER: &str = "seq\titem\tstart\tseconds\tattempts\texit\tsignal\terror\tkey\n";
 
-/// An open job log; rows from every worker are appended whole.
+/// Fields of a row.
+const FIELDS: usize = 9;
+
+/// An open job log; rows from every worker are appended whole, one `write` each.
 pub(super) struct JobLog {
     file: Mutex<File>,
+    /// As written in the script, for messages.
+    path: String,
+    /// The pool stage's, for errors.
+    span: Span,
 }
 
 /// One finished item.
@@ -34,30 +42,38 @@ pub(super) struct Row<'a> {
     pub(super) key: u64,
 }
 
+fn io_error(span: Span, message: String) -> RunError {
+    RunError::new(span, RunErrorKind::Io { message })
+}
+
 impl JobLog {
+    /// Open (create) the log for appending: a header row if it is empty; a newline if it
+    /// ends in a row torn by a crash, so that the next row is not glued to it.
     pub(super) fn open(path: &str, span: Span) -> Result<JobLog, RunError> {
-        let io = |e: std::io::Error| {
-            RunError::new(
-                span,
-                RunErrorKind::Io {
-                    message: format!("cannot open log {path}: {e}"),
-                },
-            )
-        };
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-            .map_err(io)?;
-        if f.metadata().map_err(io)?.len() == 0 {
-            f.write_all(HEADER.as_bytes()).map_err(io)?;
-        }
-        Ok(JobLog {
+            .map_err(|e| io_error(span, format!("cannot open log {path}: {e}")))?;
+        let meta = f
+            .metadata()
+            .map_err(|e| io_error(span, format!("cannot open log {path}: {e}")))?;
+        let log = JobLog {
             file: Mutex::new(f),
-        })
+            path: path.to_string(),
+            span,
+        };
+        if meta.len() == 0 {
+            log.append(HEADER.as_bytes())?;
+        } else if meta.is_file() && !ends_in_newline(path, meta.len()) {
+            log.append(b"\n")?;
+        }
+        Ok(log)
     }
 
-    pub(super) fn write(&self, r: &Row<'_>) {
+    /// Append a row for `r`. An error (a full disk, an I/O error) names the log and the
+    /// cause; the log then holds no part of the row, if it could be taken back.
+    pub(super) fn write(&self, r: &Row<'_>) -> Result<(), RunError> {
         let start = r
             .start
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -74,12 +90,68 @@ impl JobLog {
             escape(&error),
             r.key
         );
-        let _ = self
-            .file
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .write_all(row.as_bytes());
+        self.append(row.as_bytes())
     }
+
+    fn append(&self, row: &[u8]) -> Result<(), RunError> {
+        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        append_whole(&mut f, row)
+            .map_err(|e| io_error(self.span, format!("cannot write log {}: {e}", self.path)))
+    }
+}
+
+/// Write `row` at the end of `f` (opened `O_APPEND`) with one `write`. If that wrote only a
+/// part (a full disk takes what fits), the rest is written after it; if that fails too, the
+/// part is cut off again so that no torn row stays, and the error is the write's.
+fn append_whole(f: &mut File, row: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < row.len() {
+        match f.write(&row[written..]) {
+            Ok(0) => {
+                let e = io::Error::new(io::ErrorKind::WriteZero, "nothing was written");
+                return Err(untear(f, written, e));
+            }
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(untear(f, written, e)),
+        }
+    }
+    Ok(())
+}
+
+/// After `written` bytes of a row went to the end of `f` and the rest failed with `e`: cut
+/// them off. Returns the error to report (saying so if the row could not be cut off).
+fn untear(f: &File, written: usize, e: io::Error) -> io::Error {
+    if written == 0 {
+        return e;
+    }
+    let cut = f.metadata().and_then(|m| {
+        let len = m.len().checked_sub(written as u64).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the file is shorter than written",
+            )
+        })?;
+        f.set_len(len)
+    });
+    match cut {
+        Ok(()) => e,
+        Err(c) => io::Error::new(
+            e.kind(),
+            format!("{e}; its last row is torn (cannot cut it off: {c})"),
+        ),
+    }
+}
+
+/// Whether the last of the `len` bytes of the file at `path` is a newline (true when it
+/// cannot be read: nothing is added then).
+fn ends_in_newline(path: &str, len: u64) -> bool {
+    let mut last = [b'\n'];
+    let read = File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(len.saturating_sub(1)))?;
+        f.read_exact(&mut last)
+    });
+    read.is_err() || last[0] == b'\n'
 }
 
 /// A field with tabs, newlines and backslashes escaped; `-` when empty.
@@ -143,20 +215,87 @@ impl Keyer {
     }
 }
 
-/// Keys of the items a log records as succeeded (exit 0, no signal, no error).
-pub(super) fn succeeded(path: &str) -> HashSet<u64> {
-    let Ok(f) = File::open(path) else {
-        return HashSet::new();
+/// What `resume` reads from a log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Recorded {
+    /// Keys of the items recorded as succeeded (exit 0, no signal, no error).
+    pub(super) done: HashSet<u64>,
+    /// Lines that are no row: torn by a crash or a full disk, not UTF-8, the wrong number
+    /// of fields, a field that does not parse; a last line without its newline.
+    pub(super) unreadable: usize,
+}
+
+/// The keys `resume` skips: every intact row of the log at `path` is read, whatever lines
+/// around it are torn. The count of unreadable lines is a warning (`path` as written).
+/// A log that does not exist records nothing; one that cannot be read is an error.
+pub(super) fn resume(path: &str, span: Span, rt: &Runtime) -> Result<HashSet<u64>, RunError> {
+    let read = |e: io::Error| io_error(span, format!("cannot read log {path}: {e}"));
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(read(e)),
     };
-    BufReader::new(f)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| {
-            let c: Vec<&str> = l.split('\t').collect();
-            let ok = c.len() == 9 && c[5] == "0" && c[6] == "0" && c[7] == "-";
-            ok.then(|| u64::from_str_radix(c[8], 16).ok()).flatten()
-        })
-        .collect()
+    let rec = recorded(BufReader::new(f)).map_err(read)?;
+    if rec.unreadable > 0 {
+        let n = rec.unreadable;
+        let line = format!(
+            "flow: warning: resume: skipped {n} unreadable row{} of {path}\n",
+            if n == 1 { "" } else { "s" }
+        );
+        around_progress(&rt.progress, || {
+            let _ = output::write(rt.output.as_ref(), Stream::Stderr, line.as_bytes());
+        });
+    }
+    Ok(rec.done)
+}
+
+/// Read a log line by line as bytes: one bad line is skipped, never the lines after it.
+fn recorded(mut r: impl BufRead) -> io::Result<Recorded> {
+    let mut rec = Recorded::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            return Ok(rec);
+        }
+        // A last line without its newline was cut short while being written.
+        let Some(whole) = line.strip_suffix(b"\n") else {
+            rec.unreadable += 1;
+            return Ok(rec);
+        };
+        let whole = whole.strip_suffix(b"\r").unwrap_or(whole);
+        if whole.is_empty() || whole == HEADER.trim_end().as_bytes() {
+            continue;
+        }
+        match parse_row(whole) {
+            Some(Some(key)) => {
+                rec.done.insert(key);
+            }
+            Some(None) => {}
+            None => rec.unreadable += 1,
+        }
+    }
+}
+
+/// A row's key if it records a success; `Some(None)` for a row of a failure; `None` for a
+/// line that is no row.
+fn parse_row(line: &[u8]) -> Option<Option<u64>> {
+    let c: Vec<&str> = std::str::from_utf8(line).ok()?.split('\t').collect();
+    if c.len() != FIELDS {
+        return None;
+    }
+    c[0].parse::<usize>().ok()?;
+    c[2].parse::<f64>().ok()?;
+    c[3].parse::<f64>().ok()?;
+    c[4].parse::<u32>().ok()?;
+    let exit: i32 = c[5].parse().ok()?;
+    let signal: i32 = c[6].parse().ok()?;
+    let key = c[8];
+    if key.len() != 16 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let key = u64::from_str_radix(key, 16).ok()?;
+    Some((exit == 0 && signal == 0 && c[7] == "-").then_some(key))
 }
 
 #[cfg(test)]
@@ -173,6 +312,59 @@ mod tests {
         assert_eq!(again.key("a"), a1);
         let mut other = Keyer::new("exec bzip2 ${it}".into());
         assert_ne!(other.key("a"), a1);
+    }
+
+    fn row(item: &str, exit: i32, key: u64) -> String {
+        format!("1\t{item}\t1.000\t0.100\t1\t{exit}\t0\t-\t{key:016x}\n")
+    }
+
+    #[test]
+    fn resume_reads_past_torn_lines() {
+        let mut log = HEADER.as_bytes().to_vec();
+        log.extend_from_slice(row("a", 0, 1).as_bytes());
+        // Torn in the middle of a character, then the next row glued to it.
+        log.extend_from_slice(b"2\tcaf\xc3");
+        log.extend_from_slice(row("b", 0, 2).as_bytes());
+        log.extend_from_slice(b"\xff\xfe\n\n");
+        log.extend_from_slice(row("c", 1, 3).as_bytes());
+        // A key cut short, a field that is no number, a row with a field too many.
+        log.extend_from_slice(
+            row("d", 0, 4)
+                .replace("0000000000000004", "0004")
+                .as_bytes(),
+        );
+        log.extend_from_slice(row("e", 0, 5).replace("\t1\t0", "\tx\t0").as_bytes());
+        log.extend_from_slice(row("f\tg", 0, 6).as_bytes());
+        log.extend_from_slice(row("h", 0, 7).as_bytes());
+        // The last row without its newline: cut short by a crash.
+        let last = row("i", 0, 8);
+        log.extend_from_slice(last.trim_end().as_bytes());
+        let rec = recorded(&log[..]).unwrap();
+        assert_eq!(rec.done, HashSet::from([1, 7]));
+        assert_eq!(rec.unreadable, 6);
+    }
+
+    #[test]
+    fn a_whole_row_is_written_or_none_of_it() {
+        let path = std::env::temp_dir().join(format!("flow-joblog-{}", std::process::id()));
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        append_whole(&mut f, b"whole\n").unwrap();
+        // The rest of a row failed after 3 bytes of it were written: they are cut off.
+        f.write_all(b"tor").unwrap();
+        let e = untear(&f, 3, io::Error::from_raw_os_error(28));
+        assert_eq!(e.raw_os_error(), Some(28));
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole\n");
+        let _ = std::fs::remove_file(&path);
+        let mut full = std::fs::OpenOptions::new()
+            .append(true)
+            .open("/dev/full")
+            .unwrap();
+        let e = append_whole(&mut full, b"row\n").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(28));
     }
 
     #[test]

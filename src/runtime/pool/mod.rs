@@ -142,13 +142,14 @@ pub(crate) fn start(
         PoolWork::Map(c) => Some(Arc::new(env.compile_callable(c)?)),
         _ => None,
     };
+    // Read before the log is opened: a last row torn by a crash is not taken as done.
+    let done_before = match (&log_path, o.resume) {
+        (Some(p), true) => job_log::resume(p, span, &env.shared.rt)?,
+        _ => std::collections::HashSet::new(),
+    };
     let log = match &log_path {
         Some(p) => Some(job_log::JobLog::open(p, span)?),
         None => None,
-    };
-    let done_before = match (&log_path, o.resume) {
-        (Some(p), true) => job_log::succeeded(p),
-        _ => std::collections::HashSet::new(),
     };
     let slurm = match &o.slurm {
         Some(settings) => Some(Arc::new(slurm::Slurm::new(env, settings)?)),

@@ -34,6 +34,8 @@ pub(super) struct Finished {
     /// Real failures (one per failed item; cancellations are not failures).
     pub(super) errors: Vec<RunError>,
     pub(super) items: usize,
+    /// The job log could not take a row: the stage fails, whatever `on_error` says.
+    pub(super) log_error: Option<RunError>,
 }
 
 #[derive(Default)]
@@ -139,7 +141,15 @@ impl Window {
             pb.finish_and_clear();
         }
         if open {
-            self.summary();
+            // A job whose turn never came (a worker that saw the stage stopped took no
+            // job after it) may still carry a log error: never lost.
+            let lost = std::mem::take(&mut self.jobs)
+                .into_values()
+                .find_map(|s| s.done.and_then(|d| d.log_error));
+            match lost {
+                Some(e) => self.failure.fail(e),
+                None => self.summary(),
+            }
         }
     }
 
@@ -247,6 +257,7 @@ impl Window {
         if written.is_err() {
             return false;
         }
+        let log_error = done.log_error;
         for e in done.errors {
             match self.on_error {
                 OnError::Fail => {
@@ -270,6 +281,10 @@ impl Window {
                     }
                 }
             }
+        }
+        if let Some(e) = log_error {
+            self.failure.fail(e);
+            return false;
         }
         true
     }

@@ -1,7 +1,8 @@
 //! A pool worker: takes jobs from intake, runs them (`map` calls on this thread with its
 //! own engine; `exec` jobs as processes), retries, logs, and tells the window. Invariant:
-//! with `on_error fail` the first real failure cancels the stage's token at once (intake
-//! stops, running siblings are signalled); the window reports it when its turn comes.
+//! with `on_error fail` the first real failure, and with any `on_error` a row the job log
+//! could not take, cancels the stage's token at once (intake stops, running siblings are
+//! signalled); the window reports it when its turn comes.
 
 use super::super::cancel::{CancelReason, CancelToken};
 use super::super::eval::{Compiled, Env, Evaluator};
@@ -91,7 +92,8 @@ pub(super) fn run(
                 None => break,
             },
         };
-        if !done.errors.is_empty() && sh.on_error == OnError::Fail {
+        // A row the log could not take fails the stage whatever `on_error` says.
+        if (!done.errors.is_empty() && sh.on_error == OnError::Fail) || done.log_error.is_some() {
             sh.token.cancel(CancelReason::Internal);
         }
         if let Some(h) = &sh.halt {
@@ -153,6 +155,7 @@ fn map_job(
         values: vec![],
         errors: vec![],
         items: job.items.len(),
+        log_error: None,
     };
     let job_start = Instant::now();
     for (k, it) in job.items.iter().enumerate() {
@@ -162,7 +165,7 @@ fn map_job(
             map_one(sh, ev, f, it, alarm, job_vars)
         });
         if let Some(log) = &sh.log {
-            log.write(&Row {
+            let row = Row {
                 seq: job.pos[k],
                 item: &display(it),
                 start: started,
@@ -172,7 +175,11 @@ fn map_job(
                 signal: 0,
                 error: r.as_ref().err(),
                 key: job.keys.get(k).copied().unwrap_or(0),
-            });
+            };
+            if let Err(e) = log.write(&row) {
+                done.log_error = Some(e);
+                break;
+            }
         }
         match r {
             Ok(v) => done.values.push(v),
@@ -293,9 +300,9 @@ fn exec(
         outcome = o;
         r
     });
-    if let Some(log) = &sh.log {
-        let secs = t0.elapsed().as_secs_f64();
-        for (k, it) in job.items.iter().enumerate() {
+    let secs = t0.elapsed().as_secs_f64();
+    let log_error = sh.log.as_ref().and_then(|log| {
+        job.items.iter().enumerate().find_map(|(k, it)| {
             log.write(&Row {
                 seq: job.pos[k],
                 item: &display(it),
@@ -306,9 +313,10 @@ fn exec(
                 signal: outcome.signal,
                 error: r.as_ref().err(),
                 key: job.keys.get(k).copied().unwrap_or(0),
-            });
-        }
-    }
+            })
+            .err()
+        })
+    });
     let errors = match r {
         Err(e) if !matches!(e.kind, RunErrorKind::Cancelled) => vec![e],
         _ => vec![],
@@ -318,5 +326,6 @@ fn exec(
         values: vec![],
         errors,
         items: job.items.len(),
+        log_error,
     })
 }
