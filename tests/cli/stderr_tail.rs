@@ -123,11 +123,18 @@ fn check(run: &Run, what: &str) {
 }
 
 #[test]
-fn a_long_stderr_line_is_forwarded_in_bounded_memory() {
+fn a_long_stderr_line_of_a_command_is_forwarded_in_bounded_memory() {
     let _g = crate::signals::heavy();
     let dir = TempDir::new("stderr-long-line");
     let path = std::env::var("PATH").unwrap_or_default();
     check(&run(dir.path(), &path, &long_line()), "statement");
+}
+
+#[test]
+fn a_long_stderr_line_of_a_pool_job_is_forwarded_in_bounded_memory() {
+    let _g = crate::signals::heavy();
+    let dir = TempDir::new("stderr-long-line-pool");
+    let path = std::env::var("PATH").unwrap_or_default();
     let pool = format!("from [1] | pool 1 exec {}", long_line());
     check(&run(dir.path(), &path, &pool), "pool exec");
 }
