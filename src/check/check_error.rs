@@ -126,6 +126,23 @@ pub enum CheckErrorKind {
         /// Not certain: the script still runs.
         warning: bool,
     },
+    /// A variable of the script used inside an `on slurm` job block (`exec { … } on slurm`),
+    /// which runs as `flow -c` on a Slurm node: only `it`, `seq`, `slot` and what the block
+    /// declares exist there.
+    SlurmCapturesVariable {
+        /// The variable.
+        name: String,
+        /// Where the script declared it (none for `args` and the host's variables).
+        declared: Option<Span>,
+    },
+    /// A `fn` of the script called inside an `on slurm` job block: the node has only the
+    /// block's own text, not the script's `fn`s.
+    SlurmCallsFn {
+        /// The function.
+        name: String,
+        /// Where the script defines it.
+        defined: Span,
+    },
     /// Rhai code that does not parse.
     RhaiSyntax {
         /// Rhai's message.
@@ -216,6 +233,18 @@ impl fmt::Display for CheckError {
                 write!(f, "cannot {action} `{name}`: it is not a task handle")
             }
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
+            K::SlurmCapturesVariable { name, .. } if name == "args" => write!(
+                f,
+                "the `on slurm` job block uses `args`, which on the Slurm node are the job's items, not the script's arguments"
+            ),
+            K::SlurmCapturesVariable { name, .. } => write!(
+                f,
+                "the `on slurm` job block uses the script variable `{name}`, which the Slurm node does not have"
+            ),
+            K::SlurmCallsFn { name, .. } => write!(
+                f,
+                "the `on slurm` job block calls the script's `fn {name}`, which the Slurm node does not have"
+            ),
             K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
             K::HostArity {
                 name,
@@ -267,6 +296,8 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "flow::check::stage_after_sink",
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
+            K::SlurmCapturesVariable { .. } => "flow::check::slurm_captures_variable",
+            K::SlurmCallsFn { .. } => "flow::check::slurm_calls_fn",
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
             K::Trap { code, .. } => code,
             K::ShInterpolation { .. } => "flow::check::sh_interpolation",
@@ -311,6 +342,23 @@ impl CheckErrorKind {
             }
             K::NotATask { .. } => "only `let h = spawn …` makes a task handle".into(),
             K::ResumeWithoutLog => "add a log to the pool: `log \"jobs.tsv\" resume`".into(),
+            K::SlurmCapturesVariable { name, .. } if name == "args" => {
+                "use `it` for the job's item (with `chunk`, the array of its items); for the \
+                 script's arguments, run a command job instead (`exec cmd ${args[0]} ${it} on \
+                 slurm`), whose words are filled in before the job is sent"
+                    .into()
+            }
+            K::SlurmCapturesVariable { name, .. } => format!(
+                "the block runs as `flow -c` on the node, where only `it`, `seq` and `slot` are \
+                 set: declare `{name}` inside the block (`let {name} = …`), send it with the items \
+                 (`it`), or run a command job instead (`exec cmd ${{{name}}} ${{it}} on slurm`), \
+                 whose words are filled in before the job is sent"
+            ),
+            K::SlurmCallsFn { name, .. } => format!(
+                "the block runs as `flow -c` on the node with only its own text: define \
+                 `fn {name}` inside the block, or do that work before the pool (`map {name}`) \
+                 and send the result as the items"
+            ),
             K::RhaiSyntax { message } if is_flow_statement_word(message) => {
                 let word = ["spawn", "join", "cancel"]
                     .into_iter()
@@ -348,6 +396,8 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "nothing reaches this stage",
             K::NotATask { .. } => "not a task",
             K::ResumeWithoutLog => "resume from what?",
+            K::SlurmCapturesVariable { .. } => "not on the node",
+            K::SlurmCallsFn { .. } => "not on the node",
             K::RhaiSyntax { .. } => "here",
             K::ShInterpolation { .. } => "interpolated here",
             K::ShellString { .. } => "values become shell code here",
@@ -406,6 +456,12 @@ impl Diagnostic for CheckError {
             K::NotATask {
                 declared: Some(d), ..
             } => Some(("declared here as a plain value".into(), *d)),
+            K::SlurmCapturesVariable {
+                declared: Some(d), ..
+            } => Some(("declared here, outside the job block".into(), *d)),
+            K::SlurmCallsFn { defined, .. } => {
+                Some(("defined here, outside the job block".into(), *defined))
+            }
             _ => None,
         };
         let second = second.map(|(text, span)| LabeledSpan::new_with_span(Some(text), span));

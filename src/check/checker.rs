@@ -6,7 +6,7 @@ use super::scope::{Scopes, Var};
 use super::{CheckError, CheckErrorKind as K};
 use crate::ast::{
     Amount, Ast, Callable, Command, Ident, Join, LetValue, Pipeline, Pool, PoolSize, PoolWork,
-    Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
+    Rhai, Sink, Spawn, SpawnBody, Stage, StageKind, Stmt, StmtKind, Word, WordPart,
 };
 use crate::Span;
 use std::borrow::Cow;
@@ -67,7 +67,21 @@ struct Checker<'s> {
     scopes: Scopes<'s>,
     programs: Programs,
     slurm: super::slurm::SlurmCheck,
+    /// Inside an `on slurm` job block: what runs on the node.
+    on_node: Option<OnNode>,
     errors: Vec<CheckError>,
+}
+
+/// An `on slurm` job block (`exec { … } on slurm`) being checked: it runs as `flow -c` on a
+/// Slurm node, where nothing declared outside it exists (only `it`, `seq` and `slot` are
+/// bound there), nor the script's `fn`s.
+struct OnNode {
+    /// The block (a `fn` defined inside it goes with it).
+    block: Span,
+    /// The scopes open outside the block ([`Scopes::depth`]).
+    depth: usize,
+    /// Names from outside already reported in this block: each is reported once.
+    reported: Vec<String>,
 }
 
 impl<'s> Checker<'s> {
@@ -78,6 +92,7 @@ impl<'s> Checker<'s> {
             scopes: Scopes::new(&opts.known_vars),
             programs: Programs::new(opts.path.as_ref()),
             slurm: super::slurm::SlurmCheck::default(),
+            on_node: None,
             errors: vec![],
         }
     }
@@ -104,12 +119,16 @@ impl<'s> Checker<'s> {
 
     fn stmt(&mut self, s: &'s Stmt) {
         match &s.kind {
-            StmtKind::Fn { .. } | StmtKind::Rhai(_) => {}
+            StmtKind::Fn { .. } => {}
+            StmtKind::Rhai(r) | StmtKind::Throw(r) => self.node_rhai(r),
             StmtKind::Let { name, value } => {
                 let var = match value {
                     // A literal is no handle; anything else may hold some.
                     LetValue::Expr(e) if is_plain_literal(&e.code) => Var::Value(Some(name.span)),
-                    LetValue::Expr(_) => Var::Maybe(Some(name.span)),
+                    LetValue::Expr(e) => {
+                        self.node_rhai(e);
+                        Var::Maybe(Some(name.span))
+                    }
                     LetValue::Pipeline(p) => {
                         self.pipeline(p);
                         Var::Value(Some(name.span))
@@ -125,8 +144,9 @@ impl<'s> Checker<'s> {
                 };
                 self.scopes.declare(&name.name, var);
             }
-            StmtKind::Assign { name, .. } => {
-                if self.scopes.get(&name.name).is_none() {
+            StmtKind::Assign { name, expr, .. } => {
+                self.node_rhai(expr);
+                if !self.captured(&name.name, name.span) && self.scopes.get(&name.name).is_none() {
                     self.error(
                         name.span,
                         K::AssignUndeclared {
@@ -140,14 +160,20 @@ impl<'s> Checker<'s> {
             StmtKind::Cancel(name) => self.task(name, "cancel"),
             StmtKind::OnInterrupt { body, .. } => self.block(body, None),
             StmtKind::If {
-                then, otherwise, ..
+                cond,
+                then,
+                otherwise,
             } => {
+                self.node_rhai(cond);
                 self.block(then, None);
                 if let Some(o) = otherwise {
                     self.block(o, None);
                 }
             }
-            StmtKind::For { var, body, .. } => self.block(body, Some(var)),
+            StmtKind::For { var, iter, body } => {
+                self.node_rhai(iter);
+                self.block(body, Some(var));
+            }
             StmtKind::IfCommand {
                 command,
                 then,
@@ -164,7 +190,6 @@ impl<'s> Checker<'s> {
                 self.block(body, None);
                 self.block(handler, var.as_ref());
             }
-            StmtKind::Throw(_) => {}
             StmtKind::Pipeline(p) => self.pipeline(p),
         }
     }
@@ -183,6 +208,9 @@ impl<'s> Checker<'s> {
     }
 
     fn task(&mut self, name: &Ident, action: &str) {
+        if self.captured(&name.name, name.span) {
+            return;
+        }
         let declared = match self.scopes.get(&name.name) {
             Some(Var::Task | Var::Unknown | Var::Maybe(_)) => return,
             Some(Var::Value(at)) => at,
@@ -197,6 +225,9 @@ impl<'s> Checker<'s> {
     }
 
     fn pipeline(&mut self, p: &'s Pipeline) {
+        if let Some(s) = &p.source {
+            self.node_rhai(&s.expr);
+        }
         let mut ended: Option<(Span, &'static str)> = None;
         let mut reported = false;
         for stage in &p.stages {
@@ -231,7 +262,10 @@ impl<'s> Checker<'s> {
             StageKind::Skip(a) => self.amount(a, "skip", 0),
             StageKind::Batch(a) => self.amount(a, "batch", 1),
             StageKind::Into(ch) => self.var(ch),
-            StageKind::Sink(Sink::Reduce { f, .. }) => self.callable(f, "reduce", 2),
+            StageKind::Sink(Sink::Reduce { init, f }) => {
+                self.node_rhai(init);
+                self.callable(f, "reduce", 2);
+            }
             StageKind::Sink(Sink::CountBy(f)) => self.callable(f, "count_by", 1),
             StageKind::Pool(pool) => self.pool(pool, stage.span),
             StageKind::Sort(None)
@@ -244,10 +278,10 @@ impl<'s> Checker<'s> {
     }
 
     fn pool(&mut self, pool: &'s Pool, span: Span) {
-        if let PoolSize::Fixed(n, at) = pool.size {
-            if n < 1 {
-                self.error(at, K::PoolSize { size: n });
-            }
+        match &pool.size {
+            PoolSize::Fixed(n, at) if *n < 1 => self.error(*at, K::PoolSize { size: *n }),
+            PoolSize::Expr(r) => self.node_rhai(r),
+            _ => {}
         }
         match &pool.work {
             PoolWork::Map(f) => self.callable(f, "pool map", 1),
@@ -259,13 +293,30 @@ impl<'s> Checker<'s> {
                 self.command(c);
                 self.scopes.pop();
             }
-            PoolWork::ExecBlock { stmts, .. } => {
+            PoolWork::ExecBlock { stmts, span: block } => {
+                // On Slurm the block runs on a node: what is declared from here out is
+                // all it has.
+                let slurm = pool.opts.slurm.is_some();
+                let outer = if slurm {
+                    let (block, depth) = (*block, self.scopes.depth());
+                    let reported = vec![];
+                    self.on_node.replace(OnNode {
+                        block,
+                        depth,
+                        reported,
+                    })
+                } else {
+                    None
+                };
                 self.scopes.push();
                 self.scopes.declare("it", Var::Value(None));
                 self.scopes.declare("seq", Var::Value(None));
                 self.scopes.declare("slot", Var::Value(None));
                 self.block(stmts, None);
                 self.scopes.pop();
+                if slurm {
+                    self.on_node = outer;
+                }
             }
         }
         let o = &pool.opts;
@@ -350,12 +401,16 @@ impl<'s> Checker<'s> {
             match p {
                 WordPart::Var(v) => self.var(v),
                 WordPart::Interp(inner) => self.parts(inner),
-                WordPart::Bare(_) | WordPart::Quoted(_) | WordPart::Expr(_) => {}
+                WordPart::Expr(r) => self.node_rhai(r),
+                WordPart::Bare(_) | WordPart::Quoted(_) => {}
             }
         }
     }
 
     fn var(&mut self, v: &Ident) {
+        if self.captured(&v.name, v.span) {
+            return;
+        }
         if self.scopes.get(&v.name).is_none() {
             let kind = K::UnknownVariable {
                 name: v.name.clone(),
@@ -365,8 +420,71 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// Inside an `on slurm` job block, a name declared outside it: reported (once per name
+    /// and block), and true.
+    fn captured(&mut self, name: &str, span: Span) -> bool {
+        let Some(node) = &mut self.on_node else {
+            return false;
+        };
+        let Some(var) = self.scopes.outside(name, node.depth) else {
+            return false;
+        };
+        if node.reported.iter().any(|r| r == name) {
+            return true;
+        }
+        node.reported.push(name.to_string());
+        let declared = match var {
+            Var::Value(at) | Var::Maybe(at) => at,
+            Var::Task | Var::Unknown => None,
+        };
+        let name = name.to_string();
+        self.error(span, K::SlurmCapturesVariable { name, declared });
+        true
+    }
+
+    /// Rhai code inside an `on slurm` job block: the names it reads from outside the block
+    /// (found as the `fn` body trap finds them) and the script's `fn`s it calls are reported.
+    fn node_rhai(&mut self, r: &Rhai) {
+        let Some(node) = &self.on_node else { return };
+        let scopes = &self.scopes;
+        let found = super::traps::outer_names(&r.code, Default::default(), |w| {
+            scopes.outside(w, node.depth).is_some()
+        });
+        let at = |offset: usize, w: &str| {
+            Span::new(r.span.start + offset, r.span.start + offset + w.len())
+        };
+        for (offset, w) in found {
+            self.captured(w, at(offset, w));
+        }
+        for (offset, w) in super::traps::calls(&r.code) {
+            self.node_fn(w, at(offset, w));
+        }
+    }
+
+    /// Inside an `on slurm` job block, a `fn` of the script defined outside the block
+    /// (which the node does not have): reported, once per name and block.
+    fn node_fn(&mut self, name: &str, span: Span) {
+        let Some(node) = &mut self.on_node else {
+            return;
+        };
+        let Some(defined) = self.fns.get(name).and_then(|f| f.defined) else {
+            return;
+        };
+        let inside = defined.start >= node.block.start && defined.end <= node.block.end;
+        if inside || node.reported.iter().any(|r| r == name) {
+            return;
+        }
+        node.reported.push(name.to_string());
+        let name = name.to_string();
+        self.error(span, K::SlurmCallsFn { name, defined });
+    }
+
     fn callable(&mut self, f: &Callable, stage: &str, expected: usize) {
-        let Callable::Fn(name) = f else { return };
+        let name = match f {
+            Callable::Fn(name) => name,
+            Callable::Block(r) => return self.node_rhai(r),
+        };
+        self.node_fn(&name.name, name.span);
         let kind = match self.fns.get(&name.name) {
             Some(sig) if sig.params == expected => return,
             Some(sig) => K::Arity {
@@ -385,11 +503,13 @@ impl<'s> Checker<'s> {
     }
 
     fn amount(&mut self, a: &Amount, what: &str, min: i64) {
-        if let Amount::Int(value, span) = *a {
-            if value < min {
+        match *a {
+            Amount::Int(value, span) if value < min => {
                 let what = what.into();
                 self.error(span, K::BadAmount { what, value, min });
             }
+            Amount::Expr(ref r) => self.node_rhai(r),
+            Amount::Int(..) => {}
         }
     }
 }

@@ -286,6 +286,106 @@ fn resume_needs_a_log() {
     ok("from [1] | pool 2 exec echo $it log \"jobs.tsv\" resume");
 }
 
+/// `(code, text of the primary span)` of every error of `src` checked with a stand-in `srun`
+/// (and `echo`) on PATH, as on a Slurm login node.
+fn on_slurm(src: &str) -> Vec<(String, String)> {
+    let dir = temp_dir(&[("srun", true), ("echo", true)]);
+    let opts = CheckOptions {
+        path: Some(dir.clone().into_os_string()),
+        ..CheckOptions::default()
+    };
+    let es = run(src, &opts);
+    std::fs::remove_dir_all(dir).ok();
+    es.iter()
+        .map(|e| (code(e), e.span.text(src).to_string()))
+        .collect()
+}
+
+fn captured(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .map(|n| ("flow::check::slurm_captures_variable".into(), (*n).into()))
+        .collect()
+}
+
+#[test]
+fn an_on_slurm_job_block_cannot_use_script_variables() {
+    // In a word, in Rhai code of the block, in an interpolated expression, in a stage's block.
+    let got = on_slurm("let x = 5\nfrom 1..=3 | pool 2 exec { echo ${x} ${it} } on slurm");
+    assert_eq!(got, captured(&["x"]));
+    let src = "let x = 5\nlet ys = [1]\nfrom [1] | pool exec {\n  let y = x + 1\n  echo ${ys[0]} $y\n  from [1] | map { it + x } | count\n} on slurm";
+    assert_eq!(on_slurm(src), captured(&["x", "ys"]));
+    // Each name once per block; a loop variable outside is the script's too.
+    let src = "for f in [\"a\"] {\n  from [1] | pool exec { echo ${f} ${f}\n echo $f } on slurm\n}";
+    assert_eq!(on_slurm(src), captured(&["f"]));
+    // An assignment, `join`, a nested pool's block, a job block inside a job block.
+    let src = "let n = 0\nlet h = spawn { echo }\nfrom [1] | pool exec {\n  n = 2\n  join h\n  from [1] | pool exec { echo $n } on slurm\n} on slurm";
+    assert_eq!(on_slurm(src), captured(&["n", "h", "n"]));
+    // The script's `args`: on the node, `args` are the job's items.
+    let got = on_slurm("from [1] | pool exec { echo ${args[0]} } on slurm");
+    assert_eq!(got, captured(&["args"]));
+}
+
+#[test]
+fn a_captured_variable_is_explained_with_its_declaration_and_the_fix() {
+    let src = "let x = 5\nfrom 1..=3 | pool 2 exec { echo ${x} ${it} } on slurm";
+    let dir = temp_dir(&[("srun", true), ("echo", true)]);
+    let opts = CheckOptions {
+        path: Some(dir.clone().into_os_string()),
+        ..CheckOptions::default()
+    };
+    let es = run(src, &opts);
+    std::fs::remove_dir_all(dir).ok();
+    assert_eq!(es.len(), 1, "{es:?}");
+    let e = &es[0];
+    let K::SlurmCapturesVariable { name, declared } = &e.kind else {
+        panic!("{e:?}")
+    };
+    assert_eq!(name, "x");
+    assert_eq!(declared.map(|d| d.text(src)), Some("x"));
+    assert_eq!(declared.map(|d| d.start), Some(4));
+    let labels: Vec<String> = e
+        .labels()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.label().map(str::to_string))
+        .collect();
+    assert_eq!(
+        labels,
+        ["declared here, outside the job block", "not on the node"]
+    );
+    assert!(e.to_string().contains("the script variable `x`"), "{e}");
+    for fix in ["let x = …", "`it`", "exec cmd ${x} ${it} on slurm"] {
+        assert!(help(e).contains(fix), "{fix}: {}", help(e));
+    }
+}
+
+#[test]
+fn an_on_slurm_job_block_cannot_call_the_scripts_fns() {
+    let src = "fn d(n) { n * 2 }\nfrom [1] | pool exec {\n  echo ${d(1)}\n  from [1] | map d | each { print(d(it)) }\n} on slurm";
+    let want = vec![("flow::check::slurm_calls_fn".to_string(), "d".to_string())];
+    assert_eq!(on_slurm(src), want);
+    // A method call or a field of the same name is not the `fn`.
+    assert_eq!(
+        on_slurm("fn d(n) { n }\nfrom [1] | pool exec { echo ${it.d()} } on slurm"),
+        vec![]
+    );
+}
+
+#[test]
+fn an_on_slurm_job_block_may_use_its_own_names() {
+    // `it`, `seq`, `slot`; what the block declares (`let`, `for`, a closure's parameter, a
+    // `fn` defined inside it); a name of the script shadowed inside, or declared only after.
+    let src = "let x = 1\nfrom 1..=3 | pool 2 exec {\n  let x = it\n  let n = seq + slot\n  \
+               fn twice(v) { v * 2 }\n  for i in 0..2 { echo ${i} ${x} ${twice(n)} }\n  \
+               from [n] | map { [it].map(|v| v + n) } | count\n} on slurm\nlet late = 2";
+    assert_eq!(on_slurm(src), vec![]);
+    // Without `on slurm` the block runs here and sees the script; a command job on Slurm has
+    // its words filled in here.
+    let src = "let x = 5\nfrom [1] | pool exec { echo ${x} }\nfrom [1] | pool exec echo ${x} ${it} on slurm";
+    assert_eq!(on_slurm(src), vec![]);
+}
+
 #[test]
 fn all_errors_in_source_order() {
     let src = "fn two(a, b) { a }\necho $a\nfrom [1] | map two | count | take 1\njoin zz\n\

@@ -57,6 +57,18 @@ impl<'a> Scopes<'a> {
         self.stack.iter().rev().find_map(|s| s.get(name).copied())
     }
 
+    /// How many scopes are open: a mark for [`Scopes::outside`].
+    pub(crate) fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// What `name` is, when it is declared in one of the first `depth` scopes and in no
+    /// later one: a name from outside a block opened at that depth.
+    pub(crate) fn outside(&self, name: &str, depth: usize) -> Option<Var> {
+        let at = self.stack.iter().rposition(|s| s.contains_key(name))?;
+        (at < depth).then(|| self.stack[at].get(name).copied())?
+    }
+
     /// The closest name in scope to `name`.
     pub(crate) fn suggest(&self, name: &str) -> Option<String> {
         let names = self.stack.iter().flat_map(|s| s.keys().copied());

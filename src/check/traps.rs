@@ -153,37 +153,8 @@ impl<'a> Traps<'a> {
     fn fn_body(&mut self, fname: &str, params: &[crate::ast::Ident], code: &crate::ast::Rhai) {
         let body_at = code.code.find('{').unwrap_or(0);
         let body = &code.code[body_at..];
-        let mut locals: HashSet<&str> = params.iter().map(|p| p.name.as_str()).collect();
-        let toks = idents(body);
-        for (i, (at, w)) in toks.iter().enumerate() {
-            if matches!(*w, "let" | "const" | "for") {
-                if let Some((_, n)) = toks.get(i + 1) {
-                    locals.insert(n);
-                }
-            }
-            // A closure's parameter: `|a, b| …`
-            let after = body[at + w.len()..].trim_start();
-            if body[..*at].trim_end().ends_with('|')
-                || after.starts_with('|') && !after.starts_with("||")
-            {
-                locals.insert(w);
-            }
-        }
-        let mut seen = HashSet::new();
-        for (at, w) in &toks {
-            let before = body[..*at].trim_end();
-            let after = body[at + w.len()..].trim_start();
-            if locals.contains(w)
-                || !self.vars.contains_key(*w)
-                || before.ends_with('.')
-                || before.ends_with('|')
-                || before.ends_with(',') && after.starts_with('|')
-                || after.starts_with('(')
-                || after.starts_with(':') && !after.starts_with("::")
-                || !seen.insert(*w)
-            {
-                continue;
-            }
+        let params = params.iter().map(|p| p.name.as_str()).collect();
+        for (at, w) in outer_names(body, params, |w| self.vars.contains_key(w)) {
             let start = code.span.start + body_at + at;
             self.found.push(CheckError::trap(
                 Span::new(start, start + w.len()),
@@ -292,6 +263,69 @@ impl<'a> Traps<'a> {
     }
 }
 
+/// The variables from outside that Rhai text `code` reads: the identifiers for which
+/// `outer` holds, unless declared in the text itself (`let`, `const`, `for`, a closure's
+/// parameters) or in `locals`, or used as a field (`.x`), a call (`x(…)`) or a map key
+/// (`x: …`). Each name once, with its offset in `code`. What the `fn` body trap and the
+/// `on slurm` job block check look for.
+pub(super) fn outer_names<'c>(
+    code: &'c str,
+    mut locals: HashSet<&'c str>,
+    outer: impl Fn(&str) -> bool,
+) -> Vec<(usize, &'c str)> {
+    let toks = idents(code);
+    for (i, (at, w)) in toks.iter().enumerate() {
+        if matches!(*w, "let" | "const" | "for") {
+            if let Some((_, n)) = toks.get(i + 1) {
+                locals.insert(n);
+            }
+        }
+        // A closure's parameter: `|a, b| …`
+        let after = code[at + w.len()..].trim_start();
+        if code[..*at].trim_end().ends_with('|')
+            || after.starts_with('|') && !after.starts_with("||")
+        {
+            locals.insert(w);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut found = vec![];
+    for (at, w) in toks {
+        let before = code[..at].trim_end();
+        let after = code[at + w.len()..].trim_start();
+        if locals.contains(w)
+            || !outer(w)
+            || before.ends_with('.')
+            || before.ends_with('|')
+            || before.ends_with(',') && after.starts_with('|')
+            || after.starts_with('(')
+            || after.starts_with(':') && !after.starts_with("::")
+            || !seen.insert(w)
+        {
+            continue;
+        }
+        found.push((at, w));
+    }
+    found
+}
+
+/// The functions Rhai text `code` calls by name (`f(…)`, not `x.f(…)` nor `fn f(…)`), with
+/// their offsets in `code`.
+pub(super) fn calls(code: &str) -> Vec<(usize, &str)> {
+    let toks = idents(code);
+    let mut found = vec![];
+    for (i, (at, w)) in toks.iter().enumerate() {
+        let defines = i > 0 && toks[i - 1].1 == "fn";
+        if !defines
+            && code[at + w.len()..].trim_start().starts_with('(')
+            && !code[..*at].trim_end().ends_with('.')
+        {
+            found.push((*at, *w));
+        }
+    }
+    found
+}
+
 /// The identifiers of Rhai text with their offsets, skipping strings and comments.
 fn idents(s: &str) -> Vec<(usize, &str)> {
     let b = s.as_bytes();
@@ -329,7 +363,25 @@ fn idents(s: &str) -> Vec<(usize, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::idents;
+    use super::{calls, idents, outer_names};
+    use std::collections::HashSet;
+
+    #[test]
+    fn calls_are_names_before_a_parenthesis_not_methods_nor_definitions() {
+        let got: Vec<&str> = calls("f(1) + x.g(2) + h (3); fn k(a) { a } \"m(\" + n")
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect();
+        assert_eq!(got, vec!["f", "h"]);
+    }
+
+    #[test]
+    fn outer_names_skip_locals_fields_calls_and_keys() {
+        let code = "let a = x; [1].map(|p| p + y) + a + x + o.x + x() + #{ x: 1 } + z";
+        let outer = |w: &str| ["x", "y", "p", "a", "z"].contains(&w);
+        let got = outer_names(code, HashSet::from(["z"]), outer);
+        assert_eq!(got, vec![(8, "x"), (27, "y")]);
+    }
 
     #[test]
     fn idents_skip_strings_and_comments() {

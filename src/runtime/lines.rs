@@ -1,17 +1,14 @@
-//! Reading a byte stream line by line: the one loop behind process stdout → items,
-//! `exec` job output and stderr forwarding.
+//! Reading a byte stream line by line: the one loop behind process stdout → items and
+//! `from lines(path)` ([`try_each_line`], [`try_each_item`]: a line is an item, so it is
+//! held whole); and, for forwarding stderr, [`Pieces`], which holds at most [`MAX_PIECE`]
+//! bytes of a line however long it is, with [`Head`], the start of a line for a report.
 
 use std::io::{BufRead, BufReader, Read};
 
 /// Call `f(line, more_buffered)` for each line of `r` (the raw bytes, with their `\n` if
 /// any) until the end, a read error, or `f` returns false. `more_buffered` tells whether
 /// more input is already in memory (so a batching caller can flush when it is not).
-/// For pipes from processes, whose failures are their exit status.
-pub(crate) fn each_line(r: impl Read, f: impl FnMut(&[u8], bool) -> bool) {
-    let _ = try_each_line(r, f);
-}
-
-/// [`each_line`], returning the read error (for files: a short read must not pass as the end).
+/// The read error is returned (for files: a short read must not pass as the end).
 /// Lines read before the error have been given to `f`. A line that lies whole in the read
 /// buffer is given from there, without a copy; only one split by a refill is assembled.
 pub(crate) fn try_each_line(
@@ -94,6 +91,137 @@ fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, bool) -> bool) -> std::io::
     }
 }
 
+/// The most bytes of one line that [`Pieces`] holds.
+pub(crate) const MAX_PIECE: usize = 64 * 1024;
+
+/// A byte stream cut into lines as it comes, for forwarding: a line of up to [`MAX_PIECE`]
+/// bytes is given whole (so that lines written by concurrent children never mix), a longer
+/// one in pieces as it comes — at most [`MAX_PIECE`] bytes of it are ever held, however long
+/// it is. A piece larger than that is only ever a slice of the bytes fed.
+#[derive(Default)]
+pub(crate) struct Pieces {
+    /// The start of a line that the end of the bytes fed cut, not yet given.
+    part: Vec<u8>,
+    /// Pieces of the current line were given already.
+    mid: bool,
+}
+
+impl Pieces {
+    /// Give the pieces of `bytes` to `f(piece, starts_line, ends_line)`: `ends_line` when
+    /// the piece ends with `\n`.
+    pub(crate) fn feed(&mut self, bytes: &[u8], mut f: impl FnMut(&[u8], bool, bool)) {
+        let mut used = 0;
+        for i in memchr::memchr_iter(b'\n', bytes) {
+            let seg = &bytes[used..=i];
+            if self.part.is_empty() {
+                f(seg, !self.mid, true);
+            } else if self.part.len() + seg.len() <= MAX_PIECE {
+                self.part.extend_from_slice(seg);
+                f(&self.part, !self.mid, true);
+            } else {
+                f(&self.part, !self.mid, false);
+                f(seg, false, true);
+            }
+            self.part.clear();
+            self.mid = false;
+            used = i + 1;
+        }
+        let rest = &bytes[used..];
+        if self.part.len() + rest.len() <= MAX_PIECE {
+            self.part.extend_from_slice(rest);
+            return;
+        }
+        if !self.part.is_empty() {
+            f(&self.part, !self.mid, false);
+            self.part.clear();
+            self.mid = true;
+        }
+        if rest.len() < MAX_PIECE {
+            self.part.extend_from_slice(rest);
+        } else {
+            f(rest, !self.mid, false);
+            self.mid = true;
+        }
+    }
+
+    /// The end of the stream: a last line without its `\n` is ended (its last piece may
+    /// then be empty).
+    pub(crate) fn finish(&mut self, mut f: impl FnMut(&[u8], bool, bool)) {
+        if !self.part.is_empty() || self.mid {
+            f(&self.part, !self.mid, true);
+        }
+        self.part.clear();
+        self.mid = false;
+    }
+
+    /// Feed what `r` gives until its end or a read error (a pipe from a process, whose
+    /// failure is its exit status), then [`finish`](Pieces::finish).
+    pub(crate) fn read_all(&mut self, mut r: impl Read, mut f: impl FnMut(&[u8], bool, bool)) {
+        let mut buf = vec![0u8; MAX_PIECE];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(k) => self.feed(&buf[..k], &mut f),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.finish(f);
+    }
+}
+
+/// Characters a report keeps of a line ([`Head`]).
+pub(crate) const HEAD_CHARS: usize = 300;
+/// Bytes [`Head`] keeps of the start of a line: enough for `HEAD_CHARS + 1` characters of up
+/// to 4 bytes, so that a cut line is seen to be longer than `HEAD_CHARS`.
+const HEAD_BYTES: usize = 4 * (HEAD_CHARS + 1);
+
+/// The start of a line given by [`Pieces`], for a report: its first [`HEAD_CHARS`]
+/// characters, however long the line is.
+#[derive(Default)]
+pub(crate) struct Head {
+    /// The first [`HEAD_BYTES`] bytes of the line under way.
+    bytes: Vec<u8>,
+    /// The line under way is longer than `bytes`.
+    cut: bool,
+}
+
+impl Head {
+    /// Take a piece of a line (`starts`, `ends` as [`Pieces`] tells them). When it ends the
+    /// line: the line as text, trimmed at its end and shortened to [`HEAD_CHARS`]
+    /// characters (a cut line ends with `…`).
+    pub(crate) fn piece(&mut self, piece: &[u8], starts: bool, ends: bool) -> Option<String> {
+        if starts && ends && piece.len() <= HEAD_BYTES {
+            // A whole line (the common case): read from where it is.
+            return Some(report_text(piece, false));
+        }
+        if starts {
+            self.bytes.clear();
+            self.cut = false;
+        }
+        let room = HEAD_BYTES.saturating_sub(self.bytes.len());
+        self.bytes
+            .extend_from_slice(piece.get(..room).unwrap_or(piece));
+        self.cut |= piece.len() > room;
+        if !ends {
+            return None;
+        }
+        let s = report_text(&self.bytes, self.cut);
+        self.bytes.clear();
+        self.cut = false;
+        Some(s)
+    }
+}
+
+/// A line (or its start, when `cut`) as a report shows it.
+fn report_text(line: &[u8], cut: bool) -> String {
+    let mut s = super::run_error::shorten(str_of(strip(line)).trim_end(), HEAD_CHARS);
+    if cut && !s.ends_with('…') {
+        s.push('…');
+    }
+    s
+}
+
 /// A line as text: `\n` or `\r\n` stripped, invalid UTF-8 replaced.
 pub(crate) fn text(line: &[u8]) -> String {
     str_of(strip(line)).into_owned()
@@ -133,7 +261,7 @@ mod tests {
     #[test]
     fn splits_and_strips() {
         let mut got = vec![];
-        each_line(&b"a\r\nb\n\xffc"[..], |l, _| {
+        let _ = try_each_line(&b"a\r\nb\n\xffc"[..], |l, _| {
             got.push(text(l));
             true
         });
@@ -184,14 +312,14 @@ mod tests {
     fn lines_cut_by_a_refill_are_whole_and_stopping_stops() {
         for n in 1..6 {
             let mut got = vec![];
-            each_line(Trickle(b"ab\ncde\n\nf", n), |l, _| {
+            let _ = try_each_line(Trickle(b"ab\ncde\n\nf", n), |l, _| {
                 got.push(String::from_utf8(l.to_vec()).unwrap());
                 true
             });
             assert_eq!(got, vec!["ab\n", "cde\n", "\n", "f"], "{n}");
         }
         let mut got = vec![];
-        each_line(&b"a\nb\nc\n"[..], |l, _| {
+        let _ = try_each_line(&b"a\nb\nc\n"[..], |l, _| {
             got.push(l.to_vec());
             got.len() < 2
         });
@@ -206,5 +334,45 @@ mod tests {
             assert_eq!(got, vec!["ab", "\u{e9}\u{fffd}", "c"], "{n}");
         }
         assert_eq!(item(b"\xff\n").to_string(), "\u{fffd}");
+    }
+
+    /// Feeds `data` in chunks of `n` bytes; the pieces with their flags.
+    fn pieces_of(data: &[u8], n: usize) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut p = Pieces::default();
+        let mut got = vec![];
+        for c in data.chunks(n) {
+            p.feed(c, |b, s, e| got.push((b.to_vec(), s, e)));
+            assert!(p.part.len() <= MAX_PIECE);
+        }
+        p.finish(|b, s, e| got.push((b.to_vec(), s, e)));
+        got
+    }
+
+    #[test]
+    fn pieces_hold_a_bounded_part_of_a_line_and_lose_nothing() {
+        let mut data = b"short\n".to_vec();
+        data.extend(vec![b'e'; 3 * MAX_PIECE + 5]);
+        data.extend(b"\n");
+        data.extend(vec![b'f'; MAX_PIECE - 1]);
+        data.extend(b"\nend");
+        for n in [1, 7, 1000, MAX_PIECE - 1, MAX_PIECE, 3 * MAX_PIECE] {
+            let got = pieces_of(&data, n);
+            let all: Vec<u8> = got.iter().flat_map(|(b, _, _)| b.clone()).collect();
+            assert_eq!(all, data, "{n}");
+            // Lines up to MAX_PIECE bytes come whole.
+            assert!(got.contains(&(b"short\n".to_vec(), true, true)), "{n}");
+            let mut f = vec![b'f'; MAX_PIECE - 1];
+            f.push(b'\n');
+            assert!(got.contains(&(f, true, true)), "{n}");
+            assert_eq!(got.last(), Some(&(b"end".to_vec(), true, true)), "{n}");
+            // Each line starts once and ends once; no piece beyond the chunk fed or MAX_PIECE.
+            assert_eq!(got.iter().filter(|g| g.1).count(), 4, "{n}");
+            assert_eq!(got.iter().filter(|g| g.2).count(), 4, "{n}");
+            assert!(got.iter().all(|g| g.0.len() <= MAX_PIECE.max(n)), "{n}");
+        }
+        // A long last line without a newline is ended by `finish`.
+        let got = pieces_of(&vec![b'e'; 2 * MAX_PIECE], MAX_PIECE);
+        assert_eq!(got.last(), Some(&(vec![], false, true)));
+        assert!(pieces_of(b"", 1).is_empty());
     }
 }

@@ -21,8 +21,9 @@ pub enum Stream {
 }
 
 /// A host's output hook (see `Engine::on_output`). Calls are serialized by the mutex: one
-/// write at a time, each a whole line for line-wise output (`print`, items, stderr lines), a
-/// chunk as read for a command's stdout.
+/// write at a time, each a whole line for line-wise output (`print`, items, stderr lines; a
+/// stderr line longer than 64 KiB comes in pieces of at most that), a chunk as read for a
+/// command's stdout.
 pub type OutputHook = Arc<Mutex<dyn FnMut(Stream, &[u8]) + Send>>;
 type Hook = OutputHook;
 

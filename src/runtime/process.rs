@@ -5,19 +5,17 @@
 //! once the group is empty.
 
 mod collect;
+mod stderr;
 
 use super::run_error::{RunError, RunErrorKind};
 use super::Runtime;
 use crate::Span;
-use std::collections::VecDeque;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Lines of stderr kept for the error report.
-const STDERR_TAIL: usize = 20;
+use stderr::{forward_stderr, StderrTail};
 
 /// Where a child's stderr goes.
 pub(crate) enum ErrTo {
@@ -135,22 +133,28 @@ impl Proc {
         let pid = i32::try_from(child.id()).unwrap_or(0);
         super::children::started(pid);
         drop(spawning);
-        let tail = if forward {
-            child
-                .stderr
-                .take()
-                .map(|e| forward_stderr(e, rt.progress.clone(), rt.output.clone()))
-        } else {
-            None
-        };
-        Ok(Proc {
+        // Collected stderr stays with the child (`Proc::collect` reads it).
+        let stderr = if forward { child.stderr.take() } else { None };
+        let mut proc = Proc {
             child: Some(child),
             pid,
             program: spec.program,
             span: spec.span,
             unchecked: spec.unchecked,
-            tail,
-        })
+            tail: None,
+        };
+        if let Some(e) = stderr {
+            match forward_stderr(e, rt.progress.clone(), rt.output.clone()) {
+                Ok(t) => proc.tail = Some(t),
+                // No thread to forward its stderr: the child is stopped and reaped (`Proc`'s
+                // drop) and the refusal reported.
+                Err(e) => {
+                    let what = format!("a thread for the stderr of `{}`", proc.program);
+                    return Err(super::threads::refused(spec.span, &what, &e));
+                }
+            }
+        }
+        Ok(proc)
     }
 
     /// Wait for the child (blocking) and collect its stderr tail. Its stderr is drained for
@@ -204,64 +208,6 @@ impl Drop for Proc {
 /// it (`setsid`): a signal to a job reaches its whole process tree.
 pub(crate) fn signal_group(pgid: i32, sig: i32) {
     super::children::signal_tree(pgid, sig);
-}
-
-/// The forwarder of a child's stderr and the last lines it saw.
-struct StderrTail {
-    lines: Arc<Mutex<VecDeque<String>>>,
-    done: crossbeam_channel::Receiver<()>,
-}
-
-impl StderrTail {
-    /// The last lines, once the stream ended or `drain` passed.
-    fn finish(self, drain: Duration) -> Vec<String> {
-        let _ = self.done.recv_timeout(drain);
-        self.lines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .cloned()
-            .collect()
-    }
-}
-
-/// Read a child's stderr as it comes, forward each line, keep the last lines.
-fn forward_stderr(
-    mut err: impl Read + Send + 'static,
-    progress: super::Progress,
-    hook: Option<super::OutputHook>,
-) -> StderrTail {
-    let lines: Arc<Mutex<VecDeque<String>>> = Arc::default();
-    let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
-    let tail = lines.clone();
-    std::thread::spawn(move || {
-        super::lines::each_line(&mut err, |line, _| {
-            let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-            forward_line(&progress, hook.as_ref(), &mut t, line);
-            true
-        });
-        drop(done_tx);
-    });
-    StderrTail { lines, done }
-}
-
-/// Forward one line of a child's stderr (around the progress bar) and keep it in `tail`.
-fn forward_line(
-    progress: &super::Progress,
-    hook: Option<&super::OutputHook>,
-    tail: &mut VecDeque<String>,
-    line: &[u8],
-) {
-    super::around_progress(progress, || {
-        let _ = super::output::write(hook, super::Stream::Stderr, line);
-    });
-    if tail.len() == STDERR_TAIL {
-        tail.pop_front();
-    }
-    tail.push_back(super::run_error::shorten(
-        super::lines::text(line).trim_end(),
-        300,
-    ));
 }
 
 /// Where `execvp` would find `program` on `PATH` (`path`): the first regular file there

@@ -9,6 +9,7 @@
 //! | `<name>.status` | expected exit code (default 0) |
 //! | `<name>.args` | argv after `flow`, one per line, `{}` = the script (default: the script) |
 //! | `<name>.stdin` | fed to stdin (default `/dev/null`) |
+//! | `<name>.path` | directories (from the case's directory), one per line, put before `PATH` |
 //!
 //! Runs use cwd = the case's directory, `NO_COLOR=1`, `COLUMNS=100`, and a 60 s timeout.
 //! `FLOW_BLESS=1 cargo test` rewrites `.stdout`/`.stderr`/`.status` from actual output: the
@@ -61,11 +62,18 @@ impl Case {
         let stdin = stdin
             .exists()
             .then(|| std::fs::read(&stdin).expect("read .stdin"));
+        let path_first: Vec<PathBuf> = self.read("path").map_or_else(Vec::new, |text| {
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| self.dir.join(l))
+                .collect()
+        });
         run_flow(&Invocation {
             args: &argv,
             cwd: &self.dir,
             stdin: stdin.as_deref(),
             timeout: TIMEOUT,
+            path_first: &path_first,
         })
     }
 

@@ -1,6 +1,8 @@
 //! Rust-level tests of the `flow` command line, written with the `Flow` builder: inputs that
 //! are generated rather than committed (huge, deep or not UTF-8).
 
+mod stderr_tail;
+
 use crate::harness::Flow;
 
 #[test]

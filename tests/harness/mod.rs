@@ -138,6 +138,7 @@ impl Flow {
             cwd: dir.path(),
             stdin: self.stdin.as_deref(),
             timeout: self.timeout.unwrap_or(TIMEOUT),
+            path_first: &[],
         });
         let mut problems = Vec::new();
         if let Some(msg) = out.timeout_message() {

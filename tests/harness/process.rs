@@ -27,6 +27,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) stdin: Option<&'a [u8]>,
     /// Kill the run after this long.
     pub(crate) timeout: Duration,
+    /// Directories put before `PATH` for the run.
+    pub(crate) path_first: &'a [std::path::PathBuf],
 }
 
 /// What a run produced.
@@ -79,6 +81,18 @@ pub(crate) fn flow_bin() -> &'static str {
 pub(crate) fn run_flow(inv: &Invocation<'_>) -> Output {
     let start = Instant::now();
     let mut cmd = Command::new(flow_bin());
+    if !inv.path_first.is_empty() {
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = inv
+            .path_first
+            .iter()
+            .cloned()
+            .chain(std::env::split_paths(&rest));
+        cmd.env(
+            "PATH",
+            std::env::join_paths(dirs).expect("PATH entries without ':'"),
+        );
+    }
     cmd.args(inv.args)
         .current_dir(inv.cwd)
         .env("NO_COLOR", "1")

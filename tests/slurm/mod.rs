@@ -235,7 +235,7 @@ fn resume_after_an_interrupted_slurm_run() {
 
 /// Stand-ins: `srun` records its arguments and runs the command after `--`; `sinfo` lists
 /// the partitions `debug` (default) and `short`.
-fn stand_ins(dir: &Path) -> String {
+pub(crate) fn stand_ins(dir: &Path) -> String {
     let log = dir.join("srun.log");
     for (name, body) in [
         (

@@ -8,6 +8,7 @@
 
 use super::super::cancel::{CancelReason, CancelToken};
 use super::super::eval::{Env, WordEnv};
+use super::super::lines::{Head, Pieces};
 use super::super::pipeline::{self, command_spec};
 use super::super::process::{self, ErrTo, Proc, Spec};
 use super::super::run_error::{RunError, RunErrorKind};
@@ -259,19 +260,35 @@ fn start_spec(
 /// srun's stderr: its own `srun: …` lines tell the job id and the allocation (errors among
 /// them are kept for the report); the job's lines are forwarded and kept as the tail.
 fn read_stderr(
-    mut err: std::io::PipeReader,
+    err: std::io::PipeReader,
     seen: Arc<Mutex<Seen>>,
     rt: &super::super::Runtime,
 ) -> std::io::Result<crossbeam_channel::Receiver<()>> {
     let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
     let (progress, hook) = (rt.progress.clone(), rt.output.clone());
     std::thread::Builder::new().spawn(move || {
-        super::super::lines::each_line(&mut err, |line, _| {
-            let text = super::super::lines::text(line);
-            let text = text.trim_end();
+        let mut head = Head::default();
+        // The line under way is one of srun's own: not forwarded.
+        let mut own = false;
+        Pieces::default().read_all(err, |piece, starts, ends| {
+            if starts {
+                own = piece.starts_with(b"srun: ");
+            }
+            if !own && !piece.is_empty() {
+                super::super::around_progress(&progress, || {
+                    let _ = super::super::output::write(
+                        hook.as_ref(),
+                        super::super::Stream::Stderr,
+                        piece,
+                    );
+                });
+            }
+            let Some(text) = head.piece(piece, starts, ends) else {
+                return;
+            };
+            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
             let keep = match text.strip_prefix("srun: ") {
-                Some(msg) => {
-                    let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                Some(msg) if own => {
                     if let Some(id) = parse_id(msg, "jobid ", ':') {
                         s.id = Some(id);
                         s.started.get_or_insert_with(Instant::now);
@@ -280,26 +297,14 @@ fn read_stderr(
                     }
                     msg.starts_with("error:") && !msg.contains("Exited with exit code")
                 }
-                None => {
-                    super::super::around_progress(&progress, || {
-                        let _ = super::super::output::write(
-                            hook.as_ref(),
-                            super::super::Stream::Stderr,
-                            line,
-                        );
-                    });
-                    true
-                }
+                _ => true,
             };
             if keep {
-                let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
                 if s.tail.len() == TAIL {
                     s.tail.pop_front();
                 }
-                s.tail
-                    .push_back(super::super::run_error::shorten(text, 300));
+                s.tail.push_back(text);
             }
-            true
         });
         drop(done_tx);
     })?;

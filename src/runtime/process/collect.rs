@@ -5,13 +5,13 @@
 //!
 //! The outcome is the same as [`Proc::wait`] with a stdout reader thread: stdout is read to its
 //! end (after the child exits, for up to [`CANCELLED_DRAIN`] once cancelled); stderr is
-//! forwarded line by line, its last lines kept, and drained for up to `drain` after the child
+//! forwarded line by line (a long line in pieces), its last lines kept, and drained for up to `drain` after the child
 //! exits — a background descendant that keeps it open is then left forwarding on a thread of
 //! its own, as bash would not wait for it either.
 
+use super::stderr::StderrLines;
 use super::{Proc, Reaped};
 use crate::runtime::Runtime;
-use std::collections::VecDeque;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -49,11 +49,7 @@ impl Proc {
     ) -> Reaped {
         let mut out = out.map(std::fs::File::from);
         let mut err = self.child.as_mut().and_then(|c| c.stderr.take());
-        let mut lines = Lines {
-            rt,
-            part: Vec::new(),
-            tail: VecDeque::new(),
-        };
+        let mut lines = StderrLines::new(rt.progress.clone(), rt.output.clone());
         let pidfd = pidfd_open(self.pid);
         let mut exited: Option<Exited> = None;
         let mut cancelled_at: Option<Instant> = None;
@@ -165,21 +161,18 @@ impl Proc {
         drop(out);
         BUF.with(|b| b.set(buf));
         let status = self.reap();
-        // A descendant still holds stderr: what it writes is forwarded on a thread of its own.
+        let stderr = lines.lines();
+        // A descendant still holds stderr: what it writes is forwarded on a thread of its own
+        // (with no thread to be had, the pipe is closed and the descendant's writes fail).
         if let Some(e) = err {
-            let rest = std::io::Cursor::new(std::mem::take(&mut lines.part));
-            drop(super::forward_stderr(
-                rest.chain(e),
-                rt.progress.clone(),
-                rt.output.clone(),
-            ));
+            drop(lines.forward_rest(e));
         }
         Reaped {
             status,
             program: std::mem::take(&mut self.program),
             span: self.span,
             unchecked: self.unchecked,
-            stderr: lines.tail.into_iter().collect(),
+            stderr,
         }
     }
 
@@ -188,48 +181,6 @@ impl Proc {
         self.child
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
-    }
-}
-
-/// A child's stderr cut into lines as it comes: each forwarded, the last ones kept.
-struct Lines<'a> {
-    rt: &'a Runtime,
-    /// The start of a line that a read cut.
-    part: Vec<u8>,
-    tail: VecDeque<String>,
-}
-
-impl Lines<'_> {
-    fn feed(&mut self, bytes: &[u8]) {
-        let mut used = 0;
-        for i in memchr::memchr_iter(b'\n', bytes) {
-            if self.part.is_empty() {
-                self.line(&bytes[used..=i]);
-            } else {
-                let mut line = std::mem::take(&mut self.part);
-                line.extend_from_slice(&bytes[used..=i]);
-                self.line(&line);
-            }
-            used = i + 1;
-        }
-        self.part.extend_from_slice(&bytes[used..]);
-    }
-
-    /// The end of the stream: a last line without its newline.
-    fn finish(&mut self) {
-        if !self.part.is_empty() {
-            let line = std::mem::take(&mut self.part);
-            self.line(&line);
-        }
-    }
-
-    fn line(&mut self, line: &[u8]) {
-        super::forward_line(
-            &self.rt.progress,
-            self.rt.output.as_ref(),
-            &mut self.tail,
-            line,
-        );
     }
 }
 
