@@ -119,7 +119,10 @@ fn a_file_on_a_full_disk_fails_the_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     // (The report wraps long lines: the path and the cause are checked apart.)
-    assert!(err.contains("cannot write /") && err.contains("small/out.txt"), "{err}");
+    assert!(
+        err.contains("cannot write /") && err.contains("small/out.txt"),
+        "{err}"
+    );
     assert!(err.contains("No space left on"), "{err}");
 }
 

@@ -142,6 +142,17 @@ fn timeout_and_time_limit_end_the_job_promptly() {
 
 /// Ctrl-C: flow exits 130 and `squeue` lists nothing of the run (running or queued), three
 /// times over (a leaked job would hold the node and the next run would queue).
+/// Start `script` in `dir` and wait (up to 20 s) until `squeue` lists two of its jobs.
+fn start_until_queued(dir: &Path, script: &str) -> crate::signals::Running {
+    let r = start(dir, script, &[]);
+    let t0 = Instant::now();
+    while jobs_of(r.pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!jobs_of(r.pid).is_empty(), "no job of the run started");
+    r
+}
+
 #[test]
 fn ctrl_c_leaves_no_job_in_squeue() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
@@ -150,17 +161,8 @@ fn ctrl_c_leaves_no_job_in_squeue() {
     }
     let dir = TempDir::new("slurm-int");
     for _ in 0..3 {
-        let r = start(
-            dir.path(),
-            "from 1..=4 | pool 2 exec sleep 100 on slurm\n",
-            &[],
-        );
+        let r = start_until_queued(dir.path(), "from 1..=4 | pool 2 exec sleep 100 on slurm\n");
         let pid = r.pid;
-        let t0 = Instant::now();
-        while jobs_of(pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(!jobs_of(pid).is_empty(), "no job of the run started");
         r.signal(libc::SIGINT);
         let done = r.wait(Duration::from_secs(60));
         assert_eq!(done.code, Some(130), "{}", done.stderr);
@@ -177,17 +179,9 @@ fn sigkill_of_flow_cancels_its_slurm_jobs() {
         return;
     }
     let dir = TempDir::new("slurm-sigkill");
-    let r = start(
-        dir.path(),
-        "from 1..=4 | pool 2 exec sleep 300 on slurm partition debug\n",
-        &[],
-    );
+    let script = "from 1..=4 | pool 2 exec sleep 300 on slurm partition debug\n";
+    let r = start_until_queued(dir.path(), script);
     let pid = r.pid;
-    let t0 = Instant::now();
-    while jobs_of(pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(!jobs_of(pid).is_empty(), "no job of the run started");
     r.signal(libc::SIGKILL);
     let done = r.wait(Duration::from_secs(10));
     assert_eq!(done.signal, Some(libc::SIGKILL));
