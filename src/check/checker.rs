@@ -157,7 +157,7 @@ impl<'s> Checker<'s> {
             }
             StmtKind::Spawn(sp) => self.spawn(sp),
             StmtKind::Join(j) => self.join(j),
-            StmtKind::Cancel(name) => self.task(name, "cancel"),
+            StmtKind::Cancel(names) => names.iter().for_each(|n| self.task(n, "cancel")),
             StmtKind::OnInterrupt { body, .. } => self.block(body, None),
             StmtKind::If {
                 cond,

@@ -19,7 +19,7 @@ pub(crate) const REFERENCE: &[(&str, Category, &str)] = &[
     ("spawn", Keyword, "`spawn { … }` / `spawn pipeline`: starts a task concurrently and returns its handle"),
     ("daemon", Keyword, "`spawn daemon …`: a task not waited for at the end of the script; cancelled instead"),
     ("join", Keyword, "`join a, b timeout D`: waits for tasks and yields their values"),
-    ("cancel", Keyword, "`cancel h`: cancels a task and everything it started"),
+    ("cancel", Keyword, "`cancel h` · `cancel a, b`: cancels each task and everything it started"),
     ("timeout", Keyword, "`timeout D`: a time limit, for `join` or per pool item (it fails the item)"),
     ("on_interrupt", Keyword, "`on_interrupt grace D { … }`: runs on Ctrl-C/SIGTERM after every stage is stopped"),
     ("grace", Keyword, "`grace D`: how long stopped processes get before SIGKILL (default 2s)"),

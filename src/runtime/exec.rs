@@ -441,8 +441,13 @@ impl Executor {
                 Ok(Dynamic::from(h))
             }
             StmtKind::Join(j) => self.join(j),
-            StmtKind::Cancel(name) => {
-                for (_, h) in self.handles(name)?.0 {
+            StmtKind::Cancel(names) => {
+                // Every name is looked up before any task is cancelled, as `join` does.
+                let mut all = vec![];
+                for name in names {
+                    all.extend(self.handles(name)?.0);
+                }
+                for (_, h) in all {
                     h.inner.token.cancel(CancelReason::Requested);
                 }
                 Ok(Dynamic::UNIT)

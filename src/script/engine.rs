@@ -4,7 +4,9 @@
 use super::channel::FlowChannel;
 use super::context;
 use crate::runtime::output::{self, Stream};
-use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Position};
+use rhai::{
+    Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext, Position, INT,
+};
 
 type RResult<T> = Result<T, Box<EvalAltResult>>;
 
@@ -131,9 +133,58 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("to_string", |c: &mut FlowChannel| {
         format!("channel({})", c.capacity())
     });
+    // `xs.reduce(f)` starts from the first element (Rhai's own starts from `()`); the
+    // forms with an initial value stay Rhai's. Also in Python's order, `reduce(f, xs)`.
+    e.register_fn("reduce", |ctx: NativeCallContext, xs: Array, f: FnPtr| {
+        reduce(&ctx, xs, &f, false)
+    });
+    e.register_fn("reduce", |ctx: NativeCallContext, f: FnPtr, xs: Array| {
+        reduce(&ctx, xs, &f, false)
+    });
+    e.register_fn(
+        "reduce",
+        |ctx: NativeCallContext, f: FnPtr, xs: Array, init: Dynamic| {
+            fold(&ctx, "reduce", xs.into_iter().enumerate(), init, &f)
+        },
+    );
+    e.register_fn(
+        "reduce_rev",
+        |ctx: NativeCallContext, xs: Array, f: FnPtr| reduce(&ctx, xs, &f, true),
+    );
     super::strings::register(&mut e);
     super::paths::register(&mut e);
     e
+}
+
+/// `reduce(xs, f)` without an initial value: the first element (the last for `reduce_rev`)
+/// is the start, as in Python, JavaScript and Rust; an empty array gives `()`. `f` gets
+/// the accumulator, the element and, if it takes three parameters, the element's index.
+fn reduce(ctx: &NativeCallContext, xs: Array, f: &FnPtr, rev: bool) -> RResult<Dynamic> {
+    let (name, mut items): (_, Box<dyn Iterator<Item = (usize, Dynamic)>>) = if rev {
+        ("reduce_rev", Box::new(xs.into_iter().enumerate().rev()))
+    } else {
+        ("reduce", Box::new(xs.into_iter().enumerate()))
+    };
+    match items.next() {
+        Some((_, first)) => fold(ctx, name, items, first, f),
+        None => Ok(Dynamic::UNIT),
+    }
+}
+
+/// Fold `items` into `acc` with `f` as Rhai's `reduce` calls it (the element bound to
+/// `this` for a closure of one parameter, the index passed to one of three).
+fn fold(
+    ctx: &NativeCallContext,
+    name: &str,
+    items: impl Iterator<Item = (usize, Dynamic)>,
+    mut acc: Dynamic,
+    f: &FnPtr,
+) -> RResult<Dynamic> {
+    for (i, mut item) in items {
+        let index = [INT::try_from(i).unwrap_or(INT::MAX).into()];
+        acc = f.call_raw_with_extra_args(name, ctx, Some(&mut item), [acc], index, Some(1))?;
+    }
+    Ok(acc)
 }
 
 /// Number of usable CPUs.

@@ -7,6 +7,11 @@
 //! back-tick or `${` needs a raw string `#"…"#`, which is longer: such literals are recorded
 //! as [`Shift`]s so that positions after them map back to the script.
 //! A valid Rhai character literal (`'x'`, `'\n'`, `'\''`, `'\u00e9'`) is left alone.
+//!
+//! The script's own back-tick strings get the escapes of a JavaScript template literal
+//! (`\n`, `\t`, `\r`, `\\`, `` \` ``, `\$`), which Rhai's back-tick strings lack: each
+//! becomes `${"\n"}` and is recorded as a [`Shift`] too. (The back-tick strings made from
+//! single-quoted ones above are not rescanned: they stay raw.)
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -56,7 +61,9 @@ fn unshift(shifts: &[Shift], pos: rhai::Position) -> rhai::Position {
 
 /// Rewrite the single-quoted strings of Rhai `code` into Rhai strings.
 pub(crate) fn rewrite(code: &str) -> Rewritten<'_> {
-    if !code.contains('\'') {
+    // Single quotes to rewrite, or back-tick escapes (`\n` in a back-tick string).
+    let to_rewrite = code.contains('\'') || (code.contains('`') && code.contains('\\'));
+    if !to_rewrite {
         return Rewritten {
             text: Cow::Borrowed(code),
             shifts: vec![],
@@ -113,7 +120,7 @@ impl Writer<'_> {
                         stack.pop();
                         i += 1;
                     }
-                    b'\\' if b.get(i + 1) == Some(&b'$') => i += 2,
+                    b'\\' => i = self.escape(i),
                     b'$' if b.get(i + 1) == Some(&b'{') => {
                         stack.push(Ctx::Interp(0));
                         i += 2;
@@ -188,6 +195,45 @@ impl Writer<'_> {
         end
     }
 
+    /// At a `\` in a back-tick string: `\n`, `\t`, `\r`, `\\`, `` \` `` and `\$` become what
+    /// they stand for (Rhai takes back-tick text literally), written as an interpolated
+    /// Rhai string (`${"\n"}`: the text keeps its lines, the columns after it are mapped
+    /// back); any other backslash stays as it is (`\d` in a regex). The index after it.
+    fn escape(&mut self, at: usize) -> usize {
+        let lit = match self.src.as_bytes().get(at + 1) {
+            Some(b'n') => "\\n",
+            Some(b't') => "\\t",
+            Some(b'r') => "\\r",
+            Some(b'\\') => "\\\\",
+            Some(b'`') => "`",
+            Some(b'$') => "$",
+            _ => return at + 1,
+        };
+        self.out.push_str(&self.src[self.copied..at]);
+        self.copied = at + 2;
+        self.changed = true;
+        self.out.push_str("${\"");
+        self.out.push_str(lit);
+        self.out.push_str("\"}");
+        let (line, col) = self.end_of_out();
+        // `${"` and `"}` around the escape, which was two characters.
+        let delta = lit.len() + 3;
+        self.shifts.push(Shift { line, col, delta });
+        at + 2
+    }
+
+    /// The line and the column after the end of the text written so far (1-based).
+    fn end_of_out(&self) -> (usize, usize) {
+        let line = self.out.matches('\n').count() + 1;
+        let col = self
+            .out
+            .rsplit('\n')
+            .next()
+            .map_or(0, |l| l.chars().count())
+            + 1;
+        (line, col)
+    }
+
     /// `#"content"#` with enough hashes that the content cannot close it.
     fn raw(&mut self, content: &str) {
         let mut hashes = 1;
@@ -203,13 +249,7 @@ impl Writer<'_> {
         self.out.push('"');
         self.out.push_str(&fence);
         // Where the literal ends, in the rewritten text: columns after it moved right.
-        let line = self.out.matches('\n').count() + 1;
-        let col = self
-            .out
-            .rsplit('\n')
-            .next()
-            .map_or(0, |l| l.chars().count())
-            + 1;
+        let (line, col) = self.end_of_out();
         let delta = if content.contains('\n') {
             hashes
         } else {
@@ -420,5 +460,36 @@ mod tests {
         }
         let c: char = e.eval(&rw(r"'\''")).unwrap();
         assert_eq!(c, '\'');
+    }
+
+    #[test]
+    fn backtick_escapes_become_what_they_stand_for() {
+        let e = rhai::Engine::new();
+        for (src, want) in [
+            (r"`a\nb`", "a\nb"),
+            (r"`a\tb`", "a\tb"),
+            (r"`a\\nb`", "a\\nb"),
+            (r"`a\`b`", "a`b"),
+            (r"`a\${1}`", "a${1}"),
+            (r"`a\$b`", "a$b"),
+            (r"`\d+ ${1 + 1}\n`", "\\d+ 2\n"),
+            (r"`a``b\n`", "a`b\n"),
+            ("`two\nlines\\n`", "two\nlines\n"),
+            (r"`${ `in\n` }`", "in\n"),
+            (r"'a\nb'", r"a\nb"),
+        ] {
+            let got: String = e.eval(&rw(src)).unwrap_or_else(|er| panic!("{src}: {er}"));
+            assert_eq!(got, want, "{src}");
+        }
+        assert_eq!(rw(r#""a\n" + `b`"#), r#""a\n" + `b`"#);
+    }
+
+    #[test]
+    fn positions_after_a_backtick_escape_are_mapped_back() {
+        let src = r"`a\nb\tc` + nope";
+        let r = rewrite(src);
+        let nope = r.text.find("nope").unwrap() + 1;
+        let p = r.original(rhai::Position::new(1, u16::try_from(nope).unwrap()));
+        assert_eq!(p.position(), Some(src.find("nope").unwrap() + 1));
     }
 }

@@ -56,8 +56,8 @@ pub enum StmtKind {
     Spawn(Spawn),
     /// `join a, b timeout 5s`
     Join(Join),
-    /// `cancel h`
-    Cancel(Ident),
+    /// `cancel a, b`: each a task handle or an array of them.
+    Cancel(Vec<Ident>),
     /// `on_interrupt grace D { … }`
     OnInterrupt {
         grace: Option<Duration>,

@@ -292,7 +292,7 @@ impl<'s> Builder<'s> {
             }
             Rule::spawn_stmt => StmtKind::Spawn(self.spawn(first_kid(p)?)),
             Rule::join_stmt => StmtKind::Join(self.join(first_kid(p)?)),
-            Rule::cancel_stmt => StmtKind::Cancel(self.ident(&first_kid(p)?)),
+            Rule::cancel_stmt => StmtKind::Cancel(kid_iter(p).map(|c| self.ident(&c)).collect()),
             Rule::on_interrupt => {
                 let mut grace = None;
                 let mut body = vec![];
