@@ -56,6 +56,8 @@ pub enum CheckErrorKind {
         name: String,
         /// The closest variable in scope.
         suggestion: Option<String>,
+        /// In the text of `sh "…"`, where it may be the shell's own variable.
+        in_sh: bool,
     },
     /// `name = …` for a name no `let` declared.
     AssignUndeclared {
@@ -331,6 +333,12 @@ impl CheckErrorKind {
                 suggestion: Some(s),
                 ..
             } => format!("did you mean `${s}`?"),
+            K::UnknownVariable {
+                name, in_sh: true, ..
+            } => format!(
+                "in `sh \"…\"`, `${name}` is a variable of the script; for the shell's own \
+                 variable write `\\${name}`, or declare it first: `let {name} = …`"
+            ),
             K::UnknownVariable { name, .. } => format!("declare it first: `let {name} = …`"),
             K::AssignUndeclared { name } => format!("declare it: `let {name} = …`"),
             K::PoolSize { .. } => {

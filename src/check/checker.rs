@@ -69,6 +69,8 @@ struct Checker<'s> {
     slurm: super::slurm::SlurmCheck,
     /// Inside an `on slurm` job block: what runs on the node.
     on_node: Option<OnNode>,
+    /// Checking the text of `sh "…"`: a `$name` there may have been meant for the shell.
+    in_sh: bool,
     errors: Vec<CheckError>,
 }
 
@@ -93,6 +95,7 @@ impl<'s> Checker<'s> {
             programs: Programs::new(opts.path.as_ref()),
             slurm: super::slurm::SlurmCheck::default(),
             on_node: None,
+            in_sh: false,
             errors: vec![],
         }
     }
@@ -360,12 +363,15 @@ impl<'s> Checker<'s> {
                 self.program(&name, c.program.span);
                 self.errors
                     .extend(super::shell::shell_string(&name, &c.args));
+                self.errors.extend(super::shell::sh_value(&name, &c.args));
             }
             None => self.word(&c.program),
         }
+        self.in_sh = c.shell;
         for a in &c.args {
             self.word(a);
         }
+        self.in_sh = false;
         for r in &c.redirects {
             if let Some(w) = &r.target {
                 self.word(w);
@@ -415,6 +421,7 @@ impl<'s> Checker<'s> {
             let kind = K::UnknownVariable {
                 name: v.name.clone(),
                 suggestion: self.scopes.suggest(&v.name),
+                in_sh: self.in_sh,
             };
             self.error(v.span, kind);
         }

@@ -6,6 +6,35 @@ use super::{CheckError, CheckErrorKind as K};
 use crate::ast::{Command, Word, WordPart};
 use crate::Span;
 
+/// `sh ${cmd}`: shell code held in a value. `sh` takes its text written in the script
+/// (`sh "…"`); given a value, /bin/sh would take it for the name of a script file.
+pub(crate) fn sh_value(program: &str, args: &[Word]) -> Option<CheckError> {
+    if program != "sh" {
+        return None;
+    }
+    let word = args.first()?;
+    if let [value @ (WordPart::Var(_) | WordPart::Expr(_))] = word.parts.as_slice() {
+        let written = match value {
+            WordPart::Var(v) => format!("${}", v.name),
+            WordPart::Expr(r) => format!("${{{}}}", r.code),
+            _ => String::new(),
+        };
+        let kind = K::ShInterpolation {
+            message: format!(
+                "`sh` runs shell text written in the script, not a value: `sh {written}` would \
+                 give /bin/sh the value as the name of a script file"
+            ),
+            help: format!(
+                "to run shell code held in a value, say so: `/bin/sh -c {written}` (the value \
+                 is then code the shell parses: never build it from data); to run a script \
+                 file it names: `/bin/sh {written}`"
+            ),
+        };
+        return Some(CheckError::new(word.span, kind));
+    }
+    None
+}
+
 /// An interpolation in `sh "…"` that sh could not take as data.
 pub(crate) fn sh_text(c: &Command) -> Option<CheckError> {
     let Some(WordPart::Interp(parts)) = c.args.first().and_then(|w| w.parts.first()) else {
