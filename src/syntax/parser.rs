@@ -221,10 +221,41 @@ fn pest_error(
     {
         return ParseError::new(Span::new(pos, pos + 4), ParseErrorKind::ElseWithoutIf);
     }
+    if let Some(e) = keyword_after_exec(src, pos) {
+        return e;
+    }
     ParseError::new(
         Span::new(pos, end),
         ParseErrorKind::Unexpected { expected, found },
     )
+}
+
+/// `pool exec sort -n …`: a program word after `exec` that did not parse as a command is
+/// one of flow's keywords. The same help as at a statement's start: `^sort` runs the program.
+fn keyword_after_exec(src: &str, pos: usize) -> Option<ParseError> {
+    let before = src[..pos].trim_end_matches([' ', '\t']);
+    let after_exec = before.strip_suffix("exec")?;
+    if after_exec.ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+        return None;
+    }
+    let rest = &src[pos..];
+    let word_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let keyword = &rest[..word_len];
+    if !keyword.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    // The command: up to the line's end or the next stage.
+    let line = rest.lines().next().unwrap_or(rest);
+    let line = line.split(" | ").next().unwrap_or(line).trim_end();
+    Some(ParseError::new(
+        Span::new(pos, pos + line.len()),
+        ParseErrorKind::KeywordAsCommand {
+            keyword: keyword.to_string(),
+            fix: format!("^{line}"),
+        },
+    ))
 }
 
 /// A keyword where a name was wanted (`fn count(…)`, `join first`): it is reserved there.
