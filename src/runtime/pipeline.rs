@@ -1018,8 +1018,13 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
         spec.stdout = stdout;
         spec.stdin = std::mem::replace(&mut stdin, Stdio::null());
         apply_redirects(&mut spec, cmd, &lookup, out_clone)?;
-        // Flush what flow printed so far, so output stays in order.
-        let _ = std::io::stdout().lock().flush();
+        // Flush what flow printed so far, so output stays in order; a failure is stdout's
+        // (a closed reader cancels the run, checked below; a full disk fails it).
+        if let Err(e) = std::io::stdout().lock().flush() {
+            if let Some(message) = run.env.shared.rt.stdout.write_failed(&e) {
+                return Err(RunError::new(st.span, RunErrorKind::Io { message }));
+            }
+        }
         // Cancelled while setting up: start nothing more.
         if run.token.is_cancelled() {
             return Err(RunError::new(st.span, RunErrorKind::Cancelled));

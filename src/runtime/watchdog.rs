@@ -105,7 +105,8 @@ impl Watchdog {
         let msg = message(op, id);
         let mut g = self.tx.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(f) = g.as_mut() {
-            // 8 bytes are below PIPE_BUF: one atomic write.
+            // 8 bytes are below PIPE_BUF: one atomic write. It fails only when the watchdog
+            // is dead, and then flow starts another and tells it everything it owns.
             let _ = f.write_all(&msg);
         }
     }
