@@ -37,6 +37,63 @@ pub(crate) fn try_each_item(
     })
 }
 
+/// `lines SEP` on a byte stream: call `f(record, more_buffered)` for each record of `r`
+/// separated by `sep` (`"\0"` for `find -print0`), until the end, a read error, or `f`
+/// returns false. Only `sep` separates: a `\n` inside a record is kept, as GNU parallel's
+/// `-0` and `xargs -0` keep it. A separator at the very end closes the last record rather
+/// than starting an empty one; bytes after the last separator are a record too.
+pub(crate) fn try_each_record(
+    r: impl Read,
+    sep: &[u8],
+    mut f: impl FnMut(rhai::Dynamic, bool) -> bool,
+) -> std::io::Result<()> {
+    if sep == b"\n" {
+        return try_each_item(r, f);
+    }
+    let finder = memchr::memmem::Finder::new(sep);
+    let mut r = BufReader::with_capacity(64 * 1024, r);
+    // Bytes read but not yet cut into records: the unfinished record.
+    let mut part: Vec<u8> = Vec::new();
+    let record = |b: &[u8]| rhai::Dynamic::from(record_text(b));
+    loop {
+        let avail = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                if !part.is_empty() {
+                    f(record(&part), false);
+                }
+                return Err(e);
+            }
+        };
+        if avail.is_empty() {
+            if !part.is_empty() {
+                f(record(&part), false);
+            }
+            return Ok(());
+        }
+        let n = avail.len();
+        // Search from where a separator split by the previous refill could start.
+        let from = part.len().saturating_sub(sep.len() - 1);
+        part.extend_from_slice(avail);
+        r.consume(n);
+        let mut used = 0;
+        let ends: Vec<usize> = finder.find_iter(&part[from..]).map(|i| from + i).collect();
+        let last = ends.len();
+        for (k, at) in ends.into_iter().enumerate() {
+            if at < used {
+                continue; // overlapping match inside a separator already taken
+            }
+            let more = k + 1 < last || at + sep.len() < part.len();
+            if !f(record(&part[used..at]), more) {
+                return Ok(());
+            }
+            used = at + sep.len();
+        }
+        part.drain(..used);
+    }
+}
+
 /// The loop of [`try_each_line`]; `f` also learns whether the line is known to be ASCII
 /// (checked once per buffer refill: much cheaper than line by line).
 fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, bool) -> bool) -> std::io::Result<()> {
@@ -227,6 +284,12 @@ pub(crate) fn text(line: &[u8]) -> String {
     str_of(strip(line)).into_owned()
 }
 
+/// A record cut at a separator other than a newline, as text: nothing stripped, invalid
+/// UTF-8 replaced.
+pub(crate) fn record_text(record: &[u8]) -> String {
+    str_of(record).into_owned()
+}
+
 /// A line as an item: [`text`], made straight into Rhai's string (one copy, not three).
 pub(crate) fn item(line: &[u8]) -> rhai::Dynamic {
     let s: rhai::ImmutableString = match str_of(strip(line)) {
@@ -257,6 +320,34 @@ fn strip(line: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn records(input: &[u8], sep: &[u8], chunk: usize) -> Vec<String> {
+        let mut got = vec![];
+        try_each_record(Trickle(input.to_vec().leak(), chunk), sep, |it, _| {
+            got.push(it.into_string().unwrap());
+            true
+        })
+        .unwrap();
+        got
+    }
+
+    #[test]
+    fn records_keep_newlines_tabs_and_dashes() {
+        let input = b"d/new\nline\0d/tab\there\0d/-n\0";
+        for chunk in [1, 2, 3, 64 * 1024] {
+            assert_eq!(
+                records(input, b"\0", chunk),
+                vec!["d/new\nline", "d/tab\there", "d/-n"],
+                "chunk {chunk}"
+            );
+        }
+        // No closing separator: the rest is a record; an empty record between two is kept.
+        assert_eq!(records(b"a\0\0b", b"\0", 1), vec!["a", "", "b"]);
+        assert_eq!(records(b"", b"\0", 1), Vec::<String>::new());
+        // A separator of several bytes split across reads.
+        assert_eq!(records(b"a--b--c", b"--", 1), vec!["a", "b", "c"]);
+        assert_eq!(records(b"a---b", b"--", 1), vec!["a", "-b"]);
+    }
 
     #[test]
     fn splits_and_strips() {

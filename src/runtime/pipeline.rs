@@ -265,6 +265,14 @@ fn build_and_consume(
         known = len;
     }
     let stages = &pl.stages;
+    let mut i = 0;
+    if matches!(flow, Flow::Start) {
+        if let Some(sep) = record_sep(stages.first()) {
+            // `lines SEP` first reads flow's stdin cut at SEP only.
+            flow = Flow::Items(stdin_records(run, Some(sep.to_string())));
+            i = 1;
+        }
+    }
     // Up to STAGE_THREADS element-wise stages get a thread each (two cores beat one at
     // ~50 ns an item); beyond that they are fused, so that a pipeline of 40,000 stages
     // needs a few dozen threads, not 40,000.
@@ -273,7 +281,6 @@ fn build_and_consume(
         .filter(|s| stages::is_elementwise(&s.kind))
         .count();
     let fuse = n_elementwise.div_ceil(STAGE_THREADS).max(1);
-    let mut i = 0;
     let mut sink: Option<(&Sink, crate::Span)> = None;
     while i < stages.len() {
         let st = &stages[i];
@@ -291,8 +298,11 @@ fn build_and_consume(
                 }
                 let last = j == stages.len();
                 let to_stdout = last && dest.streams() && pl.redirects.is_empty();
-                flow = commands(run, &stages[i..j], flow, to_stdout)?;
-                i = j;
+                // `| lines SEP` right after: the commands' bytes are cut at SEP only (never
+                // first into lines), so a record may hold a newline.
+                let sep = record_sep(stages.get(j));
+                flow = commands(run, &stages[i..j], flow, to_stdout, sep)?;
+                i = j + usize::from(sep.is_some());
                 continue;
             }
             StageKind::Sink(s) => sink = Some((s, st.span)),
@@ -306,8 +316,12 @@ fn build_and_consume(
                 // `exec` job output stays bytes unless an item stage or sink follows.
                 let next = stages.get(i + 1).map(|s| &s.kind);
                 let mut pipe_r = None;
+                let sep = record_sep(stages.get(i + 1));
                 let output = if matches!(p.work, crate::ast::PoolWork::Map(_)) {
                     pool::Output::Items
+                } else if let Some(sep) = sep {
+                    // `| lines SEP` right after: each job's output is cut at SEP only.
+                    pool::Output::Records(sep.as_bytes().to_vec())
                 } else if matches!(next, Some(StageKind::Command(_))) {
                     let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
                     pipe_r = Some(r);
@@ -345,6 +359,9 @@ fn build_and_consume(
                     (None, Some(r)) => Flow::Bytes(r),
                     (None, None) => Flow::Done,
                 };
+                if sep.is_some() && !matches!(p.work, crate::ast::PoolWork::Map(_)) {
+                    i += 1; // the `lines SEP` stage was done by the pool's output
+                }
             }
             kind if stages::is_elementwise(kind) && fuse > 1 => {
                 // A very long pipeline: several element-wise stages share a thread.
@@ -407,13 +424,55 @@ fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunEr
 }
 
 fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
+    stdin_records(run, None)
+}
+
+/// Flow's stdin as items: lines, or records cut at `sep` only.
+fn stdin_records(run: &mut Run, sep: Option<String>) -> Receiver<Batch> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
     let token = run.token.clone();
     run.thread(move || {
-        let _ = read_lines(std::io::stdin().lock(), &tx, &token);
+        let _ = read_records(std::io::stdin().lock(), sep.as_deref(), &tx, &token);
         Ok(())
     });
     rx
+}
+
+/// The separator of a `lines SEP` stage (`None` for any other stage, or plain `lines`).
+fn record_sep(st: Option<&Stage>) -> Option<&str> {
+    match st.map(|s| &s.kind) {
+        Some(StageKind::Lines(Some(sep))) if sep != "\n" => Some(sep),
+        _ => None,
+    }
+}
+
+/// [`read_lines`], or with `sep`, records cut at `sep` only (a newline stays in a record).
+fn read_records(
+    r: impl Read,
+    sep: Option<&str>,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
+) -> std::io::Result<()> {
+    let Some(sep) = sep else {
+        return read_lines(r, tx, token);
+    };
+    let mut batch = Vec::with_capacity(BATCH_SIZE);
+    let mut open = true;
+    let read = super::lines::try_each_record(r, sep.as_bytes(), |it, more| {
+        batch.push(it);
+        if batch.len() >= BATCH_SIZE || !more {
+            if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
+                open = false;
+                return false;
+            }
+            batch.reserve(BATCH_SIZE);
+        }
+        true
+    });
+    if open && !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    read
 }
 
 /// Split bytes into line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced), sending
@@ -952,7 +1011,14 @@ pub(crate) fn command_spec(
 }
 
 /// Start a chain of commands joined by OS pipes.
-fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Result<Flow, RunError> {
+fn commands(
+    run: &mut Run,
+    chain: &[Stage],
+    flow: Flow,
+    to_stdout: bool,
+    sep: Option<&str>,
+) -> Result<Flow, RunError> {
+    let sep = sep.map(str::to_string);
     let env = run.env.clone();
     let lookup = WordEnv {
         env: &env,
@@ -1001,9 +1067,9 @@ fn commands(run: &mut Run, chain: &[Stage], flow: Flow, to_stdout: bool) -> Resu
                 });
             } else if last {
                 let (tx, rx) = bounded(CHANNEL_CAPACITY);
-                let token = run.token.clone();
+                let (token, sep) = (run.token.clone(), sep.clone());
                 run.thread(move || {
-                    let _ = read_lines(r, &tx, &token);
+                    let _ = read_records(r, sep.as_deref(), &tx, &token);
                     Ok(())
                 });
                 out_rx = Some(rx);

@@ -134,7 +134,11 @@ pub(crate) fn start(
         ),
         (None, Output::Items) => {
             let (tx, rx) = bounded::<Batch>(CHANNEL_CAPACITY);
-            (stage_out::StageOut::items(tx), Some(rx))
+            (stage_out::StageOut::items(tx, None), Some(rx))
+        }
+        (None, Output::Records(sep)) => {
+            let (tx, rx) = bounded::<Batch>(CHANNEL_CAPACITY);
+            (stage_out::StageOut::items(tx, Some(sep)), Some(rx))
         }
     };
     let out = Arc::new(Mutex::new(out));

@@ -18,6 +18,8 @@ use std::sync::{Arc, Mutex};
 pub(crate) enum Output {
     /// Line items on a channel (an item stage or sink follows, or the result is collected).
     Items,
+    /// Records cut at this separator only (`| lines "\0"` follows), as items.
+    Records(Vec<u8>),
     /// Job output passes through unchanged, grouped per job, to the target named.
     Bytes(Box<dyn Write + Send>, Target),
 }
@@ -66,6 +68,8 @@ pub(super) enum StageOut {
         /// The current job's unfinished last line.
         partial: Vec<u8>,
         batch: Batch,
+        /// What ends a record: `None` for a line (`\n`, with a `\r` before it stripped).
+        sep: Option<Vec<u8>>,
     },
 }
 
@@ -96,11 +100,12 @@ impl StageOut {
         }
     }
 
-    pub(super) fn items(tx: Sender<Batch>) -> Self {
+    pub(super) fn items(tx: Sender<Batch>, sep: Option<Vec<u8>>) -> Self {
         StageOut::Items {
             tx,
             partial: vec![],
             batch: Vec::with_capacity(BATCH_SIZE),
+            sep,
         }
     }
 
@@ -108,7 +113,36 @@ impl StageOut {
     pub(super) fn write(&mut self, mut b: &[u8]) -> io::Result<()> {
         match self {
             StageOut::Bytes(w) => w.write_all(b),
-            StageOut::Items { tx, partial, batch } => {
+            StageOut::Items {
+                tx,
+                partial,
+                batch,
+                sep: Some(sep),
+            } => {
+                // Records end at `sep` only; one may be split between two writes.
+                partial.extend_from_slice(b);
+                let mut used = 0;
+                for at in memchr::memmem::find_iter(partial, &sep[..]) {
+                    if at < used {
+                        continue;
+                    }
+                    batch.push(Dynamic::from(super::super::lines::record_text(
+                        &partial[used..at],
+                    )));
+                    used = at + sep.len();
+                    if batch.len() >= BATCH_SIZE {
+                        tx.send(std::mem::take(batch)).map_err(|_| closed())?;
+                    }
+                }
+                partial.drain(..used);
+                if !batch.is_empty() {
+                    tx.send(std::mem::take(batch)).map_err(|_| closed())?;
+                }
+                Ok(())
+            }
+            StageOut::Items {
+                tx, partial, batch, ..
+            } => {
                 while let Some(nl) = b.iter().position(|&c| c == b'\n') {
                     let line = if partial.is_empty() {
                         super::super::lines::text(&b[..=nl])
@@ -159,11 +193,16 @@ impl StageOut {
     pub(super) fn end_job(&mut self) -> io::Result<()> {
         match self {
             StageOut::Bytes(w) => w.flush(),
-            StageOut::Items { tx, partial, .. } => {
+            StageOut::Items {
+                tx, partial, sep, ..
+            } => {
                 if partial.is_empty() {
                     return Ok(());
                 }
-                let line = super::super::lines::text(partial);
+                let line = match sep {
+                    Some(_) => super::super::lines::record_text(partial),
+                    None => super::super::lines::text(partial),
+                };
                 partial.clear();
                 tx.send(vec![Dynamic::from(line)]).map_err(|_| closed())
             }
@@ -194,7 +233,7 @@ mod tests {
     #[test]
     fn bytes_become_lines_across_chunks_and_jobs() {
         let (tx, rx) = crossbeam_channel::bounded(16);
-        let mut o = StageOut::items(tx);
+        let mut o = StageOut::items(tx, None);
         o.write(b"a\nb").unwrap();
         o.write(b"c\r\nd").unwrap();
         o.end_job().unwrap();
