@@ -382,10 +382,14 @@ impl Executor {
                 Ok(Dynamic::UNIT)
             }
             StmtKind::Assign { .. } | StmtKind::Rhai(_) => {
-                let r = Rhai {
-                    code: s.span.text(&self.shared.src).to_string(),
-                    span: s.span,
-                };
+                let mut code = s.span.text(&self.shared.src).to_string();
+                // A statement's value is thrown away, except the run's last one (a host
+                // gets it, the REPL prints it): then `s.trim()` is a value and changes
+                // nothing; elsewhere it is a statement of its own, which changes `s`.
+                if !matches!(dest, Dest::Last { .. }) && !code.trim_end().ends_with(';') {
+                    code.push(';');
+                }
+                let r = Rhai { code, span: s.span };
                 self.eval(&r)
             }
             StmtKind::Pipeline(p) => self.pipeline(p, dest),

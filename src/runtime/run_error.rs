@@ -274,10 +274,21 @@ impl Diagnostic for RunError {
         let mut v = vec![];
         match &self.kind {
             RunErrorKind::Rhai { at: Some(at), .. } if *at != self.span => {
-                v.push(LabeledSpan::new_with_span(
-                    Some("in this stage".into()),
-                    self.span,
-                ));
+                // Labels must not overlap: miette draws a label inside another one's span
+                // after that span's end. Inside the stage, the stage's label ends where the
+                // error starts.
+                let inside = at.start >= self.span.start && at.start < self.span.end;
+                let stage = if inside {
+                    Span::new(self.span.start, at.start)
+                } else {
+                    self.span
+                };
+                if stage.start < stage.end {
+                    v.push(LabeledSpan::new_with_span(
+                        Some("in this stage".into()),
+                        stage,
+                    ));
+                }
                 v.push(LabeledSpan::new_with_span(
                     Some("the error is here".into()),
                     *at,

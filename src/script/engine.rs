@@ -152,6 +152,7 @@ pub(crate) fn new_engine() -> Engine {
         |ctx: NativeCallContext, xs: Array, f: FnPtr| reduce(&ctx, xs, &f, true),
     );
     super::strings::register(&mut e);
+    super::in_place::register(&mut e);
     super::paths::register(&mut e);
     e
 }

@@ -4,6 +4,7 @@ pub(crate) mod channel;
 pub(crate) mod context;
 pub(crate) mod engine;
 pub(crate) mod fastpath;
+pub(crate) mod in_place;
 pub(crate) mod paths;
 pub(crate) mod position;
 pub(crate) mod quotes;

@@ -59,8 +59,20 @@ fn unshift(shifts: &[Shift], pos: rhai::Position) -> rhai::Position {
     )
 }
 
-/// Rewrite the single-quoted strings of Rhai `code` into Rhai strings.
+/// Rewrite the single-quoted strings of Rhai `code` into Rhai strings, its back-tick escapes
+/// into what they stand for, and its in-place string statements (`script::in_place`).
 pub(crate) fn rewrite(code: &str) -> Rewritten<'_> {
+    let mut r = rewrite_quotes(code);
+    // Then the in-place string statements (`s.trim();`), on the text Rhai will read.
+    if let Some((text, more)) = super::in_place::rewrite(&r.text, &mut r.shifts) {
+        r.shifts.extend(more);
+        r.text = Cow::Owned(text);
+    }
+    r
+}
+
+/// [`rewrite`]'s quotes and back-tick escapes.
+fn rewrite_quotes(code: &str) -> Rewritten<'_> {
     // Single quotes to rewrite, or back-tick escapes (`\n` in a back-tick string).
     let to_rewrite = code.contains('\'') || (code.contains('`') && code.contains('\\'));
     if !to_rewrite {
