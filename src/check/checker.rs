@@ -51,7 +51,7 @@ pub(crate) fn check_only(
     let (mut warnings, mut errors): (Vec<_>, Vec<_>) =
         c.errors.into_iter().partition(CheckError::is_warning);
     errors.extend(super::rhai_syntax::check(ast, &opts.known_fns));
-    super::traps::check(&ast.stmts, &mut errors, &mut warnings);
+    super::traps::check(&ast.stmts, src, &mut errors, &mut warnings);
     if errors.is_empty() {
         warnings.sort_by_key(|e| e.span.start);
         Ok(warnings)

@@ -11,11 +11,19 @@ use std::collections::{HashMap, HashSet};
 
 /// Add the traps found in `stmts` to `errors` / `warnings`; a Rhai syntax error that a trap
 /// explains (`let out = ls data`) is replaced by the trap.
-pub(crate) fn check(stmts: &[Stmt], errors: &mut Vec<CheckError>, warnings: &mut Vec<CheckError>) {
+pub(crate) fn check(
+    stmts: &[Stmt],
+    src: &str,
+    errors: &mut Vec<CheckError>,
+    warnings: &mut Vec<CheckError>,
+) {
     let mut t = Traps {
         vars: HashMap::default(),
         found: vec![],
+        src,
+        fns: vec![],
     };
+    t.fn_spans(stmts);
     t.collect(stmts);
     t.stmts(stmts);
     for e in t.found {
@@ -38,9 +46,62 @@ struct Traps<'a> {
     /// Script variables (from `let` and `for`) and whether a `let` bound a map literal.
     vars: HashMap<&'a str, bool, super::quick_hash::QuickHash>,
     found: Vec<CheckError>,
+    /// The script's text, to find where a variable is read.
+    src: &'a str,
+    /// Where the script's `fn`s are: their names are their own, never the script's.
+    fns: Vec<Span>,
 }
 
 impl<'a> Traps<'a> {
+    fn fn_spans(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Fn { .. } => self.fns.push(s.span),
+                StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => {
+                    self.fn_spans(body);
+                }
+                StmtKind::If {
+                    then, otherwise, ..
+                } => {
+                    self.fn_spans(then);
+                    self.fn_spans(otherwise.as_deref().unwrap_or(&[]));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Where the script reads `name` after `from` (outside `fn`s), up to a `let` that
+    /// declares it anew: as a Rhai name, or `$name` / `${name…}` in a string or word.
+    fn read_after(&self, from: usize, name: &str) -> Option<Span> {
+        let rest = self.src.get(from..)?;
+        let in_fn = |at: usize| self.fns.iter().any(|f| at >= f.start && at < f.end);
+        let redeclared = idents(rest)
+            .windows(2)
+            .find(|w| matches!(w[0].1, "let" | "const") && w[1].1 == name)
+            .map_or(rest.len(), |w| w[0].0);
+        let rest = &rest[..redeclared];
+        let as_name = idents(rest).into_iter().find(|(at, w)| {
+            *w == name
+                && !in_fn(from + at)
+                && !rest[..*at].trim_end().ends_with('.')
+                && !rest[at + w.len()..].trim_start().starts_with(':')
+        });
+        let interpolated = rest.match_indices('$').find_map(|(at, _)| {
+            let after = rest[at + 1..].strip_prefix('{').unwrap_or(&rest[at + 1..]);
+            let word_end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            let begins = rest.len() - after.len();
+            (&after[..word_end] == name && !in_fn(from + at)).then_some(begins)
+        });
+        let at = match (as_name.map(|(a, _)| a), interpolated) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some(Span::new(from + at, from + at + name.len()))
+    }
+
     fn collect(&mut self, stmts: &'a [Stmt]) {
         for s in stmts {
             match &s.kind {
@@ -194,13 +255,17 @@ impl<'a> Traps<'a> {
                 _ => continue,
             };
             if let Callable::Block(r) = c {
-                self.stage_assign(stage, r);
+                self.stage_assign(stage, r, p.span.end);
             }
         }
     }
 
-    /// `each { total += it }`: the block runs on another thread with a copy of `total`.
-    fn stage_assign(&mut self, stage: &str, r: &crate::ast::Rhai) {
+    /// `each { total += it }` then `print(total)`: the block runs on another thread with a
+    /// copy of `total`, so the change is not seen after the stage (nor by a later stage of
+    /// the pipeline). Counting inside the stage and using the count there is stage-local
+    /// state, as in awk (`map { n += 1; [n, it] }`), except in `pool … map`: one copy per
+    /// worker.
+    fn stage_assign(&mut self, stage: &str, r: &crate::ast::Rhai, _pipeline_end: usize) {
         // Every assignment operator has a `=`: most blocks have none to look for.
         if !r.code.contains('=') {
             return;
@@ -226,11 +291,22 @@ impl<'a> Traps<'a> {
                 continue;
             }
             let start = r.span.start + at;
+            let span = Span::new(start, start + w.len());
+            let message = if stage == "pool map" {
+                format!("each worker of `pool … map` has its own copy of `{w}`: this assignment is lost")
+            } else if let Some(read) = self.read_after(r.span.end, w) {
+                let line = self.src[..read.start].matches('\n').count() + 1;
+                format!(
+                    "`{stage}` changes its own copy of `{w}`; line {line} reads `{w}` unchanged"
+                )
+            } else {
+                continue;
+            };
             self.found.push(CheckError::trap(
-                Span::new(start, start + w.len()),
+                span,
                 "flow::check::stage_assigns_variable",
-                format!("`{stage}` runs on another thread with a copy of `{w}`: this assignment is lost"),
-                format!("compute it from the stream instead: `let {w} = … | reduce 0 {{ acc + it }}` (or `sum`, `count`)"),
+                message,
+                format!("compute it from the stream instead: `let {w} = … | reduce 0 {{ acc + it }}` (or `sum`, `count`; `seq` numbers a pool's jobs)"),
                 false,
             ));
         }

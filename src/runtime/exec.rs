@@ -22,6 +22,8 @@ pub struct TaskHandle {
 
 struct TaskInner {
     name: Mutex<String>,
+    /// The `spawn`, for the end-of-script join's report.
+    span: Span,
     daemon: bool,
     token: CancelToken,
     result: Mutex<Option<Result<Dynamic, RunError>>>,
@@ -284,7 +286,47 @@ impl Executor {
         let mut first = Ok(());
         for t in &tasks {
             let joined_before = t.inner.joined.load(std::sync::atomic::Ordering::SeqCst);
-            let r = t.wait(None, &CancelToken::new());
+            let r = match &self.shared.rt.deadlock {
+                // The end-of-script join is a join like any other: a task that can never
+                // finish (sending into a channel nobody reads any more) is a deadlock.
+                Some(d) if !t.inner.daemon && !failing => {
+                    let name = t
+                        .inner
+                        .name
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    // The `spawn` keyword: a label on the whole task would hold its own.
+                    let at = Span::new(
+                        t.inner.span.start,
+                        (t.inner.span.start + "spawn".len()).min(t.inner.span.end),
+                    );
+                    let waiting = d.wait(
+                        at,
+                        format!("the end of the script waits for task `{name}`, never joined"),
+                    );
+                    let r = t.wait(None, &self.token);
+                    drop(waiting);
+                    match (r, d.found()) {
+                        (Some(r), _) => Some(r),
+                        (None, found) => {
+                            if let (Some(e), true) = (found, first.is_ok()) {
+                                first = Err(e.with_help(format!(
+                                    "the script ended while task `{name}` still waits: stop it \
+                                     when its work is no longer wanted (`cancel {name}` before \
+                                     the end), or start it as `spawn daemon {{ … }}`, which the \
+                                     end of the script cancels"
+                                )));
+                            }
+                            for t in &tasks {
+                                t.inner.token.cancel(CancelReason::Requested);
+                            }
+                            t.wait(None, &CancelToken::new())
+                        }
+                    }
+                }
+                _ => t.wait(None, &CancelToken::new()),
+            };
             if let Some(Err(e)) = r {
                 if !t.inner.daemon
                     && !joined_before
@@ -560,6 +602,7 @@ impl Executor {
         let h = TaskHandle {
             inner: Arc::new(TaskInner {
                 name: Mutex::new(name.to_string()),
+                span: sp.span,
                 daemon: sp.daemon,
                 token: token.clone(),
                 result: Mutex::new(None),

@@ -136,7 +136,10 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
         },
     );
     if let Some(e) = rt.deadlock.as_ref().and_then(|d| d.found()) {
-        result = Err(e);
+        // (The end-of-script join reports it with its own help.)
+        if !matches!(&result, Err(r) if matches!(r.kind, RunErrorKind::Deadlock { .. })) {
+            result = Err(e);
+        }
     }
     if opts.handle_signals {
         stop_escapees(&rt);
