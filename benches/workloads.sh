@@ -204,11 +204,12 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     WL_NOTE="The speed-up needs a free second core: on a shared machine it measures the load as much as flow." ;;
   spawn | spawn_noarg)
     # spawn: every job runs `true N`; spawn_noarg: `true` alone (the same in every runner).
-    local a=' ${it}' x='-n1' p='' y=' arg' what='true N' why='Every runner runs the same command line per item, `true N`.'
-    [ "$1" = spawn_noarg ] && { a='' x='-I{}' p=' -N0' y='' what='true, no argument'
+    local fa='true ${it}' x='-n1' p='' y=' arg' what='true N' why='Every runner runs the same command line per item, `true N`.'
+    # (A job that ignores the item is written as a job block in flow, as -N0 / -I{} in the peers.)
+    [ "$1" = spawn_noarg ] && { fa='{ true }' x='-I{}' p=' -N0' y='' what='true, no argument'
       why="Every runner runs \`true\` with no argument per item: the cheapest child, so the runner's own cost shows most. (coreutils \`true\` given an argument first sets up the locale, to answer --help: a third of a ms per job on this machine, which the previous workload pays in every runner.)"; }
     WL_SCRIPT=pools.sh; WL_TITLE="pool 2 exec true x $WL_SPAWN_N (every job: $what)"; WL_SHORT="pool 2 exec $what"
-    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec true$a'"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec $fa'"
     wl_add "xargs -P2" "" "seq $WL_SPAWN_N | xargs -P2 $x true"
     wl_add "GNU parallel -j2" parallel "seq $WL_SPAWN_N | parallel -j2$p true"
     wl_add "python ThreadPoolExecutor(2)" "" "$PY $TMPD/spawn.py$y"
@@ -216,7 +217,7 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     WL_NOTE=$why ;;
   fanout)
     WL_SCRIPT=pools.sh; WL_TITLE="fan-out: pool 8 exec sleep 0.01 x $WL_FANOUT_N"; WL_SHORT="pool 8 exec sleep 0.01"
-    wl_add flow "" "$FLOW -c 'from 1..=$WL_FANOUT_N | pool 8 exec sleep 0.01'"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_FANOUT_N | pool 8 exec { sleep 0.01 }'"
     wl_add "xargs -P8" "" "seq $WL_FANOUT_N | xargs -P8 -I{} sleep 0.01"
     wl_add ideal "" "=$(awk -v n="$WL_FANOUT_N" 'BEGIN{ printf "%.3f", n / 8 * 0.01 }')" ;;
   map_native)
@@ -262,7 +263,7 @@ with ThreadPool(2) as p: print(sum(1 for _ in p.imap(lambda x: x + 1, range(1, $
     WL_NOTE="Parse and check only (nothing runs); includes start-up." ;;
   interrupt)
     WL_SCRIPT=interrupt.sh; WL_MODE=int; WL_TITLE="Ctrl-C: SIGINT to the process group 1 s into a 2-way pool of sleep $WL_MARK"; WL_SHORT="Ctrl-C"
-    wl_add flow "" "$FLOW -c 'from 1..=2 | pool 2 exec sleep $WL_MARK'"
+    wl_add flow "" "$FLOW -c 'from 1..=2 | pool 2 exec { sleep $WL_MARK }'"
     wl_add "GNU parallel -j2" parallel "parallel -j2 sleep ::: $WL_MARK $WL_MARK"
     wl_add "python Pool(2)" "" "$PY $TMPD/int.py proc"
     wl_add "python ThreadPool(2)" "" "$PY $TMPD/int.py thread"

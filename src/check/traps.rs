@@ -228,6 +228,7 @@ impl<'a> Traps<'a> {
     }
 
     fn pipeline(&mut self, p: &Pipeline) {
+        self.nextflow_view(p);
         for st in &p.stages {
             let (c, stage) = match &st.kind {
                 StageKind::Map(c) => (c, "map"),
@@ -241,6 +242,7 @@ impl<'a> Traps<'a> {
                     PoolWork::Map(c) => (c, "pool map"),
                     PoolWork::Exec(cmd) => {
                         self.words(cmd.args.iter().flat_map(|w| &w.parts));
+                        self.job_ignores_item(cmd, pool.opts.chunk.is_some());
                         continue;
                     }
                     PoolWork::ExecBlock { stmts, .. } => {
@@ -252,12 +254,109 @@ impl<'a> Traps<'a> {
                     self.words(cmd.args.iter().flat_map(|w| &w.parts));
                     continue;
                 }
+                StageKind::Lines(Some(sep)) => {
+                    self.raw_separator(sep, st.span);
+                    continue;
+                }
                 _ => continue,
             };
             if let Callable::Block(r) = c {
                 self.stage_assign(stage, r, p.span.end);
             }
         }
+    }
+
+    /// `lines '\0'`: single quotes are raw, so the separator is a backslash and a `0`,
+    /// which no input holds: nothing would be split.
+    fn raw_separator(&mut self, sep: &str, span: Span) {
+        let escape = ['0', 'n', 't', 'r']
+            .into_iter()
+            .find(|c| sep.contains(&format!("\\{c}")));
+        let Some(c) = escape else {
+            return;
+        };
+        let meant = sep;
+        self.found.push(CheckError::trap(
+            span,
+            "flow::check::raw_separator",
+            format!("the separator `{meant}` is a backslash and `{c}`: single-quoted text is raw"),
+            format!("for the escape, write it in double quotes: `lines \"{meant}\"`"),
+            false,
+        ));
+    }
+
+    /// `… | map { … } | view`: Nextflow's `view` prints the items; here `view` is vim,
+    /// which would get the items on its stdin and draw its screen on flow's stdout.
+    fn nextflow_view(&mut self, p: &Pipeline) {
+        let Some((last, before)) = p.stages.split_last() else {
+            return;
+        };
+        let StageKind::Command(cmd) = &last.kind else {
+            return;
+        };
+        let items_before = p.source.is_some()
+            || before
+                .iter()
+                .any(|s| !matches!(s.kind, StageKind::Command(_)));
+        if cmd.caret || !items_before || cmd.program.literal().as_deref() != Some("view") {
+            return;
+        }
+        self.found.push(CheckError::trap(
+            cmd.program.span,
+            "flow::check::view_is_a_program",
+            "`view` here is a program (vim's read-only mode), not Nextflow's `view`".into(),
+            "the items are printed already when the pipeline ends without a sink: drop \
+             `| view` (or write `| each { print(it) }`); to run vim's `view`, write `^view`"
+                .into(),
+            false,
+        ));
+    }
+
+    /// `seq 3 | pool exec echo`: a job command that names neither `it`, `seq` nor `slot`
+    /// runs the same for every item. GNU parallel and xargs append the item; flow puts it
+    /// only where `${it}` is written, so this would silently drop every item.
+    fn job_ignores_item(&mut self, cmd: &crate::ast::Command, chunked: bool) {
+        let words = std::iter::once(&cmd.program)
+            .chain(&cmd.args)
+            .chain(cmd.env.iter().map(|(_, w)| w))
+            .chain(cmd.redirects.iter().filter_map(|r| r.target.as_ref()));
+        let mut uses = false;
+        for w in words {
+            uses |= parts_name_item(&w.parts);
+        }
+        if uses {
+            return;
+        }
+        let (Some(first), Some(last)) = (
+            Some(cmd.program.span),
+            cmd.args
+                .last()
+                .map_or(Some(cmd.program.span), |w| Some(w.span)),
+        ) else {
+            return;
+        };
+        let text = self.src.get(first.start..last.end).unwrap_or("cmd");
+        let each = if chunked {
+            "the chunk's items"
+        } else {
+            "the item"
+        };
+        let put = if cmd.shell {
+            "inside the shell text: `sh \"… ${it} …\"`".to_string()
+        } else {
+            format!("`exec {text} ${{it}}`")
+        };
+        self.found.push(CheckError::trap(
+            Span::new(first.start, last.end),
+            "flow::check::job_ignores_item",
+            format!("this job never uses {each}: `{text}` runs the same for every item"),
+            format!(
+                "write where the item goes, {put} (GNU parallel and xargs append it; flow \
+                 passes it only where `${{it}}` is written); to run it once per item without \
+                 the item on purpose, make it a job block: `exec {{ {text} }}`"
+            ),
+            false,
+        ));
     }
 
     /// `each { total += it }` then `print(total)`: the block runs on another thread with a
@@ -403,6 +502,18 @@ pub(super) fn calls(code: &str) -> Vec<(usize, &str)> {
 }
 
 /// The identifiers of Rhai text with their offsets, skipping strings and comments.
+/// Whether word parts name the item: `$it`, `${… it …}`, or `seq` / `slot`.
+fn parts_name_item(parts: &[WordPart]) -> bool {
+    parts.iter().any(|p| match p {
+        WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot"),
+        WordPart::Expr(r) => idents(&r.code)
+            .iter()
+            .any(|(_, w)| matches!(*w, "it" | "seq" | "slot")),
+        WordPart::Interp(inner) => parts_name_item(inner),
+        WordPart::Bare(_) | WordPart::Quoted(_) => false,
+    })
+}
+
 fn idents(s: &str) -> Vec<(usize, &str)> {
     let b = s.as_bytes();
     let mut out = vec![];

@@ -97,6 +97,43 @@ pub(crate) struct Env {
     pub(crate) vars: Arc<Scope<'static>>,
 }
 
+/// `h.to_upper()` where `h` came from `let h = ^md5sum f`: a string method called on an
+/// array (a command's output and a task's value are arrays of lines).
+fn array_for_string(sig: &str) -> Option<String> {
+    let (name, args) = sig.split_once(" (")?;
+    if !args.starts_with("array") {
+        return None;
+    }
+    const STRING_METHODS: &[&str] = &[
+        "to_upper",
+        "to_lower",
+        "trim",
+        "strip",
+        "split",
+        "replace",
+        "starts_with",
+        "ends_with",
+        "parse_int",
+        "parse_float",
+        "field",
+        "fields",
+        "pad",
+        "crop",
+        "sub_string",
+        "lstrip",
+        "rstrip",
+        "to_chars",
+        "index_of",
+    ];
+    STRING_METHODS.contains(&name).then(|| {
+        format!(
+            "`{name}` takes text, and this is an array: a command's output (`let x = ^cmd`) and \
+             a task's value are arrays of lines; for a one-line output write `x[0].{name}(…)`, \
+             or `x.join(\"\\n\").{name}(…)` for all of it"
+        )
+    })
+}
+
 /// A callable ready to run.
 pub(crate) enum Compiled {
     Fn(rhai::FnPtr),
@@ -272,6 +309,7 @@ impl Env {
         let help = match inner {
             EvalAltResult::ErrorFunctionNotFound(sig, _) => {
                 crate::script::unit_help::function_not_found(sig, &self.shared.src, at)
+                    .or_else(|| array_for_string(sig))
             }
             _ => None,
         };

@@ -307,9 +307,10 @@ impl Executor {
                     );
                     let r = t.wait(None, &self.token);
                     drop(waiting);
+                    // (Woken by the deadlock's cancel, the task may have ended first.)
                     match (r, d.found()) {
-                        (Some(r), _) => Some(r),
-                        (None, found) => {
+                        (Some(r), None) => Some(r),
+                        (r, found) => {
                             if let (Some(e), true) = (found, first.is_ok()) {
                                 first = Err(e.with_help(format!(
                                     "the script ended while task `{name}` still waits: stop it \
@@ -321,7 +322,7 @@ impl Executor {
                             for t in &tasks {
                                 t.inner.token.cancel(CancelReason::Requested);
                             }
-                            t.wait(None, &CancelToken::new())
+                            r.or_else(|| t.wait(None, &CancelToken::new()))
                         }
                     }
                 }
@@ -453,20 +454,27 @@ impl Executor {
             }
             StmtKind::For { var, iter, body } => {
                 let v = self.eval(iter)?;
+                // `for x in ch` reads the channel until it closes, as `from ch` does (Go's
+                // `for v := range ch`).
+                let v = match v.try_cast_result::<FlowChannel>() {
+                    Ok(ch) => {
+                        let watch = self.shared.rt.deadlock.clone().map(|d| (d, iter.span));
+                        let items = ChannelItems {
+                            rx: ch.receiver(),
+                            external: ch.is_external(),
+                            token: self.token.clone(),
+                            watch,
+                        };
+                        return self.for_items(s, var, body, Box::new(items));
+                    }
+                    Err(v) => v,
+                };
                 let items = match super::value::elements(v) {
                     Ok(it) => it,
                     Err(v) if v.is_unit() => Box::new(std::iter::empty()),
                     Err(v) => Box::new(std::iter::once(v)),
                 };
-                for x in items {
-                    self.check_cancel(s.span)?;
-                    let base = self.scope.len();
-                    self.scope.push_dynamic(var.name.clone(), x);
-                    let r = self.block(body, Dest::Stdout);
-                    self.scope.rewind(base);
-                    let _ = r?;
-                }
-                Ok(Dynamic::UNIT)
+                self.for_items(s, var, body, items)
             }
             StmtKind::IfCommand {
                 negate,
@@ -678,6 +686,26 @@ impl Executor {
         Ok(h)
     }
 
+    /// The body of `for var in …` once per item.
+    fn for_items(
+        &mut self,
+        s: &Stmt,
+        var: &crate::ast::Ident,
+        body: &[Stmt],
+        items: Box<dyn Iterator<Item = Dynamic> + '_>,
+    ) -> Result<Dynamic, RunError> {
+        for x in items {
+            self.check_cancel(s.span)?;
+            let base = self.scope.len();
+            self.scope.push_dynamic(var.name.clone(), x);
+            let r = self.block(body, Dest::Stdout);
+            self.scope.rewind(base);
+            let _ = r?;
+        }
+        self.check_cancel(s.span)?;
+        Ok(Dynamic::UNIT)
+    }
+
     fn join(&mut self, j: &Join) -> Result<Dynamic, RunError> {
         let mut handles = vec![];
         let mut as_array = j.names.len() > 1;
@@ -730,6 +758,47 @@ impl Executor {
         } else {
             Dynamic::from_array(values)
         })
+    }
+}
+
+/// A channel's items for `for x in ch`: until every sender has closed it, or the run is
+/// cancelled. While it waits on an empty channel, the deadlock detector knows.
+struct ChannelItems {
+    rx: crossbeam_channel::Receiver<Dynamic>,
+    external: bool,
+    token: CancelToken,
+    watch: Option<(Arc<super::deadlock::Deadlock>, Span)>,
+}
+
+impl Iterator for ChannelItems {
+    type Item = Dynamic;
+    fn next(&mut self) -> Option<Dynamic> {
+        let mut waiting = None;
+        loop {
+            match self.rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(x) => {
+                    if let Some((d, _)) = &self.watch {
+                        d.progressed();
+                    }
+                    return Some(x);
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.token.is_cancelled() {
+                        return None;
+                    }
+                    if let (Some((d, span)), None, false) = (&self.watch, &waiting, self.external) {
+                        waiting = Some(
+                            d.wait(
+                                *span,
+                                "`for` waits for an item of this channel, and nothing sends to it"
+                                    .into(),
+                            ),
+                        );
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
     }
 }
 

@@ -160,6 +160,28 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// For programs whose exit status 1 is an answer, not a failure (`grep` found nothing,
+/// `diff` found differences): the help that says so and names the two fixes.
+fn exit_one_means(program: &str, status: &str) -> Option<String> {
+    if status != "exit status 1" {
+        return None;
+    }
+    let name = program.rsplit('/').next().unwrap_or(program);
+    let (meaning, test) = match name {
+        "grep" | "egrep" | "fgrep" | "zgrep" | "rg" | "ag" | "pgrep" => {
+            ("when nothing matched", format!("if ^{name} -q … {{ … }}"))
+        }
+        "diff" => ("when the files differ", "if ^diff -q … { … }".to_string()),
+        "cmp" => ("when the files differ", "if ^cmp -s … { … }".to_string()),
+        "test" | "[" => ("when the test is false", "if ^test … { … }".to_string()),
+        _ => return None,
+    };
+    Some(format!(
+        "`{name}` exits 1 {meaning}: to accept that status write `unchecked {name} …`, or \
+         branch on it with `{test}`"
+    ))
+}
+
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use RunErrorKind as K;
@@ -240,12 +262,20 @@ impl Diagnostic for RunError {
             .filter(|j| !j.output_tail.is_empty())
             .map(|j| format!("last lines of its stdout:\n{}", j.output_tail.join("\n")));
         match &self.kind {
-            RunErrorKind::Exit { stderr, .. } if !stderr.is_empty() => {
-                let err = format!("last lines of its stderr:\n{}", stderr.join("\n"));
-                Some(Box::new(match stdout {
-                    Some(out) => format!("{err}\n{out}"),
-                    None => err,
-                }))
+            RunErrorKind::Exit {
+                program,
+                status,
+                stderr,
+            } if !stderr.is_empty() || exit_one_means(program, status).is_some() => {
+                let mut parts: Vec<String> = vec![];
+                if let Some(why) = exit_one_means(program, status) {
+                    parts.push(why);
+                }
+                if !stderr.is_empty() {
+                    parts.push(format!("last lines of its stderr:\n{}", stderr.join("\n")));
+                }
+                parts.extend(stdout);
+                Some(Box::new(parts.join("\n")))
             }
             _ if stdout.is_some() => stdout.map(|s| Box::new(s) as Box<dyn fmt::Display>),
             RunErrorKind::NoMatch { .. } => {

@@ -59,14 +59,32 @@ fn value_of(p: &WordPart, env: &dyn Lookup) -> Result<Option<Dynamic>, RunError>
     Ok(Some(v))
 }
 
-fn scalar(v: &Dynamic, span: Span) -> Result<String, RunError> {
-    if v.is_array() {
+fn scalar(v: &Dynamic, span: Span, part: &WordPart) -> Result<String, RunError> {
+    if let Some(a) = v.read_lock::<Array>() {
+        let (name, shown) = match part {
+            WordPart::Var(i) => (i.name.clone(), format!("${}", i.name)),
+            WordPart::Expr(r) => (r.code.trim().to_string(), format!("${{{}}}", r.code.trim())),
+            _ => ("xs".to_string(), "$xs".to_string()),
+        };
+        let help = if a.len() == 1 {
+            format!(
+                "`{shown}` is an array of one element, {}: a command's output (`let x = ^cmd`, \
+                 a task's value) is an array of lines; for its one line write `${{{name}[0]}}`",
+                super::run_error::shorten(&display(v), 60)
+            )
+        } else {
+            format!(
+                "a whole word `{shown}` passes each element as an argument; to make one text of \
+                 them, write `${{{name}.join(\" \")}}`"
+            )
+        };
         return Err(RunError::new(
             span,
             RunErrorKind::Value {
                 message: "an array can only be expanded as a whole word (`$xs`, not `x$xs`)".into(),
             },
-        ));
+        )
+        .with_help(help));
     }
     Ok(display(v))
 }
@@ -111,7 +129,7 @@ pub(crate) fn expand_os(w: &Word, env: &dyn Lookup) -> Result<Vec<OsString>, Run
                 text.push_str(&s);
             }
             other => {
-                let s = scalar(&value_of(other, env)?.unwrap_or_default(), w.span)?;
+                let s = scalar(&value_of(other, env)?.unwrap_or_default(), w.span, other)?;
                 pattern.push_str(&glob::Pattern::escape(&s));
                 text.push_str(&s);
             }
@@ -130,7 +148,11 @@ pub(crate) fn interp(parts: &[WordPart], env: &dyn Lookup, span: Span) -> Result
         match p {
             WordPart::Bare(t) | WordPart::Quoted(t) => s.push_str(t),
             WordPart::Interp(inner) => s.push_str(&interp(inner, env, span)?),
-            other => s.push_str(&scalar(&value_of(other, env)?.unwrap_or_default(), span)?),
+            other => s.push_str(&scalar(
+                &value_of(other, env)?.unwrap_or_default(),
+                span,
+                other,
+            )?),
         }
     }
     Ok(s)

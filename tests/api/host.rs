@@ -54,7 +54,7 @@ fn a_host_cancel_is_reported_as_a_cancel_not_a_failure() {
     let e = Engine::new();
     for src in [
         "sleep 30",
-        "from 1..=2 | pool 2 exec sleep 30",
+        "from 1..=2 | pool 2 exec sleep 30 ${it}",
         "sleep 30 | cat",
         "sleep(30)",
     ] {

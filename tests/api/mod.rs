@@ -110,7 +110,9 @@ fn a_named_source_feeds_a_script() {
 #[test]
 fn a_host_cancels_a_run_from_another_thread() {
     let e = Engine::new();
-    let s = e.compile("from 1..=2 | pool 2 exec sleep 30").unwrap();
+    let s = e
+        .compile("from 1..=2 | pool 2 exec sleep 30 ${it}")
+        .unwrap();
     let token = CancelToken::new();
     let t2 = token.clone();
     let start = Instant::now();

@@ -104,6 +104,11 @@ fn long_line() -> String {
     format!("sh \"head -c {LINE} /dev/zero | tr '\\\\0' e >&2; exit 3\"")
 }
 
+/// [`long_line`] as a pool job of the item `3`, which is its exit status.
+fn long_line_job() -> String {
+    format!("sh \"head -c {LINE} /dev/zero | tr '\\\\0' e >&2; exit ${{it}}\"")
+}
+
 fn check(run: &Run, what: &str) {
     assert_eq!(run.code, 1, "{what}: {}", run.end);
     assert_eq!(run.leading_e, LINE, "{what}: every byte forwarded");
@@ -135,7 +140,7 @@ fn a_long_stderr_line_of_a_pool_job_is_forwarded_in_bounded_memory() {
     let _g = crate::signals::heavy();
     let dir = TempDir::new("stderr-long-line-pool");
     let path = std::env::var("PATH").unwrap_or_default();
-    let pool = format!("from [1] | pool 1 exec {}", long_line());
+    let pool = format!("from [3] | pool 1 exec {}", long_line_job());
     check(&run(dir.path(), &path, &pool), "pool exec");
 }
 
@@ -144,6 +149,6 @@ fn a_long_stderr_line_of_a_slurm_job_is_forwarded_in_bounded_memory() {
     let _g = crate::signals::heavy();
     let dir = TempDir::new("stderr-long-line-slurm");
     let path = crate::slurm::stand_ins(dir.path());
-    let script = format!("from [1] | pool 1 exec {} on slurm", long_line());
+    let script = format!("from [3] | pool 1 exec {} on slurm", long_line_job());
     check(&run(dir.path(), &path, &script), "on slurm");
 }

@@ -78,7 +78,7 @@ fn a_full_file_of_any_stage_is_an_error_naming_the_path() {
     for src in [
         "from 1..=100000 | map { it } > \"/dev/full\"",
         "from 1..=3 | count > \"/dev/full\"",
-        "from 1..=3 | pool 2 exec seq 1 20000 > \"/dev/full\"",
+        "from 1..=3 | pool 2 exec seq ${it} 20000 > \"/dev/full\"",
         "from 1..=3 | pool 2 map { it } > \"/dev/full\"",
     ] {
         let (code, err) = to_dev_full(src);
@@ -223,7 +223,7 @@ fn a_refused_thread_or_process_is_a_resources_error() {
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .args(["prlimit", "--nproc=20"])
         .arg(env!("CARGO_BIN_EXE_flow"))
-        .args(["-c", "from 1..=40 | pool 30 exec sleep 0.5"])
+        .args(["-c", "from 1..=40 | pool 30 exec sleep 0.5 ${it}"])
         .current_dir("/")
         .output()
         .expect("setpriv");
@@ -284,7 +284,7 @@ fn no_job_survives_pkill_9_flow() {
     let _g = timing_sensitive();
     let dir = TempDir::new("pkill");
     let tag = "sleep 65.1";
-    let mut child = flow_script(dir.path(), "from 1..=6 | pool 3 exec sleep 65.1")
+    let mut child = flow_script(dir.path(), "from 1..=6 | pool 3 exec sleep 65.1 ${it}")
         .spawn()
         .expect("start flow");
     assert!(
@@ -314,7 +314,7 @@ fn a_killed_watchdog_is_replaced() {
     let tag = "sleep 65.2";
     let mut child = flow_script(
         dir.path(),
-        "spawn { sh \"sleep 65.2 & sleep 65.2\" }\nfrom 1..=6 | pool 3 exec sleep 65.2",
+        "spawn { sh \"sleep 65.2 & sleep 65.2\" }\nfrom 1..=6 | pool 3 exec sleep 65.2 ${it}",
     )
     .spawn()
     .expect("start flow");
@@ -399,7 +399,7 @@ fn sigkill_while_jobs_start_on_a_busy_machine_leaves_nothing() {
         let dir = TempDir::new("busy-sigkill");
         let mut child = flow_script(
             dir.path(),
-            "from 1..=100000 | pool 4 exec sh \"sleep 65.3 & sleep 0.01\"",
+            "from 1..=100000 | pool 4 exec sh \": ${it}; sleep 65.3 & sleep 0.01\"",
         )
         .stdout(Stdio::null())
         .spawn()
@@ -433,7 +433,7 @@ fn sighup_runs_the_shutdown_sequence() {
     let tag = "sleep 65.4";
     let child = flow_script(
         dir.path(),
-        "on_interrupt { print(\"cleaned up\") }\nfrom 1..=2 | pool 2 exec sleep 65.4",
+        "on_interrupt { print(\"cleaned up\") }\nfrom 1..=2 | pool 2 exec sleep 65.4 ${it}",
     )
     .stdout(Stdio::piped())
     .spawn()

@@ -13,7 +13,7 @@ fn a_timed_out_job_fails_even_if_it_exits_0() {
     let _g = timing_sensitive();
     let dir = TempDir::new("timeout-exit-0");
     let script =
-        "from [1] | pool 1 exec sh \"trap : TERM; sleep 5 & wait; echo done\" timeout 500ms\n";
+        "from [1] | pool 1 exec sh \": ${it}; trap : TERM; sleep 5 & wait; echo done\" timeout 500ms\n";
     let done = start(dir.path(), script, &[]).wait(Duration::from_secs(20));
     assert_eq!(done.code, Some(1), "{done:?}");
     assert!(
@@ -123,7 +123,7 @@ fn resume_keys_ignore_options_and_count_duplicates() {
 fn a_child_holding_a_jobs_stderr_does_not_hold_the_job() {
     let _g = timing_sensitive();
     let dir = TempDir::new("held-stderr");
-    let script = "from [1] | pool 1 exec sh \"(sleep 1.5; echo late >&2; sleep 30) >/dev/null & echo job-done\"\nprint(\"after\")\nsleep(2)\n";
+    let script = "from [1] | pool 1 exec sh \": ${it}; (sleep 1.5; echo late >&2; sleep 30) >/dev/null & echo job-done\"\nprint(\"after\")\nsleep(2)\n";
     let done = start(dir.path(), script, &[]).wait(Duration::from_secs(40));
     assert_eq!(done.code, Some(0), "{done:?}");
     assert_eq!(done.stdout, "job-done\nafter\n");

@@ -36,7 +36,7 @@ fn one_big_job_streams_through() {
     let _g = heavy();
     let (out, mb) = run_peak(
         "big-job",
-        "from [1] | pool 1 exec head -c 400000000 /dev/zero | wc -c\n",
+        "from [1] | pool 1 exec { head -c 400000000 /dev/zero } | wc -c\n",
     );
     assert_eq!(out.trim(), "400000000");
     assert!(mb < 64, "peak RSS {mb} MB for one 400 MB job");

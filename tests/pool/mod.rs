@@ -146,7 +146,7 @@ fn timeout_aborts_an_endless_rhai_item() {
 #[test]
 fn timeout_stops_a_sleeping_job() {
     assert_times_out(
-        "from [1] | pool 1 exec sleep 32.5 timeout 200ms\n",
+        "from [1] | pool 1 exec sleep 32.5 ${it} timeout 200ms\n",
         Some("32.5"),
         Duration::from_millis(200),
         Duration::from_secs(1),
@@ -156,7 +156,7 @@ fn timeout_stops_a_sleeping_job() {
 #[test]
 fn timeout_kills_a_job_that_ignores_sigterm_after_two_seconds() {
     assert_times_out(
-        "from [1] | pool 1 exec sh 'trap \"\" TERM; sleep 33.5' timeout 200ms\n",
+        "from [1] | pool 1 exec { sh 'trap \"\" TERM; sleep 33.5' } timeout 200ms\n",
         Some("33.5"),
         Duration::from_millis(2000),
         Duration::from_millis(3500),
@@ -309,7 +309,7 @@ fn zombie_children(ppid: i32) -> usize {
 #[test]
 fn job_whose_program_cannot_start_reports_127() {
     let out = Flow::new()
-        .script("from [1, 2] | pool 2 exec sh \"exec /nonexistent/prog\"\n")
+        .script("from [1, 2] | pool 2 exec sh \": ${it}; exec /nonexistent/prog\"\n")
         .status(1)
         .stdout("")
         .stderr_contains("exit status 127")

@@ -200,7 +200,7 @@ fn sigint_run(run: usize, delay: Duration) -> Option<String> {
     let script = format!(
         "on_interrupt {{ write_file(args[0], \"ran\") }}\n\
          let t = spawn sleep {tag}\n\
-         seq 1 1000000 | map {{ it }} | pool 2 exec sleep {tag} | count\n"
+         seq 1 1000000 | map {{ it }} | pool 2 exec sleep {tag} ${{it}} | count\n"
     );
     let flow = start(
         dir.path(),
@@ -520,7 +520,7 @@ fn an_escaped_descendant_holding_the_pipes_does_not_block() {
     let _g = timing_sensitive();
     let dir = TempDir::new("escaped");
     let job =
-        "from [1] | pool 1 exec sh \"setsid sleep 65.31 & echo started; sleep 30\" timeout 300ms\n";
+        "from [1] | pool 1 exec sh \": ${it}; setsid sleep 65.31 & echo started; sleep 30\" timeout 300ms\n";
     let done = start(dir.path(), job, &[]).wait(Duration::from_secs(20));
     assert_eq!(done.code, Some(1), "{done:?}");
     assert!(

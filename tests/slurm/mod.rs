@@ -104,7 +104,7 @@ fn a_failed_job_names_its_slurm_state_and_id() {
     let dir = TempDir::new("slurm-fail");
     let (code, _, err) = run_in(
         dir.path(),
-        "from [1] | pool 1 exec sh \"echo oops >&2; exit 3\" on slurm\n",
+        "from [1] | pool 1 exec sh \": ${it}; echo oops >&2; exit 3\" on slurm\n",
         Duration::from_secs(60),
     );
     assert_eq!(code, Some(1), "{err}");
@@ -124,11 +124,11 @@ fn timeout_and_time_limit_end_the_job_promptly() {
     let dir = TempDir::new("slurm-timeout");
     for (script, want) in [
         (
-            "from [1] | pool 1 exec sleep 100 timeout 2s on slurm\n",
+            "from [1] | pool 1 exec sleep 100 ${it} timeout 2s on slurm\n",
             "Slurm job ",
         ),
         (
-            "from [1] | pool 1 exec sleep 100 on slurm time 2s\n",
+            "from [1] | pool 1 exec sleep 100 ${it} on slurm time 2s\n",
             "TIMEOUT",
         ),
     ] {
@@ -161,7 +161,10 @@ fn ctrl_c_leaves_no_job_in_squeue() {
     }
     let dir = TempDir::new("slurm-int");
     for _ in 0..3 {
-        let r = start_until_queued(dir.path(), "from 1..=4 | pool 2 exec sleep 100 on slurm\n");
+        let r = start_until_queued(
+            dir.path(),
+            "from 1..=4 | pool 2 exec sleep 100 ${it} on slurm\n",
+        );
         let pid = r.pid;
         r.signal(libc::SIGINT);
         let done = r.wait(Duration::from_secs(60));
@@ -179,7 +182,7 @@ fn sigkill_of_flow_cancels_its_slurm_jobs() {
         return;
     }
     let dir = TempDir::new("slurm-sigkill");
-    let script = "from 1..=4 | pool 2 exec sleep 300 on slurm partition debug\n";
+    let script = "from 1..=4 | pool 2 exec sleep 300 ${it} on slurm partition debug\n";
     let r = start_until_queued(dir.path(), script);
     let pid = r.pid;
     r.signal(libc::SIGKILL);

@@ -96,7 +96,7 @@ fn an_orphaned_setsid_descendant_dies_on_ctrl_c() {
 #[test]
 fn a_setsid_descendant_of_a_pool_job_dies_on_ctrl_c() {
     let _g = timing_sensitive();
-    let script = "from [1, 2] | pool 2 exec sh \"setsid sleep 64.3 & wait\"\n";
+    let script = "from [1, 2] | pool 2 exec sh \": ${it}; setsid sleep 64.3 & wait\"\n";
     let (done, left) = signal_and_look(script, "sleep 64.3", 2, libc::SIGINT);
     assert_eq!(done.code, Some(130), "{done:?}");
     assert!(left.is_empty(), "escaped the Ctrl-C: {left:?}");
@@ -146,7 +146,7 @@ fn a_setsid_descendant_dies_with_its_jobs_timeout() {
     let dir = TempDir::new("escape-timeout");
     let flow = start(
         dir.path(),
-        "from [1] | pool 1 exec sh \"setsid sleep 64.5 & wait\" timeout 500ms\n",
+        "from [1] | pool 1 exec sh \": ${it}; setsid sleep 64.5 & wait\" timeout 500ms\n",
         &[],
     );
     let done = flow.wait(Duration::from_secs(15));
