@@ -4,7 +4,8 @@
 //! `pkill -9 flow`, nor the watchdog's death followed by flow's. Each test runs the `flow`
 //! binary as a user would (stdout on `/dev/full`, a reader that goes away, a limit set with
 //! `prlimit`, signals from outside). Tests that need root (tmpfs, `setpriv`) say so and are
-//! skipped elsewhere; CI runs as root.
+//! are reported as ignored unless the tests were built with `FLOW_REQUIRE_ROOT=1` (CI runs as
+//! root and sets it).
 
 use crate::harness::{Flow, TempDir};
 use crate::signals::{processes_with, timing_sensitive, wait_until_gone, wait_until_present};
@@ -95,11 +96,12 @@ fn a_full_file_of_any_stage_is_an_error_naming_the_path() {
 /// A file on a 64 KiB tmpfs: the run fails naming the file, it does not end 0 with a
 /// truncated file.
 #[test]
+#[cfg_attr(
+    not(flow_root),
+    ignore = "needs root: build the tests with FLOW_REQUIRE_ROOT=1 (CI does)"
+)]
 fn a_file_on_a_full_disk_fails_the_run() {
-    if !is_root() {
-        eprintln!("skipped: mounting a tmpfs needs root");
-        return;
-    }
+    assert!(is_root(), "mounting a tmpfs needs root");
     let dir = TempDir::new("full-disk");
     let mnt = dir.path().join("small");
     std::fs::create_dir(&mnt).unwrap();
@@ -108,10 +110,7 @@ fn a_file_on_a_full_disk_fails_the_run() {
         .arg(&mnt)
         .status()
         .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("skipped: mount -t tmpfs failed");
-        return;
-    }
+    assert!(ok, "mount -t tmpfs failed");
     let target = mnt.join("out.txt");
     let src = format!("from 1..=100000 | map {{ it }} > \"{}\"", target.display());
     let out = flow().args(["-c", &src]).output().expect("run flow");
@@ -214,11 +213,12 @@ fn refused_memory_is_a_resources_error_not_an_abort() {
 /// As an unprivileged user limited to 20 processes and threads, a pool of 30 cannot start
 /// all its workers: a resources error naming what was refused, exit 1, no panic (101).
 #[test]
+#[cfg_attr(
+    not(flow_root),
+    ignore = "needs root: build the tests with FLOW_REQUIRE_ROOT=1 (CI does)"
+)]
 fn a_refused_thread_or_process_is_a_resources_error() {
-    if !is_root() {
-        eprintln!("skipped: dropping to another user needs root");
-        return;
-    }
+    assert!(is_root(), "dropping to another user needs root");
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .args(["prlimit", "--nproc=20"])

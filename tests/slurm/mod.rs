@@ -1,7 +1,8 @@
 //! `on slurm`. The check-phase tests use stand-in `srun`/`sinfo` and always run. The others
-//! run against a real cluster (`.ci/slurm-up` makes one on this host): when `sinfo` does not
-//! answer they print "skipped: no Slurm cluster" and pass, unless `FLOW_REQUIRE_SLURM=1`
-//! (CI sets it), where that is a failure. They run one at a time (one small node) and each
+//! run against a real cluster (`.ci/slurm-up` makes one on this host) when the tests are
+//! built with `FLOW_REQUIRE_SLURM=1` (CI sets it), and a cluster that does not answer is then
+//! a failure; built without it, they are reported as ignored (`cargo test -- --ignored`
+//! runs them anyway). They run one at a time (one small node) and each
 //! checks that `squeue` lists no job of its run after flow exited.
 
 use crate::harness::TempDir;
@@ -13,20 +14,16 @@ use std::time::{Duration, Instant};
 
 static CLUSTER: Mutex<()> = Mutex::new(());
 
-/// Whether a Slurm cluster answers; a failure if `FLOW_REQUIRE_SLURM=1` and it does not.
-fn cluster() -> bool {
+/// A test that needs the cluster: it must answer `sinfo`.
+fn cluster() {
     let up = Command::new("sinfo")
         .args(["-h", "-o", "%T"])
         .output()
         .is_ok_and(|o| o.status.success() && !o.stdout.is_empty());
-    if !up {
-        assert!(
-            std::env::var("FLOW_REQUIRE_SLURM").as_deref() != Ok("1"),
-            "FLOW_REQUIRE_SLURM=1 but `sinfo` does not answer: is the cluster up (.ci/slurm-up)?"
-        );
-        eprintln!("skipped: no Slurm cluster");
-    }
-    up
+    assert!(
+        up,
+        "`sinfo` does not answer: is the cluster up (.ci/slurm-up)?"
+    );
 }
 
 /// Jobs of flow process `pid` that `squeue` still lists (names `flow-<pid>-<stage>`).
@@ -63,11 +60,13 @@ fn run_in(dir: &Path, script: &str, limit: Duration) -> (Option<i32>, String, St
 }
 
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn jobs_run_on_slurm_in_order() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-order");
     let (code, out, err) = run_in(
         dir.path(),
@@ -79,11 +78,13 @@ fn jobs_run_on_slurm_in_order() {
 }
 
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn pipeline_jobs_and_chunks_run_on_slurm() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-pipeline");
     let (code, out, err) = run_in(
         dir.path(),
@@ -96,11 +97,13 @@ fn pipeline_jobs_and_chunks_run_on_slurm() {
 }
 
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn a_failed_job_names_its_slurm_state_and_id() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-fail");
     let (code, _, err) = run_in(
         dir.path(),
@@ -116,11 +119,13 @@ fn a_failed_job_names_its_slurm_state_and_id() {
 /// `timeout` and `time` both count from the job's start and end it promptly (Slurm alone
 /// would take a minute or more: it keeps limits in minutes and checks them every 30 s).
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn timeout_and_time_limit_end_the_job_promptly() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-timeout");
     for (script, want) in [
         (
@@ -154,11 +159,13 @@ fn start_until_queued(dir: &Path, script: &str) -> crate::signals::Running {
 }
 
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn ctrl_c_leaves_no_job_in_squeue() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-int");
     for _ in 0..3 {
         let r = start_until_queued(
@@ -176,11 +183,13 @@ fn ctrl_c_leaves_no_job_in_squeue() {
 /// flow SIGKILLed (no shutdown of its own): its watchdog cancels the stage's jobs through
 /// Slurm, so none stays queued or running (issue 23.7).
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn sigkill_of_flow_cancels_its_slurm_jobs() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-sigkill");
     let script = "from 1..=4 | pool 2 exec sleep 300 ${it} on slurm partition debug\n";
     let r = start_until_queued(dir.path(), script);
@@ -201,11 +210,13 @@ fn sigkill_of_flow_cancels_its_slurm_jobs() {
 
 /// `resume` after Ctrl-C: the re-run does what did not finish; together every item ran.
 #[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
 fn resume_after_an_interrupted_slurm_run() {
     let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
-    if !cluster() {
-        return;
-    }
+    cluster();
     let dir = TempDir::new("slurm-resume");
     let d = dir.path();
     let script = "from 1..=6 | pool 2 exec sh \"sleep 1; echo $it >> ran.txt\" log \"jobs.tsv\" resume on slurm\n";
