@@ -10,7 +10,9 @@ use crate::Span;
 use std::collections::{HashMap, HashSet};
 
 /// Add the traps found in `stmts` to `errors` / `warnings`; a Rhai syntax error that a trap
-/// explains (`let out = ls data`) is replaced by the trap.
+/// explains (`let out = ls data`) is replaced by the trap, and so are unknown names that a
+/// warning explains (`let out = ls -l`, Rhai's `ls - l`, where neither is a variable): the
+/// warning is then an error.
 pub(crate) fn check(
     stmts: &[Stmt],
     src: &str,
@@ -26,7 +28,19 @@ pub(crate) fn check(
     t.fn_spans(stmts);
     t.collect(stmts);
     t.stmts(stmts);
-    for e in t.found {
+    for mut e in t.found {
+        if let CheckErrorKind::Trap { warning, .. } = &mut e.kind {
+            let unknown = |x: &CheckError| {
+                matches!(x.kind, CheckErrorKind::UnknownName { .. }) && inside(x.span, e.span)
+            };
+            if *warning && errors.iter().any(unknown) {
+                *warning = false;
+                let span = e.span;
+                errors.retain(|x| {
+                    !(matches!(x.kind, CheckErrorKind::UnknownName { .. }) && inside(x.span, span))
+                });
+            }
+        }
         if let CheckErrorKind::Trap { warning: false, .. } = e.kind {
             errors.retain(|x| {
                 !(matches!(x.kind, CheckErrorKind::RhaiSyntax { .. }) && inside(x.span, e.span))
