@@ -35,6 +35,9 @@ impl Engine {
             known_vars,
             known_fns: self.fns.clone(),
             path: None,
+            // What the host registers with Rhai may give scripts names the checker
+            // cannot see.
+            open_names: !self.hooks.is_empty(),
         };
         Script::compile(SourceFile::new(name, source), &opts)
     }

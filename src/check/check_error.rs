@@ -59,6 +59,29 @@ pub enum CheckErrorKind {
         /// In the text of `sh "…"`, where it may be the shell's own variable.
         in_sh: bool,
     },
+    /// A name that Rhai code (a block, an expression, a `fn` body) reads and that is no
+    /// variable there: not the script's in scope, not the stage's (`it`, `acc`, `seq`,
+    /// `slot`), not declared in the code itself.
+    UnknownName {
+        /// The name read.
+        name: String,
+        /// The closest name that is a variable there.
+        suggestion: Option<String>,
+        /// Read in the body of this `fn`, which sees only its parameters.
+        in_fn: Option<String>,
+        /// The flow spelling, when the name is Python's (`True`, `sys`).
+        python: Option<String>,
+    },
+    /// A call of a Python function or method that flow and Rhai have under another name
+    /// (`int(s)`, `s.upper()`, `range(10)`).
+    PythonCall {
+        /// The name called.
+        name: String,
+        /// Called as a method: `x.name(…)`.
+        method: bool,
+        /// The flow spelling.
+        help: String,
+    },
     /// `name = …` for a name no `let` declared.
     AssignUndeclared {
         /// The name assigned.
@@ -149,6 +172,8 @@ pub enum CheckErrorKind {
     RhaiSyntax {
         /// Rhai's message.
         message: String,
+        /// The fix when the code is written as Python (`and`, `f"…"`, `{"k": 1}`).
+        hint: Option<String>,
     },
     /// A call of a host function (`Engine::declare_fn`) with a number of arguments the host
     /// did not declare.
@@ -218,6 +243,11 @@ impl fmt::Display for CheckError {
                 plural(*found, "parameter")
             ),
             K::UnknownVariable { name, .. } => write!(f, "unknown variable `${name}`"),
+            K::UnknownName { name, .. } => write!(f, "unknown variable `{name}`"),
+            K::PythonCall {
+                name, method: true, ..
+            } => write!(f, "unknown method `{name}`"),
+            K::PythonCall { name, .. } => write!(f, "unknown function `{name}`"),
             K::AssignUndeclared { name } => {
                 write!(f, "assignment to `{name}`, which no `let` declared")
             }
@@ -247,7 +277,7 @@ impl fmt::Display for CheckError {
                 f,
                 "the `on slurm` job block calls the script's `fn {name}`, which the Slurm node does not have"
             ),
-            K::RhaiSyntax { message } => write!(f, "Rhai syntax error: {message}"),
+            K::RhaiSyntax { message, .. } => write!(f, "Rhai syntax error: {message}"),
             K::HostArity {
                 name,
                 declared,
@@ -290,9 +320,10 @@ impl CheckErrorKind {
             K::UnknownCommand { .. } | K::BadProgramPath { .. } => "flow::check::unknown_command",
             K::UnknownFunction { .. } => "flow::check::unknown_function",
             K::Arity { .. } | K::HostArity { .. } => "flow::check::arity",
-            K::UnknownVariable { .. } | K::AssignUndeclared { .. } => {
+            K::UnknownVariable { .. } | K::UnknownName { .. } | K::AssignUndeclared { .. } => {
                 "flow::check::unknown_variable"
             }
+            K::PythonCall { .. } => "flow::check::unknown_function",
             K::PoolSize { .. } => "flow::check::pool_size",
             K::BadAmount { .. } => "flow::check::bad_amount",
             K::StageAfterSink { .. } => "flow::check::stage_after_sink",
@@ -340,6 +371,23 @@ impl CheckErrorKind {
                  variable write `\\${name}`, or declare it first: `let {name} = …`"
             ),
             K::UnknownVariable { name, .. } => format!("declare it first: `let {name} = …`"),
+            K::UnknownName {
+                python: Some(p), ..
+            } => p.clone(),
+            K::UnknownName {
+                suggestion: Some(s),
+                ..
+            } => format!("did you mean `{s}`?"),
+            K::UnknownName {
+                name,
+                in_fn: Some(f),
+                ..
+            } => format!(
+                "a `fn` sees only its parameters: declare it in the body (`let {name} = …`), \
+                 or pass it as a parameter, `fn {f}(…, {name})`"
+            ),
+            K::UnknownName { name, .. } => format!("declare it first: `let {name} = …`"),
+            K::PythonCall { help, .. } => help.clone(),
             K::AssignUndeclared { name } => format!("declare it: `let {name} = …`"),
             K::PoolSize { .. } => {
                 "write `pool 1` for one worker, or leave the size out for one per CPU".into()
@@ -367,7 +415,7 @@ impl CheckErrorKind {
                  `fn {name}` inside the block, or do that work before the pool (`map {name}`) \
                  and send the result as the items"
             ),
-            K::RhaiSyntax { message } if is_flow_statement_word(message) => {
+            K::RhaiSyntax { message, .. } if is_flow_statement_word(message) => {
                 let word = ["spawn", "join", "cancel"]
                     .into_iter()
                     .find(|w| message.contains(&format!("'{w}'")))
@@ -377,6 +425,7 @@ impl CheckErrorKind {
                      first (`let h = {word} …`), then use the name (`hs.push(h)`)"
                 )
             }
+            K::RhaiSyntax { hint: Some(h), .. } => h.clone(),
             K::RhaiSyntax { .. } => {
                 "blocks and expressions are Rhai: see https://rhai.rs/book/".into()
             }
@@ -398,7 +447,11 @@ impl CheckErrorKind {
             K::BadProgramPath { .. } => "not executable",
             K::UnknownFunction { .. } => "no such fn",
             K::Arity { .. } | K::HostArity { .. } => "called here",
-            K::UnknownVariable { .. } | K::AssignUndeclared { .. } => "not declared",
+            K::UnknownVariable { .. } | K::UnknownName { .. } | K::AssignUndeclared { .. } => {
+                "not declared"
+            }
+            K::PythonCall { method: true, .. } => "no such method",
+            K::PythonCall { .. } => "no such function",
             K::PoolSize { .. } => "no workers",
             K::BadAmount { .. } => "meaningless amount",
             K::StageAfterSink { .. } => "nothing reaches this stage",

@@ -2,6 +2,8 @@
 
 use super::fns::Fns;
 use super::programs::{Lookup, Programs};
+use super::quick_hash::QuickHash;
+use super::rhai_names::Reads;
 use super::scope::{Scopes, Var};
 use super::{CheckError, CheckErrorKind as K};
 use crate::ast::{
@@ -10,6 +12,8 @@ use crate::ast::{
 };
 use crate::Span;
 use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// What the checker may assume beyond the script itself.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +24,11 @@ pub struct CheckOptions {
     pub known_fns: Vec<(String, usize)>,
     /// Search path for programs (default: the `PATH` environment variable).
     pub path: Option<std::ffi::OsString>,
+    /// The host registers with Rhai's own API (`Engine::register`), which may give Rhai code
+    /// names the checker cannot see (a module's constants, a variable resolver, functions of
+    /// any name): a name Rhai code reads that the checker does not know is then left to the
+    /// run instead of being `flow::check::unknown_variable`.
+    pub open_names: bool,
 }
 
 /// Check a script; on success return its plan (what the tests look at).
@@ -72,6 +81,15 @@ struct Checker<'s> {
     /// Checking the text of `sh "…"`: a `$name` there may have been meant for the shell.
     in_sh: bool,
     errors: Vec<CheckError>,
+    /// The names Rhai texts read, by text (`None`: nothing to look at).
+    reads: HashMap<&'s str, Option<Rc<Reads>>, QuickHash>,
+    /// A bare Rhai engine that compiles the texts whose names need a look.
+    rhai: Option<rhai::Engine>,
+    /// Names the script declares anywhere (`let`, `for`, `catch`): a `fn` body naming one
+    /// is the `fn_script_variable` trap's to report.
+    script_vars: Option<HashSet<&'s str, QuickHash>>,
+    ast: &'s Ast,
+    open_names: bool,
 }
 
 /// An `on slurm` job block (`exec { … } on slurm`) being checked: it runs as `flow -c` on a
@@ -97,6 +115,11 @@ impl<'s> Checker<'s> {
             on_node: None,
             in_sh: false,
             errors: vec![],
+            reads: HashMap::default(),
+            rhai: None,
+            script_vars: None,
+            ast,
+            open_names: opts.open_names,
         }
     }
 
@@ -122,7 +145,7 @@ impl<'s> Checker<'s> {
 
     fn stmt(&mut self, s: &'s Stmt) {
         match &s.kind {
-            StmtKind::Fn { .. } => {}
+            StmtKind::Fn { name, params, code } => self.fn_names(name, params, code),
             StmtKind::Rhai(r) | StmtKind::Throw(r) => self.node_rhai(r),
             StmtKind::Let { name, value } => {
                 let var = match value {
@@ -342,7 +365,7 @@ impl<'s> Checker<'s> {
             .pool(o, span, &mut self.programs, &mut self.errors);
     }
 
-    fn command(&mut self, c: &Command) {
+    fn command(&mut self, c: &'s Command) {
         for (_, v) in &c.env {
             self.word(v);
         }
@@ -398,11 +421,11 @@ impl<'s> Checker<'s> {
         self.error(span, kind);
     }
 
-    fn word(&mut self, w: &Word) {
+    fn word(&mut self, w: &'s Word) {
         self.parts(&w.parts);
     }
 
-    fn parts(&mut self, parts: &[WordPart]) {
+    fn parts(&mut self, parts: &'s [WordPart]) {
         for p in parts {
             match p {
                 WordPart::Var(v) => self.var(v),
@@ -449,9 +472,16 @@ impl<'s> Checker<'s> {
         true
     }
 
-    /// Rhai code inside an `on slurm` job block: the names it reads from outside the block
-    /// (found as the `fn` body trap finds them) and the script's `fn`s it calls are reported.
-    fn node_rhai(&mut self, r: &Rhai) {
+    /// Rhai code of the script, where it stands: the names it reads must be variables there
+    /// (see [`Checker::rhai_names`]); inside an `on slurm` job block, the names it reads from
+    /// outside the block (found as the `fn` body trap finds them) and the script's `fn`s it
+    /// calls are reported.
+    fn node_rhai(&mut self, r: &'s Rhai) {
+        self.rhai_names(r, &[]);
+        self.slurm_rhai(r);
+    }
+
+    fn slurm_rhai(&mut self, r: &Rhai) {
         let Some(node) = &self.on_node else { return };
         let scopes = &self.scopes;
         let found = super::traps::outer_names(&r.code, Default::default(), |w| {
@@ -486,10 +516,20 @@ impl<'s> Checker<'s> {
         self.error(span, K::SlurmCallsFn { name, defined });
     }
 
-    fn callable(&mut self, f: &Callable, stage: &str, expected: usize) {
+    fn callable(&mut self, f: &'s Callable, stage: &str, expected: usize) {
         let name = match f {
             Callable::Fn(name) => name,
-            Callable::Block(r) => return self.node_rhai(r),
+            Callable::Block(r) => {
+                // What the stage binds for its block (`runtime/eval.rs`, `pool/worker.rs`).
+                let bound: &[&str] = match stage {
+                    "reduce" => &["acc", "it"],
+                    "pool map" => &["it", "seq", "slot"],
+                    _ => &["it"],
+                };
+                self.rhai_names(r, bound);
+                self.slurm_rhai(r);
+                return;
+            }
         };
         self.node_fn(&name.name, name.span);
         let kind = match self.fns.get(&name.name) {
@@ -509,7 +549,138 @@ impl<'s> Checker<'s> {
         self.error(name.span, kind);
     }
 
-    fn amount(&mut self, a: &Amount, what: &str, min: i64) {
+    /// The names `r` reads that are no variable in scope nor `bound` by its stage (`it`,
+    /// `acc`, …), and its calls of Python names (`rhai_names.rs` finds them in Rhai's syntax
+    /// tree; most texts need no compile, for they name only variables in scope).
+    fn rhai_names(&mut self, r: &'s Rhai, bound: &[&str]) {
+        if self.open_names {
+            return;
+        }
+        let (scopes, fns) = (&self.scopes, &self.fns);
+        let known = |w: &str| bound.contains(&w) || scopes.get(w).is_some() || fns.get(w).is_some();
+        if super::rhai_names::nothing_to_find(&r.code, known) {
+            return;
+        }
+        let Some(reads) = self.reads_of(&r.code) else {
+            return;
+        };
+        for read in &reads.names {
+            let name = read.name.as_str();
+            if bound.contains(&name)
+                || self.scopes.get(name).is_some()
+                || self.fns.get(name).is_some()
+            {
+                continue;
+            }
+            let locals = reads.locals.iter().map(String::as_str);
+            let suggestion = self
+                .scopes
+                .suggest_among(name, locals.chain(bound.iter().copied()));
+            self.unknown_name(r.span.start, read, suggestion, None);
+        }
+        self.python_calls(r.span.start, &reads);
+    }
+
+    /// A `fn` statement's body: it sees its parameters, the script's `fn`s and what it
+    /// declares; a script variable it names is the `fn_script_variable` trap's.
+    fn fn_names(&mut self, fname: &Ident, params: &'s [Ident], code: &'s Rhai) {
+        if self.open_names {
+            return;
+        }
+        let Some(body_at) = code.code.find('{') else {
+            return;
+        };
+        let body = &code.code[body_at..];
+        if self.script_vars.is_none() {
+            self.script_vars = Some(script_vars(&self.ast.stmts));
+        }
+        if super::rhai_names::nothing_to_find(body, |w| self.fn_knows(params, w)) {
+            return;
+        }
+        let Some(reads) = self.reads_of(body) else {
+            return;
+        };
+        let start = code.span.start + body_at;
+        for read in &reads.names {
+            if self.fn_knows(params, &read.name) {
+                continue;
+            }
+            let candidates = params
+                .iter()
+                .map(|p| p.name.as_str())
+                .chain(reads.locals.iter().map(String::as_str));
+            let suggestion = super::suggest::closest(&read.name, candidates);
+            self.unknown_name(start, read, suggestion, Some(&fname.name));
+        }
+        self.python_calls(start, &reads);
+    }
+
+    /// Whether a `fn` body with these parameters may name `w` (a script variable is the
+    /// trap's to report).
+    fn fn_knows(&self, params: &[Ident], w: &str) -> bool {
+        params.iter().any(|p| p.name == w)
+            || self.fns.get(w).is_some()
+            || self.script_vars.as_ref().is_some_and(|v| v.contains(w))
+    }
+
+    fn unknown_name(
+        &mut self,
+        start: usize,
+        read: &super::rhai_names::Read,
+        suggestion: Option<String>,
+        in_fn: Option<&str>,
+    ) {
+        let at = start + read.at;
+        let python = crate::script::python::variable(&read.name).map(str::to_string);
+        let kind = K::UnknownName {
+            name: read.name.clone(),
+            suggestion: suggestion.filter(|_| python.is_none()),
+            in_fn: in_fn.map(str::to_string),
+            python,
+        };
+        self.error(Span::new(at, at + read.name.len()), kind);
+    }
+
+    /// Calls of Python names that flow's engine certainly lacks, unless the script or the
+    /// host defines a function of that name.
+    fn python_calls(&mut self, start: usize, reads: &Reads) {
+        for c in &reads.calls {
+            if self.fns.get(&c.name).is_some() {
+                continue;
+            }
+            let Some(fix) =
+                crate::script::python::call(&c.name, c.method, c.args, c.first.as_deref())
+            else {
+                continue;
+            };
+            if fix.certain {
+                let at = start + c.at;
+                let kind = K::PythonCall {
+                    name: c.name.clone(),
+                    method: c.method,
+                    help: fix.help,
+                };
+                self.error(Span::new(at, at + c.name.len()), kind);
+            }
+        }
+    }
+
+    /// What `code` reads, compiled once per distinct text.
+    fn reads_of(&mut self, code: &'s str) -> Option<Rc<Reads>> {
+        if let Some(r) = self.reads.get(code) {
+            return r.clone();
+        }
+        let engine = self.rhai.get_or_insert_with(|| {
+            let mut e = rhai::Engine::new_raw();
+            e.set_optimization_level(rhai::OptimizationLevel::None);
+            e
+        });
+        let r = super::rhai_names::reads(engine, code).map(Rc::new);
+        self.reads.insert(code, r.clone());
+        r
+    }
+
+    fn amount(&mut self, a: &'s Amount, what: &str, min: i64) {
         match *a {
             Amount::Int(value, span) if value < min => {
                 let what = what.into();
@@ -519,6 +690,50 @@ impl<'s> Checker<'s> {
             Amount::Int(..) => {}
         }
     }
+}
+
+/// Every name the script's statements declare as a variable, in blocks too: `let`, `for`,
+/// `catch`.
+fn script_vars(stmts: &[Stmt]) -> HashSet<&str, QuickHash> {
+    let mut out = HashSet::default();
+    let mut todo: Vec<&[Stmt]> = vec![stmts];
+    while let Some(stmts) = todo.pop() {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Let { name, value } => {
+                    out.insert(name.name.as_str());
+                    if let LetValue::Spawn(Spawn {
+                        body: SpawnBody::Block(b),
+                        ..
+                    }) = value
+                    {
+                        todo.push(b);
+                    }
+                }
+                StmtKind::Spawn(Spawn {
+                    body: SpawnBody::Block(b),
+                    ..
+                })
+                | StmtKind::OnInterrupt { body: b, .. } => todo.push(b),
+                StmtKind::For { var, body, .. } => {
+                    out.insert(var.name.as_str());
+                    todo.push(body);
+                }
+                StmtKind::If {
+                    then, otherwise, ..
+                } => {
+                    todo.push(then);
+                    todo.extend(otherwise.as_deref());
+                }
+                StmtKind::Try { var, .. } => {
+                    out.extend(var.iter().map(|v| v.name.as_str()));
+                    todo.extend(s.kind.nested());
+                }
+                k => todo.extend(k.nested()),
+            }
+        }
+    }
+    out
 }
 
 /// `span` without the whitespace the parser may include at its ends.

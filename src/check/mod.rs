@@ -11,6 +11,7 @@ mod plan_render;
 pub(crate) mod programs;
 mod quick_hash;
 mod rhai_key;
+mod rhai_names;
 mod rhai_syntax;
 mod scope;
 mod shell;
@@ -27,5 +28,7 @@ pub use plan::Plan;
 
 #[cfg(test)]
 mod checker_tests;
+#[cfg(test)]
+mod names_tests;
 #[cfg(test)]
 mod plan_tests;

@@ -126,9 +126,10 @@ impl<'a> Walker<'a> {
             ));
             return;
         }
+        let hint = crate::script::python::syntax_hint(&r.code);
         self.errors.push(CheckError::new(
             Span::new(at, end),
-            CheckErrorKind::RhaiSyntax { message },
+            CheckErrorKind::RhaiSyntax { message, hint },
         ));
     }
 
@@ -281,7 +282,7 @@ fn is_small_integer(code: &str) -> bool {
 }
 
 /// Byte offset within `code` of a Rhai position (1-based line and column).
-fn snippet_offset(code: &str, pos: rhai::Position) -> Option<usize> {
+pub(super) fn snippet_offset(code: &str, pos: rhai::Position) -> Option<usize> {
     let (line, col) = (pos.line()?, pos.position().unwrap_or(1));
     crate::script::position::offset(code, line, col)
 }

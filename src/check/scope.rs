@@ -71,7 +71,19 @@ impl<'a> Scopes<'a> {
 
     /// The closest name in scope to `name`.
     pub(crate) fn suggest(&self, name: &str) -> Option<String> {
+        self.suggest_among(name, std::iter::empty())
+    }
+
+    /// The closest name to `name` in scope or among `more`.
+    pub(crate) fn suggest_among<'m>(
+        &self,
+        name: &str,
+        more: impl Iterator<Item = &'m str>,
+    ) -> Option<String>
+    where
+        'a: 'm,
+    {
         let names = self.stack.iter().flat_map(|s| s.keys().copied());
-        super::suggest::closest(name, names)
+        super::suggest::closest(name, names.chain(more))
     }
 }

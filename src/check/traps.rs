@@ -10,7 +10,9 @@ use crate::Span;
 use std::collections::{HashMap, HashSet};
 
 /// Add the traps found in `stmts` to `errors` / `warnings`; a Rhai syntax error that a trap
-/// explains (`let out = ls data`) is replaced by the trap.
+/// explains (`let out = ls data`) is replaced by the trap, and so are unknown names that a
+/// warning explains (`let out = ls -l`, Rhai's `ls - l`, where neither is a variable): the
+/// warning is then an error.
 pub(crate) fn check(
     stmts: &[Stmt],
     src: &str,
@@ -22,11 +24,24 @@ pub(crate) fn check(
         found: vec![],
         src,
         fns: vec![],
+        top: stmts,
     };
     t.fn_spans(stmts);
     t.collect(stmts);
     t.stmts(stmts);
-    for e in t.found {
+    for mut e in t.found {
+        if let CheckErrorKind::Trap { warning, .. } = &mut e.kind {
+            let unknown = |x: &CheckError| {
+                matches!(x.kind, CheckErrorKind::UnknownName { .. }) && inside(x.span, e.span)
+            };
+            if *warning && errors.iter().any(unknown) {
+                *warning = false;
+                let span = e.span;
+                errors.retain(|x| {
+                    !(matches!(x.kind, CheckErrorKind::UnknownName { .. }) && inside(x.span, span))
+                });
+            }
+        }
         if let CheckErrorKind::Trap { warning: false, .. } = e.kind {
             errors.retain(|x| {
                 !(matches!(x.kind, CheckErrorKind::RhaiSyntax { .. }) && inside(x.span, e.span))
@@ -50,6 +65,8 @@ struct Traps<'a> {
     src: &'a str,
     /// Where the script's `fn`s are: their names are their own, never the script's.
     fns: Vec<Span>,
+    /// The script's statements.
+    top: &'a [Stmt],
 }
 
 impl<'a> Traps<'a> {
@@ -214,14 +231,39 @@ impl<'a> Traps<'a> {
     fn fn_body(&mut self, fname: &str, params: &[crate::ast::Ident], code: &crate::ast::Rhai) {
         let body_at = code.code.find('{').unwrap_or(0);
         let body = &code.code[body_at..];
-        let params = params.iter().map(|p| p.name.as_str()).collect();
+        let param_list: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        let params = param_list.iter().copied().collect();
+        // Looked for only when there is something to report: a walk of the whole script.
+        let mut used = None;
         for (at, w) in outer_names(body, params, |w| self.vars.contains_key(w)) {
+            let used = *used.get_or_insert_with(|| callable_use(self.top, fname));
             let start = code.span.start + body_at + at;
+            let with = param_list
+                .iter()
+                .copied()
+                .chain([w])
+                .collect::<Vec<_>>()
+                .join(", ");
+            // A stage that names the `fn` calls it with the item only: the fix is a block
+            // that passes the variable too (an arity error otherwise).
+            let help = match used {
+                Some((stage, name, reduce)) => {
+                    let head = self.src[stage.start..name.start].trim_end();
+                    let args = if reduce { "acc, it" } else { "it" };
+                    format!(
+                        "pass it as a parameter, `fn {fname}({with})`, and call it from a block \
+                         that passes it: `{head} {{ {fname}({args}, {w}) }}`"
+                    )
+                }
+                None => {
+                    format!("pass it as a parameter: `fn {fname}({with})` and call it with `{w}`")
+                }
+            };
             self.found.push(CheckError::trap(
                 Span::new(start, start + w.len()),
                 "flow::check::fn_script_variable",
                 format!("the body of `fn {fname}` names the script variable `{w}`, which a `fn` cannot see"),
-                format!("pass it as a parameter: `fn {fname}(…, {w})` and call it with `{w}`"),
+                help,
                 false,
             ));
         }
@@ -436,6 +478,59 @@ impl<'a> Traps<'a> {
             ));
         }
     }
+}
+
+/// The first stage that names `fname` as its callable (`map f`, `pool 4 map f`): the
+/// stage's span, the name's, and whether it is `reduce` (which passes `acc, it`).
+fn callable_use(stmts: &[Stmt], fname: &str) -> Option<(Span, Span, bool)> {
+    let in_pipeline = |p: &Pipeline| {
+        p.stages.iter().find_map(|st| {
+            let (c, reduce) = match &st.kind {
+                StageKind::Map(c)
+                | StageKind::Filter(c)
+                | StageKind::FlatMap(c)
+                | StageKind::Each(c)
+                | StageKind::Sort(Some(c))
+                | StageKind::Sink(Sink::CountBy(c)) => (c, false),
+                StageKind::Sink(Sink::Reduce { f, .. }) => (f, true),
+                StageKind::Pool(pool) => match &pool.work {
+                    PoolWork::Map(c) => (c, false),
+                    PoolWork::ExecBlock { stmts, .. } => {
+                        return callable_use(stmts, fname);
+                    }
+                    PoolWork::Exec(_) => return None,
+                },
+                _ => return None,
+            };
+            match c {
+                Callable::Fn(n) if n.name == fname => Some((st.span, n.span, reduce)),
+                _ => None,
+            }
+        })
+    };
+    stmts.iter().find_map(|s| match &s.kind {
+        StmtKind::Pipeline(p)
+        | StmtKind::Let {
+            value: LetValue::Pipeline(p),
+            ..
+        } => in_pipeline(p),
+        StmtKind::Spawn(sp)
+        | StmtKind::Let {
+            value: LetValue::Spawn(sp),
+            ..
+        } => match &sp.body {
+            SpawnBody::Pipeline(p) => in_pipeline(p),
+            SpawnBody::Block(b) => callable_use(b, fname),
+        },
+        StmtKind::For { body, .. } | StmtKind::OnInterrupt { body, .. } => {
+            callable_use(body, fname)
+        }
+        StmtKind::If {
+            then, otherwise, ..
+        } => callable_use(then, fname)
+            .or_else(|| callable_use(otherwise.as_deref().unwrap_or(&[]), fname)),
+        k => k.nested().into_iter().find_map(|b| callable_use(b, fname)),
+    })
 }
 
 /// The variables from outside that Rhai text `code` reads: the identifiers for which

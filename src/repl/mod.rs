@@ -153,6 +153,7 @@ fn compile(text: &str, session: &Session, fns: &[(String, usize)], n: usize) -> 
         known_vars: session.vars().into_iter().map(|(k, _)| k).collect(),
         known_fns: fns.to_vec(),
         path: None,
+        open_names: false,
     };
     match Script::compile(SourceFile::new(format!("<entry {n}>"), text), &opts) {
         Ok(s) => Some(s),

@@ -309,7 +309,11 @@ impl Env {
         let help = match inner {
             EvalAltResult::ErrorFunctionNotFound(sig, _) => {
                 crate::script::unit_help::function_not_found(sig, &self.shared.src, at)
+                    .or_else(|| python_call_help(sig, &self.shared.src, at))
                     .or_else(|| array_for_string(sig))
+            }
+            EvalAltResult::ErrorVariableNotFound(name, _) => {
+                crate::script::python::variable(name).map(str::to_string)
             }
             _ => None,
         };
@@ -409,6 +413,39 @@ impl Evaluator {
         };
         r.map_err(|e| self.env.snippet_error(&e, span, snip))
     }
+}
+
+/// The flow spelling of a Python function or method that Rhai did not find: `sig` is
+/// Rhai's `name (type, …)`, the call is at `at` in `src` (a method when a `.` precedes it).
+fn python_call_help(sig: &str, src: &str, at: Option<Span>) -> Option<String> {
+    let (name, types) = sig.split_once(" (")?;
+    let types = types.strip_suffix(')')?;
+    let given = if types.trim().is_empty() {
+        0
+    } else {
+        // Type names hold no commas outside `<…>`: count the top-level ones.
+        let mut depth = 0usize;
+        1 + types
+            .chars()
+            .filter(|c| match c {
+                '<' => {
+                    depth += 1;
+                    false
+                }
+                '>' => {
+                    depth = depth.saturating_sub(1);
+                    false
+                }
+                ',' => depth == 0,
+                _ => false,
+            })
+            .count()
+    };
+    let method = at
+        .and_then(|at| src.get(..at.start))
+        .is_some_and(|before| before.trim_end().ends_with('.'));
+    let args = given.saturating_sub(usize::from(method));
+    crate::script::python::call(name, method, args, None).map(|fix| fix.help)
 }
 
 /// Bind the fast `let`s for `it`; false (nothing bound) if one needs Rhai.

@@ -172,6 +172,26 @@ fn snippet_error(
     env.snippet_error(e, r.span, Some(&super::eval::Snippet::new(r, own)))
 }
 
+/// `if xs { … }` as Python's truthiness: the test to write for a value of type `t`.
+fn truthiness_help(cond: &str, t: &str) -> String {
+    let c = cond.trim();
+    let x = if c.len() <= 40
+        && c.chars()
+            .all(|ch| ch.is_alphanumeric() || "_.[]".contains(ch))
+    {
+        c
+    } else {
+        "x"
+    };
+    let test = match t {
+        "array" | "string" | "map" | "blob" => format!("`if {x}.len() > 0`"),
+        "()" => format!("`if {x} != ()`"),
+        "i64" | "i32" | "f64" | "f32" | "decimal" => format!("`if {x} != 0`"),
+        _ => format!("a comparison, e.g. `if {x} == …`"),
+    };
+    format!("flow has no truthiness (Python's `if xs:`): write the test, {test}")
+}
+
 /// The error for a cancellation, by reason.
 pub(crate) fn cancel_error(r: CancelReason, span: Span) -> RunError {
     let kind = match r {
@@ -449,6 +469,7 @@ impl Executor {
                             message: format!("`if` needs true or false, got {t}"),
                         },
                     )
+                    .with_help(truthiness_help(&cond.code, t))
                 })?;
                 self.branch(c, then, otherwise.as_deref(), dest)
             }

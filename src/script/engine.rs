@@ -102,6 +102,19 @@ pub(crate) fn new_engine() -> Engine {
         ))
     });
     e.register_fn("eprint", |x: Dynamic| err_line(&display(&x)));
+    // Python's `print("total:", n)`: the values joined by a space, in one line. (Rhai's
+    // `print` gives the text it returns to `on_print`.)
+    macro_rules! print_n {
+        ($($a:ident),+) => {
+            e.register_fn("print", |$($a: Dynamic),+| joined(&[$($a),+]));
+            e.register_fn("eprint", |$($a: Dynamic),+| err_line(&joined(&[$($a),+])));
+        };
+    }
+    print_n!(a, b);
+    print_n!(a, b, c);
+    print_n!(a, b, c, d);
+    print_n!(a, b, c, d, f);
+    print_n!(a, b, c, d, f, g);
     e.register_fn("sleep", |s: i64| sleep_secs(s as f64));
     e.register_fn("sleep", sleep_secs);
     e.register_fn("env", |name: &str| {
@@ -287,6 +300,11 @@ fn run_fn(cmd: &str, args: &[Dynamic]) -> RResult<ImmutableString> {
 }
 
 /// The display form of a value: strings raw, others as Rhai shows them.
+/// Values as `print` shows them, joined by a space.
+fn joined(vs: &[Dynamic]) -> String {
+    vs.iter().map(display).collect::<Vec<_>>().join(" ")
+}
+
 pub(crate) fn display(v: &Dynamic) -> String {
     if let Some(s) = v.read_lock::<ImmutableString>() {
         return s.to_string();

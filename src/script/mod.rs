@@ -7,6 +7,7 @@ pub(crate) mod fastpath;
 pub(crate) mod in_place;
 pub(crate) mod paths;
 pub(crate) mod position;
+pub(crate) mod python;
 pub(crate) mod quotes;
 pub(crate) mod strings;
 pub(crate) mod unit_help;

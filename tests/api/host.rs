@@ -83,3 +83,29 @@ fn rhai_is_re_exported_for_hosts() {
     e.set_var("m", flow::rhai::Map::new());
     assert_eq!(e.eval::<i64>("let n = m.len()\nn").unwrap(), 0);
 }
+
+/// A misspelt name is a check error; a host that registers with Rhai's API may define names
+/// the checker cannot see (here a global module's constant), so there the name is left to
+/// the run, whose error still names the flow spelling of a Python name.
+#[test]
+fn names_a_host_may_define_are_left_to_the_run() {
+    let e = Engine::new();
+    let d = e.compile("let n = 2\nprint(nn + 1)").unwrap_err();
+    let text = d.render(PLAIN);
+    assert!(text.contains("flow::check::unknown_variable"), "{text}");
+    assert!(text.contains("did you mean `n`?"), "{text}");
+
+    let mut e = Engine::new();
+    e.register(|r| {
+        let mut m = flow::rhai::Module::new();
+        m.set_var("ANSWER", 42_i64);
+        r.register_global_module(m.into());
+    });
+    let s = e.compile("let v = ANSWER + 1\nv").unwrap();
+    assert_eq!(e.run_as::<i64>(&s).unwrap(), 43);
+    let s = e.compile("let done = True\ndone").unwrap();
+    let err = e.run(&s).unwrap_err();
+    let text = s.render_error(&err, PLAIN);
+    assert!(text.contains("Variable not found: True"), "{text}");
+    assert!(text.contains("`true`"), "{text}");
+}

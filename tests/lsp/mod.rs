@@ -253,6 +253,37 @@ fn lsp_session_diagnostics_completion_hover_definition() {
     assert_eq!(c.finish(), 0);
 }
 
+/// A misspelt name in Rhai code is shown as you type, at the name, with the did-you-mean;
+/// the same code and help as `flow check`.
+#[test]
+fn lsp_shows_a_misspelt_variable_in_rhai_code() {
+    let mut c = Client::start();
+    c.initialize();
+    let text = "let total = 3\nfrom [1, 2] | map { it * totl }\nprint(`${total} é ${totl}`)\n";
+    c.open(text);
+    let diags = c.diagnostics();
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    for (d, line) in diags.iter().zip([1, 2]) {
+        assert_eq!(d["code"], "flow::check::unknown_variable");
+        let l = text.lines().nth(line).unwrap();
+        // After `é` (1 UTF-16 unit, 2 bytes) on the second line.
+        let col = utf16_col(l, if line == 1 { "totl" } else { "totl}" }) as u64;
+        assert_eq!(range(d), (line as u64, col, line as u64, col + 4), "{d}");
+        let m = d["message"].as_str().unwrap();
+        assert!(m.contains("help: did you mean `total`?"), "{d}");
+    }
+    crate::harness::Flow::new()
+        .script(text)
+        .args(&["check", "{}"])
+        .status(2)
+        .stderr_contains("flow::check::unknown_variable")
+        .stderr_contains("did you mean `total`?")
+        .run();
+    c.change(2, &text.replace("totl", "total"));
+    assert_eq!(c.diagnostics(), Vec::<Value>::new());
+    assert_eq!(c.finish(), 0);
+}
+
 #[test]
 fn lsp_shutdown_and_exit_sent_together_is_status_0() {
     let mut c = Client::start();
