@@ -196,7 +196,8 @@ pub(crate) fn job_options(words: &[&str]) -> JobOptions {
         }
         i += 1;
     }
-    o.used = i;
+    // (A value-taking option last, `-j`, has stepped past the end.)
+    o.used = i.min(words.len());
     o
 }
 

@@ -111,11 +111,14 @@ fn parallel_spellings() {
         "{#}",
         "`pool 2 exec echo ${seq} ${basename(it)}`",
     );
+    // `{//}` reads as a `{` and a comment, never closed: it is the one the error names.
     fixes(
         "cat l | pool exec echo {%} {//} {/.}",
-        "{%}",
+        "{//}",
         "${slot} ${dirname(it)} ${stem(it)}",
     );
+    fixes("cat l | pool -j", "-j", "`pool N`");
+    fixes("cat l | pool --joblog", "--joblog", "log \"N\"");
     fixes(
         "cat l | pool exec echo {1}",
         "{1}",
@@ -361,4 +364,9 @@ fn parallel_where_it_is_not_installed() {
         "{help}"
     );
     assert_eq!(super::program(src, "parallel", span, true), None);
+    // Options with their values missing: no panic, and no option is lost.
+    for words in [&["-j"][..], &["--joblog"], &["-j", "2", "--retries"]] {
+        let o = super::parallel::job_options(words);
+        assert_eq!(o.used, words.len(), "{words:?}");
+    }
 }
