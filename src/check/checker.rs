@@ -153,6 +153,11 @@ impl<'s> Checker<'s> {
                     LetValue::Expr(e) if is_plain_literal(&e.code) => Var::Value(Some(name.span)),
                     LetValue::Expr(e) => {
                         self.node_rhai(e);
+                        let programs = &mut self.programs;
+                        self.errors
+                            .extend(super::foreign::backtick_command(&name.name, e, |p| {
+                                matches!(programs.lookup(p), Lookup::Found)
+                            }));
                         Var::Maybe(Some(name.span))
                     }
                     LetValue::Pipeline(p) => {
@@ -312,6 +317,8 @@ impl<'s> Checker<'s> {
         match &pool.work {
             PoolWork::Map(f) => self.callable(f, "pool map", 1),
             PoolWork::Exec(c) => {
+                self.errors
+                    .extend(super::foreign::pool_job(c, span, self.src));
                 self.scopes.push();
                 self.scopes.declare("it", Var::Value(None));
                 self.scopes.declare("seq", Var::Value(None));
@@ -320,6 +327,8 @@ impl<'s> Checker<'s> {
                 self.scopes.pop();
             }
             PoolWork::ExecBlock { stmts, span: block } => {
+                self.errors
+                    .extend(super::foreign::pool_block(stmts, self.src));
                 // On Slurm the block runs on a node: what is declared from here out is
                 // all it has.
                 let slurm = pool.opts.slurm.is_some();
@@ -383,7 +392,10 @@ impl<'s> Checker<'s> {
                 self.error(c.program.span, K::AssignUndeclared { name });
             }
             Some(name) => {
-                self.program(&name, c.program.span);
+                self.program(&name, c);
+                if !name.starts_with('#') {
+                    self.errors.extend(super::foreign::hash_word(c));
+                }
                 self.errors
                     .extend(super::shell::shell_string(&name, &c.args));
                 self.errors.extend(super::shell::sh_value(&name, &c.args));
@@ -402,8 +414,19 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn program(&mut self, name: &str, span: Span) {
-        let kind = match self.programs.lookup(name) {
+    fn program(&mut self, name: &str, c: &Command) {
+        let span = c.program.span;
+        // Another language's word (`cd`, `while`, `# …`, `name=world`): its fix, not
+        // did-you-mean.
+        let lookup = self.programs.lookup(name);
+        let on_path = matches!(lookup, Lookup::Found);
+        if matches!(lookup, Lookup::Found | Lookup::NotOnPath) {
+            if let Some(e) = super::foreign::program(self.src, name, c, on_path) {
+                self.errors.push(e);
+                return;
+            }
+        }
+        let kind = match lookup {
             Lookup::Found => return,
             Lookup::NotOnPath => K::UnknownCommand {
                 name: name.into(),
@@ -430,7 +453,10 @@ impl<'s> Checker<'s> {
             match p {
                 WordPart::Var(v) => self.var(v),
                 WordPart::Interp(inner) => self.parts(inner),
-                WordPart::Expr(r) => self.node_rhai(r),
+                WordPart::Expr(r) => {
+                    self.node_rhai(r);
+                    self.env_expr(r);
+                }
                 WordPart::Bare(_) | WordPart::Quoted(_) => {}
             }
         }
@@ -441,13 +467,37 @@ impl<'s> Checker<'s> {
             return;
         }
         if self.scopes.get(&v.name).is_none() {
+            let suggestion = self.scopes.suggest(&v.name);
+            // `$HOME`: an environment variable (unless a script variable was misspelt).
+            let env = (!self.in_sh
+                && (suggestion.is_none() || std::env::var_os(&v.name).is_some()))
+            .then(|| super::foreign::variable(&v.name, v.span))
+            .flatten();
+            if let Some(e) = env {
+                self.errors.push(e);
+                return;
+            }
             let kind = K::UnknownVariable {
                 name: v.name.clone(),
-                suggestion: self.scopes.suggest(&v.name),
+                suggestion,
                 in_sh: self.in_sh,
             };
             self.error(v.span, kind);
         }
+    }
+
+    /// `${HOME}`: a lone name that no script variable has, of an environment variable.
+    fn env_expr(&mut self, r: &Rhai) {
+        let name = r.code.trim();
+        if !is_ident(name) || self.in_sh || self.scopes.get(name).is_some() {
+            return;
+        }
+        if self.captured(name, r.span) {
+            return;
+        }
+        let at = r.span.start + (r.code.len() - r.code.trim_start().len());
+        let span = Span::new(at, at + name.len());
+        self.errors.extend(super::foreign::variable(name, span));
     }
 
     /// Inside an `on slurm` job block, a name declared outside it: reported (once per name

@@ -4,6 +4,7 @@ mod channels;
 mod check_error;
 mod checker;
 mod fns;
+mod foreign;
 mod host_calls;
 mod plan;
 mod plan_build;
@@ -28,6 +29,8 @@ pub use plan::Plan;
 
 #[cfg(test)]
 mod checker_tests;
+#[cfg(test)]
+mod foreign_tests;
 #[cfg(test)]
 mod names_tests;
 #[cfg(test)]

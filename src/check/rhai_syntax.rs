@@ -126,6 +126,14 @@ impl<'a> Walker<'a> {
             ));
             return;
         }
+        // `$(…)`, `make(chan …)`, `lambda x: …`, `[ -f x ]`: another language's spelling.
+        if let Some(f) = crate::syntax::foreign::in_rhai(&r.code, r.span.start) {
+            let message = format!("Rhai syntax error: {}", f.message);
+            let code = "flow::check::rhai_syntax";
+            self.errors
+                .push(CheckError::trap(f.span, code, message, f.help, false));
+            return;
+        }
         let hint = crate::script::python::syntax_hint(&r.code);
         self.errors.push(CheckError::new(
             Span::new(at, end),

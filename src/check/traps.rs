@@ -44,7 +44,15 @@ pub(crate) fn check(
         }
         if let CheckErrorKind::Trap { warning: false, .. } = e.kind {
             errors.retain(|x| {
-                !(matches!(x.kind, CheckErrorKind::RhaiSyntax { .. }) && inside(x.span, e.span))
+                let rhai = matches!(
+                    x.kind,
+                    CheckErrorKind::RhaiSyntax { .. }
+                        | CheckErrorKind::Trap {
+                            code: "flow::check::rhai_syntax",
+                            ..
+                        }
+                );
+                !(rhai && inside(x.span, e.span))
             });
             errors.push(e);
         } else {
@@ -191,6 +199,13 @@ impl<'a> Traps<'a> {
     /// `let out = ls data`: a word, a space and more, which Rhai cannot take.
     fn let_command(&mut self, name: &str, r: &crate::ast::Rhai) {
         let code = r.code.trim();
+        // `let n = $(wc -l < f)`, `let r = await task`: bash's and Python's spellings.
+        if let Some((message, help)) = crate::syntax::foreign::let_value(name, code) {
+            let code = "flow::check::let_command";
+            self.found
+                .push(CheckError::trap(r.span, code, message, help, false));
+            return;
+        }
         let Some((first, rest)) = code.split_once([' ', '\t']) else {
             return;
         };

@@ -34,6 +34,9 @@ pub(crate) struct Builder<'s> {
     /// before the first half's names are known (`None`: not recorded).
     misses: Option<Vec<String>>,
     pub(crate) errors: Vec<ParseError>,
+    /// The shell's `$1`, `$(…)`… in the words of the command being built: errors unless the
+    /// command hands them to a program that reads them (`sh "…"`, `bash -c`, `awk`).
+    dollars: Vec<super::foreign::Foreign>,
 }
 
 /// Operators that, after a variable at statement start, make the statement a Rhai
@@ -158,6 +161,7 @@ impl<'s> Builder<'s> {
             vars,
             misses: None,
             errors: vec![],
+            dollars: vec![],
         }
     }
 
@@ -386,6 +390,7 @@ impl<'s> Builder<'s> {
                     vars: std::mem::take(&mut self.vars),
                     misses: self.misses.take(),
                     errors: vec![],
+                    dollars: vec![],
                 };
                 let pl = first_kid(only).map(|x| sub.pipeline(x));
                 self.vars = sub.vars;
@@ -398,6 +403,11 @@ impl<'s> Builder<'s> {
             }
             Err(e) => {
                 let pos = super::parser::pipeline_stop(text, &e.location) + span.start;
+                // `Channel.of(…)`: another language's spelling, with flow's.
+                if let Some(f) = super::foreign::at_stop(self.src, pos) {
+                    self.errors.push(f.into());
+                    return None;
+                }
                 let found = super::parser::found_at(self.src, pos);
                 self.err(
                     Span::new(pos, (pos + 1).min(self.src.len()).max(pos)),

@@ -2,6 +2,7 @@
 
 pub mod ast;
 mod build;
+pub(crate) mod foreign;
 pub(crate) mod parse_error;
 pub(crate) mod parser;
 mod prescan;

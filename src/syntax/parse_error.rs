@@ -53,6 +53,9 @@ pub enum ParseErrorKind {
     TryWithoutCatch,
     /// `throw` with nothing to throw.
     ThrowWithoutValue,
+    /// Another language's syntax (bash, GNU parallel, Python, Go, Nextflow): what it is, and
+    /// flow's spelling (`syntax::foreign`).
+    Foreign { message: String, help: String },
 }
 
 impl ParseError {
@@ -93,6 +96,7 @@ impl fmt::Display for ParseError {
             K::ReservedWord { word } => write!(f, "`{word}` is a reserved word here"),
             K::TryWithoutCatch => write!(f, "`try` without a `catch` block"),
             K::ThrowWithoutValue => write!(f, "`throw` needs a value: the error message"),
+            K::Foreign { message, .. } => write!(f, "{message}"),
         }
     }
 }
@@ -121,6 +125,7 @@ impl Diagnostic for ParseError {
             K::ReservedWord { .. } => "flow::parse::reserved_word",
             K::TryWithoutCatch => "flow::parse::try_without_catch",
             K::ThrowWithoutValue => "flow::parse::throw_without_value",
+            K::Foreign { .. } => "flow::parse::foreign_syntax",
         };
         Some(Box::new(code))
     }
@@ -158,6 +163,7 @@ impl Diagnostic for ParseError {
                 "add a handler after the block: `try { … } catch e { print(e.message) }`".into()
             }
             K::ThrowWithoutValue => "write `throw \"what went wrong\"`".into(),
+            K::Foreign { help, .. } => help.clone(),
             K::ElseWithoutIf => "`else` must follow the `}` of an `if` block".into(),
             K::MissingTaskNames { keyword } => {
                 format!(
@@ -189,6 +195,10 @@ impl Diagnostic for ParseError {
             )),
             K::Unexpected { expected, .. } => labels.push(LabeledSpan::new_with_span(
                 Some(format!("expected {expected}")),
+                self.span,
+            )),
+            K::Foreign { .. } => labels.push(LabeledSpan::new_with_span(
+                Some("not flow".into()),
                 self.span,
             )),
             _ => labels.push(LabeledSpan::new_with_span(Some("here".into()), self.span)),

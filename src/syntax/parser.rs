@@ -135,6 +135,14 @@ fn pest_error(
     brackets: &prescan::Brackets,
 ) -> ParseError {
     let pos = error_pos(&e.location);
+    // GNU parallel's `{//}` reads as a `{` and a comment, never closed: named as parallel's.
+    if let Some((open, _)) = brackets.unclosed {
+        if super::foreign::is_replacement_token(&src[open..]) {
+            if let Some(f) = super::foreign::at_stop(src, open) {
+                return f.into();
+            }
+        }
+    }
     if let Some(at) = brackets.unclosed_comment {
         return ParseError::new(
             Span::new(at, at + 2),
@@ -162,6 +170,11 @@ fn pest_error(
                 close,
             },
         );
+    }
+    // Another language's spelling (bash, GNU parallel, Python, Go, Nextflow) named with
+    // flow's; consulted only here, where the parse has already failed.
+    if let Some(f) = super::foreign::at_stop(src, pos) {
+        return f.into();
     }
     let (expected, found) = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {

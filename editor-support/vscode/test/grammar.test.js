@@ -87,6 +87,8 @@ const PINNED = [
   ['let a = spawn { wc -l x }\nlet b = join a', 'join', 'keyword.control'],
   ['try { false } catch e { print(e.message) }', 'catch', 'keyword.control'],
   ['try { false } catch e { print(e.message) }', ['e', 1], 'variable.other.definition'],
+  ['try { false } catch (err) { print(err.message) }', 'catch', 'keyword.control'],
+  ['try { false } catch (err) { print(err.message) }', 'err', 'variable.other.definition'],
   ['for f in glob("*.csv") { cp $f out/ }', 'in', 'keyword.control'],
   ['for f in glob("*.csv") { cp $f out/ }', 'cp', 'entity.name.function.command'],
   ['from 1..=3 | reduce 0 { acc + it }', 'acc', 'variable.language'],

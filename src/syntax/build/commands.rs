@@ -2,10 +2,33 @@
 
 use super::{kid_iter, kids, Builder, P};
 use crate::syntax::ast::{Command, Ident, Redirect, RedirectKind, Rhai, Word, WordPart};
+use crate::syntax::foreign;
 use crate::syntax::parser::Rule;
 
 impl Builder<'_> {
     pub(super) fn command(&mut self, p: P<'_>) -> Command {
+        let mark = self.dollars.len();
+        let cmd = self.command_words(p);
+        let dollars = self.dollars.split_off(mark);
+        fn literal(w: &Word) -> &str {
+            match &w.parts[..] {
+                [WordPart::Bare(s) | WordPart::Quoted(s)] => s.as_str(),
+                _ => "",
+            }
+        }
+        let words = std::iter::once(&cmd.program).chain(&cmd.args).map(literal);
+        if !cmd.shell
+            && !literal(&cmd.program).starts_with('#')
+            && !foreign::interprets_dollar(words)
+        {
+            for f in dollars {
+                self.errors.push(f.into());
+            }
+        }
+        cmd
+    }
+
+    fn command_words(&mut self, p: P<'_>) -> Command {
         let mut cmd = Command {
             unchecked: false,
             env: vec![],
@@ -115,7 +138,18 @@ impl Builder<'_> {
     pub(super) fn part(&mut self, p: P<'_>) -> WordPart {
         match p.as_rule() {
             Rule::bare => WordPart::Bare(p.as_str().into()),
-            Rule::lone_dollar | Rule::dollar => WordPart::Quoted("$".into()),
+            Rule::lone_dollar | Rule::dollar => {
+                let at = self.span(&p);
+                if let Some((len, message, help)) = foreign::dollar(&self.src[at.end..]) {
+                    let span = crate::Span::new(at.start, at.end + len);
+                    self.dollars.push(foreign::Foreign {
+                        span,
+                        message,
+                        help,
+                    });
+                }
+                WordPart::Quoted("$".into())
+            }
             Rule::sq_string => WordPart::Quoted(
                 p.into_inner()
                     .next()

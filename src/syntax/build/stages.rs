@@ -5,6 +5,7 @@ use super::{first_kid, kid_iter, kids, Builder, P};
 use crate::syntax::ast::{
     Amount, Callable, Pipeline, Pool, PoolOpts, PoolSize, PoolWork, Sink, Source, Stage, StageKind,
 };
+use crate::syntax::foreign;
 use crate::syntax::parse_error::ParseErrorKind;
 use crate::syntax::parser::Rule;
 use crate::Span;
@@ -75,6 +76,11 @@ impl Builder<'_> {
                     && (rest.is_empty() || rest.ends_with(',') || names_only)
                 {
                     self.err(span, ParseErrorKind::MissingTaskNames { keyword: k });
+                    return None;
+                }
+                // `count=0`: a shell assignment, not the program `count`.
+                if let Some((message, help)) = foreign::assignment(p.as_str().trim_end()) {
+                    self.err(span, ParseErrorKind::Foreign { message, help });
                     return None;
                 }
                 let fix = format!("^{}", p.as_str().trim_end());
