@@ -386,7 +386,9 @@ impl CheckErrorKind {
                 "a `fn` sees only its parameters: declare it in the body (`let {name} = …`), \
                  or pass it as a parameter, `fn {f}(…, {name})`"
             ),
-            K::UnknownName { name, .. } => format!("declare it first: `let {name} = …`"),
+            // `${HOME}`: an environment variable, read with `env("HOME")`.
+            K::UnknownName { name, .. } => crate::syntax::foreign::env_variable(name)
+                .unwrap_or_else(|| format!("declare it first: `let {name} = …`")),
             K::PythonCall { help, .. } => help.clone(),
             K::AssignUndeclared { name } => format!("declare it: `let {name} = …`"),
             K::PoolSize { .. } => {

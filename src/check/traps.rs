@@ -380,6 +380,8 @@ impl<'a> Traps<'a> {
         let mut uses = false;
         for w in words {
             uses |= parts_name_item(&w.parts);
+            // GNU parallel's `{}`, `{.}`, `:::`: the foreign-spelling check names the fix.
+            uses |= parallel_placeholder(&w.parts);
         }
         if uses {
             return;
@@ -612,6 +614,20 @@ pub(super) fn calls(code: &str) -> Vec<(usize, &str)> {
 }
 
 /// The identifiers of Rhai text with their offsets, skipping strings and comments.
+/// Whether word parts hold GNU parallel's `{}`, `{.}`, `{/}`, `{#}`, `{%}` or `:::`.
+fn parallel_placeholder(parts: &[WordPart]) -> bool {
+    parts.iter().any(|p| match p {
+        WordPart::Bare(b) | WordPart::Quoted(b) => {
+            ["{}", "{.}", "{/}", "{#}", "{%}"]
+                .iter()
+                .any(|m| b.contains(m))
+                || b == ":::"
+        }
+        WordPart::Interp(inner) => parallel_placeholder(inner),
+        WordPart::Var(_) | WordPart::Expr(_) => false,
+    })
+}
+
 /// Whether word parts name the item: `$it`, `${… it …}`, or `seq` / `slot`.
 fn parts_name_item(parts: &[WordPart]) -> bool {
     parts.iter().any(|p| match p {
