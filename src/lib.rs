@@ -58,6 +58,7 @@ mod runtime;
 mod script;
 mod script_file;
 mod syntax;
+mod vocabulary;
 
 pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};

@@ -5,6 +5,8 @@ mod build;
 pub(crate) mod foreign;
 pub(crate) mod parse_error;
 pub(crate) mod parser;
+#[cfg(test)]
+pub(crate) use parser::is_keyword;
 mod prescan;
 pub(crate) mod span;
 mod steps;

@@ -271,6 +271,12 @@ fn keyword_after_exec(src: &str, pos: usize) -> Option<ParseError> {
     ))
 }
 
+/// Whether the grammar reserves `word` (the whole of it) as a keyword.
+pub(crate) fn is_keyword(word: &str) -> bool {
+    ExactParser::parse(ExactRule::keyword, word)
+        .is_ok_and(|mut p| p.next().is_some_and(|k| k.as_str().len() == word.len()))
+}
+
 /// A keyword where a name was wanted (`fn count(…)`, `join first`): it is reserved there.
 fn reserved_at(src: &str, pos: usize, positives: &[ExactRule]) -> Option<String> {
     if !positives.contains(&ExactRule::name) {
@@ -281,9 +287,7 @@ fn reserved_at(src: &str, pos: usize, positives: &[ExactRule]) -> Option<String>
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(rest.len());
     let word = &rest[..len];
-    let whole = ExactParser::parse(ExactRule::keyword, word)
-        .is_ok_and(|mut p| p.next().is_some_and(|k| k.as_str().len() == word.len()));
-    whole.then(|| word.to_string())
+    is_keyword(word).then(|| word.to_string())
 }
 
 /// A pipeline that ends in `|` with nothing after it (the error is found at the next line).

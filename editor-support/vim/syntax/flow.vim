@@ -20,7 +20,7 @@ syn keyword flowRepeat     for in
 " Sources and stages
 syn keyword flowSource     from
 syn keyword flowStage      map filter each flat_map take batch sort by uniq lines json to_json into
-syn keyword flowSink       count sum first last collect text reduce
+syn keyword flowSink       count count_by sum first last collect text reduce
 " Pools and their options
 syn keyword flowPool       pool exec cpus
 syn keyword flowPoolOpt    ordered unordered chunk retries timeout on_error progress log resume

@@ -203,12 +203,12 @@ function classify(text) {
 }
 
 const STMT_START = /^\s*(let|fn|for|if|spawn|on_interrupt|try|throw|join|cancel|from)\b/;
-const AFTER_PIPE = /(^|[^|])\|\s*(map|filter|each|flat_map|take|skip|batch|sort|uniq|lines|json|to_json|into|count|sum|first|last|collect|text|reduce|pool)\b/g;
+const AFTER_PIPE = /(^|[^|])\|\s*(map|filter|each|flat_map|take|skip|batch|sort|uniq|lines|json|to_json|into|count_by|count|sum|first|last|collect|text|reduce|pool)\b/g;
 const TIMED = /\b(timeout|grace)\s+(\d+(?:\.\d+)?(?:ms|s|m|h))\b/g;
 // (Not the `|` that ends a Rhai closure's parameters: `xs.reduce(|a, b| a + b)`.)
 const COMMAND_AFTER_PIPE = /(^|[^|])(?<![(,=]\s*\|[\w, ]*)\|\s*([a-z][\w.-]*)(?=\s|$)/g;
 const KEYWORDS = new Set(('fn let from spawn daemon join timeout on_interrupt grace pool exec map filter each ' +
-  'flat_map take skip batch sort uniq count sum first last collect reduce lines text json into unchecked ' +
+  'flat_map take skip batch sort uniq count count_by sum first last collect reduce lines text json into unchecked ' +
   'ordered unordered chunk retries on_error progress log resume if else for in cancel to_json try catch throw sh').split(' '));
 
 function checkFile(grammar, file, stats) {
