@@ -115,6 +115,7 @@ mod tests {
             "editor-support/vim/syntax/flow.vim",
             "editor-support/vscode/syntaxes/flow.tmLanguage.json",
             "editor-support/vscode/test/grammar.test.js",
+            "tests/fuzz_parse/generate.rs",
         ] {
             let text = repo_file(path);
             for k in KEYWORDS {

@@ -446,49 +446,48 @@ fn record_sep(st: Option<&Stage>) -> Option<&str> {
     }
 }
 
-/// [`read_lines`], or with `sep`, records cut at `sep` only (a newline stays in a record).
+/// Line items, or with `sep`, records cut at `sep` only (a newline stays in a record).
 fn read_records(
     r: impl Read,
     sep: Option<&str>,
     tx: &Sender<Batch>,
     token: &CancelToken,
 ) -> std::io::Result<()> {
-    let Some(sep) = sep else {
-        return read_lines(r, tx, token);
-    };
-    let mut batch = Vec::with_capacity(BATCH_SIZE);
-    let mut open = true;
-    let read = super::lines::try_each_record(r, sep.as_bytes(), |it, more| {
-        batch.push(it);
-        if batch.len() >= BATCH_SIZE || !more {
-            if token.is_cancelled() || tx.send(std::mem::take(&mut batch)).is_err() {
-                open = false;
-                return false;
-            }
-            batch.reserve(BATCH_SIZE);
-        }
-        true
-    });
-    if open && !batch.is_empty() {
-        let _ = tx.send(batch);
+    match sep {
+        Some(sep) => read_items(r, Cut::Records(sep.as_bytes()), tx, token),
+        None => read_items(r, Cut::Lines, tx, token),
     }
-    read
 }
 
-/// Split bytes into line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced), sending
-/// a batch whenever the reader has nothing more buffered (low latency) or it is full.
-/// A read error is returned (after the lines before it were sent).
-fn read_lines(r: impl Read, tx: &Sender<Batch>, token: &CancelToken) -> std::io::Result<()> {
-    read_lines_as(r, tx, token, true)
-}
-
-/// [`read_lines`]; with `texts` false, each line is sent as `()`: for a consumer that only
+/// Line items (`\n` or `\r\n` stripped, invalid UTF-8 replaced); with `texts` false, each line is sent as `()`: for a consumer that only
 /// counts, which then pays neither for a string per line nor for freeing it.
 fn read_lines_as(
     r: impl Read,
     tx: &Sender<Batch>,
     token: &CancelToken,
     texts: bool,
+) -> std::io::Result<()> {
+    let cut = if texts { Cut::Lines } else { Cut::Counted };
+    read_items(r, cut, tx, token)
+}
+
+/// How a byte stream is cut into items.
+enum Cut<'a> {
+    /// Line items.
+    Lines,
+    /// One `()` per line (only counted).
+    Counted,
+    /// Records ending at this separator.
+    Records(&'a [u8]),
+}
+
+/// Send the items of `r`, cut as `cut` says, in batches (one whenever the reader has nothing
+/// more buffered, or it is full). A read error is returned after the items before it.
+fn read_items(
+    r: impl Read,
+    cut: Cut<'_>,
+    tx: &Sender<Batch>,
+    token: &CancelToken,
 ) -> std::io::Result<()> {
     let mut batch = Vec::with_capacity(BATCH_SIZE);
     let mut open = true;
@@ -503,10 +502,10 @@ fn read_lines_as(
         }
         true
     };
-    let read = if texts {
-        super::lines::try_each_item(r, &mut push)
-    } else {
-        super::lines::try_each_line(r, |_, more| push(Dynamic::UNIT, more))
+    let read = match cut {
+        Cut::Lines => super::lines::try_each_item(r, &mut push),
+        Cut::Counted => super::lines::try_each_line(r, |_, more| push(Dynamic::UNIT, more)),
+        Cut::Records(sep) => super::lines::try_each_record(r, sep, &mut push),
     };
     if open && !batch.is_empty() {
         let _ = tx.send(batch);

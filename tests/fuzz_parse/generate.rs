@@ -26,6 +26,7 @@ const TOKENS: &[&str] = &[
     "by",
     "uniq",
     "count",
+    "count_by",
     "sum",
     "first",
     "last",
