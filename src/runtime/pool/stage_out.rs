@@ -119,13 +119,13 @@ impl StageOut {
                 batch,
                 sep: Some(sep),
             } => {
-                // Records end at `sep` only; one may be split between two writes.
+                // Records end at `sep` only; one may be split between two writes. What was
+                // kept holds no whole separator: only its last `sep.len() - 1` bytes and the
+                // new ones are searched (a long record written in pieces stays linear).
+                let from = partial.len().saturating_sub(sep.len() - 1);
                 partial.extend_from_slice(b);
                 let mut used = 0;
-                for at in memchr::memmem::find_iter(partial, &sep[..]) {
-                    if at < used {
-                        continue;
-                    }
+                for at in memchr::memmem::find_iter(&partial[from..], &sep[..]).map(|i| from + i) {
                     batch.push(Dynamic::from(super::super::lines::record_text(
                         &partial[used..at],
                     )));
@@ -229,6 +229,19 @@ impl Write for Stdout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_are_cut_at_their_separator_across_writes() {
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let mut o = StageOut::items(tx, Some(b"--".to_vec()));
+        for piece in [&b"a-"[..], b"-b\nc-", b"", b"--", b"-d"] {
+            o.write(piece).unwrap();
+        }
+        o.end_job().unwrap();
+        drop(o);
+        let got: Vec<String> = rx.iter().flatten().map(|d| d.to_string()).collect();
+        assert_eq!(got, vec!["a", "b\nc", "", "d"]);
+    }
 
     #[test]
     fn bytes_become_lines_across_chunks_and_jobs() {
