@@ -53,6 +53,7 @@ mod diagnostics;
 mod engine;
 mod limits;
 pub mod lsp;
+mod plan;
 pub mod repl;
 mod runtime;
 mod script;
@@ -62,9 +63,10 @@ mod vocabulary;
 
 pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};
-pub use check::{CheckError, CheckErrorKind, CheckOptions, Plan};
+pub use check::{CheckError, CheckErrorKind, CheckOptions};
 pub use diagnostics::{render, RenderOptions, SourceFile};
 pub use engine::Engine;
+pub use plan::Plan;
 /// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.
 pub use rhai;
 pub use script_file::{CompileOptions, Diagnostics, Script};
@@ -87,6 +89,7 @@ pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
         args,
         handle_signals: true,
         print_result: true,
+        stages_started: std::env::var_os("FLOW_STAGES_STARTED").map(Into::into),
         ..RunOptions::default()
     };
     match run_script(script, opts) {

@@ -1,6 +1,7 @@
 //! A compiled script: parsed, checked, and ready to run any number of times.
 
-use crate::check::{self, CheckError, CheckOptions, Plan};
+use crate::check::{self, CheckError, CheckOptions};
+use crate::plan::Plan;
 use crate::{ast::Ast, render, ParseError, ParseErrorKind, RenderOptions, SourceFile, Span};
 use miette::Diagnostic;
 use std::sync::OnceLock;

@@ -83,6 +83,7 @@ impl Engine {
             hooks: self.hooks.clone(),
             output: self.output.clone(),
             print_result: self.print_result,
+            stages_started: None,
         };
         let r = run_script(script, opts);
         drop(guards);

@@ -31,19 +31,6 @@ pub struct CheckOptions {
     pub open_names: bool,
 }
 
-/// Check a script; on success return its plan (what the tests look at).
-///
-/// # Errors
-/// Every problem found, in source order.
-#[cfg(test)]
-pub(crate) fn check(
-    ast: &Ast,
-    src: &str,
-    opts: &CheckOptions,
-) -> Result<super::Plan, Vec<CheckError>> {
-    check_only(ast, src, opts).map(|warnings| super::Plan::build(ast, src, warnings))
-}
-
 /// Check a script without building its plan (what only `flow plan` and the REPL's `:plan`
 /// show): on success, its warnings in source order.
 ///

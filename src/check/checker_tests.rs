@@ -1,6 +1,6 @@
 //! Tests of the checker: one or more per error kind, and what must pass.
 
-use super::{check, CheckError, CheckErrorKind as K, CheckOptions};
+use super::{check_only as check, CheckError, CheckErrorKind as K, CheckOptions};
 use miette::Diagnostic;
 use std::path::PathBuf;
 
@@ -451,7 +451,9 @@ fn never_panics_on_odd_scripts() {
             .collect();
         let src = src.join(" ");
         if let Ok(ast) = crate::parse(&src) {
-            if let Ok(plan) = check(&ast, &src, &CheckOptions::default()) {
+            if let Ok(warnings) = check(&ast, &src, &CheckOptions::default()) {
+                // The plan is built and drawn from any script that checks.
+                let plan = crate::plan::Plan::build(&ast, &src, warnings);
                 let _ = (plan.render_text(), plan.render_dot(), plan.render_json());
             }
         }

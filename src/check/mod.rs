@@ -1,4 +1,4 @@
-//! Checking: name resolution, PATH lookup, and the plan graph, before anything runs.
+//! Checking: name resolution, PATH lookup, Rhai syntax and traps, before anything runs.
 
 mod channels;
 mod check_error;
@@ -6,9 +6,6 @@ mod checker;
 mod fns;
 mod foreign;
 mod host_calls;
-mod plan;
-mod plan_build;
-mod plan_render;
 pub(crate) mod programs;
 mod quick_hash;
 mod rhai_key;
@@ -21,11 +18,8 @@ mod suggest;
 mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
-#[cfg(test)]
-pub(crate) use checker::check;
-pub(crate) use checker::check_only;
 pub use checker::CheckOptions;
-pub use plan::Plan;
+pub(crate) use checker::{check_only, trim};
 
 #[cfg(test)]
 mod checker_tests;
@@ -33,5 +27,3 @@ mod checker_tests;
 mod foreign_tests;
 #[cfg(test)]
 mod names_tests;
-#[cfg(test)]
-mod plan_tests;

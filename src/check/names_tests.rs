@@ -2,7 +2,7 @@
 //! is no variable where it is read is `flow::check::unknown_variable`, and every name that
 //! is one, however it came to be, passes.
 
-use super::{check, CheckError, CheckErrorKind as K, CheckOptions};
+use super::{check_only as check, CheckError, CheckErrorKind as K, CheckOptions};
 use miette::Diagnostic;
 
 fn errors_with(src: &str, opts: &CheckOptions) -> Vec<CheckError> {

@@ -54,6 +54,9 @@ pub(crate) struct Runtime {
     pub(crate) output: Option<OutputHook>,
     /// Whether flow's stdout was closed or failed, and the run's token it then cancels.
     pub(crate) stdout: output::StdoutState,
+    /// Where each pipeline's segments are recorded as it starts them (`FLOW_STAGES_STARTED`):
+    /// what a test compares with `flow plan`.
+    pub(crate) stages_log: Option<Arc<std::sync::Mutex<(std::fs::File, String)>>>,
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -82,6 +85,7 @@ impl Runtime {
             deadlock: None,
             output: None,
             stdout: output::StdoutState::default(),
+            stages_log: None,
         }
     }
 
@@ -107,7 +111,25 @@ impl Runtime {
             interrupted_at: std::sync::Mutex::new(None),
             output: Some(output),
             stdout: output::StdoutState::default(),
+            stages_log: self.stages_log.clone(),
         }
+    }
+
+    /// Record that a pipeline starts these segments (one JSON line), when asked to.
+    pub(crate) fn stages_started(&self, pipeline: crate::Span, segments: &[crate::plan::Segment]) {
+        let Some(log) = &self.stages_log else {
+            return;
+        };
+        let segs: Vec<serde_json::Value> = segments.iter().map(|s| s.to_json()).collect();
+        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let (f, script) = &mut *log;
+        let line = serde_json::json!({
+            "script": script,
+            "span": [pipeline.start, pipeline.end],
+            "segments": segs,
+        });
+        // A test hook: a failed write shows as a missing line in the comparison.
+        let _ = std::io::Write::write_all(f, format!("{line}\n").as_bytes());
     }
 
     pub(crate) fn grace(&self) -> Duration {

@@ -22,8 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};
-/// Element-wise stages of one pipeline that get a thread each; more are fused.
-const STAGE_THREADS: usize = 64;
+use crate::plan::{Out, Segment};
 
 /// Where the pipeline's output goes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -81,6 +80,11 @@ impl Failure {
         }
         drop(g);
         self.token.cancel(CancelReason::Internal);
+    }
+
+    /// The token the first failure cancels.
+    pub(crate) fn token(&self) -> &CancelToken {
+        &self.token
     }
 
     fn take(&self) -> Option<RunError> {
@@ -253,81 +257,74 @@ fn build_and_consume(
     pl: &Pipeline,
     dest: Dest,
 ) -> Result<Option<Dynamic>, RunError> {
+    // The plan decides how the pipeline runs; this executes what it says.
+    let segments = crate::plan::segments(pl, dest.streams());
+    run.env.shared.rt.stages_started(pl.span, &segments);
+    let stages = &pl.stages;
     let mut flow = Flow::Start;
     // How many items flow at this point, when known (for a pool's progress total).
     let mut known: Option<u64> = None;
-    if let Some(src) = &pl.source {
-        // `from lines(f) | count` reads no line's text: it is not made into an item.
-        let only_counted =
-            matches!(pl.stages.as_slice(), [s] if matches!(s.kind, StageKind::Sink(Sink::Count)));
-        let (rx, len) = source(run, &src.expr, only_counted)?;
-        flow = Flow::Items(rx);
-        known = len;
-    }
-    let stages = &pl.stages;
-    let mut i = 0;
-    if matches!(flow, Flow::Start) {
-        if let Some(sep) = record_sep(stages.first()) {
-            // `lines SEP` first reads flow's stdin cut at SEP only.
-            flow = Flow::Items(stdin_records(run, Some(sep.to_string())));
-            i = 1;
-        }
-    }
-    // Up to STAGE_THREADS element-wise stages get a thread each (two cores beat one at
-    // ~50 ns an item); beyond that they are fused, so that a pipeline of 40,000 stages
-    // needs a few dozen threads, not 40,000.
-    let n_elementwise = stages
-        .iter()
-        .filter(|s| stages::is_elementwise(&s.kind))
-        .count();
-    let fuse = n_elementwise.div_ceil(STAGE_THREADS).max(1);
-    let mut sink: Option<(&Sink, crate::Span)> = None;
-    while i < stages.len() {
-        let st = &stages[i];
-        if !matches!(
-            st.kind,
-            StageKind::Map(_) | StageKind::ToJson | StageKind::Sort(_) | StageKind::Pool(_)
-        ) {
+    for seg in &segments {
+        // Only these stages keep the number of items.
+        if stages[seg.stages()].iter().any(|st| {
+            !matches!(
+                st.kind,
+                StageKind::Map(_) | StageKind::ToJson | StageKind::Sort(_) | StageKind::Pool(_)
+            )
+        }) {
             known = None;
         }
-        match &st.kind {
-            StageKind::Command(_) => {
-                let mut j = i;
-                while j < stages.len() && matches!(stages[j].kind, StageKind::Command(_)) {
-                    j += 1;
-                }
-                let last = j == stages.len();
-                let to_stdout = last && dest.streams() && pl.redirects.is_empty();
-                // `| lines SEP` right after: the commands' bytes are cut at SEP only (never
-                // first into lines), so a record may hold a newline.
-                let sep = record_sep(stages.get(j));
-                flow = commands(run, &stages[i..j], flow, to_stdout, sep)?;
-                i = j + usize::from(sep.is_some());
-                continue;
+        match seg {
+            Segment::Source { counted } => {
+                let src = pl.source.as_ref().ok_or_else(|| no_items(pl.span))?;
+                let (rx, len) = source(run, &src.expr, *counted)?;
+                flow = Flow::Items(rx);
+                known = len;
             }
-            StageKind::Sink(s) => sink = Some((s, st.span)),
-            StageKind::Into(name) => {
+            Segment::Stdin { sep } => flow = Flow::Items(stdin_records(run, sep.clone())),
+            Segment::Commands { stages: r, out } => {
+                let (to_stdout, sep) = match out {
+                    Out::Stdout => (true, None),
+                    Out::Records(sep) => (false, Some(sep.as_str())),
+                    _ => (false, None),
+                };
+                flow = commands(run, &stages[r.clone()], flow, to_stdout, sep)?;
+            }
+            Segment::Sink { stage } => {
+                let sink = stage.and_then(|i| match &stages[i].kind {
+                    StageKind::Sink(s) => Some((s, stages[i].span)),
+                    _ => None,
+                });
+                let rx = match flow {
+                    Flow::Items(rx) => rx,
+                    _ => return Ok(None),
+                };
+                return consume(run, rx, sink, dest, pl);
+            }
+            Segment::Into { stage } => {
+                let st = &stages[*stage];
+                let StageKind::Into(name) = &st.kind else {
+                    continue;
+                };
                 let rx = items(run, flow, st)?;
                 into(run, name, st, rx)?;
                 flow = Flow::Done;
             }
-            StageKind::Pool(p) => {
+            Segment::Pool { stage, out } => {
+                let st = &stages[*stage];
+                let StageKind::Pool(p) = &st.kind else {
+                    continue;
+                };
                 let rx = items(run, flow, st)?;
-                // `exec` job output stays bytes unless an item stage or sink follows.
-                let next = stages.get(i + 1).map(|s| &s.kind);
                 let mut pipe_r = None;
-                let sep = record_sep(stages.get(i + 1));
-                let output = if matches!(p.work, crate::ast::PoolWork::Map(_)) {
-                    pool::Output::Items
-                } else if let Some(sep) = sep {
-                    // `| lines SEP` right after: each job's output is cut at SEP only.
-                    pool::Output::Records(sep.as_bytes().to_vec())
-                } else if matches!(next, Some(StageKind::Command(_))) {
-                    let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
-                    pipe_r = Some(r);
-                    pool::Output::Bytes(Box::new(w), Target::Pipe)
-                } else if next.is_none() && (dest.streams() || !pl.redirects.is_empty()) {
-                    match (
+                let output = match out {
+                    Out::Records(sep) => pool::Output::Records(sep.as_bytes().to_vec()),
+                    Out::Pipe => {
+                        let (r, w) = std::io::pipe().map_err(|e| io_err(st.span, &e))?;
+                        pipe_r = Some(r);
+                        pool::Output::Bytes(Box::new(w), Target::Pipe)
+                    }
+                    Out::File | Out::Stdout => match (
                         file_redirect(&run.env, &pl.redirects)?,
                         &run.env.shared.rt.output,
                     ) {
@@ -339,39 +336,22 @@ fn build_and_consume(
                             super::output::stdout_writer(Some(h)),
                             Target::Stdout,
                         ),
-                    }
-                } else {
-                    pool::Output::Items
+                    },
+                    Out::Items | Out::Lines => pool::Output::Items,
                 };
-                let (out, running) = pool::start(
-                    &run.env,
-                    p,
-                    st.span,
-                    rx,
-                    &run.token,
-                    &run.failure,
-                    known,
-                    output,
-                )?;
+                let plan = crate::plan::PoolPlan::new(p, st.span);
+                let (out, running) = pool::start(&run.env, &plan, rx, &run.failure, known, output)?;
                 run.pools.push(running);
                 flow = match (out, pipe_r) {
                     (Some(rx), _) => Flow::Items(rx),
                     (None, Some(r)) => Flow::Bytes(r),
                     (None, None) => Flow::Done,
                 };
-                if sep.is_some() && !matches!(p.work, crate::ast::PoolWork::Map(_)) {
-                    i += 1; // the `lines SEP` stage was done by the pool's output
-                }
             }
-            kind if stages::is_elementwise(kind) && fuse > 1 => {
-                // A very long pipeline: several element-wise stages share a thread.
-                let mut j = i;
-                while j < stages.len() && j - i < fuse && stages::is_elementwise(&stages[j].kind) {
-                    j += 1;
-                }
-                let rx = items(run, flow, st)?;
+            Segment::Fused { stages: r } => {
+                let rx = items(run, flow, &stages[r.start])?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
-                let group: Vec<(StageKind, crate::Span)> = stages[i..j]
+                let group: Vec<(StageKind, crate::Span)> = stages[r.clone()]
                     .iter()
                     .map(|s| (s.kind.clone(), s.span))
                     .collect();
@@ -380,51 +360,40 @@ fn build_and_consume(
                     stages::run_fused(&group, &env, &rx, tx, &token)
                 });
                 flow = Flow::Items(out);
-                i = j;
-                continue;
             }
-            kind => {
+            Segment::Thread { stage } => {
+                let st = &stages[*stage];
                 let rx = items(run, flow, st)?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let (env, token, kind, span) =
-                    (run.env.clone(), run.token.clone(), kind.clone(), st.span);
+                    (run.env.clone(), run.token.clone(), st.kind.clone(), st.span);
                 run.thread_sending(tx, move |tx| {
                     stages::run(&kind, span, &env, &rx, tx, &token)
                 });
                 flow = Flow::Items(out);
             }
         }
-        i += 1;
     }
-    let rx = match flow {
-        Flow::Done | Flow::Bytes(_) => return Ok(None),
-        Flow::Start => {
-            if pl.stages.is_empty() && pl.source.is_none() {
-                return Ok(None);
-            }
-            stdin_lines(run)
-        }
-        Flow::Items(rx) => rx,
-    };
-    consume(run, rx, sink, dest, pl)
+    Ok(None)
+}
+
+/// A segment that needs items found none: the plan and the pipeline disagree.
+fn no_items(span: crate::Span) -> RunError {
+    RunError::new(
+        span,
+        RunErrorKind::Value {
+            message: "nothing flows into this stage".into(),
+        },
+    )
 }
 
 /// The receiving end of the items flowing so far (flow's stdin lines at the start).
 fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
+    let _ = run;
     match flow {
         Flow::Items(rx) => Ok(rx),
-        Flow::Start => Ok(stdin_lines(run)),
-        Flow::Done | Flow::Bytes(_) => Err(RunError::new(
-            st.span,
-            RunErrorKind::Value {
-                message: "nothing flows into this stage".into(),
-            },
-        )),
+        Flow::Start | Flow::Done | Flow::Bytes(_) => Err(no_items(st.span)),
     }
-}
-
-fn stdin_lines(run: &mut Run) -> Receiver<Batch> {
-    stdin_records(run, None)
 }
 
 /// Flow's stdin as items: lines, or records cut at `sep` only.
@@ -436,14 +405,6 @@ fn stdin_records(run: &mut Run, sep: Option<String>) -> Receiver<Batch> {
         Ok(())
     });
     rx
-}
-
-/// The separator of a `lines SEP` stage (`None` for any other stage, or plain `lines`).
-fn record_sep(st: Option<&Stage>) -> Option<&str> {
-    match st.map(|s| &s.kind) {
-        Some(StageKind::Lines(Some(sep))) if sep != "\n" => Some(sep),
-        _ => None,
-    }
 }
 
 /// Line items, or with `sep`, records cut at `sep` only (a newline stays in a record).

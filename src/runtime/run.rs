@@ -33,6 +33,11 @@ pub struct RunOptions {
     /// Print the value of a last statement ending in a reducing sink (`… | sum`), as every
     /// other statement-level sink is printed (the CLI does). Either way it is returned.
     pub print_result: bool,
+    /// Append one JSON line per pipeline run to this file, naming the segments it started
+    /// (the CLI sets it from `FLOW_STAGES_STARTED`): how the tests hold the runtime to the
+    /// plan that `flow plan --format json` shows.
+    #[doc(hidden)]
+    pub stages_started: Option<std::path::PathBuf>,
 }
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
@@ -106,6 +111,21 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     runtime.output = opts.output.clone();
     runtime.stdout.set_root(opts.cancel.clone());
+    if let Some(path) = &opts.stages_started {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                RunError::new(
+                    crate::Span::default(),
+                    RunErrorKind::Io {
+                        message: format!("cannot open {}: {e}", path.display()),
+                    },
+                )
+            })?;
+        runtime.stages_log = Some(Arc::new(Mutex::new((f, script.source.name.clone()))));
+    }
     let rt: Rt = Arc::new(runtime);
     let shared = shared(&rt, script)?;
     let mut scope = Scope::new();

@@ -129,14 +129,6 @@ fn run_elementwise(
     Ok(())
 }
 
-/// `map`, `filter`, `flat_map` and `each`: one output batch per input batch.
-pub(crate) fn is_elementwise(kind: &StageKind) -> bool {
-    matches!(
-        kind,
-        StageKind::Map(_) | StageKind::Filter(_) | StageKind::FlatMap(_) | StageKind::Each(_)
-    )
-}
-
 /// Run consecutive element-wise stages on one thread, each batch through all of them.
 pub(crate) fn run_fused(
     group: &[(StageKind, Span)],

@@ -12,6 +12,9 @@
 //! | `<name>.path` | directories (from the case's directory), one per line, put before `PATH` |
 //!
 //! Runs use cwd = the case's directory, `NO_COLOR=1`, `COLUMNS=100`, and a 60 s timeout.
+//! Every case also holds the runtime to the plan: each pipeline of the script that the run
+//! starts (recorded through `FLOW_STAGES_STARTED`) must start exactly the segments that
+//! `flow plan --format json` shows for it.
 //! Each case is a test of its own, `cases::<area>::<name>` (build.rs generates them), so
 //! `cargo test --release cases::pool::` runs one area and a failure names its case.
 //! `FLOW_BLESS=1 cargo test` rewrites `.stdout`/`.stderr`/`.status` from actual output: the
@@ -46,7 +49,8 @@ impl Case {
         format!("{}.flow", self.name)
     }
 
-    fn run(&self) -> Output {
+    /// Run the case; each pipeline the run starts is recorded in `stages_log`.
+    fn run(&self, stages_log: &Path) -> Output {
         let args: Option<Vec<String>> = self.read("args").map(|text| {
             text.lines()
                 .filter(|l| !l.is_empty())
@@ -70,7 +74,83 @@ impl Case {
             stdin: stdin.as_deref(),
             timeout: TIMEOUT,
             path_first: &path_first,
+            env: &[("FLOW_STAGES_STARTED", stages_log.as_os_str())],
         })
+    }
+
+    /// `flow plan --format json` of the case's script, run as the case is (same directory
+    /// and `PATH`).
+    fn plan(&self) -> Output {
+        let path_first: Vec<PathBuf> = self.read("path").map_or_else(Vec::new, |text| {
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| self.dir.join(l))
+                .collect()
+        });
+        let args = [
+            "plan".to_string(),
+            "--format".to_string(),
+            "json".to_string(),
+            self.script_file_name(),
+        ];
+        run_flow(&Invocation {
+            args: &args,
+            cwd: &self.dir,
+            stdin: None,
+            timeout: TIMEOUT,
+            path_first: &path_first,
+            env: &[],
+        })
+    }
+
+    /// Every pipeline of the case's script that the run started, in `log` (one JSON line
+    /// each, `FLOW_STAGES_STARTED`), must have started exactly the segments that
+    /// `flow plan --format json` shows for it: the plan is what runs. Report text of the
+    /// differences (empty: they agree).
+    fn compare_plan(&self, log: &str) -> String {
+        let script = self.script_file_name();
+        let started: Vec<serde_json::Value> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["script"] == script.as_str())
+            .collect();
+        if started.is_empty() {
+            return String::new();
+        }
+        let out = self.plan();
+        let plan: serde_json::Value = match serde_json::from_str(&out.stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                return format!(
+                    "`flow plan --format json` gave no JSON ({e}):\n{}",
+                    out.stderr
+                )
+            }
+        };
+        let empty = vec![];
+        let pipelines = plan["pipelines"].as_array().unwrap_or(&empty);
+        let mut report = String::new();
+        for run in &started {
+            let planned = pipelines.iter().find(|p| p["span"] == run["span"]);
+            match planned {
+                None => {
+                    let _ = writeln!(
+                        report,
+                        "the run started a pipeline at {} that `flow plan` does not show",
+                        run["span"]
+                    );
+                }
+                Some(p) if p["segments"] != run["segments"] => {
+                    let _ = writeln!(
+                        report,
+                        "pipeline at {}: the run started\n  {}\nbut `flow plan` shows\n  {}",
+                        run["span"], run["segments"], p["segments"]
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        report
     }
 
     /// Every way `out` differs from the expectations, as report text (empty: it passed).
@@ -185,11 +265,14 @@ fn run_case(area: &str, name: &str) {
         case.id
     );
     let bless = std::env::var_os("FLOW_BLESS").is_some_and(|v| !v.is_empty() && v != "0");
-    let out = case.run();
+    let log = tempfile::NamedTempFile::new().expect("a temporary file");
+    let out = case.run(log.path());
     if bless && !out.timed_out {
         case.bless(&out);
     }
-    let report = case.compare(&out);
+    let mut report = case.compare(&out);
+    let started = std::fs::read_to_string(log.path()).unwrap_or_default();
+    report.push_str(&case.compare_plan(&started));
     assert!(
         report.is_empty(),
         "case {} failed (FLOW_BLESS=1 rewrites its expectations):\n{report}",

@@ -139,6 +139,7 @@ impl Flow {
             stdin: self.stdin.as_deref(),
             timeout: self.timeout.unwrap_or(TIMEOUT),
             path_first: &[],
+            env: &[],
         });
         let mut problems = Vec::new();
         if let Some(msg) = out.timeout_message() {

@@ -29,6 +29,8 @@ pub(crate) struct Invocation<'a> {
     pub(crate) timeout: Duration,
     /// Directories put before `PATH` for the run.
     pub(crate) path_first: &'a [std::path::PathBuf],
+    /// More environment variables for the run.
+    pub(crate) env: &'a [(&'a str, &'a std::ffi::OsStr)],
 }
 
 /// What a run produced.
@@ -93,6 +95,7 @@ pub(crate) fn run_flow(inv: &Invocation<'_>) -> Output {
             std::env::join_paths(dirs).expect("PATH entries without ':'"),
         );
     }
+    cmd.envs(inv.env.iter().copied());
     cmd.args(inv.args)
         .current_dir(inv.cwd)
         .env("NO_COLOR", "1")

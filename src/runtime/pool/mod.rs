@@ -18,20 +18,19 @@ mod slurm;
 mod slurm_job;
 mod spool;
 mod stage_out;
-mod stage_redirect;
 mod window;
 mod worker;
 
 pub(crate) use stage_out::{Output, Stdout};
 
-use super::cancel::CancelToken;
 use super::eval::{Env, WordEnv};
 use super::output::Target;
 use super::pipeline::{Failure, CHANNEL_CAPACITY};
 use super::run_error::{RunError, RunErrorKind};
 use super::threads;
 use super::value::Batch;
-use crate::ast::{Pool, PoolSize, PoolWork};
+use crate::ast::{PoolSize, PoolWork};
+pub(crate) use crate::plan::{OnError, Placement, PoolPlan};
 use crate::script::engine::{cpus, display};
 use crate::Span;
 use crossbeam_channel::{bounded, Receiver};
@@ -39,22 +38,9 @@ use rhai::Dynamic;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-/// Jobs dispatched and not yet emitted, per worker.
-const WINDOW_PER_WORKER: usize = 16;
 /// Memory for the output of jobs waiting for their turn, over the whole window; each job
 /// holds between 64 KiB and 1 MiB of it before spilling to a temporary file.
 const SPOOL_BUDGET: usize = 32 << 20;
-
-/// `on_error`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum OnError {
-    /// The first failure stops the pool at once and is the stage's error.
-    Fail,
-    Skip,
-    Continue,
-    /// `on_error fail N [soon]`: like `Continue` until the threshold stops the pool.
-    Halt,
-}
 
 /// A started pool stage: done when every job was reaped and all output written.
 pub(crate) struct Running {
@@ -67,23 +53,22 @@ impl Running {
     }
 }
 
-/// Start a pool stage. Returns the channel of its output items when `output` is
-/// `Output::Items` and the job command has no constant `> f` (which is the stage's output).
-#[allow(clippy::too_many_arguments)]
+/// Start a pool stage as its plan says. Returns the channel of its output items when
+/// `output` is `Output::Items` and the job command has no constant `> f` (which is the
+/// stage's output).
 pub(crate) fn start(
     env: &Env,
-    pool: &Pool,
-    span: Span,
+    plan: &PoolPlan,
     input: Receiver<Batch>,
-    parent: &CancelToken,
     failure: &Failure,
     total_hint: Option<u64>,
     output: Output,
 ) -> Result<(Option<Receiver<Batch>>, Running), RunError> {
-    let n = size(env, &pool.size)?;
+    let span = plan.span;
+    let parent = failure.token();
+    let n = size(env, &plan.size)?;
     let rt = &env.shared.rt;
-    let o = &pool.opts;
-    let chunk = match &o.chunk {
+    let chunk = match &plan.chunk {
         Some(a) => Some(
             usize::try_from(super::stages::amount(env, a)?)
                 .unwrap_or(1)
@@ -91,38 +76,26 @@ pub(crate) fn start(
         ),
         None => None,
     };
-    let retries = match &o.retries {
+    let retries = match &plan.retries {
         Some(a) => u32::try_from(super::stages::amount(env, a)?).unwrap_or(0),
         None => 0,
     };
-    let log_path = match &o.log {
+    let log_path = match &plan.log {
         Some(w) => Some(super::words::expand(w, &WordEnv { env, it: None })?.join(" ")),
         None => None,
     };
-    let on_error = if o.continue_errors {
-        OnError::Continue
-    } else if o.skip_errors {
-        OnError::Skip
-    } else if o.halt.is_some() {
-        OnError::Halt
-    } else {
-        OnError::Fail
+    let on_error = plan.on_error;
+    let halt = match on_error {
+        OnError::Halt(h) => Some(Arc::new(halt::HaltState::new(h))),
+        _ => None,
     };
-    let halt = o.halt.map(|h| Arc::new(halt::HaltState::new(h)));
-    // The job command, and a constant `> f` that is the stage's output.
-    let (job_cmd, stage_file) = match &pool.work {
-        PoolWork::Exec(c) => {
-            let (cmd, r) = stage_redirect::split(c);
-            // `split` keeps only a `>`/`>>` with a constant target: the stage's output file,
-            // opened (truncated once) like any redirect.
-            let f = match r {
-                Some(r) => super::pipeline::open_redirect_named(&r, &WordEnv { env, it: None })?,
-                None => None,
-            };
-            (Some(cmd), f)
-        }
-        _ => (None, None),
+    // A constant `> f` of the job command is the stage's output file, opened (truncated
+    // once) like any redirect.
+    let stage_file = match &plan.stage_file {
+        Some(r) => super::pipeline::open_redirect_named(r, &WordEnv { env, it: None })?,
+        None => None,
     };
+    let job_cmd = plan.job_command.clone();
     let (out, items_rx) = match (stage_file, output) {
         (Some((f, path)), _) => (
             stage_out::StageOut::bytes(Box::new(f), Target::File(path), rt.clone(), span),
@@ -142,12 +115,12 @@ pub(crate) fn start(
         }
     };
     let out = Arc::new(Mutex::new(out));
-    let compiled = match &pool.work {
+    let compiled = match &plan.work {
         PoolWork::Map(c) => Some(Arc::new(env.compile_callable(c)?)),
         _ => None,
     };
     // Read before the log is opened: a last row torn by a crash is not taken as done.
-    let done_before = match (&log_path, o.resume) {
+    let done_before = match (&log_path, plan.resume) {
         (Some(p), true) => job_log::resume(p, span, &env.shared.rt)?,
         _ => std::collections::HashSet::new(),
     };
@@ -155,9 +128,9 @@ pub(crate) fn start(
         Some(p) => Some(job_log::JobLog::open(p, span)?),
         None => None,
     };
-    let slurm = match &o.slurm {
-        Some(settings) => Some(Arc::new(slurm::Slurm::new(env, settings)?)),
-        None => None,
+    let slurm = match &plan.placement {
+        Placement::Slurm(settings) => Some(Arc::new(slurm::Slurm::new(env, settings)?)),
+        Placement::Local => None,
     };
 
     let token = parent.child();
@@ -165,7 +138,7 @@ pub(crate) fn start(
     let guard = Arc::new(env.shared.rt.guard_groups(&token, groups.clone(), span)?);
     // A cancelled stage cancels its Slurm jobs through Slurm at once.
     let slurm_watch = slurm.as_ref().map(|s| slurm::watch(&token, s.clone()));
-    let window = n * WINDOW_PER_WORKER;
+    let window = n * plan.window_per_worker;
     let (job_tx, job_rx) = bounded::<intake::Job>(n);
     let (event_tx, event_rx) = bounded::<window::Event>(2 * window + 2 * n);
     let (slot_tx, slot_rx) = bounded::<()>(window);
@@ -173,12 +146,12 @@ pub(crate) fn start(
     let total = Arc::new(AtomicUsize::new(0));
     let job_size = Arc::new(AtomicUsize::new(1));
     // A host that captures output owns the terminal: no bar drawn behind its back.
-    let wanted = o.progress && env.shared.rt.output.is_none();
+    let wanted = plan.progress && env.shared.rt.output.is_none();
     let progress = progress::make(wanted, total_hint, &env.shared.rt.progress);
 
     let keyer = log
         .is_some()
-        .then(|| job_log::Keyer::new(work_text(env, &pool.work)));
+        .then(|| job_log::Keyer::new(work_text(env, &plan.work)));
     let intake = intake::Intake {
         input,
         jobs: job_tx,
@@ -186,7 +159,7 @@ pub(crate) fn start(
         token: token.clone(),
         workers: n,
         chunk,
-        adaptive: compiled.is_some() && chunk.is_none(),
+        adaptive: plan.adaptive_chunks,
         job_size: job_size.clone(),
         total: total.clone(),
         keyer,
@@ -200,11 +173,11 @@ pub(crate) fn start(
 
     let shared = Arc::new(worker::Shared {
         env: env.clone(),
-        work: pool.work.clone(),
+        work: plan.work.clone(),
         span,
         token: token.clone(),
         retries,
-        timeout: o.timeout,
+        timeout: plan.timeout,
         on_error,
         halt: halt.clone(),
         log,
@@ -212,7 +185,7 @@ pub(crate) fn start(
         cfg: exec_job::JobCfg {
             chunked: chunk.is_some(),
             span,
-            timeout: o.timeout,
+            timeout: plan.timeout,
             slurm: slurm.clone(),
             cmd: job_cmd,
             groups,
@@ -230,7 +203,7 @@ pub(crate) fn start(
         );
         let (done_tx, guard) = (done_tx.clone(), guard.clone());
         // A worker's alarm clock enforces `timeout`: made here, so a refusal is the stage's.
-        let alarm = match o.timeout.map(|_| alarm::Alarm::new()).transpose() {
+        let alarm = match plan.timeout.map(|_| alarm::Alarm::new()).transpose() {
             Ok(a) => a,
             Err(e) => {
                 let what = format!("a thread for pool worker {slot}'s timeout");
@@ -260,7 +233,7 @@ pub(crate) fn start(
 
     let w = window::Window::new(
         out,
-        !o.unordered,
+        plan.ordered,
         retries > 0,
         on_error,
         span,

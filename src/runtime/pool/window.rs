@@ -264,7 +264,7 @@ impl Window {
                     self.failure.fail(e);
                     return false;
                 }
-                OnError::Skip | OnError::Continue | OnError::Halt => {
+                OnError::Skip | OnError::Continue | OnError::Halt(_) => {
                     self.failed += 1;
                     let word = if self.on_error == OnError::Skip {
                         "warning"
@@ -308,7 +308,7 @@ impl Window {
             _ => msg,
         };
         match self.on_error {
-            OnError::Continue | OnError::Halt => self.failure.fail(RunError::new(
+            OnError::Continue | OnError::Halt(_) => self.failure.fail(RunError::new(
                 self.span,
                 RunErrorKind::Value { message: msg },
             )),

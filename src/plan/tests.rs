@@ -1,11 +1,14 @@
 //! Tests of the plan graph and its text, dot and JSON renderings.
 
-use super::{check, CheckOptions, Plan};
+use super::Plan;
+use crate::check::{check_only, CheckOptions};
 use crate::limits::CHANNEL_CAPACITY;
 
 fn plan(src: &str) -> Plan {
     let ast = crate::parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e:?}"));
-    check(&ast, src, &CheckOptions::default()).unwrap_or_else(|e| panic!("check {src:?}: {e:?}"))
+    let warnings = check_only(&ast, src, &CheckOptions::default())
+        .unwrap_or_else(|e| panic!("check {src:?}: {e:?}"));
+    Plan::build(&ast, src, warnings)
 }
 
 fn edges(src: &str) -> Vec<String> {
@@ -35,10 +38,88 @@ fn text_of_a_pool_pipeline() {
     assert!(lines[2].contains("4 processes"), "{text}");
     assert!(lines[3].starts_with("  [3] sink    stdout"), "{text}");
     let c = CHANNEL_CAPACITY;
+    assert_eq!(lines[4], format!("  edges: 1 -channel({c})-> 2 -fd-> 3"));
+}
+
+/// The segments of the single pipeline of `src`, as JSON text.
+fn segments(src: &str) -> String {
+    let json: serde_json::Value =
+        serde_json::from_str(&plan(src).render_json()).expect("the plan is JSON");
+    json["pipelines"][0]["segments"].to_string()
+}
+
+#[test]
+fn segments_say_what_runs() {
+    // A final command writes to stdout itself; collected, its lines are read.
     assert_eq!(
-        lines[4],
-        format!("  edges: 1 -channel({c})-> 2 -channel({c})-> 3")
+        segments("ls | wc -l"),
+        r#"[{"kind":"processes","out":"stdout","stages":[0,2]}]"#
     );
+    assert_eq!(
+        segments("let x = ls | wc -l"),
+        r#"[{"kind":"processes","out":"lines","stages":[0,2]},{"kind":"sink","stage":null}]"#
+    );
+    // `lines SEP` after a command is done by the reader of its output.
+    assert_eq!(
+        segments("find . -print0 | lines \"\\0\" | count"),
+        r#"[{"kind":"processes","out":"records \"\\0\"","stages":[0,1]},{"kind":"sink","stage":2}]"#
+    );
+    // An item stage with nothing before it reads flow's stdin.
+    assert_eq!(
+        segments("map { it.len() } | sum"),
+        r#"[{"kind":"stdin","sep":null},{"kind":"thread","stages":[0,1]},{"kind":"sink","stage":1}]"#
+    );
+    // A pool's exec output: straight to stdout, into a pipe, or cut into items.
+    assert!(segments("from [1] | pool 2 exec echo ${it}").contains(r#""out":"stdout""#));
+    assert!(segments("from [1] | pool 2 exec echo ${it} | wc -l").contains(r#""out":"pipe""#));
+    assert!(segments("from [1] | pool 2 exec echo ${it} | count").contains(r#""out":"lines""#));
+    assert_eq!(
+        segments("from [1] | pool 2 exec echo ${it} > f.txt"),
+        r#"[{"counted":false,"kind":"source"},{"kind":"pool","out":"file","stages":[0,1]}]"#,
+        "a job's constant `> f` is the stage's output file"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&plan("let ch = channel(4)\nfrom [1] | into ch").render_json())
+            .expect("JSON");
+    assert_eq!(
+        json["pipelines"][0]["segments"].to_string(),
+        r#"[{"counted":false,"kind":"source"},{"kind":"into","stages":[0,1]}]"#
+    );
+}
+
+#[test]
+fn stages_beyond_the_thread_budget_share_threads() {
+    let maps = vec!["map { it }"; 130].join(" | ");
+    let src = format!("from [1] | {maps}");
+    let p = plan(&src);
+    let text = p.render_text();
+    assert!(text.contains("thread shared by stages 1-3"), "{text}");
+    assert!(text.contains(" -call-> "), "{text}");
+    let segs = segments(&src);
+    assert!(
+        segs.contains(r#"{"kind":"fused","stages":[0,3]}"#),
+        "{segs}"
+    );
+    assert!(!segs.contains(r#""kind":"thread""#), "{segs}");
+}
+
+#[test]
+fn a_pool_lists_every_option() {
+    let src = "from [1] | pool 2 exec echo ${it} on_error fail 10% soon retries 2 chunk 3";
+    let text = plan(src).render_text();
+    assert!(text.contains("on_error fail 10% soon"), "{text}");
+    assert!(text.contains("retries 2"), "{text}");
+    assert!(text.contains("chunk 3"), "{text}");
+    let text = plan("from [1] | pool 2 map { it } unordered on_error skip").render_text();
+    assert!(text.contains("(unordered, on_error skip)"), "{text}");
+}
+
+#[test]
+fn a_reducing_sink_runs_on_the_calling_thread() {
+    let text = plan("from [1, 2] | map { it } | count").render_text();
+    assert!(text.contains("the calling thread"), "{text}");
+    assert!(text.contains("3 -call-> 4"), "{text}");
 }
 
 #[test]

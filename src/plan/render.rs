@@ -1,6 +1,6 @@
 //! Rendering the plan as text, Graphviz dot, or JSON.
 
-use super::plan::{NodeKind, Plan, PlanPipeline, Via, BATCH_SIZE};
+use super::{NodeKind, Plan, PlanPipeline, Segment, Via, BATCH_SIZE};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -164,11 +164,13 @@ pub(crate) fn json(plan: &Plan) -> String {
                     v
                 })
                 .collect();
+            let segments: Vec<Value> = p.segments.iter().map(Segment::to_json).collect();
             let mut v = json!({
                 "line": p.line,
                 "span": [p.span.start, p.span.end],
                 "nodes": nodes,
                 "edges": edges,
+                "segments": segments,
             });
             if let Some(c) = &p.context {
                 v["context"] = json!(c);

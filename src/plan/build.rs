@@ -1,6 +1,7 @@
 //! Building the plan graph from a checked AST: nodes per stage, edges by how stages meet.
 
-use super::plan::{Edge, Node, NodeKind, PlanPipeline, PoolInfo, Via, CHANNEL_CAPACITY};
+use super::segments::{segments, Out, Segment};
+use super::{Edge, Node, NodeKind, PlanPipeline, PoolInfo, PoolPlan, Via, CHANNEL_CAPACITY};
 use crate::ast::{
     Command, LetValue, Pipeline, Pool, PoolSize, PoolWork, Redirect, RedirectKind, SpawnBody,
     StageKind, Stmt, StmtKind, Word,
@@ -17,6 +18,13 @@ enum Target {
     Variable(String),
     Task,
     JobOutput,
+}
+
+impl Target {
+    /// Printed (or written to a file) as it comes, rather than collected into a value.
+    fn streams(&self) -> bool {
+        matches!(self, Target::Stdout | Target::JobOutput)
+    }
 }
 
 pub(crate) struct Builder<'s> {
@@ -87,8 +95,19 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// The pipelines of `stmts`; the last statement's output goes to `tail` (the others
+    /// print), as the runtime runs them.
     pub(crate) fn stmts(&mut self, stmts: &[Stmt]) {
-        for s in stmts {
+        self.block(stmts, &Target::Stdout);
+    }
+
+    fn block(&mut self, stmts: &[Stmt], tail: &Target) {
+        for (i, s) in stmts.iter().enumerate() {
+            let dest = if i + 1 == stmts.len() {
+                tail
+            } else {
+                &Target::Stdout
+            };
             match &s.kind {
                 StmtKind::Let { name, value } => match value {
                     LetValue::Pipeline(p) => {
@@ -99,20 +118,27 @@ impl<'s> Builder<'s> {
                 },
                 StmtKind::Spawn(sp) => self.spawn(&sp.body, sp.daemon),
                 StmtKind::OnInterrupt { body, .. } | StmtKind::For { body, .. } => {
-                    self.stmts(body);
+                    self.block(body, &Target::Stdout);
                 }
                 StmtKind::If {
                     then, otherwise, ..
                 } => {
-                    self.stmts(then);
-                    self.stmts(otherwise.as_deref().unwrap_or(&[]));
+                    self.block(then, dest);
+                    self.block(otherwise.as_deref().unwrap_or(&[]), dest);
                 }
-                StmtKind::Pipeline(p) => self.pipeline(p, &Target::Stdout, None),
+                StmtKind::Pipeline(p) => self.pipeline(p, dest, None),
                 StmtKind::IfCommand { command, .. } => {
                     self.pipeline(command, &Target::Stdout, None);
-                    s.kind.nested().into_iter().for_each(|b| self.stmts(b));
+                    s.kind
+                        .nested()
+                        .into_iter()
+                        .for_each(|b| self.block(b, dest));
                 }
-                StmtKind::Try { .. } => s.kind.nested().into_iter().for_each(|b| self.stmts(b)),
+                StmtKind::Try { .. } => s
+                    .kind
+                    .nested()
+                    .into_iter()
+                    .for_each(|b| self.block(b, dest)),
                 StmtKind::Fn { .. }
                 | StmtKind::Throw(_)
                 | StmtKind::Assign { .. }
@@ -125,7 +151,8 @@ impl<'s> Builder<'s> {
 
     fn spawn(&mut self, body: &SpawnBody, daemon: bool) {
         match body {
-            SpawnBody::Block(b) => self.stmts(b),
+            // The block's last statement is the task's value.
+            SpawnBody::Block(b) => self.block(b, &Target::Task),
             SpawnBody::Pipeline(p) => {
                 let ctx = if daemon {
                     "daemon task"
@@ -138,7 +165,7 @@ impl<'s> Builder<'s> {
     }
 
     fn node(&self, kind: NodeKind, label: String, span: Span) -> Node {
-        let span = super::checker::trim(span, self.src);
+        let span = crate::check::trim(span, self.src);
         let (line, col) = self.position(span.start);
         Node {
             id: 0,
@@ -146,6 +173,7 @@ impl<'s> Builder<'s> {
             label,
             argv: vec![],
             pool: None,
+            runs_on: None,
             span,
             line,
             col,
@@ -155,14 +183,43 @@ impl<'s> Builder<'s> {
     fn pipeline(&mut self, p: &Pipeline, target: &Target, context: Option<String>) {
         let index = self.pipelines.len();
         let (line, _) = self.position(p.span.start);
+        let segments = segments(p, target.streams());
         let mut nodes = vec![];
         let mut nested = vec![];
         if let Some(s) = &p.source {
             nodes.push(self.node(NodeKind::Source, self.label(s.span), s.span));
+        } else if let Some(Segment::Stdin { sep }) = segments.first() {
+            // Nothing before the first item stage: it reads flow's stdin.
+            let label = match sep {
+                Some(sep) => format!("stdin (records ending {sep:?})"),
+                None => "stdin".to_string(),
+            };
+            let at = Span::new(p.span.start, p.span.start);
+            nodes.push(self.node(NodeKind::Source, label, at));
+        }
+        // Which stage a reader thread cuts (`lines SEP` after a command or a pool), and
+        // which stages share a thread.
+        let mut cut_by_reader = vec![];
+        let mut shared = vec![];
+        for seg in &segments {
+            match seg {
+                Segment::Commands {
+                    stages,
+                    out: Out::Records(_),
+                } => cut_by_reader.push(stages.end),
+                Segment::Pool {
+                    stage,
+                    out: Out::Records(_),
+                } => cut_by_reader.push(stage + 1),
+                Segment::Stdin { sep: Some(_) } => cut_by_reader.push(0),
+                Segment::Fused { stages } => shared.push(stages.clone()),
+                _ => {}
+            }
         }
         let mut sink = None;
-        for stage in &p.stages {
-            let node = match &stage.kind {
+        let mut thread_of = vec![];
+        for (k, stage) in p.stages.iter().enumerate() {
+            let mut node = match &stage.kind {
                 StageKind::Command(c) => self.process(c, stage.span),
                 StageKind::Pool(pool) => {
                     if let PoolWork::ExecBlock { stmts, .. } = &pool.work {
@@ -181,22 +238,74 @@ impl<'s> Builder<'s> {
                 }
                 _ => self.node(NodeKind::Thread, self.label(stage.span), stage.span),
             };
+            if matches!(stage.kind, StageKind::Sink(_)) {
+                node.runs_on = Some("the calling thread".into());
+            }
+            if cut_by_reader.contains(&k) {
+                node.runs_on = Some("the reader's thread".into());
+            }
+            let group = shared.iter().position(|r| r.contains(&k));
+            if let Some(g) = group {
+                node.runs_on = Some(format!(
+                    "thread shared by stages {}",
+                    range_text(&shared[g])
+                ));
+            }
+            thread_of.push(group);
             nodes.push(node);
         }
-        // A process at the end writes straight to stdout or the file: no thread copies.
+        // A process or pool at the end writes straight to stdout or the file: no thread
+        // copies (what the segments decided).
         let file = file_redirect(p);
-        let fd_sink = sink.is_none() && (file.is_some() || matches!(target, Target::Stdout));
+        let fd_sink = sink.is_none()
+            && match segments.last() {
+                Some(Segment::Commands { out, .. } | Segment::Pool { out, .. }) => {
+                    matches!(out, Out::Stdout | Out::File)
+                }
+                _ => false,
+            };
+        let fd_sink = fd_sink
+            || (sink.is_none()
+                && file.is_some()
+                && matches!(
+                    p.stages.last().map(|s| &s.kind),
+                    Some(StageKind::Command(_))
+                ));
         let sink = sink.unwrap_or_else(|| self.sink(p, file, nodes.last(), target));
         nodes.push(sink);
         for (i, n) in nodes.iter_mut().enumerate() {
             n.id = i + 1;
         }
+        // Stage k's node index: after the source node, if any.
+        let first_stage = usize::from(
+            p.source.is_some() || matches!(segments.first(), Some(Segment::Stdin { .. })),
+        );
         let edges = nodes
             .windows(2)
-            .map(|w| Edge {
-                from: w[0].id,
-                to: w[1].id,
-                via: via(w[0].kind, w[1].kind, fd_sink),
+            .enumerate()
+            .map(|(w_i, w)| {
+                let (a, b) = (
+                    w_i.checked_sub(first_stage),
+                    (w_i + 1).checked_sub(first_stage),
+                );
+                let same_thread = matches!(
+                    (a.and_then(|a| thread_of.get(a)), b.and_then(|b| thread_of.get(b))),
+                    (Some(Some(x)), Some(Some(y))) if x == y
+                );
+                // A reducing sink runs on the calling thread, which prints its value.
+                let reduced = a.and_then(|a| p.stages.get(a)).is_some_and(|st| {
+                    matches!(st.kind, StageKind::Sink(_)) && w[1].kind == NodeKind::Sink
+                });
+                let same_thread = same_thread || reduced;
+                Edge {
+                    from: w[0].id,
+                    to: w[1].id,
+                    via: if same_thread {
+                        Via::Call
+                    } else {
+                        via(w[0].kind, w[1].kind, fd_sink)
+                    },
+                }
             })
             .collect();
         self.pipelines.push(PlanPipeline {
@@ -205,6 +314,7 @@ impl<'s> Builder<'s> {
             context,
             nodes,
             edges,
+            segments,
         });
         for (inner, node) in nested {
             let ctx = format!("each job of pipeline {} node [{node}]", index + 1);
@@ -230,54 +340,22 @@ impl<'s> Builder<'s> {
     }
 
     fn pool(&self, pool: &Pool, span: Span) -> Node {
-        let size = match &pool.size {
+        let plan = PoolPlan::new(pool, span);
+        let size = match &plan.size {
             PoolSize::Cpus => "cpus".to_string(),
             PoolSize::Fixed(n, _) => n.to_string(),
             PoolSize::Expr(r) => self.rhai_label(r.span),
         };
-        let (work, workers) = match &pool.work {
-            PoolWork::Map(f) => (format!("map {}", self.rhai_label(f.span())), "threads"),
-            PoolWork::Exec(c) => (format!("exec {}", self.label(command_span(c))), "processes"),
-            PoolWork::ExecBlock { span, .. } => (format!("exec {}", self.label(*span)), "jobs"),
+        let work = match &plan.work {
+            PoolWork::Map(f) => format!("map {}", self.rhai_label(f.span())),
+            PoolWork::Exec(c) => format!("exec {}", self.label(command_span(c))),
+            PoolWork::ExecBlock { span, .. } => format!("exec {}", self.label(*span)),
         };
-        let o = &pool.opts;
-        let mut options = vec![if o.unordered { "unordered" } else { "ordered" }.to_string()];
-        let mut add = |name: &str, text: Option<String>| {
-            if let Some(t) = text {
-                options.push(format!("{name} {t}"));
-            }
-        };
-        add("chunk", o.chunk.as_ref().map(|a| self.rhai_label(a.span())));
-        add(
-            "retries",
-            o.retries.as_ref().map(|a| self.rhai_label(a.span())),
-        );
-        add("timeout", o.timeout.map(|d| format!("{d:?}")));
-        add(
-            "on_error",
-            (o.skip_errors || o.continue_errors)
-                .then(|| if o.skip_errors { "skip" } else { "continue" }.to_string()),
-        );
-        add("log", o.log.as_ref().map(|w| self.label(w.span)));
-        let slurm = o.slurm.as_ref().map(|s| {
-            let kv: Vec<String> = s
-                .iter()
-                .map(|(k, w)| format!("{k} {}", self.label(w.span)))
-                .collect();
-            format!("slurm {}", kv.join(" ")).trim_end().to_string()
-        });
-        add("on", slurm);
-        if o.progress {
-            options.push("progress".into());
-        }
-        if o.resume {
-            options.push("resume".into());
-        }
         let mut n = self.node(NodeKind::Pool, format!("pool {size} {work}"), span);
         n.pool = Some(PoolInfo {
             size,
-            workers,
-            options,
+            workers: plan.workers(),
+            options: plan.options(|s| self.rhai_label(s)),
         });
         n
     }
@@ -347,9 +425,14 @@ fn command_span(c: &Command) -> Span {
 fn via(a: NodeKind, b: NodeKind, fd_sink: bool) -> Via {
     match (a, b) {
         (NodeKind::Process, NodeKind::Process) => Via::Pipe,
-        (NodeKind::Process, NodeKind::Sink) if fd_sink => Via::Fd,
+        (NodeKind::Process | NodeKind::Pool, NodeKind::Sink) if fd_sink => Via::Fd,
         (NodeKind::Process, _) => Via::Lines,
         (_, NodeKind::Process) => Via::Write,
         _ => Via::Channel(CHANNEL_CAPACITY),
     }
+}
+
+/// `3-5` for stages 3 to 5 (1-based, as the nodes are numbered after a source).
+fn range_text(r: &std::ops::Range<usize>) -> String {
+    format!("{}-{}", r.start + 1, r.end)
 }

@@ -1,8 +1,19 @@
 //! The plan: a graph of stages (OS process, thread, or pool) and their connections.
 
-use super::plan_build::Builder;
+mod build;
+mod pool;
+mod render;
+mod segments;
+mod stage_redirect;
+#[cfg(test)]
+mod tests;
+
 use crate::ast::Ast;
+use crate::check::CheckError;
 use crate::Span;
+use build::Builder;
+pub(crate) use pool::{OnError, Placement, PoolPlan};
+pub(crate) use segments::{segments, Out, Segment};
 
 /// The runtime's channel bounds, shown in the plan.
 pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};
@@ -12,7 +23,7 @@ pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};
 pub struct Plan {
     pub(crate) pipelines: Vec<PlanPipeline>,
     /// What the checker warns about (the script still runs).
-    pub(crate) warnings: Vec<super::CheckError>,
+    pub(crate) warnings: Vec<CheckError>,
 }
 
 /// One pipeline: its nodes in data order and the edges joining them.
@@ -24,6 +35,8 @@ pub(crate) struct PlanPipeline {
     pub(crate) context: Option<String>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) edges: Vec<Edge>,
+    /// How it runs: what the runtime starts, in order.
+    pub(crate) segments: Vec<Segment>,
 }
 
 /// What a node is, which also says how it runs.
@@ -75,6 +88,9 @@ pub(crate) struct Node {
     /// For a process: the program and arguments as written.
     pub(crate) argv: Vec<String>,
     pub(crate) pool: Option<PoolInfo>,
+    /// Where it runs when that is not its kind's own: a thread it shares with its
+    /// neighbours, or the reader thread of the command or pool before it.
+    pub(crate) runs_on: Option<String>,
     pub(crate) span: Span,
     pub(crate) line: usize,
     pub(crate) col: usize,
@@ -83,6 +99,9 @@ pub(crate) struct Node {
 impl Node {
     /// How the node runs: `process`, `thread`, `4 processes`, `cpus threads`, `sink`.
     pub(crate) fn runs_on(&self) -> String {
+        if let Some(r) = &self.runs_on {
+            return r.clone();
+        }
         match (&self.pool, self.kind) {
             (Some(p), _) => format!("{} {}", p.size, p.workers),
             (None, NodeKind::Source) => "thread".into(),
@@ -104,6 +123,8 @@ pub(crate) enum Via {
     Write,
     /// The process writes straight to the sink's file descriptor (stdout or a file).
     Fd,
+    /// Both stages run on one thread: a function call, no channel.
+    Call,
 }
 
 impl Via {
@@ -114,6 +135,7 @@ impl Via {
             Via::Lines => "lines".into(),
             Via::Write => "write".into(),
             Via::Fd => "fd".into(),
+            Via::Call => "call".into(),
         }
     }
 }
@@ -129,13 +151,13 @@ pub(crate) struct Edge {
 impl Plan {
     /// The checker's warnings, in source order.
     #[must_use]
-    pub fn warnings(&self) -> &[super::CheckError] {
+    pub fn warnings(&self) -> &[CheckError] {
         &self.warnings
     }
 
     /// The plan of every pipeline of a checked script (`src` is its text, for labels and
     /// lines), with the checker's warnings.
-    pub(crate) fn build(ast: &Ast, src: &str, warnings: Vec<super::CheckError>) -> Self {
+    pub(crate) fn build(ast: &Ast, src: &str, warnings: Vec<CheckError>) -> Self {
         let mut b = Builder::new(src);
         b.stmts(&ast.stmts);
         Plan {
@@ -147,18 +169,18 @@ impl Plan {
     /// Human-readable text: one block per pipeline, one line per node, then its edges.
     #[must_use]
     pub fn render_text(&self) -> String {
-        super::plan_render::text(self)
+        render::text(self)
     }
 
     /// Graphviz dot: one cluster per pipeline (`dot -Tsvg` draws it).
     #[must_use]
     pub fn render_dot(&self) -> String {
-        super::plan_render::dot(self)
+        render::dot(self)
     }
 
     /// Pretty JSON: `{"pipelines":[{"line":…,"nodes":[…],"edges":[…]}]}`.
     #[must_use]
     pub fn render_json(&self) -> String {
-        super::plan_render::json(self)
+        render::json(self)
     }
 }

@@ -8,7 +8,7 @@ const JOB_NAMES: [&str; 3] = ["it", "seq", "slot"];
 
 /// Split off the command's last constant stdout redirect: the command for each job (without
 /// it) and the redirect, if there is one.
-pub(super) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
+pub(crate) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
     let last_out = cmd
         .redirects
         .iter()
