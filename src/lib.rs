@@ -53,6 +53,9 @@ mod diagnostics;
 mod engine;
 mod limits;
 pub mod lsp;
+// The one place besides the task stacks where `unsafe` is allowed: the libc calls.
+#[allow(unsafe_code)]
+mod os;
 pub mod repl;
 mod runtime;
 mod script;
