@@ -13,8 +13,8 @@
 //!   watchdog until then, so its number cannot be recycled while registered.
 
 use crate::os::process::{kill_group, kill_pid, waitpid_nohang};
-use super::proctable::{self, Entry};
-use super::watchdog::{Op, Watchdog};
+use crate::os::proctable::{self, Entry};
+use crate::os::watchdog::{Op, Watchdog};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
