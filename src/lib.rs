@@ -47,12 +47,19 @@
 //! A script is parsed ([`parse`]) into an [`ast::Ast`], checked into a [`Plan`], and run.
 //! See `docs/language.md` for the language and `src/README.md` for a map of the code.
 
+// `unsafe` lives in `os/` (the libc calls) and in the task stacks (`runtime/green`), each
+// allowed where it is declared; everything else is safe Rust.
+#![deny(unsafe_code)]
+
 mod api;
 mod check;
 mod diagnostics;
 mod engine;
 mod limits;
 pub mod lsp;
+// The one place besides the task stacks where `unsafe` is allowed: the libc calls.
+#[allow(unsafe_code)]
+mod os;
 mod plan;
 pub mod repl;
 mod runtime;

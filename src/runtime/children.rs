@@ -12,8 +12,9 @@
 //! * an adopted orphan is reaped here (flow is its parent); it stays registered with the
 //!   watchdog until then, so its number cannot be recycled while registered.
 
-use super::proctable::{self, Entry};
-use super::watchdog::{Op, Watchdog};
+use crate::os::process::{kill_group, kill_pid, waitpid_nohang};
+use crate::os::proctable::{self, Entry};
+use crate::os::watchdog::{Op, Watchdog};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
@@ -118,9 +119,8 @@ fn replace_dead_watchdog() {
     if pid <= 0 {
         return;
     }
-    let mut status = 0;
-    // SAFETY: waitpid on flow's own child, the watchdog (no one else waits for it).
-    if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != pid {
+    // flow's own child, the watchdog: no one else waits for it.
+    if !matches!(waitpid_nohang(pid), Ok(true)) {
         return;
     }
     let _no_spawn = SPAWN.write().unwrap_or_else(|e| e.into_inner());
@@ -249,9 +249,8 @@ fn task_children(tid: impl AsRef<std::path::Path>) -> Option<Vec<i32>> {
 }
 
 fn group_is_empty(pgid: i32) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks; no memory is involved.
-    let r = unsafe { libc::kill(-pgid, 0) };
-    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    // Signal 0 only checks.
+    kill_group(pgid, 0).is_err_and(|e| e.raw_os_error() == Some(libc::ESRCH))
 }
 
 fn forget_group(s: &mut Inner, pgid: i32) {
@@ -268,8 +267,7 @@ fn forget_group(s: &mut Inner, pgid: i32) {
 /// CLI and REPL ask for it; a library host need not. The adopter starts with the first child
 /// (orphans can only come from flow's own children).
 pub fn become_subreaper() {
-    // SAFETY: prctl with integer arguments.
-    let ok = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } == 0;
+    let ok = crate::os::process::set_child_subreaper();
     SUBREAPER.store(ok, std::sync::atomic::Ordering::SeqCst);
     if ok && spawned() {
         start_janitor();
@@ -400,10 +398,8 @@ fn own_children() -> Option<Vec<i32>> {
 }
 
 fn reap_adopted(s: &mut Inner, pid: i32) {
-    let mut status = 0;
-    // SAFETY: waitpid on a child of ours that no `Proc` owns; WNOHANG never blocks.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    if r == pid || r < 0 {
+    // A child of ours that no `Proc` owns. Gone unless it still runs (an error too: reaped).
+    if !matches!(waitpid_nohang(pid), Ok(false)) {
         if s.adopted.contains(&pid) {
             s.adopted.retain(|&p| p != pid);
             tell(Op::DelPid, pid);
@@ -456,8 +452,7 @@ fn escapees() -> Vec<Entry> {
 pub(crate) fn signal_escapees(sig: i32) -> usize {
     let found = escapees();
     for e in &found {
-        // SAFETY: kill(2) of a process that descends from flow; no memory is involved.
-        unsafe { libc::kill(e.pid, sig) };
+        let _ = kill_pid(e.pid, sig);
     }
     found.len()
 }
@@ -502,12 +497,9 @@ pub(crate) fn signal_tree(pgid: i32, sig: i32) {
     }
     let table = proctable::snapshot();
     let out = proctable::descendants(&table, |e| e.pgid == pgid);
-    // SAFETY: kill(2) of a group flow owns and of processes descending from it.
-    unsafe {
-        libc::kill(-pgid, sig);
-        for e in out.iter().filter(|e| e.pgid != pgid) {
-            libc::kill(e.pid, sig);
-        }
+    let _ = kill_group(pgid, sig);
+    for e in out.iter().filter(|e| e.pgid != pgid) {
+        let _ = kill_pid(e.pid, sig);
     }
 }
 

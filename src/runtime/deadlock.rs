@@ -216,7 +216,7 @@ fn watch(weak: &Weak<Deadlock>) {
         };
         let now = (
             d.progress.load(Ordering::SeqCst),
-            cpu_us(),
+            crate::os::rusage::cpu_time_us(),
             waits.iter().map(|w| w.0).collect::<Vec<_>>(),
         );
         let still = last.as_ref().is_some_and(|(p, cpu, ids)| {
@@ -242,16 +242,4 @@ fn report(waits: &[(u64, Span, String)]) -> RunError {
             waits: waits.iter().map(|w| (w.1, w.2.clone())).collect(),
         },
     )
-}
-
-/// CPU time this process has used, in microseconds.
-fn cpu_us() -> u64 {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let us = |t: libc::timeval| {
-        u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0)
-    };
-    us(u.ru_utime) + us(u.ru_stime)
 }

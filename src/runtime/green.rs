@@ -18,6 +18,9 @@
 //! (`Locals`), in functions that are never inlined, so no thread-local address is kept
 //! across a switch. Nothing held across a suspension is tied to a thread (no lock guard).
 
+// The task stacks are the one exception to `deny(unsafe_code)` outside `os/`: they map
+// stacks and guard pages and handle the fault of an overflow.
+#[allow(unsafe_code)]
 mod stacks;
 
 use corosensei::stack::DefaultStack;
@@ -48,6 +51,7 @@ struct Body(Co);
 // runtime's values (`Arc`s, Rhai values built with Rhai's `sync` feature) and no lock
 // guards or `RefCell` borrows; per-thread state is moved out before each suspension
 // (`park`). corosensei leaves `Send` to its user for this reason.
+#[allow(unsafe_code)] // The task-stack exception to `deny(unsafe_code)` (src/lib.rs).
 unsafe impl Send for Body {}
 
 const RUNNING: u8 = 0;
@@ -179,6 +183,7 @@ fn put_locals(l: Locals) {
 /// Suspend the calling task until it is woken or `deadline` passes (it may also return
 /// early). The caller registers its waker before checking its condition, then parks.
 /// Returns false, doing nothing, when not called in a task.
+#[allow(unsafe_code)] // The task-stack exception: the yielder is on the task's own stack.
 pub(crate) fn park(deadline: Option<Instant>) -> bool {
     let Some(task) = current() else {
         return false;

@@ -48,8 +48,7 @@ pub(crate) fn guard(
                 if !signalled.contains(&g) {
                     signal_group(g, sig);
                     // A stopped job would never see the signal.
-                    // SAFETY: kill(2) of a group flow owns; no memory is involved.
-                    unsafe { libc::kill(-g, libc::SIGCONT) };
+                    let _ = crate::os::process::kill_group(g, libc::SIGCONT);
                     signalled.push(g);
                 }
             }

@@ -23,15 +23,10 @@ pub(crate) fn try_each_item(
     r: impl Read,
     mut f: impl FnMut(rhai::Dynamic, bool) -> bool,
 ) -> std::io::Result<()> {
-    scan(r, |line, more, ascii| {
-        let it = if ascii {
-            let line = strip(line);
-            // SAFETY: the whole buffer the line is in was checked to be ASCII, which is
-            // valid UTF-8.
-            crate::script::fastpath::new_string(unsafe { std::str::from_utf8_unchecked(line) })
-                .into()
-        } else {
-            item(line)
+    scan(r, |line, more, text| {
+        let it = match text {
+            Some(t) => crate::script::fastpath::new_string(strip_str(t)).into(),
+            None => item(line),
         };
         f(it, more)
     })
@@ -94,9 +89,10 @@ pub(crate) fn try_each_record(
     }
 }
 
-/// The loop of [`try_each_line`]; `f` also learns whether the line is known to be ASCII
-/// (checked once per buffer refill: much cheaper than line by line).
-fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, bool) -> bool) -> std::io::Result<()> {
+/// The loop of [`try_each_line`]; `f` is also given the line as text when it is known to be
+/// valid UTF-8 (checked once per buffer refill, up to its last newline: much cheaper than
+/// line by line).
+fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, Option<&str>) -> bool) -> std::io::Result<()> {
     let mut r = BufReader::with_capacity(64 * 1024, r);
     // The start of a line that the buffer's end cut.
     let mut part = Vec::new();
@@ -107,28 +103,43 @@ fn scan(r: impl Read, mut f: impl FnMut(&[u8], bool, bool) -> bool) -> std::io::
             Err(e) => {
                 // Any partial line before the error is still given.
                 if !part.is_empty() {
-                    f(&part, false, part.is_ascii());
+                    f(&part, false, std::str::from_utf8(&part).ok());
                 }
                 return Err(e);
             }
         };
         if avail.is_empty() {
             if !part.is_empty() {
-                f(&part, false, part.is_ascii());
+                f(&part, false, std::str::from_utf8(&part).ok());
             }
             return Ok(());
         }
-        let ascii = avail.is_ascii();
-        let mut used = 0;
+        // The lines that lie whole in the buffer: from its start (after its first newline
+        // when it goes on with a line the last refill cut) to its last newline. No character
+        // is cut at either end, so where the input is valid UTF-8 this is all of them.
+        let from = if part.is_empty() {
+            0
+        } else {
+            memchr::memchr(b'\n', avail).map_or(avail.len(), |nl| nl + 1)
+        };
+        let to = memchr::memrchr(b'\n', avail).map_or(0, |nl| nl + 1);
+        let text = if from < to {
+            valid_prefix(&avail[from..to])
+        } else {
+            ""
+        };
+        let mut used = 0usize;
         let mut go_on = true;
         for i in memchr::memchr_iter(b'\n', avail) {
             let end = i + 1;
             let more = end < avail.len();
             go_on = if part.is_empty() {
-                f(&avail[used..end], more, ascii)
+                // A newline is a character of its own: `used` and `end` are on boundaries.
+                let t = used.checked_sub(from).and_then(|u| text.get(u..end - from));
+                f(&avail[used..end], more, t)
             } else {
                 part.extend_from_slice(&avail[used..end]);
-                let ok = f(&part, more, part.is_ascii());
+                let ok = f(&part, more, std::str::from_utf8(&part).ok());
                 part.clear();
                 ok
             };
@@ -299,22 +310,32 @@ pub(crate) fn item(line: &[u8]) -> rhai::Dynamic {
     rhai::Dynamic::from(s)
 }
 
-/// `from_utf8_lossy`, with the common cases (ASCII, valid) checked by much faster means.
+/// `from_utf8_lossy`, with the common case (valid) borrowed.
 fn str_of(line: &[u8]) -> std::borrow::Cow<'_, str> {
-    if line.is_ascii() {
-        // SAFETY: ASCII is valid UTF-8; `is_ascii` is several times faster than `from_utf8`
-        // and most lines are ASCII.
-        return std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(line) });
-    }
     match std::str::from_utf8(line) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
         Err(_) => String::from_utf8_lossy(line),
     }
 }
 
+/// The longest start of `bytes` that is valid UTF-8.
+fn valid_prefix(bytes: &[u8]) -> &str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        // Checked again, up to where it is valid: only for input that is not text.
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
 fn strip(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// [`strip`], on text.
+fn strip_str(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
 }
 
 #[cfg(test)]
@@ -425,6 +446,35 @@ mod tests {
             assert_eq!(got, vec!["ab", "\u{e9}\u{fffd}", "c"], "{n}");
         }
         assert_eq!(item(b"\xff\n").to_string(), "\u{fffd}");
+    }
+
+    #[test]
+    fn a_line_is_given_as_text_only_where_it_is_valid_utf8() {
+        let valid: &'static [u8] = "ab\r\n\u{e9}t\n\n\u{20ac}\u{e9}\nlast \u{e9}".as_bytes();
+        let invalid: &'static [u8] = b"ab\n\xc3\xa9\xff\n\xc3\xa9\nd\xe2\x82";
+        for input in [valid, invalid] {
+            for n in 1..=input.len() {
+                let mut lines = vec![];
+                scan(Trickle(input, n), |line, _, text| {
+                    if let Some(t) = text {
+                        assert_eq!(t.as_bytes(), line, "{n}");
+                    }
+                    lines.push((line.to_vec(), text.is_some()));
+                    true
+                })
+                .unwrap();
+                let whole: Vec<u8> = lines.iter().flat_map(|l| l.0.clone()).collect();
+                assert_eq!(whole, input, "{n}");
+                if input == valid {
+                    assert!(lines.iter().all(|l| l.1), "{n}: every valid line is text");
+                } else {
+                    assert!(
+                        !lines[1].1 && !lines[3].1,
+                        "{n}: invalid lines are not text"
+                    );
+                }
+            }
+        }
     }
 
     /// Feeds `data` in chunks of `n` bytes; the pieces with their flags.

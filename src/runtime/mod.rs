@@ -15,7 +15,6 @@ pub(crate) mod output;
 pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;
-mod proctable;
 mod run;
 pub(crate) mod run_error;
 pub(crate) mod sh_script;
@@ -23,7 +22,6 @@ mod snippets;
 mod stages;
 pub(crate) mod threads;
 mod value;
-mod watchdog;
 mod words;
 
 pub use cancel::{CancelReason, CancelToken};

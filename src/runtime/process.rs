@@ -106,7 +106,7 @@ impl Proc {
         // Every process flow starts, and everything it starts, carries `FLOW_PID` (as GNU
         // parallel's jobs carry `PARALLEL_PID`): a job flow is SIGKILLed too early to have
         // registered (between its exec and `started` below) is still found by the watchdog.
-        cmd.env(super::watchdog::MARK, super::children::flow_pid_text());
+        cmd.env(crate::os::watchdog::MARK, super::children::flow_pid_text());
         let mut child = cmd.spawn().map_err(|e| {
             if is_refusal(&e) {
                 let what = format!("a process for `{}`", spec.program);
@@ -214,7 +214,6 @@ pub(crate) fn signal_group(pgid: i32, sig: i32) {
 /// that this process may execute. `None` for a name with a `/` (used as it is) and for one
 /// not found (then the spawn reports it as usual).
 pub(crate) fn find_program(program: &str, path: &std::ffi::OsStr) -> Option<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
     if program.is_empty() || program.contains('/') {
         return None;
     }
@@ -226,10 +225,7 @@ pub(crate) fn find_program(program: &str, path: &std::ffi::OsStr) -> Option<std:
             dir
         };
         let exe = dir.join(program);
-        let c = std::ffi::CString::new(exe.as_os_str().as_bytes()).ok()?;
-        // SAFETY: access(2) with a NUL-terminated path; no memory is kept.
-        let runnable = unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0;
-        (runnable && exe.is_file()).then_some(exe)
+        (crate::os::process::is_executable(&exe) && exe.is_file()).then_some(exe)
     })
 }
 

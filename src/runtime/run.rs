@@ -247,14 +247,7 @@ static EARLY: Mutex<Option<signal_hook::iterator::Signals>> = Mutex::new(None);
 fn shutdown_signals() -> Vec<i32> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     static HUP_IGNORED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let ignored = *HUP_IGNORED.get_or_init(|| {
-        // SAFETY: sigaction with a null new action only reads the current disposition.
-        unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(SIGHUP, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_IGN
-        }
-    });
+    let ignored = *HUP_IGNORED.get_or_init(|| crate::os::signals::is_ignored(SIGHUP));
     if ignored {
         vec![SIGINT, SIGTERM]
     } else {

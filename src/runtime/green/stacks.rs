@@ -197,6 +197,20 @@ pub(super) fn ensure_signal_stack() {
     }
 }
 
+/// Take this thread's signal stack away (Rust's, which stays mapped), as the `flow` binary's
+/// threads are without one: for the test that `ensure_signal_stack` then makes its own.
+#[cfg(test)]
+pub(super) fn disable_signal_stack() {
+    let off = libc::stack_t {
+        ss_sp: std::ptr::null_mut(),
+        ss_flags: libc::SS_DISABLE,
+        ss_size: 0,
+    };
+    // SAFETY: sigaltstack(2) with SS_DISABLE reads only `off`; the stack it unsets stays
+    // mapped (its owner unmaps it at the thread's end).
+    unsafe { libc::sigaltstack(&off, std::ptr::null_mut()) };
+}
+
 /// What is written when a task overflows its stack (then flow aborts, as Rust's runtime does
 /// for a thread's overflow).
 const MESSAGE: &[u8] =

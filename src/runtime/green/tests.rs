@@ -99,15 +99,7 @@ fn a_worker_without_rusts_signal_stack_still_reports_an_overflow() {
     const CHILD: &str = "FLOW_GREEN_TEST_OVERFLOW_NO_ALTSTACK";
     if std::env::var_os(CHILD).is_some() {
         overflow_a_task(|| {
-            // SAFETY: disabling this thread's signal stack (Rust's, which stays mapped).
-            unsafe {
-                let off = libc::stack_t {
-                    ss_sp: std::ptr::null_mut(),
-                    ss_flags: libc::SS_DISABLE,
-                    ss_size: 0,
-                };
-                libc::sigaltstack(&off, std::ptr::null_mut());
-            }
+            super::stacks::disable_signal_stack();
             super::stacks::ensure_signal_stack();
         });
         return;

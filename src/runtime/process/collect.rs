@@ -13,7 +13,7 @@ use super::stderr::StderrLines;
 use super::{Proc, Reaped};
 use crate::runtime::Runtime;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How long stdout is still read after the child exited once the job is cancelled.
@@ -50,7 +50,7 @@ impl Proc {
         let mut out = out.map(std::fs::File::from);
         let mut err = self.child.as_mut().and_then(|c| c.stderr.take());
         let mut lines = StderrLines::new(rt.progress.clone(), rt.output.clone());
-        let pidfd = pidfd_open(self.pid);
+        let pidfd = crate::os::process::pidfd_open(self.pid);
         let mut exited: Option<Exited> = None;
         let mut cancelled_at: Option<Instant> = None;
         // The worker's read buffer, kept from job to job (zeroing 64 KiB per job shows).
@@ -110,15 +110,11 @@ impl Proc {
             let ms = timeout.map_or(-1, |t| {
                 i32::try_from(t.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
             });
-            let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(0);
-            // SAFETY: `fds` is a valid array of `nfds` pollfd structures.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
-            if n < 0 {
-                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
+            match crate::os::process::poll(&mut fds, ms) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // poll itself failed (it cannot short of a bug): wait for the child below.
-                break;
+                Err(_) => break,
             }
             let ready = |fd: Option<i32>| {
                 fd.is_some_and(|fd| {
@@ -182,15 +178,6 @@ impl Proc {
             .as_mut()
             .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
     }
-}
-
-/// A pidfd for `pid` (Linux 5.3 and later): readable once the process has ended.
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags; a non-negative result is a new fd we own.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
-    // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
-    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// One read, retried on EINTR: `None` on an error (the pipe is done).

@@ -1,6 +1,7 @@
 //! A snapshot of the system's process table from `/proc`: who is whose parent, and which
 //! process group each is in. Used to find descendants that left flow's process groups
 //! (`setsid`, daemonizing) so that they can be signalled with the group they came from.
+//! (In `os/` because the watchdog's child parses `/proc` with [`parse_stat`].)
 
 /// One process: its id, its parent and its process group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +37,8 @@ pub(crate) fn snapshot() -> Vec<Entry> {
 }
 
 /// Parse `pid (comm) S ppid pgrp …`; `comm` may hold spaces and parentheses, so the fields
-/// are read after the last `)`.
+/// are read after the last `)`. Allocates nothing: the watchdog's child calls it after the
+/// fork (`os/watchdog.rs`), where allocating is not allowed.
 pub(crate) fn parse_stat(stat: &[u8]) -> Option<Entry> {
     let open = stat.iter().position(|&b| b == b'(')?;
     let close = stat.iter().rposition(|&b| b == b')')?;

@@ -4,12 +4,18 @@
 //! descended from them (a `setsid` escapee whose parent is still in a group is found through
 //! `/proc`). This reaches descendants that `PR_SET_PDEATHSIG` cannot.
 //!
-//! Invariant: flow forgets a group here as soon as the group is empty (see `children.rs`), so a
-//! recycled process-group number never makes the watchdog kill a stranger.
+//! Invariant: flow forgets a group here as soon as the group is empty (see
+//! `runtime/children.rs`), so a recycled process-group number never makes the watchdog kill a
+//! stranger.
+//!
+//! It lives in `os/` whole: after the fork the child may only make async-signal-safe calls
+//! and touch memory allocated before the fork (flow's other threads may hold the allocator's
+//! locks), a rule no type can state. So everything the child runs is here and in
+//! `os/proctable.rs` (`parse_stat`), and none of it allocates.
 
 use super::proctable::{parse_stat, Entry};
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::Mutex;
 
 /// Slots of the watchdog's set of live entries (open addressing; at most half used).
@@ -49,21 +55,17 @@ pub(crate) const MARK: &str = "FLOW_PID";
 
 /// Flow's side of the watchdog: a pipe to it.
 pub(crate) struct Watchdog {
-    tx: Mutex<Option<std::fs::File>>,
+    tx: Mutex<Option<std::io::PipeWriter>>,
     pub(crate) pid: i32,
 }
 
 impl Watchdog {
     /// Fork the watchdog. `None` if the system refuses (flow then runs without it).
     pub(crate) fn start() -> Option<Watchdog> {
-        let mut fds = [0i32; 2];
-        // SAFETY: pipe2 writes two fds into the array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return None;
-        }
+        // Both ends close on exec: no program flow starts holds them.
+        let (rx, tx) = std::io::pipe().ok()?;
         // Allocated before fork: the child must not allocate.
-        // SAFETY: getpid has no preconditions.
-        let flow = unsafe { libc::getpid() };
+        let flow = i32::try_from(std::process::id()).unwrap_or(0);
         let args = arg_area();
         // What marks flow's processes in their environment, and when flow started: a
         // process that started before flow cannot be its descendant.
@@ -75,25 +77,27 @@ impl Watchdog {
         // memory allocated before the fork.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
-            // SAFETY: closing fds we own.
-            unsafe {
-                libc::close(fds[0]);
-                libc::close(fds[1]);
-            }
+            // Both ends of the pipe are closed as they are dropped.
             return None;
         }
         if pid == 0 {
-            // SAFETY: child process; see `watch`.
+            // SAFETY: child process; see `watch`. It never returns, so nothing of the parent's
+            // (the pipe's ends among them) is dropped here.
             unsafe {
                 rename(args);
-                watch(fds[0], flow, &mark, &mut set, &mut table, &mut marks)
+                watch(
+                    rx.as_raw_fd(),
+                    flow,
+                    &mark,
+                    &mut set,
+                    &mut table,
+                    &mut marks,
+                )
             }
         }
-        // SAFETY: the read end belongs to the child now; fds[1] is ours.
-        unsafe { libc::close(fds[0]) };
+        // The read end belongs to the child now.
+        drop(rx);
         drop((set, table, marks));
-        // SAFETY: fds[1] is an open fd we own.
-        let tx = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[1]) });
         Some(Watchdog {
             tx: Mutex::new(Some(tx)),
             pid,
@@ -127,6 +131,10 @@ fn arg_area() -> Option<(usize, usize)> {
 /// Name the watchdog `fl-watchdog`, its `comm` and its command line alike, so that neither
 /// `pkill flow` nor `pkill -f script.flow` takes it down with flow. The command line is the
 /// child's own copy of flow's (after the fork), overwritten in place.
+///
+/// # Safety
+/// Only in the watchdog's child, after the fork: `args` must be this process's argument area
+/// (from [`arg_area`]), which nothing else in the child reads.
 unsafe fn rename(args: Option<(usize, usize)>) {
     libc::prctl(libc::PR_SET_NAME, NAME.as_ptr());
     if let Some((start, end)) = args {
@@ -208,6 +216,10 @@ fn remove(set: &mut [i64], used: &mut usize, k: i64) {
 }
 
 /// The watchdog's whole life. Never returns.
+///
+/// # Safety
+/// Only in the watchdog's child, after the fork (see the module's doc).
+/// `rfd` is the read end of flow's pipe.
 unsafe fn watch(
     rfd: i32,
     flow: i32,
@@ -316,6 +328,9 @@ impl Mark {
 
     /// Whether `e` is one of flow's: started since flow did and carries its mark. Reads
     /// `/proc/<pid>/environ` into a stack buffer (no allocation).
+    ///
+    /// # Safety
+    /// Only in the watchdog's child, after the fork (see the module's doc).
     unsafe fn on(&self, e: &Entry) -> bool {
         if e.start < self.since || e.zombie {
             return false;
@@ -389,6 +404,9 @@ fn put_decimal(buf: &mut [u8], mut at: usize, n: i32) -> usize {
 /// `scancel --name=flow-<flow>-<n>` in a child of the watchdog, not waited for (the
 /// scheduler takes its time; the local processes are killed meanwhile). No allocation: the
 /// argument is built on the stack, and `execvp` searches `PATH` with a stack buffer.
+///
+/// # Safety
+/// Only in the watchdog's child, after the fork (see the module's doc).
 unsafe fn scancel_stage(flow: i32, n: i32) {
     let mut arg = [0u8; 64];
     let prefix = b"--name=flow-";
@@ -405,6 +423,9 @@ unsafe fn scancel_stage(flow: i32, n: i32) {
 }
 
 /// Freeze what flow owns, find its descendants through `/proc`, then SIGKILL them all.
+///
+/// # Safety
+/// Only in the watchdog's child, after the fork (see the module's doc).
 unsafe fn kill_all(set: &[i64], table: &mut [Entry], marks: &mut [bool]) {
     let each = |sig: i32| {
         for &k in set {
@@ -457,6 +478,9 @@ unsafe fn kill_all(set: &[i64], table: &mut [Entry], marks: &mut [bool]) {
 }
 
 /// Fill `table` from `/proc` with raw system calls (no allocation). Returns the count.
+///
+/// # Safety
+/// Only in the watchdog's child, after the fork (see the module's doc).
 unsafe fn read_proc(table: &mut [Entry]) -> usize {
     let dir = libc::open(
         c"/proc".as_ptr(),
