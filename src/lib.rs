@@ -54,7 +54,6 @@
 mod api;
 mod check;
 mod diagnostics;
-mod engine;
 mod limits;
 pub mod lsp;
 // The one place besides the task stacks where `unsafe` is allowed: the libc calls.
@@ -64,7 +63,7 @@ mod plan;
 pub mod repl;
 mod runtime;
 mod script;
-mod script_file;
+mod shell;
 mod syntax;
 mod vocabulary;
 
@@ -72,11 +71,11 @@ pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};
 pub use check::{CheckError, CheckErrorKind, CheckOptions};
 pub use diagnostics::{render, RenderOptions, SourceFile};
-pub use engine::Engine;
+pub use api::engine::Engine;
 pub use plan::Plan;
 /// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.
 pub use rhai;
-pub use script_file::{CompileOptions, Diagnostics, Script};
+pub use plan::{CompileOptions, Diagnostics, Script};
 pub use syntax::ast;
 pub use syntax::parse_error::{ParseError, ParseErrorKind};
 pub use syntax::parser::parse;

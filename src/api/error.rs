@@ -57,3 +57,20 @@ impl From<Diagnostics> for Error {
         Error::Compile(d)
     }
 }
+
+impl crate::Script {
+    /// An error of one of its runs, with the script's source: a [`crate::Error`] for `?`.
+    #[must_use]
+    pub fn error(&self, error: crate::RunError) -> crate::Error {
+        crate::Error::Run {
+            error: Box::new(error),
+            source: self.source.clone(),
+        }
+    }
+
+    /// Render an error of one of its runs against its source (the CLI's format).
+    #[must_use]
+    pub fn render_error(&self, error: &crate::RunError, opts: crate::RenderOptions) -> String {
+        crate::render(&[error], &self.source, opts)
+    }
+}

@@ -2,6 +2,7 @@
 //! file name (as in Rhai's `src/api/`).
 
 pub(crate) mod compile;
+pub(crate) mod engine;
 pub(crate) mod error;
 pub(crate) mod io;
 pub(crate) mod register;

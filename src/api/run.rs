@@ -99,7 +99,7 @@ fn cast<T: Any>(v: Dynamic, script: &Script) -> Result<T, RunError> {
     let found = if v.is_unit() {
         "nothing (`()`)".to_string()
     } else {
-        let text = crate::runtime::run_error::shorten(&crate::script::engine::display(&v), 40);
+        let text = crate::runtime::run_error::shorten(&crate::script::display::display(&v), 40);
         format!("`{text}` ({})", v.type_name())
     };
     let expected = rhai::Engine::new_raw()

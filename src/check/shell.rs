@@ -40,7 +40,7 @@ pub(crate) fn sh_text(c: &Command) -> Option<CheckError> {
     let Some(WordPart::Interp(parts)) = c.args.first().and_then(|w| w.parts.first()) else {
         return None;
     };
-    let (hole, problem) = crate::runtime::sh_script::contexts(parts).err()?;
+    let (hole, problem) = crate::shell::sh_script::contexts(parts).err()?;
     let span = parts
         .iter()
         .filter_map(|p| match p {

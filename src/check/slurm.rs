@@ -83,7 +83,7 @@ fn partitions() -> Result<Vec<String>, String> {
             .stdin(Stdio::null())
             .stdout(w)
             .stderr(Stdio::null());
-        crate::runtime::children::run_helper(&mut cmd)
+        crate::os::children::run_helper(&mut cmd)
     };
     let out = reader.join().unwrap_or_default();
     match status {

@@ -8,6 +8,7 @@
 //! async-signal-safe calls and touch memory allocated before the fork, so everything it
 //! runs, down to the `/proc` parser, is kept where that rule is stated.
 
+pub(crate) mod children;
 pub(crate) mod process;
 pub(crate) mod proctable;
 pub(crate) mod rusage;

@@ -3,6 +3,7 @@
 mod build;
 mod pool;
 mod render;
+mod script;
 mod segments;
 mod stage_redirect;
 #[cfg(test)]
@@ -13,6 +14,7 @@ use crate::check::CheckError;
 use crate::Span;
 use build::Builder;
 pub(crate) use pool::{OnError, Placement, PoolPlan};
+pub use script::{CompileOptions, Diagnostics, Script};
 pub(crate) use segments::{segments, Out, Segment};
 
 /// The runtime's channel bounds, shown in the plan.

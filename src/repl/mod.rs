@@ -128,7 +128,7 @@ pub fn run() -> u8 {
         let r = session.run(&script, token);
         *current.lock().unwrap_or_else(|e| e.into_inner()) = None;
         match r {
-            Ok(v) if !v.is_unit() => println!("{}", crate::script::engine::display(&v)),
+            Ok(v) if !v.is_unit() => println!("{}", crate::script::display::display(&v)),
             Ok(_) => {}
             Err(e) if matches!(e.kind, RunErrorKind::Interrupted { .. }) => {
                 eprintln!("^C cancelled")

@@ -1,5 +1,5 @@
 //! Control statements: `try … catch`, `throw`, and `if ^cmd` (a command's exit status as
-//! the condition). `exit(n)` is a Rhai function (`script::engine`) that ends in
+//! the condition). `exit(n)` is a Rhai function (`runtime::builtins`) that ends in
 //! `RunErrorKind::ScriptExit`, which no `try` catches.
 
 use super::exec::Executor;
@@ -58,7 +58,7 @@ impl Executor {
             Ok(v) => RunError::new(
                 r.span,
                 RunErrorKind::Thrown {
-                    message: crate::script::engine::display(&v),
+                    message: crate::script::display::display(&v),
                 },
             ),
             Err(e) => e,

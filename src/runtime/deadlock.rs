@@ -222,7 +222,7 @@ fn watch(weak: &Weak<Deadlock>) {
         let still = last.as_ref().is_some_and(|(p, cpu, ids)| {
             *p == now.0 && now.1.saturating_sub(*cpu) < IDLE_CPU_US && *ids == now.2
         });
-        let busy = super::children::running() > 0 || crate::script::engine::sleeping() > 0;
+        let busy = crate::os::children::running() > 0 || crate::runtime::builtins::sleeping() > 0;
         streak = if still && !busy { streak + 1 } else { 0 };
         last = Some(now);
         if streak >= CONFIRM {

@@ -285,7 +285,7 @@ impl Env {
             inner = next;
         }
         if let EvalAltResult::ErrorTerminated(v, _) = inner {
-            if let Some(x) = v.read_lock::<crate::script::engine::ExitRequest>() {
+            if let Some(x) = v.read_lock::<crate::runtime::builtins::ExitRequest>() {
                 return RunError::new(span, RunErrorKind::ScriptExit { status: x.0 });
             }
         }
@@ -297,7 +297,7 @@ impl Env {
             _ => span_at(&self.shared.src, inner.position()),
         };
         if let EvalAltResult::ErrorRuntime(v, _) = inner {
-            if let Some(f) = v.read_lock::<crate::script::engine::IoFailure>() {
+            if let Some(f) = v.read_lock::<crate::runtime::builtins::IoFailure>() {
                 let message = f.0.clone();
                 return RunError::new(at.unwrap_or(span), RunErrorKind::Io { message });
             }

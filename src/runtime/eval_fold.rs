@@ -3,7 +3,7 @@
 use super::count::Counts;
 use super::{bind_lets, guard_panics, Compiled, Evaluator};
 use crate::runtime::run_error::RunError;
-use crate::script::engine::display;
+use crate::script::display::display;
 use crate::Span;
 use rhai::{Dynamic, AST};
 

@@ -150,7 +150,7 @@ fn native(shared: &Shared, scope: &Scope<'static>, code: &str) -> Option<Dynamic
             if v.is_float() {
                 return None;
             }
-            crate::script::engine::out_line(&crate::script::engine::display(&v));
+            crate::runtime::builtins::out_line(&crate::script::display::display(&v));
             Some(Dynamic::UNIT)
         }
     }
@@ -401,16 +401,16 @@ impl Executor {
 
     fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
-        let r = if crate::script::context::is(&self.token, &self.shared.rt) {
+        let r = if crate::runtime::context::is(&self.token, &self.shared.rt) {
             // A block's statements after the first: the context is already this one.
             self.stmt_inner(s, dest)
         } else {
-            let ctx = crate::script::context::ThreadCtx {
+            let ctx = crate::runtime::context::ThreadCtx {
                 token: Some(self.token.clone()),
                 deadline: None,
                 runtime: Some(self.shared.rt.clone()),
             };
-            crate::script::context::with_ctx(ctx, || self.stmt_inner(s, dest))
+            crate::runtime::context::with_ctx(ctx, || self.stmt_inner(s, dest))
         };
         // A failed write to stdout (`print` into a full disk) fails the statement it was in.
         self.shared.rt.stdout.statement_result(s.span, r)

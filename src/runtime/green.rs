@@ -159,7 +159,7 @@ fn set_current(t: Option<Arc<Task>>) {
 
 /// Per-thread state that belongs to the task running on the thread.
 struct Locals {
-    ctx: crate::script::context::ThreadCtx,
+    ctx: crate::runtime::context::ThreadCtx,
     party: u64,
     channels: Vec<usize>,
 }
@@ -167,7 +167,7 @@ struct Locals {
 #[inline(never)]
 fn take_locals() -> Locals {
     Locals {
-        ctx: crate::script::context::take(),
+        ctx: crate::runtime::context::take(),
         party: super::deadlock::current_party(),
         channels: super::exec::take_task_channels(),
     }
@@ -175,7 +175,7 @@ fn take_locals() -> Locals {
 
 #[inline(never)]
 fn put_locals(l: Locals) {
-    crate::script::context::put(l.ctx);
+    crate::runtime::context::put(l.ctx);
     super::deadlock::set_party(l.party);
     super::exec::set_task_channels(l.channels);
 }

@@ -1,8 +1,9 @@
 //! The runtime: executes a checked script — statements on the calling thread, pipeline
 //! stages on threads joined by bounded channels, commands as OS processes joined by pipes.
 
+pub(crate) mod builtins;
 pub(crate) mod cancel;
-pub(crate) mod children;
+pub(crate) mod context;
 mod control;
 mod deadlock;
 mod eval;
@@ -17,7 +18,6 @@ mod pool;
 pub(crate) mod process;
 mod run;
 pub(crate) mod run_error;
-pub(crate) mod sh_script;
 mod snippets;
 mod stages;
 pub(crate) mod threads;
@@ -25,7 +25,7 @@ mod value;
 mod words;
 
 pub use cancel::{CancelReason, CancelToken};
-pub use children::become_subreaper;
+pub use crate::os::children::become_subreaper;
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
 pub(crate) use run::Session;
@@ -89,7 +89,7 @@ impl Runtime {
 
     /// A Rhai engine with flow's built-ins and the host's registrations.
     pub(crate) fn engine(&self) -> rhai::Engine {
-        let mut e = crate::script::engine::new_engine();
+        let mut e = crate::runtime::builtins::new_engine();
         for h in &self.hooks {
             h(&mut e);
         }

@@ -12,7 +12,7 @@ use super::value::{self, Batch};
 use super::{pool, stages, words};
 use crate::ast::{Command, Pipeline, Redirect, RedirectKind, Sink, Stage, StageKind, WordPart};
 use crate::script::channel::FlowChannel;
-use crate::script::engine::display;
+use crate::script::display::display;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rhai::Dynamic;
 use std::fs::{File, OpenOptions};
@@ -128,7 +128,7 @@ impl Run {
 
     fn thread(&mut self, f: impl FnOnce() -> Result<(), RunError> + Send + 'static) {
         let failure = self.failure.clone();
-        let ctx = crate::script::context::ThreadCtx {
+        let ctx = crate::runtime::context::ThreadCtx {
             token: Some(self.token.clone()),
             deadline: None,
             runtime: Some(self.env.shared.rt.clone()),
@@ -139,7 +139,7 @@ impl Run {
         super::green::hold_worker();
         let spawned = std::thread::Builder::new().spawn(move || {
             super::deadlock::set_party(party);
-            crate::script::context::with_ctx(ctx, || {
+            crate::runtime::context::with_ctx(ctx, || {
                 let r = super::eval::guard_panics(crate::Span::default(), f);
                 if let Err(e) | Ok(Err(e)) = r {
                     failed.fail(e);
@@ -759,7 +759,7 @@ fn consume(
                 return failed.map_or(Ok(None), Err);
             }
         } else if print {
-            crate::script::engine::out_line(&value::to_line(&v));
+            crate::runtime::builtins::out_line(&value::to_line(&v));
         }
         return Ok(matches!(dest, Dest::Last { .. }).then_some(v));
     }

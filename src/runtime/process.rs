@@ -102,11 +102,11 @@ impl Proc {
             }
         };
         // Registered under the spawn lock, so the orphan adopter never mistakes it for one.
-        let spawning = super::children::spawn_lock();
+        let spawning = crate::os::children::spawn_lock();
         // Every process flow starts, and everything it starts, carries `FLOW_PID` (as GNU
         // parallel's jobs carry `PARALLEL_PID`): a job flow is SIGKILLed too early to have
         // registered (between its exec and `started` below) is still found by the watchdog.
-        cmd.env(crate::os::watchdog::MARK, super::children::flow_pid_text());
+        cmd.env(crate::os::watchdog::MARK, crate::os::children::flow_pid_text());
         let mut child = cmd.spawn().map_err(|e| {
             if is_refusal(&e) {
                 let what = format!("a process for `{}`", spec.program);
@@ -131,7 +131,7 @@ impl Proc {
             )
         })?;
         let pid = i32::try_from(child.id()).unwrap_or(0);
-        super::children::started(pid);
+        crate::os::children::started(pid);
         drop(spawning);
         // Collected stderr stays with the child (`Proc::collect` reads it).
         let stderr = if forward { child.stderr.take() } else { None };
@@ -187,7 +187,7 @@ impl Proc {
                         Err(_) => break ExitStatus::from_raw(0),
                     }
                 };
-                super::children::reaped(self.pid);
+                crate::os::children::reaped(self.pid);
                 status
             }
             None => ExitStatus::from_raw(0),
@@ -207,7 +207,7 @@ impl Drop for Proc {
 /// Send `sig` to the process group `pgid` and to the processes that left it but descend from
 /// it (`setsid`): a signal to a job reaches its whole process tree.
 pub(crate) fn signal_group(pgid: i32, sig: i32) {
-    super::children::signal_tree(pgid, sig);
+    crate::os::children::signal_tree(pgid, sig);
 }
 
 /// Where `execvp` would find `program` on `PATH` (`path`): the first regular file there
@@ -307,7 +307,7 @@ pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
 
 /// `run(cmd, args)`: run without a shell and return stdout minus the final newline.
 pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> {
-    let ctx = crate::script::context::current();
+    let ctx = crate::runtime::context::current();
     let rt = ctx
         .runtime
         .clone()

@@ -211,7 +211,7 @@ fn stop_escapees(rt: &Runtime) {
             None => rt.grace(),
         }
     };
-    super::children::finish(grace, at.is_some());
+    crate::os::children::finish(grace, at.is_some());
 }
 
 fn run_handlers(shared: &Arc<Shared>, interrupts: &Interrupts) {
@@ -297,7 +297,7 @@ fn install_signals(
                     .interrupted_at
                     .lock()
                     .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                super::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
+                crate::os::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
                 let (s, i, d) = (shared.clone(), interrupts.clone(), done.clone());
                 let handlers = std::thread::Builder::new().spawn(move || {
                     run_handlers(&s, &i);

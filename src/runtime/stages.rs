@@ -8,7 +8,7 @@ use super::eval::{Compiled, Env, Evaluator};
 use super::run_error::{RunError, RunErrorKind};
 use super::value::{self, Batch};
 use crate::ast::{Amount, StageKind};
-use crate::script::engine::display;
+use crate::script::display::display;
 use crate::Span;
 use crossbeam_channel::{Receiver, Sender};
 use rhai::{Array, Dynamic};

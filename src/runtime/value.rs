@@ -1,6 +1,6 @@
 //! Item conversions: items ↔ lines, items ↔ JSON, ordering for `sort`, `sum`.
 
-use crate::script::engine::display;
+use crate::script::display::display;
 use rhai::{Array, Dynamic, Map};
 use std::cmp::Ordering;
 

@@ -10,7 +10,7 @@ fn fast(code: &str) -> Option<Fast> {
 /// The fast path gives Rhai's result, or declines (`None`) where Rhai fails.
 fn agree(code: &str, it: Dynamic) {
     let f = fast(code).unwrap_or_else(|| panic!("{code} should be fast"));
-    let engine = crate::script::engine::new_engine();
+    let engine = crate::runtime::builtins::new_engine();
     let mut s = Scope::new();
     s.push("it", it.clone());
     let slow = engine.eval_with_scope::<Dynamic>(&mut s, code);

@@ -1,8 +1,7 @@
 //! The Rhai glue: engine set-up, built-ins, channels, and mapping Rhai positions to the script.
 
 pub(crate) mod channel;
-pub(crate) mod context;
-pub(crate) mod engine;
+pub(crate) mod display;
 pub(crate) mod fastpath;
 pub(crate) mod in_place;
 pub(crate) mod paths;

@@ -523,7 +523,7 @@ mod tests {
     /// whatever the types of the receiver and the arguments.
     #[test]
     fn certain_entries_are_missing_from_flows_engine() {
-        let engine = crate::script::engine::new_engine();
+        let engine = crate::runtime::builtins::new_engine();
         let values = ["\"41\"", "[1]", "#{a: 1}", "1", "1.5", "()", "'c'"];
         for e in TABLE.iter().filter(|e| e.certain != Never) {
             let values: &[&str] = if e.certain == WithText {

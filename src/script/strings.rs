@@ -200,7 +200,7 @@ pub(crate) fn sub_chars(s: &str, start: INT, len: INT) -> ImmutableString {
 }
 
 fn join(xs: &[Dynamic], sep: &str) -> ImmutableString {
-    let parts: Vec<String> = xs.iter().map(super::engine::display).collect();
+    let parts: Vec<String> = xs.iter().map(super::display::display).collect();
     parts.join(sep).into()
 }
 

@@ -7,7 +7,7 @@
 use super::super::cancel::CancelToken;
 use super::super::value::Batch;
 use super::job_log::Keyer;
-use crate::script::engine::display;
+use crate::script::display::display;
 use crossbeam_channel::{Receiver, Sender};
 use rhai::Dynamic;
 use std::collections::HashSet;

@@ -31,7 +31,7 @@ use super::threads;
 use super::value::Batch;
 use crate::ast::{PoolSize, PoolWork};
 pub(crate) use crate::plan::{OnError, Placement, PoolPlan};
-use crate::script::engine::{cpus, display};
+use crate::runtime::builtins::{cpus, display};
 use crate::Span;
 use crossbeam_channel::{bounded, Receiver};
 use rhai::Dynamic;
@@ -211,13 +211,13 @@ pub(crate) fn start(
                 break;
             }
         };
-        let ctx = crate::script::context::ThreadCtx {
+        let ctx = crate::runtime::context::ThreadCtx {
             token: Some(token.clone()),
             deadline: None,
             runtime: Some(env.shared.rt.clone()),
         };
         let started = threads::start(&format!("pool worker {slot} of {n}"), span, move || {
-            crate::script::context::with_ctx(ctx, || {
+            crate::runtime::context::with_ctx(ctx, || {
                 worker::run(&sh, slot, compiled.as_ref(), &jobs, &events, alarm);
             });
             // The last worker out ends the guard (every job was reaped by then).
@@ -247,14 +247,14 @@ pub(crate) fn start(
     let progress_slot = env.shared.rt.progress.clone();
     let rt = env.shared.rt.clone();
     // The window's warnings and summary go where the run's output goes.
-    let ctx = crate::script::context::ThreadCtx {
+    let ctx = crate::runtime::context::ThreadCtx {
         token: None,
         deadline: None,
         runtime: Some(env.shared.rt.clone()),
     };
     let window_failure = failure.clone();
     let started = threads::start("the pool's output", span, move || {
-        crate::script::context::with_ctx(ctx, || w.run(&event_rx));
+        crate::runtime::context::with_ctx(ctx, || w.run(&event_rx));
         progress_slot
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -48,7 +48,7 @@ impl Slurm {
         let n = STAGES.fetch_add(1, Ordering::Relaxed) + 1;
         let name = format!("flow-{}-{n}", std::process::id());
         // If flow is killed, its watchdog cancels the stage's jobs through Slurm.
-        super::super::children::slurm_stage(i32::try_from(n).unwrap_or(i32::MAX));
+        crate::os::children::slurm_stage(i32::try_from(n).unwrap_or(i32::MAX));
         // `-v`: srun reports the job id and the moment the job is allocated (it starts).
         let mut args = vec!["-v".to_string(), format!("--job-name={name}")];
         let mut time = None;
@@ -218,7 +218,7 @@ fn helper(program: &str, args: &[String]) -> Option<String> {
             .stdin(Stdio::null())
             .stdout(w)
             .stderr(Stdio::null());
-        super::super::children::run_helper(&mut cmd)
+        crate::os::children::run_helper(&mut cmd)
     };
     let out = reader.join().unwrap_or_default();
     status

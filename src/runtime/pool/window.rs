@@ -12,7 +12,7 @@ use super::halt::HaltState;
 use super::spool::Spool;
 use super::stage_out::SharedOut;
 use super::OnError;
-use crate::script::engine::err_line;
+use crate::runtime::builtins::err_line;
 use crossbeam_channel::Receiver;
 use rhai::Dynamic;
 use std::collections::{BTreeMap, VecDeque};

@@ -4,7 +4,7 @@
 use crate::runtime::eval::{Compiled, Evaluator};
 use crate::runtime::run_error::RunError;
 use crate::runtime::value::Batch;
-use crate::script::engine::display;
+use crate::script::display::display;
 use crate::Span;
 use rhai::{Dynamic, ImmutableString, Map, INT};
 use std::collections::HashMap;

@@ -90,20 +90,6 @@ impl Script {
         &self.source.name
     }
 
-    /// An error of one of its runs, with the script's source: a [`crate::Error`] for `?`.
-    #[must_use]
-    pub fn error(&self, error: crate::RunError) -> crate::Error {
-        crate::Error::Run {
-            error: Box::new(error),
-            source: self.source.clone(),
-        }
-    }
-
-    /// Render an error of one of its runs against its source (the CLI's format).
-    #[must_use]
-    pub fn render_error(&self, error: &crate::RunError, opts: RenderOptions) -> String {
-        render(&[error], &self.source, opts)
-    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! The Rhai engine flow makes: built-in functions, cancellation through
 //! `on_progress`, and printing that never interleaves lines.
 
-use super::channel::FlowChannel;
 use super::context;
-use crate::runtime::output::{self, Stream};
+use super::output::{self, Stream};
+pub(crate) use crate::script::display::display;
+use crate::script::channel::FlowChannel;
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext, Position, INT,
 };
@@ -65,7 +66,7 @@ fn line(stream: Stream, s: &str) {
     buf.push(b'\n');
     match context::current().runtime {
         Some(rt) => {
-            let written = crate::runtime::around_progress(&rt.progress, || {
+            let written = super::around_progress(&rt.progress, || {
                 output::write(rt.output.as_ref(), stream, &buf)
             });
             if let (Err(e), Stream::Stdout) = (written, stream) {
@@ -164,9 +165,9 @@ pub(crate) fn new_engine() -> Engine {
         "reduce_rev",
         |ctx: NativeCallContext, xs: Array, f: FnPtr| reduce(&ctx, xs, &f, true),
     );
-    super::strings::register(&mut e);
-    super::in_place::register(&mut e);
-    super::paths::register(&mut e);
+    crate::script::strings::register(&mut e);
+    crate::script::in_place::register(&mut e);
+    crate::script::paths::register(&mut e);
     e
 }
 
@@ -262,13 +263,13 @@ fn read(p: &str) -> RResult<String> {
 /// (`cat dir/*`) passes such names exactly.
 fn glob_fn(pattern: &str) -> RResult<Array> {
     let pattern = expand_tilde(pattern);
-    let paths = crate::runtime::globbing::glob_paths(&pattern)
+    let paths = super::globbing::glob_paths(&pattern)
         .or_else(|e| rerr(format!("bad glob `{pattern}`: {e}")))?;
     let mut lossy = 0;
     let v: Array = paths
         .into_iter()
         .map(|p| {
-            let (s, exact) = crate::runtime::globbing::to_text(p);
+            let (s, exact) = super::globbing::to_text(p);
             lossy += usize::from(!exact);
             Dynamic::from(s)
         })
@@ -293,24 +294,13 @@ pub(crate) fn expand_tilde(s: &str) -> String {
 
 fn run_fn(cmd: &str, args: &[Dynamic]) -> RResult<ImmutableString> {
     let args: Vec<String> = args.iter().map(display).collect();
-    match crate::runtime::process::run_capture(cmd, &args) {
+    match super::process::run_capture(cmd, &args) {
         Ok(out) => Ok(out.into()),
         Err(e) => rerr(e),
     }
 }
 
-/// The display form of a value: strings raw, others as Rhai shows them.
 /// Values as `print` shows them, joined by a space.
 fn joined(vs: &[Dynamic]) -> String {
     vs.iter().map(display).collect::<Vec<_>>().join(" ")
-}
-
-pub(crate) fn display(v: &Dynamic) -> String {
-    if let Some(s) = v.read_lock::<ImmutableString>() {
-        return s.to_string();
-    }
-    if v.is_unit() {
-        return String::new();
-    }
-    v.to_string()
 }

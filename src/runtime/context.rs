@@ -1,7 +1,7 @@
 //! What Rhai code running on the current thread belongs to: its cancellation token and
 //! deadline. Each runtime thread sets it; `on_progress`, `sleep` and `run` read it.
 
-use crate::runtime::cancel::CancelToken;
+use super::cancel::CancelToken;
 use std::cell::RefCell;
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use std::time::Instant;
 pub(crate) struct ThreadCtx {
     pub(crate) token: Option<CancelToken>,
     pub(crate) deadline: Option<Instant>,
-    pub(crate) runtime: Option<std::sync::Arc<crate::runtime::Runtime>>,
+    pub(crate) runtime: Option<std::sync::Arc<super::Runtime>>,
 }
 
 thread_local! {
@@ -47,7 +47,7 @@ pub(crate) fn put(ctx: ThreadCtx) {
 
 /// Whether this thread's context is already `token`'s, with no deadline, in `rt`.
 #[inline(never)]
-pub(crate) fn is(token: &CancelToken, rt: &std::sync::Arc<crate::runtime::Runtime>) -> bool {
+pub(crate) fn is(token: &CancelToken, rt: &std::sync::Arc<super::Runtime>) -> bool {
     CTX.with(|c| {
         let c = c.borrow();
         c.deadline.is_none()

@@ -1,0 +1,14 @@
+//! How a value prints: strings raw, `()` as nothing, others as Rhai shows them.
+
+use rhai::{Dynamic, ImmutableString};
+
+/// The display form of a value: strings raw, others as Rhai shows them.
+pub(crate) fn display(v: &Dynamic) -> String {
+    if let Some(s) = v.read_lock::<ImmutableString>() {
+        return s.to_string();
+    }
+    if v.is_unit() {
+        return String::new();
+    }
+    v.to_string()
+}
