@@ -2,6 +2,8 @@
 //! their calls, and a cancel reported as a cancel.
 
 use flow::{CancelReason, CancelToken, Engine, RenderOptions, RunErrorKind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const PLAIN: RenderOptions = RenderOptions {
@@ -49,24 +51,51 @@ fn calls_of_a_declared_host_function_are_checked_for_arity() {
     assert_eq!(e.eval::<i64>("triple(2) + 4.triple()").unwrap(), 18);
 }
 
+/// Whether what a run is cancelled in has started.
+type Ready = Box<dyn FnMut() -> bool + Send>;
+
+/// At least `n` processes run `argv` (see `processes_running`).
+fn running(argv: &'static str, n: usize) -> Ready {
+    Box::new(move || crate::signals::processes_running(argv).len() >= n)
+}
+
 #[test]
 fn a_host_cancel_is_reported_as_a_cancel_not_a_failure() {
-    let e = Engine::new();
-    for src in [
-        "sleep 30",
-        "from 1..=2 | pool 2 exec sleep 30 ${it}",
-        "sleep 30 | cat",
-        "sleep(30)",
-    ] {
+    let plain = Engine::new();
+    // `sleep(30)` starts no process to look for: the run says `ready` right before it (to a
+    // hook of another engine, so that the commands' output stays flow's own).
+    let said_ready = Arc::new(AtomicBool::new(false));
+    let mut hooked = Engine::new();
+    let said = said_ready.clone();
+    hooked.on_output(move |_, bytes| {
+        if bytes.starts_with(b"ready") {
+            said.store(true, Ordering::SeqCst);
+        }
+    });
+    let cases: [(&Engine, &str, Ready); 4] = [
+        (&plain, "sleep 30.61", running("sleep 30.61", 1)),
+        (
+            &plain,
+            "from 1..=2 | pool 2 exec sleep 30.62 ${it}",
+            running("sleep 30.62", 2),
+        ),
+        (&plain, "sleep 30.63 | cat", running("sleep 30.63", 1)),
+        (
+            &hooked,
+            "print(\"ready\")\nsleep(30)",
+            Box::new(move || said_ready.load(Ordering::SeqCst)),
+        ),
+    ];
+    for (e, src, ready) in cases {
         let s = e.compile(src).unwrap();
         let token = CancelToken::new();
-        let t2 = token.clone();
         let start = Instant::now();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(150));
-            t2.cancel(CancelReason::Requested);
-        });
+        let canceller = super::cancel_when(token.clone(), CancelReason::Requested, ready);
         let err = e.run_with_cancel(&s, &token, vec![]).unwrap_err();
+        assert!(
+            canceller.join().expect("the cancelling thread"),
+            "{src}: did not start within 20 s"
+        );
         assert!(
             matches!(err.kind, RunErrorKind::CancelledByHost),
             "{src}: {err:?}"

@@ -7,8 +7,25 @@ mod output;
 mod sinks;
 mod values;
 
+use crate::harness::wait_until;
 use flow::{CancelReason, CancelToken, Engine, RunErrorKind};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+/// From another thread, cancel `token` for `reason` once `ready` holds: what the run is to be
+/// cancelled in has started. Past 20 s it cancels anyway, so that the run ends; the thread's
+/// result says whether `ready` held.
+fn cancel_when(
+    token: CancelToken,
+    reason: CancelReason,
+    ready: impl FnMut() -> bool + Send + 'static,
+) -> JoinHandle<bool> {
+    std::thread::spawn(move || {
+        let held = wait_until(Duration::from_secs(20), ready);
+        token.cancel(reason);
+        held
+    })
+}
 
 #[test]
 fn compile_run_and_read_a_value() {
@@ -111,16 +128,19 @@ fn a_named_source_feeds_a_script() {
 fn a_host_cancels_a_run_from_another_thread() {
     let e = Engine::new();
     let s = e
-        .compile("from 1..=2 | pool 2 exec sleep 30 ${it}")
+        .compile("from 1..=2 | pool 2 exec sleep 30.64 ${it}")
         .unwrap();
     let token = CancelToken::new();
-    let t2 = token.clone();
     let start = Instant::now();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        t2.cancel(CancelReason::Interrupt);
+    // Cancelled once both jobs run.
+    let canceller = cancel_when(token.clone(), CancelReason::Interrupt, || {
+        crate::signals::processes_running("sleep 30.64").len() >= 2
     });
     let err = e.run_with_cancel(&s, &token, vec![]).unwrap_err();
+    assert!(
+        canceller.join().expect("the cancelling thread"),
+        "the jobs did not start within 20 s"
+    );
     assert_eq!(err.exit_code(), 130, "{err:?}");
     assert!(
         start.elapsed() < Duration::from_secs(3),

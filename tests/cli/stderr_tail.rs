@@ -4,11 +4,11 @@
 //! statement's command (a thread per child), a pool `exec` job (the worker's poll loop) and
 //! an `on slurm` job (srun's stderr, through a stand-in `srun`).
 
-use crate::harness::TempDir;
+use crate::harness::{poll_until, TempDir};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bytes of the one line, written without a newline.
 const LINE: usize = 200_000_000;
@@ -64,24 +64,20 @@ fn run(dir: &std::path::Path, path: &str, script: &str) -> Run {
         }
         (leading_e, String::from_utf8_lossy(&end).into_owned())
     });
-    let deadline = Instant::now() + Duration::from_secs(120);
     let mut status = 0;
     // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child, which nothing
     // else waits for.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
+    let exited = poll_until(Duration::from_secs(120), Duration::from_millis(10), || {
         // SAFETY: as above.
         let waited = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if waited == pid {
-            break;
-        }
-        assert_eq!(waited, 0, "wait4");
-        if Instant::now() > deadline {
-            // SAFETY: plain syscall on the process group of our own, not yet reaped, child.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            panic!("flow -c {script}: timed out");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        assert!(waited == pid || waited == 0, "wait4: {waited}");
+        waited == pid
+    });
+    if !exited {
+        // SAFETY: plain syscall on the process group of our own, not yet reaped, child.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        panic!("flow -c {script}: timed out");
     }
     // SAFETY: as above; what flow left in its group must not outlive the test.
     unsafe { libc::kill(-pid, libc::SIGKILL) };

@@ -7,11 +7,11 @@
 //! are reported as ignored unless the tests were built with `FLOW_REQUIRE_ROOT=1` (CI runs as
 //! root and sets it).
 
-use crate::harness::{Flow, TempDir};
+use crate::harness::{poll_until, wait_for_exit, wait_until, Flow, TempDir};
 use crate::signals::{processes_with, timing_sensitive, wait_until_gone, wait_until_present};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn flow() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_flow"));
@@ -141,17 +141,10 @@ fn reader_goes_away(src: &str, lines: usize) {
         assert!(!line.is_empty(), "{src}: stdout ended early");
     }
     drop(out);
-    let closed = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if closed.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{src}: still running 10 s after its reader went away");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = wait_for_exit(&mut child, Duration::from_secs(10)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{src}: still running 10 s after its reader went away");
     };
     let mut err = String::new();
     let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
@@ -305,8 +298,8 @@ fn no_job_survives_pkill_9_flow() {
     assert!(left.is_empty(), "outlived pkill -9 flow: {left:?}");
 }
 
-/// The watchdog is SIGKILLed, then flow half a second later: flow noticed and started
-/// another, which knows every job.
+/// The watchdog is SIGKILLed, then flow once another watchdog runs (flow looks every 100 ms,
+/// so within half a second): the new one knows every job.
 #[test]
 fn a_killed_watchdog_is_replaced() {
     let _g = timing_sensitive();
@@ -326,9 +319,13 @@ fn a_killed_watchdog_is_replaced() {
     let dogs = children_named(pid, "fl-watchdog");
     assert_eq!(dogs.len(), 1, "one watchdog");
     kill(dogs[0], libc::SIGKILL);
-    std::thread::sleep(Duration::from_millis(500));
+    // Half a second is the bound the test claims, not a guess: it returns at the replacement.
+    let replaced = wait_until(Duration::from_millis(500), || {
+        let new = children_named(pid, "fl-watchdog");
+        new.len() == 1 && new[0] != dogs[0]
+    });
     let new = children_named(pid, "fl-watchdog");
-    assert!(new.len() == 1 && new[0] != dogs[0], "not replaced: {new:?}");
+    assert!(replaced, "not replaced within 500 ms: {new:?}");
     kill(i32::try_from(pid).unwrap(), libc::SIGKILL);
     let _ = child.wait();
     let left = wait_until_gone(tag, Duration::from_secs(3));
@@ -351,17 +348,18 @@ fn an_orphan_flow_has_not_yet_adopted_dies_with_flow() {
     .expect("start flow");
     // The moment the `sleep` is orphaned: its parent is flow (the subreaper) and flow has
     // not looked yet (it looks every 100 ms).
+    // Looked for every 200 µs: the moment is short.
     let flow_pid = i32::try_from(child.id()).unwrap();
-    let t0 = Instant::now();
-    while !sleep_with_parent(flow_pid) && t0.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_micros(200));
-    }
+    let orphaned = poll_until(Duration::from_secs(10), Duration::from_micros(200), || {
+        sleep_with_parent(flow_pid)
+    });
     kill(flow_pid, libc::SIGKILL);
     let _ = child.wait();
     let left = wait_until_gone(tag, Duration::from_secs(3));
     if !left.is_empty() {
         let _ = Command::new("pkill").args(["-9", "-f", tag]).status();
     }
+    assert!(orphaned, "the sleep was never orphaned to flow");
     assert!(left.is_empty(), "outlived flow: {left:?}");
 }
 
@@ -404,7 +402,13 @@ fn sigkill_while_jobs_start_on_a_busy_machine_leaves_nothing() {
         .stdout(Stdio::null())
         .spawn()
         .expect("start flow");
-        std::thread::sleep(Duration::from_millis(150 + 37 * round));
+        // Jobs start all the time once the first one has: from there, a moment that moves
+        // 37 ms a round is the moment under test (not a guess at flow's progress).
+        let started = wait_until_present(tag, 1, Duration::from_secs(20));
+        if !started {
+            failures.push(format!("round {round}: no job started within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(37 * round));
         kill(i32::try_from(child.id()).unwrap(), libc::SIGKILL);
         let _ = child.wait();
         let left = wait_until_gone(tag, Duration::from_secs(3));

@@ -1,13 +1,16 @@
 //! Running the `flow` binary in tests: one process runner (fixed environment, timeout,
-//! process-group kill), a line diff for reports, and the `Flow` builder for Rust-level tests.
+//! process-group kill), a line diff for reports, the `Flow` builder for Rust-level tests, and
+//! waiting for readiness (a condition polled with a deadline, never a guessed sleep).
 
 mod diff;
 mod process;
 mod temp_dir;
+mod wait;
 
 pub(crate) use diff::diff;
 pub(crate) use process::{run_flow, Invocation, Output};
 pub(crate) use temp_dir::TempDir;
+pub(crate) use wait::{poll_until, wait_for_exit, wait_for_file, wait_until};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -147,21 +147,15 @@ pub(crate) fn run_flow(inv: &Invocation<'_>) -> Output {
         });
     }
 
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("poll the flow process") {
-            break st;
+    let waited = super::wait_for_exit(&mut child, inv.timeout.saturating_sub(start.elapsed()));
+    let timed_out = waited.is_none();
+    let status = waited.unwrap_or_else(|| {
+        // SAFETY: plain syscall; -pgid names the group we created for this child.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
         }
-        if start.elapsed() > inv.timeout {
-            timed_out = true;
-            // SAFETY: plain syscall; -pgid names the group we created for this child.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-            break child.wait().expect("reap the flow process");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+        child.wait().expect("reap the flow process")
+    });
     // Anything flow left in its group must not outlive the test.
     // SAFETY: as above; the group may already be empty, which is fine.
     unsafe {

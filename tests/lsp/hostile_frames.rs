@@ -176,6 +176,8 @@ fn lsp_frames_cut_into_small_writes_are_read_whole() {
     bytes.extend_from_slice(&frame);
     for (i, piece) in bytes.chunks(3).enumerate() {
         c.raw(piece);
+        // The pauses are what is tested, not a wait for anything: they let the server's
+        // reads return a frame in pieces instead of whole.
         if i % 20 == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -215,17 +217,10 @@ fn lsp_a_closed_stdout_ends_the_server_without_a_panic() {
     send(json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
     send(json!({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}));
     // stdin stays open: the server must end of its own accord.
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("flow lsp did not end when its stdout was closed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = crate::harness::wait_for_exit(&mut child, WAIT) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("flow lsp did not end when its stdout was closed");
     };
     let mut stderr = String::new();
     child

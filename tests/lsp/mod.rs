@@ -154,14 +154,10 @@ impl Client {
         assert_eq!(self.request("shutdown", Value::Null), Value::Null);
         self.notify("exit", Value::Null);
         drop(self.stdin.take());
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(start.elapsed() < WAIT, "flow lsp did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::harness::wait_for_exit(&mut self.child, WAIT)
+            .expect("flow lsp did not exit")
+            .code()
+            .unwrap_or(-1)
     }
 }
 

@@ -2,7 +2,7 @@
 //! `sleep` inside a `map` item, Ctrl-C giving jobs SIGINT and the grace period, resume keys
 //! that ignore the pool's options and count equal items apart.
 
-use crate::harness::TempDir;
+use crate::harness::{wait_until, TempDir};
 use crate::signals::{start, timing_sensitive};
 use std::time::Duration;
 
@@ -58,19 +58,12 @@ fn ctrl_c_gives_jobs_sigint_and_the_grace_period() {
     let script = "from 1..=2 | pool 2 exec sh \"trap 'echo int$it >> sig.log; stop=1' INT; echo up >> sig.log; while [ -z \\\"\\$stop\\\" ]; do sleep 0.05; done; sleep 0.4; echo bye$it >> sig.log\"\n";
     let flow = start(dir.path(), script, &[]);
     let log = dir.path().join("sig.log");
-    let t0 = std::time::Instant::now();
-    while std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .lines()
-        .count()
-        < 2
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "the jobs did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.lines().count() >= 2)
+        }),
+        "the jobs did not start"
+    );
     flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(20));
     assert_eq!(done.code, Some(130), "{done:?}");

@@ -3,7 +3,7 @@
 //! emitted. Peak RSS is flow's own `VmHWM`, sampled until it exits; the bounds are generous
 //! (the old behaviour exceeded each by an order of magnitude).
 
-use crate::harness::TempDir;
+use crate::harness::{poll_until, TempDir};
 use crate::signals::{heavy, start};
 use std::time::Duration;
 
@@ -20,11 +20,15 @@ fn peak_kb(pid: i32) -> Option<u64> {
 fn run_peak(name: &str, script: &str) -> (String, u64) {
     let dir = TempDir::new(name);
     let flow = start(dir.path(), script, &[]);
+    // A sample every 10 ms until flow exits (a zombie has no `VmHWM`); `wait` fails a hang.
     let mut peak = 0;
-    while let Some(kb) = peak_kb(flow.pid) {
+    poll_until(Duration::from_secs(120), Duration::from_millis(10), || {
+        let Some(kb) = peak_kb(flow.pid) else {
+            return true;
+        };
         peak = peak.max(kb);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        false
+    });
     let done = flow.wait(Duration::from_secs(120));
     assert_eq!(done.code, Some(0), "{script}: {done:?}");
     (done.stdout, peak / 1024)

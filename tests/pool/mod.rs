@@ -2,7 +2,7 @@
 //! side-effect files, leftover processes, resource limits. Fixed-output pool behaviour is in
 //! `tests/cases/pool/`.
 
-use crate::harness::{Flow, TempDir};
+use crate::harness::{poll_until, wait_until, Flow, TempDir};
 use crate::signals::{heavy, processes_with, start, start_cmd, timing_sensitive, wait_until_gone};
 use std::time::Duration;
 
@@ -34,12 +34,16 @@ fn ordered_pool_memory_stays_bounded_behind_a_slow_item() {
         "from 1..=2000000 | pool 4 map { if it == 1 { sleep(3) } it } | count\n",
         &[],
     );
+    // A sample every 20 ms until flow exits (a zombie has no RSS); `wait` fails a hang.
     let (mut max_kb, mut samples) = (0, 0);
-    while let Some(kb) = rss_kb(flow.pid) {
+    poll_until(Duration::from_secs(60), Duration::from_millis(20), || {
+        let Some(kb) = rss_kb(flow.pid) else {
+            return true;
+        };
         max_kb = max_kb.max(kb);
         samples += 1;
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        false
+    });
     let done = flow.wait(Duration::from_secs(60));
     assert_eq!(done.code, Some(0), "{done:?}");
     assert_eq!(done.stdout, "2000000\n");
@@ -276,10 +280,13 @@ fn twenty_thousand_jobs_under_ulimit_n_256() {
     let pid = flow.pid;
     // Count zombie children of flow while it runs: reaping must keep up.
     let mut max_zombies = 0;
-    while rss_kb(pid).is_some() {
+    poll_until(Duration::from_secs(60), Duration::from_millis(50), || {
+        if rss_kb(pid).is_none() {
+            return true;
+        }
         max_zombies = max_zombies.max(zombie_children(pid));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        false
+    });
     let done = flow.wait(Duration::from_secs(60));
     assert_eq!(done.code, Some(0), "{done:?}");
     assert_eq!(done.stdout, "20000\n");
@@ -328,7 +335,15 @@ fn resume_after_ctrl_c_runs_only_what_did_not_succeed() {
     let d = dir.path();
     let script = "from 1..=12 | pool 2 exec sh \"sleep 0.15; echo $it >> ran.txt\" log \"jobs.tsv\" resume\n";
     let first = start(d, script, &[]);
-    std::thread::sleep(Duration::from_millis(500));
+    // Interrupted once the log holds a row (below its header): an item finished, and the
+    // rest (0.9 s of jobs in all) is far from done.
+    let log = d.join("jobs.tsv");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.lines().count() >= 2)
+        }),
+        "no item was logged within 20 s"
+    );
     first.signal(libc::SIGINT);
     let done = first.wait(Duration::from_secs(10));
     assert_eq!(done.code, Some(130), "{done:?}");

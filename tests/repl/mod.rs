@@ -20,10 +20,12 @@ fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
     let mut stdin = child.stdin.take().expect("stdin");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     // The handler's entry is longer than the entries after it: its statements must be read
-    // from its own text, not from the entry that is running when Ctrl-C comes.
+    // from its own text, not from the entry that is running when Ctrl-C comes. `ready` is
+    // printed by that running entry (one line, two statements): a Ctrl-C between entries
+    // cancels nothing, so the test waits for it rather than for a guessed time.
     writeln!(
         stdin,
-        "let total = 42\nfn twice(x, y) {{ x * 2 }}\non_interrupt {{ print(\"cleanup saw \" + total); eprint(\"to stderr\") }}\n:vars\nprint(\"ready\")\nsleep(30)"
+        "let total = 42\nfn twice(x, y) {{ x * 2 }}\non_interrupt {{ print(\"cleanup saw \" + total); eprint(\"to stderr\") }}\n:vars\nprint(\"ready\"); sleep(30)"
     )
     .expect("write entries");
     stdin.flush().expect("flush");
@@ -36,7 +38,6 @@ fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
         }
         seen.push_str(&line);
     }
-    std::thread::sleep(Duration::from_millis(300));
     let pid = i32::try_from(child.id()).expect("pid");
     // SAFETY: signalling our own child.
     unsafe { libc::kill(pid, libc::SIGINT) };

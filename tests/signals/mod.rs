@@ -7,7 +7,7 @@
 //! running in parallel never see each other's processes. The helpers here are also used by the
 //! pool tests (`tests/pool`).
 
-use crate::harness::TempDir;
+use crate::harness::{poll_until, wait_for_exit, wait_for_file, wait_until, TempDir};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -95,17 +95,12 @@ impl Running {
     #[track_caller]
     pub(crate) fn wait(mut self, limit: Duration) -> Done {
         let mut child = self.child.take().expect("wait once");
-        let status = loop {
-            if let Some(st) = child.try_wait().expect("poll flow") {
-                break st;
-            }
-            if self.started.elapsed() > limit {
-                kill_group(self.pid);
-                let _ = child.wait();
-                let err = std::fs::read_to_string(self.dir.join("stderr.txt")).unwrap_or_default();
-                panic!("flow still running after {limit:?}; killed. stderr:\n{err}");
-            }
-            std::thread::sleep(Duration::from_millis(2));
+        let Some(status) = wait_for_exit(&mut child, limit.saturating_sub(self.started.elapsed()))
+        else {
+            kill_group(self.pid);
+            let _ = child.wait();
+            let err = std::fs::read_to_string(self.dir.join("stderr.txt")).unwrap_or_default();
+            panic!("flow still running after {limit:?}; killed. stderr:\n{err}");
         };
         let ended = Instant::now();
         Done {
@@ -159,30 +154,41 @@ pub(crate) fn processes_with(tag: &str) -> Vec<String> {
     found
 }
 
+/// Live processes whose command line is `argv` (arguments joined by spaces), perhaps with
+/// more arguments after it, as [`processes_with`] lists them. Unlike a tag, which the command
+/// line of a `sh -c` that will run it also carries, this is the command itself, running:
+/// `sleep 63.1` exists once `sh -c 'trap "" INT; sleep 63.1'` has run its trap.
+pub(crate) fn processes_running(argv: &str) -> Vec<String> {
+    processes_with(argv)
+        .into_iter()
+        .filter(|p| {
+            p.split_once(": ").is_some_and(|(_, cmd)| {
+                cmd.strip_prefix(argv)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            })
+        })
+        .collect()
+}
+
 /// Poll until no process carries `tag`, for at most `limit`; returns what is still there.
 pub(crate) fn wait_until_gone(tag: &str, limit: Duration) -> Vec<String> {
-    let until = Instant::now() + limit;
-    loop {
-        let left = processes_with(tag);
-        if left.is_empty() || Instant::now() > until {
-            return left;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut left = Vec::new();
+    poll_until(limit, Duration::from_millis(10), || {
+        left = processes_with(tag);
+        left.is_empty()
+    });
+    left
 }
 
 /// Poll until at least `n` processes carry `tag`, for at most `limit`.
 pub(crate) fn wait_until_present(tag: &str, n: usize, limit: Duration) -> bool {
-    let until = Instant::now() + limit;
-    loop {
-        if processes_with(tag).len() >= n {
-            return true;
-        }
-        if Instant::now() > until {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(limit, || processes_with(tag).len() >= n)
+}
+
+/// Poll until at least `n` processes run `argv` (see [`processes_running`]), for at most
+/// `limit`.
+pub(crate) fn wait_until_running(argv: &str, n: usize, limit: Duration) -> bool {
+    wait_until(limit, || processes_running(argv).len() >= n)
 }
 
 fn secs(d: Duration) -> f64 {
@@ -192,21 +198,34 @@ fn secs(d: Duration) -> f64 {
 // ---------------------------------------------------------------------------------------
 // 12. SIGINT at a random moment, many times.
 
-/// One stress run: SIGINT after `delay`; returns a description of what went wrong, if anything.
+/// One stress run: SIGINT `delay` after the script installed its `on_interrupt` block;
+/// returns a description of what went wrong, if anything.
 fn sigint_run(run: usize, delay: Duration) -> Option<String> {
     let dir = TempDir::new("sigint-stress");
     let tag = format!("61.7{run:03}");
     let marker = dir.path().join("marker");
+    let ready = dir.path().join("ready");
     let script = format!(
         "on_interrupt {{ write_file(args[0], \"ran\") }}\n\
+         write_file(args[1], \"\")\n\
          let t = spawn sleep {tag}\n\
          seq 1 1000000 | map {{ it }} | pool 2 exec sleep {tag} ${{it}} | count\n"
     );
     let flow = start(
         dir.path(),
         &script,
-        &[marker.to_str().expect("utf-8 temp path")],
+        &[
+            marker.to_str().expect("utf-8 temp path"),
+            ready.to_str().expect("utf-8 temp path"),
+        ],
     );
+    // The handler must exist before the SIGINT (the marker is checked), however slowly
+    // flow starts; from there on, the random delay is the moment under test.
+    if !wait_until(Duration::from_secs(20), || ready.exists()) {
+        return Some(format!(
+            "run {run}: the script did not get past its on_interrupt within 20 s"
+        ));
+    }
     std::thread::sleep(delay);
     let sent = flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(20));
@@ -254,7 +273,7 @@ fn sigint_at_a_random_moment_always_exits_130_runs_handlers_and_leaves_nothing()
                     (0..runs)
                         .filter(|r| r % threads == t)
                         .filter_map(|r| {
-                            let delay = Duration::from_millis(rng.u64(50..=400));
+                            let delay = Duration::from_millis(rng.u64(0..=350));
                             sigint_run(r, delay)
                         })
                         .collect::<Vec<_>>()
@@ -304,8 +323,12 @@ fn child_ignoring_int_and_term_is_killed_after_the_grace_period() {
     let _g = timing_sensitive();
     let dir = TempDir::new("stubborn");
     let flow = start(dir.path(), STUBBORN, &[]);
-    assert!(wait_until_present("sleep 63.1", 1, Duration::from_secs(3)));
-    std::thread::sleep(Duration::from_millis(100)); // let sh install its trap
+    // The `sleep` itself runs (not only the `sh -c` that carries its text): sh ran its trap.
+    assert!(
+        wait_until_running("sleep 63.1", 1, Duration::from_secs(10)),
+        "the job did not start: {:?}",
+        processes_with("63.1")
+    );
     let sent = flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(15));
     let after = done.ended - sent;
@@ -323,12 +346,20 @@ fn child_ignoring_int_and_term_is_killed_after_the_grace_period() {
 fn second_sigint_during_the_grace_period_ends_flow_at_once() {
     let _g = timing_sensitive();
     let dir = TempDir::new("second-sigint");
-    let script = STUBBORN.replace("63.1", "63.4");
+    // The `on_interrupt` block writes `first` once flow has taken the first SIGINT: the
+    // grace period has begun.
+    let script = format!(
+        "on_interrupt {{ write_file(\"first\", \"\") }}\n{}",
+        STUBBORN.replace("63.1", "63.4")
+    );
     let flow = start(dir.path(), &script, &[]);
-    assert!(wait_until_present("sleep 63.4", 1, Duration::from_secs(3)));
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        wait_until_running("sleep 63.4", 1, Duration::from_secs(10)),
+        "the job did not start: {:?}",
+        processes_with("63.4")
+    );
     flow.signal(libc::SIGINT);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_file(&dir.path().join("first"), Duration::from_secs(10));
     let second = flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(15));
     assert_eq!(done.code, Some(130), "{done:?}");
@@ -435,8 +466,13 @@ fn cancel_right_after_spawn_of_a_process_is_prompt() {
 fn sigint_while_main_is_blocked_in_join_is_prompt() {
     let _g = timing_sensitive();
     let dir = TempDir::new("join-sigint");
-    let flow = start(dir.path(), "let t = spawn { sleep(30) }\njoin t\n", &[]);
-    std::thread::sleep(Duration::from_millis(300));
+    // `ready` is written by the statement right before the `join`.
+    let flow = start(
+        dir.path(),
+        "let t = spawn { sleep(30) }\nwrite_file(\"ready\", \"\")\njoin t\n",
+        &[],
+    );
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
     let sent = flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(20));
     assert_eq!(done.code, Some(130), "{done:?}");
@@ -530,7 +566,11 @@ fn an_escaped_descendant_holding_the_pipes_does_not_block() {
     );
     let piped = "sh \"setsid sleep 65.32 & echo x; sleep 30\" | map { it }\n";
     let flow = start(dir.path(), piped, &[]);
-    std::thread::sleep(Duration::from_millis(400));
+    assert!(
+        wait_until_running("sleep 65.32", 1, Duration::from_secs(10)),
+        "the escaped sleep did not start: {:?}",
+        processes_with("65.32")
+    );
     let sent = flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(20));
     assert_eq!(done.code, Some(130), "{done:?}");

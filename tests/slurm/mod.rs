@@ -5,7 +5,7 @@
 //! runs them anyway). They run one at a time (one small node) and each
 //! checks that `squeue` lists no job of its run after flow exited.
 
-use crate::harness::TempDir;
+use crate::harness::{poll_until, TempDir};
 use crate::signals::start;
 use std::path::Path;
 use std::process::Command;
@@ -150,10 +150,10 @@ fn timeout_and_time_limit_end_the_job_promptly() {
 /// Start `script` in `dir` and wait (up to 20 s) until `squeue` lists two of its jobs.
 fn start_until_queued(dir: &Path, script: &str) -> crate::signals::Running {
     let r = start(dir, script, &[]);
-    let t0 = Instant::now();
-    while jobs_of(r.pid).len() < 2 && t0.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    // `squeue` is a request to the controller: asked every 100 ms, not every 5.
+    poll_until(Duration::from_secs(20), Duration::from_millis(100), || {
+        jobs_of(r.pid).len() >= 2
+    });
     assert!(!jobs_of(r.pid).is_empty(), "no job of the run started");
     r
 }
@@ -197,10 +197,9 @@ fn sigkill_of_flow_cancels_its_slurm_jobs() {
     r.signal(libc::SIGKILL);
     let done = r.wait(Duration::from_secs(10));
     assert_eq!(done.signal, Some(libc::SIGKILL));
-    let t1 = Instant::now();
-    while !jobs_of(pid).is_empty() && t1.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    poll_until(Duration::from_secs(20), Duration::from_millis(200), || {
+        jobs_of(pid).is_empty()
+    });
     assert_eq!(
         jobs_of(pid),
         Vec::<String>::new(),
@@ -222,7 +221,15 @@ fn resume_after_an_interrupted_slurm_run() {
     let script = "from 1..=6 | pool 2 exec sh \"sleep 1; echo $it >> ran.txt\" log \"jobs.tsv\" resume on slurm\n";
     let first = start(d, script, &[]);
     let pid = first.pid;
-    std::thread::sleep(Duration::from_millis(2500));
+    // Interrupted once the log holds a row (below its header): an item finished, and the
+    // rest (3 s of jobs in all) is far from done.
+    let log = d.join("jobs.tsv");
+    assert!(
+        poll_until(Duration::from_secs(60), Duration::from_millis(20), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.lines().count() >= 2)
+        }),
+        "no item was logged within 60 s"
+    );
     first.signal(libc::SIGINT);
     let done = first.wait(Duration::from_secs(60));
     assert_eq!(done.code, Some(130), "{}", done.stderr);

@@ -3,42 +3,71 @@
 //! first milliseconds is handled. Tested from outside, like `tests/signals`, whose helpers
 //! (and tag convention: a distinctive `sleep` duration per test) this module shares.
 
-use crate::harness::TempDir;
+use crate::harness::{wait_for_file, wait_until, TempDir};
 use crate::signals::{
-    processes_with, start, start_cmd, timing_sensitive, wait_until_gone, wait_until_present,
+    processes_running, processes_with, start, start_cmd, timing_sensitive, wait_until_gone,
+    wait_until_running,
 };
 use std::time::{Duration, Instant};
 
-/// Start `script`, wait until `n` processes carry `tag`, send `sig` to flow; returns how flow
-/// ended and what carries `tag` a little later.
+/// Start `script`, wait until `n` processes run `argv` (see `processes_running`) and flow
+/// has them, send `sig` to flow; returns how flow ended and what carries `argv` a little
+/// later.
 fn signal_and_look(
     script: &str,
-    tag: &str,
+    argv: &str,
     n: usize,
     sig: i32,
 ) -> (crate::signals::Done, Vec<String>) {
     let dir = TempDir::new("escape");
     let flow = start(dir.path(), script, &[]);
+    // The command itself, not only the `sh -c` whose text carries it.
     assert!(
-        wait_until_present(tag, n, Duration::from_secs(5)),
+        wait_until_running(argv, n, Duration::from_secs(10)),
         "did not start: {:?}",
-        processes_with(tag)
+        processes_with(argv)
     );
-    // Wait until every tagged process hangs below flow (an orphan is handed to flow when
-    // its parent `sh` exits), then give flow time to adopt it (a look every 100 ms).
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(5)
-        && !processes_with(tag)
-            .iter()
-            .all(|p| descends_from(p, flow.pid))
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(700));
+    // Every one hangs below flow (an orphan is handed to flow when its parent `sh` exits),
+    // and flow has reaped every child that ended (it adopts the orphans of a child as it
+    // reaps it): no zombie among its children.
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            processes_running(argv)
+                .iter()
+                .all(|p| descends_from(p, flow.pid))
+                && zombie_children(flow.pid).is_empty()
+        }),
+        "not all below flow, or a child not reaped: {:?}; zombie children of flow: {:?}",
+        processes_running(argv),
+        zombie_children(flow.pid)
+    );
     flow.signal(sig);
     let done = flow.wait(Duration::from_secs(15));
-    let left = wait_until_gone(tag, Duration::from_secs(1));
+    let left = wait_until_gone(argv, Duration::from_secs(1));
     (done, left)
+}
+
+/// The children of `pid` (whichever of its threads started them) that are zombies.
+fn zombie_children(pid: i32) -> Vec<i32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .flat_map(|t| {
+            std::fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| {
+                st.rsplit_once(')')
+                    .is_some_and(|(_, rest)| rest.split_whitespace().next() == Some("Z"))
+            })
+        })
+        .collect()
 }
 
 /// Whether the process of a `processes_with` line has `ancestor` among its ancestors.
@@ -125,14 +154,7 @@ fn an_orphan_is_flows_as_soon_as_its_parent_is_reaped() {
         "sh \"setsid sleep 63.41 >/dev/null 2>&1 &\"\ntouch ready\nsleep(30)\n",
         &[],
     );
-    let t0 = Instant::now();
-    while !dir.path().join("ready").exists() && t0.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(
-        dir.path().join("ready").exists(),
-        "the script did not get going"
-    );
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
     flow.signal(libc::SIGKILL);
     let done = flow.wait(Duration::from_secs(15));
     assert_eq!(done.signal, Some(libc::SIGKILL), "{done:?}");
@@ -199,18 +221,31 @@ fn a_recycled_group_number_is_never_killed() {
     )
     .expect("write the script");
     let flow_bin = env!("CARGO_BIN_EXE_flow");
+    // Each step waits for a sign that the one before is done (`until_true`, 20 s at most),
+    // never for a guessed time.
     let inner = format!(
         r#"
+        until_true() {{
+            i=0
+            while ! eval "$1"; do
+                i=$((i + 1))
+                if [ $i -gt 2000 ]; then echo "timed out waiting for: $1"; exit 1; fi
+                sleep 0.01
+            done
+        }}
         "{flow_bin}" script.flow & F=$!
-        while [ ! -s job.pid ]; do sleep 0.01; done
+        until_true '[ -s job.pid ]'
         P=$(cat job.pid)
-        sleep 0.5   # flow reaps the job and forgets its group
+        # flow reaped the job (not even a zombie is left), and with it forgot its group.
+        until_true '[ ! -e /proc/$P ]'
         echo $((P - 1)) > /proc/sys/kernel/ns_last_pid
         setsid sleep 64.7 & S=$!
         if [ "$S" != "$P" ]; then echo "not recycled: job $P, stranger $S"; fi
-        sleep 0.3
+        # The stranger leads the group numbered like the job's (field 5 of stat: pgrp).
+        until_true '[ "$(cut -d" " -f5 /proc/$S/stat)" = "$S" ]'
         kill -KILL $F; wait $F
-        sleep 0.5
+        # The watchdog has done its work once it exited (a zombie, or gone).
+        until_true '! grep -qs "(fl-watchdog) [^Z]" /proc/[0-9]*/stat'
         if kill -0 $S 2>/dev/null; then echo "stranger alive"; else echo "stranger killed"; fi
         kill -KILL $S 2>/dev/null
         "#
@@ -239,10 +274,11 @@ fn a_recycled_group_number_is_never_killed() {
 fn a_command_gets_one_sigint_during_the_grace_period() {
     let _g = timing_sensitive();
     let dir = TempDir::new("once");
-    let script = "sh 'trap \"echo INT >> got.txt\" INT; i=0; \
+    // `ready` once the trap is set.
+    let script = "sh 'trap \"echo INT >> got.txt\" INT; touch ready; i=0; \
                   while [ $i -lt 30 ]; do sleep 0.05; i=$((i+1)); done; echo tag 64.8'\n";
     let flow = start(dir.path(), script, &[]);
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
     flow.signal(libc::SIGINT);
     let done = flow.wait(Duration::from_secs(15));
     assert_eq!(done.code, Some(130), "{done:?}");
@@ -309,8 +345,14 @@ fn forty_thousand_stages_run() {
 fn no_watchdog_or_adopter_until_the_first_process() {
     let _g = timing_sensitive();
     let dir = TempDir::new("lazy-watchdog");
-    let flow = start(dir.path(), "sleep(1.5)\nsh \"sleep 63.9\"\n", &[]);
-    std::thread::sleep(Duration::from_millis(700));
+    // `ready`: the script runs (written without starting a process), and has 1.5 s to go
+    // before its first process.
+    let flow = start(
+        dir.path(),
+        "write_file(\"ready\", \"\")\nsleep(1.5)\nsh \"sleep 63.9\"\n",
+        &[],
+    );
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
     let threads = || -> Vec<String> {
         std::fs::read_dir(format!("/proc/{}/task", flow.pid))
             .map(|d| {
