@@ -67,15 +67,15 @@ mod shell;
 mod syntax;
 mod vocabulary;
 
+pub use api::engine::Engine;
 pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};
 pub use check::{CheckError, CheckErrorKind, CheckOptions};
 pub use diagnostics::{render, RenderOptions, SourceFile};
-pub use api::engine::Engine;
 pub use plan::Plan;
+pub use plan::{CompileOptions, Diagnostics, Script};
 /// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.
 pub use rhai;
-pub use plan::{CompileOptions, Diagnostics, Script};
 pub use syntax::ast;
 pub use syntax::parse_error::{ParseError, ParseErrorKind};
 pub use syntax::parser::parse;

@@ -11,6 +11,7 @@ mod cli;
 mod fuzz_parse;
 mod guarantees;
 mod harness;
+mod layout;
 mod lsp;
 mod pool;
 mod repl;

@@ -89,7 +89,6 @@ impl Script {
     pub fn name(&self) -> &str {
         &self.source.name
     }
-
 }
 
 #[cfg(test)]

@@ -260,3 +260,43 @@ fn json_has_nodes_edges_and_spans() {
     assert_eq!(e[1]["capacity_batches"], CHANNEL_CAPACITY);
     assert_eq!(e[1]["batch_items"], 1024);
 }
+
+#[test]
+fn checking_and_planning_never_panic_on_odd_scripts() {
+    let pieces = [
+        "ls",
+        "|",
+        "map",
+        "{ it }",
+        "$x",
+        "\"$y\"",
+        "from [1]",
+        "count",
+        "pool 0",
+        "exec",
+        "let x = 1",
+        "\n",
+        "join",
+        "é",
+        "ß",
+        "> out",
+        "spawn {",
+        "}",
+        "for i in [1] {",
+        "cancel",
+    ];
+    for _ in 0..500 {
+        let n = fastrand::usize(1..8);
+        let src: Vec<&str> = (0..n)
+            .map(|_| pieces[fastrand::usize(..pieces.len())])
+            .collect();
+        let src = src.join(" ");
+        if let Ok(ast) = crate::parse(&src) {
+            if let Ok(warnings) = check_only(&ast, &src, &CheckOptions::default()) {
+                // The plan is built and drawn from any script that checks.
+                let plan = Plan::build(&ast, &src, warnings);
+                let _ = (plan.render_text(), plan.render_dot(), plan.render_json());
+            }
+        }
+    }
+}

@@ -3,8 +3,8 @@
 
 use super::context;
 use super::output::{self, Stream};
-pub(crate) use crate::script::display::display;
 use crate::script::channel::FlowChannel;
+pub(crate) use crate::script::display::display;
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, NativeCallContext, Position, INT,
 };

@@ -24,8 +24,8 @@ pub(crate) mod threads;
 mod value;
 mod words;
 
-pub use cancel::{CancelReason, CancelToken};
 pub use crate::os::children::become_subreaper;
+pub use cancel::{CancelReason, CancelToken};
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
 pub(crate) use run::Session;

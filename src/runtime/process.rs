@@ -106,7 +106,10 @@ impl Proc {
         // Every process flow starts, and everything it starts, carries `FLOW_PID` (as GNU
         // parallel's jobs carry `PARALLEL_PID`): a job flow is SIGKILLed too early to have
         // registered (between its exec and `started` below) is still found by the watchdog.
-        cmd.env(crate::os::watchdog::MARK, crate::os::children::flow_pid_text());
+        cmd.env(
+            crate::os::watchdog::MARK,
+            crate::os::children::flow_pid_text(),
+        );
         let mut child = cmd.spawn().map_err(|e| {
             if is_refusal(&e) {
                 let what = format!("a process for `{}`", spec.program);

@@ -4,9 +4,9 @@
 
 use super::globbing;
 use super::run_error::{RunError, RunErrorKind};
-use crate::shell::sh_script::{self, Ctx};
 use crate::ast::{Word, WordPart};
 use crate::runtime::builtins::{display, expand_tilde};
+use crate::shell::sh_script::{self, Ctx};
 use crate::Span;
 use rhai::{Array, Dynamic};
 use std::ffi::OsString;
