@@ -55,11 +55,13 @@ mod api;
 mod check;
 mod diagnostics;
 mod limits;
+#[cfg(feature = "cli")]
 pub mod lsp;
 // The one place besides the task stacks where `unsafe` is allowed: the libc calls.
 #[allow(unsafe_code)]
 mod os;
 mod plan;
+#[cfg(feature = "cli")]
 pub mod repl;
 mod runtime;
 mod script;

@@ -218,7 +218,7 @@ const KEYWORDS: &[&str] = &[
 
 /// The words of Rhai text with their offsets: code only, also inside a back-tick string's
 /// `${…}`, never inside a string or a comment; numbers are left out.
-fn words(s: &str) -> Vec<(usize, &str)> {
+pub(super) fn words(s: &str) -> Vec<(usize, &str)> {
     let b = s.as_bytes();
     let mut out = vec![];
     // Open back-tick strings: the brace depth of the `${` each interpolation is in.
@@ -350,5 +350,32 @@ mod tests {
         assert!(!nothing_to_find("xs[0..m]", known));
         assert!(!nothing_to_find("it > 0 || m", known));
         assert!(!nothing_to_find("xs.map(|a| m)", known));
+    }
+
+    #[test]
+    fn words_skip_strings_and_comments() {
+        let got: Vec<&str> = words(
+            r#"a + "b c" // d
+ e /* f */ 1x"#,
+        )
+        .into_iter()
+        .map(|(_, w)| w)
+        .collect();
+        assert_eq!(got, vec!["a", "e"]);
+    }
+
+    #[test]
+    fn words_step_over_characters_outside_ascii() {
+        let got: Vec<(usize, &str)> = words("it.splié(x) × é/é y");
+        assert_eq!(got, vec![(0, "it"), (3, "spli"), (10, "x"), (22, "y")]);
+    }
+
+    #[test]
+    fn words_inside_interpolations_are_read() {
+        let got: Vec<&str> = words("`a ${b + `c ${d}`} e` + f")
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect();
+        assert_eq!(got, vec!["b", "d", "f"]);
     }
 }

@@ -2,6 +2,7 @@
 //! the right of `let` without `^`, a `fn` body naming a script variable, an item-stage block
 //! assigning a script variable, and `$map.key` in a command word.
 
+use super::rhai_names::words;
 use super::{CheckError, CheckErrorKind};
 use crate::ast::{
     Callable, LetValue, Pipeline, PoolWork, Sink, SpawnBody, StageKind, Stmt, StmtKind, WordPart,
@@ -101,12 +102,12 @@ impl<'a> Traps<'a> {
     fn read_after(&self, from: usize, name: &str) -> Option<Span> {
         let rest = self.src.get(from..)?;
         let in_fn = |at: usize| self.fns.iter().any(|f| at >= f.start && at < f.end);
-        let redeclared = idents(rest)
+        let redeclared = words(rest)
             .windows(2)
             .find(|w| matches!(w[0].1, "let" | "const") && w[1].1 == name)
             .map_or(rest.len(), |w| w[0].0);
         let rest = &rest[..redeclared];
-        let as_name = idents(rest).into_iter().find(|(at, w)| {
+        let as_name = words(rest).into_iter().find(|(at, w)| {
             *w == name
                 && !in_fn(from + at)
                 && !rest[..*at].trim_end().ends_with('.')
@@ -428,7 +429,7 @@ impl<'a> Traps<'a> {
         if !r.code.contains('=') {
             return;
         }
-        let toks = idents(&r.code);
+        let toks = words(&r.code);
         let locals: HashSet<&str> = toks
             .windows(2)
             .filter(|w| matches!(w[0].1, "let" | "const" | "for"))
@@ -560,7 +561,7 @@ pub(super) fn outer_names<'c>(
     mut locals: HashSet<&'c str>,
     outer: impl Fn(&str) -> bool,
 ) -> Vec<(usize, &'c str)> {
-    let toks = idents(code);
+    let toks = words(code);
     for (i, (at, w)) in toks.iter().enumerate() {
         if matches!(*w, "let" | "const" | "for") {
             if let Some((_, n)) = toks.get(i + 1) {
@@ -599,7 +600,7 @@ pub(super) fn outer_names<'c>(
 /// The functions Rhai text `code` calls by name (`f(…)`, not `x.f(…)` nor `fn f(…)`), with
 /// their offsets in `code`.
 pub(super) fn calls(code: &str) -> Vec<(usize, &str)> {
-    let toks = idents(code);
+    let toks = words(code);
     let mut found = vec![];
     for (i, (at, w)) in toks.iter().enumerate() {
         let defines = i > 0 && toks[i - 1].1 == "fn";
@@ -632,51 +633,16 @@ fn parallel_placeholder(parts: &[WordPart]) -> bool {
 fn parts_name_item(parts: &[WordPart]) -> bool {
     parts.iter().any(|p| match p {
         WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot"),
-        WordPart::Expr(r) => idents(&r.code)
+        WordPart::Expr(r) => words(&r.code)
             .iter()
             .any(|(_, w)| matches!(*w, "it" | "seq" | "slot")),
         WordPart::Interp(inner) => parts_name_item(inner),
         WordPart::Bare(_) | WordPart::Quoted(_) => false,
     })
 }
-
-fn idents(s: &str) -> Vec<(usize, &str)> {
-    let b = s.as_bytes();
-    let mut out = vec![];
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'"' || c == b'\'' || c == b'`' {
-            i += 1;
-            while i < b.len() && b[i] != c {
-                i += if b[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
-        // (Bytes, not `str` slices: `i` may be inside a multi-byte character here.)
-        } else if b[i..].starts_with(b"//") {
-            i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
-        } else if b[i..].starts_with(b"/*") {
-            i = memchr::memmem::find(&b[i + 2..], b"*/").map_or(b.len(), |n| i + n + 4);
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            out.push((start, &s[start..i]));
-        } else if c.is_ascii_digit() {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{calls, idents, outer_names};
+    use super::{calls, outer_names};
     use std::collections::HashSet;
 
     #[test]
@@ -694,23 +660,5 @@ mod tests {
         let outer = |w: &str| ["x", "y", "p", "a", "z"].contains(&w);
         let got = outer_names(code, HashSet::from(["z"]), outer);
         assert_eq!(got, vec![(8, "x"), (27, "y")]);
-    }
-
-    #[test]
-    fn idents_skip_strings_and_comments() {
-        let got: Vec<&str> = idents(
-            r#"a + "b c" // d
- e /* f */ 1x"#,
-        )
-        .into_iter()
-        .map(|(_, w)| w)
-        .collect();
-        assert_eq!(got, vec!["a", "e"]);
-    }
-
-    #[test]
-    fn idents_step_over_characters_outside_ascii() {
-        let got: Vec<(usize, &str)> = idents("it.splié(x) × é/é y");
-        assert_eq!(got, vec![(0, "it"), (3, "spli"), (10, "x"), (22, "y")]);
     }
 }

@@ -322,12 +322,14 @@ fn install_signals(
 }
 
 /// A sequence of runs sharing variables and `fn`s: the REPL's state.
+#[cfg(feature = "cli")]
 pub(crate) struct Session {
     rt: Rt,
     fn_texts: Vec<String>,
     ex: Executor,
 }
 
+#[cfg(feature = "cli")]
 impl Session {
     pub(crate) fn new(args: Vec<String>) -> Self {
         let rt: Rt = Arc::new(Runtime::new());
