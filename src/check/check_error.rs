@@ -258,6 +258,10 @@ impl fmt::Display for CheckError {
             K::BadAmount { what, value, .. } => {
                 write!(f, "`{what}` cannot be negative, not {value}")
             }
+            K::StageAfterSink { sink_name, .. } if is_file(sink_name) => write!(
+                f,
+                "a stage after a pool whose jobs write `{sink_name}`: nothing flows on"
+            ),
             K::StageAfterSink { sink_name, .. } => {
                 write!(f, "a stage after `{sink_name}`, which ends the pipeline")
             }
@@ -395,6 +399,10 @@ impl CheckErrorKind {
                 "write `pool 1` for one worker, or leave the size out for one per CPU".into()
             }
             K::BadAmount { min, .. } => format!("write a number of at least {min}"),
+            K::StageAfterSink { sink_name, .. } if is_file(sink_name) => format!(
+                "drop `{sink_name}` to pass the jobs' output on, or read the file in a new \
+                 pipeline once this one is done"
+            ),
             K::StageAfterSink { sink_name, .. } => {
                 format!("make `{sink_name}` the last stage, or continue in a new pipeline")
             }
@@ -510,6 +518,10 @@ impl Diagnostic for CheckError {
                 format!("defined here with {}", plural(*found, "parameter")),
                 *d,
             )),
+            K::StageAfterSink { sink, sink_name } if is_file(sink_name) => Some((
+                "every job writes into this file: it takes the stage's output".into(),
+                *sink,
+            )),
             K::StageAfterSink { sink, sink_name } if sink_name == "into" => {
                 Some(("this sends every item into a channel".into(), *sink))
             }
@@ -540,4 +552,9 @@ fn is_flow_statement_word(message: &str) -> bool {
         .iter()
         .any(|w| message.contains(w))
         && message.contains("reserved")
+}
+
+/// Whether what ended a pipeline is a pool's `> f` / `>> f` (else a sink's keyword).
+fn is_file(ended: &str) -> bool {
+    ended.starts_with('>')
 }

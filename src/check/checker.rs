@@ -246,20 +246,20 @@ impl<'s> Checker<'s> {
         if let Some(s) = &p.source {
             self.node_rhai(&s.expr);
         }
-        let mut ended: Option<(Span, &'static str)> = None;
+        let mut ended: Option<(Span, String)> = None;
         let mut reported = false;
         for stage in &p.stages {
             // (Spans trimmed only for what they are needed for: most stages need none.)
-            if let (Some((sink, sink_name)), false) = (ended, reported) {
+            if let (Some((sink, sink_name)), false) = (&ended, reported) {
                 reported = true;
                 let kind = K::StageAfterSink {
-                    sink,
-                    sink_name: sink_name.into(),
+                    sink: *sink,
+                    sink_name: sink_name.clone(),
                 };
                 self.error(trim(stage.span, self.src), kind);
             }
             self.stage(stage);
-            ended = ended.or_else(|| ending(stage).map(|n| (trim(stage.span, self.src), n)));
+            ended = ended.or_else(|| ending(stage, self.src));
         }
         for r in &p.redirects {
             if let Some(w) = &r.target {
@@ -796,8 +796,17 @@ fn is_assign_op(w: &Word) -> bool {
 }
 
 /// The keyword of a stage that ends its pipeline (nothing may follow it).
-fn ending(stage: &Stage) -> Option<&'static str> {
-    Some(match &stage.kind {
+/// What ends a pipeline at `stage`, as written: a sink, `into`, or a pool whose jobs
+/// write a constant `> f` (the stage's output file: nothing flows on).
+fn ending(stage: &Stage, src: &str) -> Option<(Span, String)> {
+    if let StageKind::Pool(p) = &stage.kind {
+        if let PoolWork::Exec(c) = &p.work {
+            let file = crate::syntax::stage_redirect::split(c).1?;
+            let at = trim(file.span, src);
+            return Some((at, at.text(src).to_string()));
+        }
+    }
+    let name = match &stage.kind {
         StageKind::Into(_) => "into",
         StageKind::Sink(s) => match s {
             Sink::Count => "count",
@@ -810,7 +819,8 @@ fn ending(stage: &Stage) -> Option<&'static str> {
             Sink::Reduce { .. } => "reduce",
         },
         _ => return None,
-    })
+    };
+    Some((trim(stage.span, src), name.to_string()))
 }
 
 /// A number, string or boolean literal: a value that cannot be a task handle.

@@ -348,7 +348,7 @@ impl<'s> Builder<'s> {
         };
         let work = match &plan.work {
             PoolWork::Map(f) => format!("map {}", self.rhai_label(f.span())),
-            PoolWork::Exec(c) => format!("exec {}", self.label(command_span(c))),
+            PoolWork::Exec(c) => format!("exec {}", self.label(c.text_span())),
             PoolWork::ExecBlock { span, .. } => format!("exec {}", self.label(*span)),
         };
         let mut n = self.node(NodeKind::Pool, format!("pool {size} {work}"), span);
@@ -404,21 +404,6 @@ fn file_redirect(p: &Pipeline) -> Option<&Redirect> {
         Some(StageKind::Command(c)) => out(&c.redirects).and_then(|i| c.redirects.get(i)),
         _ => None,
     }
-}
-
-/// The text of a command: from its first env assignment or program to its last word.
-fn command_span(c: &Command) -> Span {
-    let start = c
-        .env
-        .first()
-        .map_or(c.program.span.start, |(k, _)| k.span.start);
-    let end = c
-        .args
-        .iter()
-        .map(|a| a.span.end)
-        .chain(c.redirects.iter().map(|r| r.span.end))
-        .fold(c.program.span.end, usize::max);
-    Span::new(start, end)
 }
 
 /// How a node of kind `a` feeds one of kind `b`; `fd_sink`: the sink is stdout or a file.

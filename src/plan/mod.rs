@@ -5,7 +5,6 @@ mod pool;
 mod render;
 mod script;
 mod segments;
-mod stage_redirect;
 #[cfg(test)]
 mod tests;
 

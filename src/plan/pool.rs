@@ -3,8 +3,8 @@
 //! script's pool; `flow plan` lists its options from the same value. Adding an option
 //! touches the vocabulary, the grammar, the AST, this file and the pool that consumes it.
 
-use super::stage_redirect::split;
 use crate::ast::{Amount, Command, Halt, Pool, PoolSize, PoolWork, Redirect, Word};
+use crate::syntax::stage_redirect::split;
 use crate::Span;
 use std::time::Duration;
 

@@ -306,6 +306,25 @@ pub struct Command {
     pub shell: bool,
 }
 
+impl Command {
+    /// Its text: from its first `NAME=value` or its program to its last word or redirect
+    /// (what `flow plan` shows and a job log keys a pool's jobs by).
+    #[must_use]
+    pub fn text_span(&self) -> Span {
+        let start = self
+            .env
+            .first()
+            .map_or(self.program.span.start, |(k, _)| k.span.start);
+        let end = self
+            .args
+            .iter()
+            .map(|a| a.span.end)
+            .chain(self.redirects.iter().map(|r| r.span.end))
+            .fold(self.program.span.end, usize::max);
+        Span::new(start, end)
+    }
+}
+
 /// One shell-free word: adjacent parts without space between.
 #[derive(Debug, Clone)]
 pub struct Word {

@@ -9,6 +9,7 @@ pub(crate) mod parser;
 pub(crate) use parser::is_keyword;
 mod prescan;
 pub(crate) mod span;
+pub(crate) mod stage_redirect;
 mod steps;
 #[cfg(test)]
 mod test_scripts;

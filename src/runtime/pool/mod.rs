@@ -313,19 +313,7 @@ fn work_text(env: &Env, work: &PoolWork) -> String {
             };
             format!("map {text}\n{def}")
         }
-        PoolWork::Exec(c) => {
-            let start = c
-                .env
-                .first()
-                .map_or(c.program.span.start, |(i, _)| i.span.start);
-            let end = c
-                .args
-                .iter()
-                .map(|w| w.span.end)
-                .chain(c.redirects.iter().map(|r| r.span.end))
-                .fold(c.program.span.end, usize::max);
-            format!("exec {}", Span::new(start, end).text(src))
-        }
+        PoolWork::Exec(c) => format!("exec {}", c.text_span().text(src)),
         // The block's text inside its braces: `exec { a | b }` keys as `exec a | b`.
         PoolWork::ExecBlock { span, .. } => {
             let inner = span.text(src).trim();
