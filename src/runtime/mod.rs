@@ -127,8 +127,13 @@ impl Runtime {
             "span": [pipeline.start, pipeline.end],
             "segments": segs,
         });
-        // A test hook: a failed write shows as a missing line in the comparison.
-        let _ = std::io::Write::write_all(f, format!("{line}\n").as_bytes());
+        // A record that cannot be written is said on stderr, which the tests compare: a
+        // missing line must not pass for a pipeline that never ran.
+        if let Err(e) = std::io::Write::write_all(f, format!("{line}\n").as_bytes()) {
+            let said = format!("flow: cannot record the stages started: {e}\n");
+            // (stderr itself failing has nowhere left to be reported.)
+            let _ = output::write(self.output.as_ref(), Stream::Stderr, said.as_bytes());
+        }
     }
 
     pub(crate) fn grace(&self) -> Duration {
