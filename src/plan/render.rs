@@ -30,7 +30,7 @@ pub(crate) fn text(plan: &Plan) -> String {
                 n.runs_on()
             };
             let line = format!(
-                "  [{}] {:<7} {:<40}  {:<12}  {}:{}",
+                "  [{}] {:<7} {:<40}  {:<19}  {}:{}",
                 n.id,
                 n.kind.name(),
                 label,
