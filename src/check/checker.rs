@@ -801,7 +801,7 @@ fn is_assign_op(w: &Word) -> bool {
 fn ending(stage: &Stage, src: &str) -> Option<(Span, String)> {
     if let StageKind::Pool(p) = &stage.kind {
         if let PoolWork::Exec(c) = &p.work {
-            let file = crate::syntax::stage_redirect::split(c).1?;
+            let file = crate::syntax::stage_redirect::stage_file(c)?;
             let at = trim(file.span, src);
             return Some((at, at.text(src).to_string()));
         }

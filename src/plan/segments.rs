@@ -172,7 +172,7 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
                 let next = stages.get(i + 1).map(|s| &s.kind);
                 let sep = record_sep(stages.get(i + 1));
                 let stage_file = match &p.work {
-                    PoolWork::Exec(c) => crate::syntax::stage_redirect::split(c).1.is_some(),
+                    PoolWork::Exec(c) => crate::syntax::stage_redirect::stage_file(c).is_some(),
                     PoolWork::Map(_) | PoolWork::ExecBlock { .. } => false,
                 };
                 let o = if matches!(p.work, PoolWork::Map(_)) {

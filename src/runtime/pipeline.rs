@@ -306,7 +306,7 @@ fn build_and_consume(
                 let StageKind::Into(name) = &st.kind else {
                     continue;
                 };
-                let rx = items(run, flow, st)?;
+                let rx = items(flow, st)?;
                 into(run, name, st, rx)?;
                 flow = Flow::Done;
             }
@@ -315,7 +315,7 @@ fn build_and_consume(
                 let StageKind::Pool(p) = &st.kind else {
                     continue;
                 };
-                let rx = items(run, flow, st)?;
+                let rx = items(flow, st)?;
                 let mut pipe_r = None;
                 let output = match out {
                     Out::Records(sep) => pool::Output::Records(sep.as_bytes().to_vec()),
@@ -349,7 +349,7 @@ fn build_and_consume(
                 };
             }
             Segment::Fused { stages: r } => {
-                let rx = items(run, flow, &stages[r.start])?;
+                let rx = items(flow, &stages[r.start])?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let group: Vec<(StageKind, crate::Span)> = stages[r.clone()]
                     .iter()
@@ -363,7 +363,7 @@ fn build_and_consume(
             }
             Segment::Thread { stage } => {
                 let st = &stages[*stage];
-                let rx = items(run, flow, st)?;
+                let rx = items(flow, st)?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let (env, token, kind, span) =
                     (run.env.clone(), run.token.clone(), st.kind.clone(), st.span);
@@ -387,9 +387,9 @@ fn no_items(span: crate::Span) -> RunError {
     )
 }
 
-/// The receiving end of the items flowing so far (flow's stdin lines at the start).
-fn items(run: &mut Run, flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
-    let _ = run;
+/// The receiving end of the items flowing so far (the plan put flow's stdin before the
+/// first stage that takes items).
+fn items(flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
     match flow {
         Flow::Items(rx) => Ok(rx),
         Flow::Start | Flow::Done | Flow::Bytes(_) => Err(no_items(st.span)),

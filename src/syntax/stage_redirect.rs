@@ -6,23 +6,31 @@ use crate::ast::{Command, Redirect, RedirectKind, Word, WordPart};
 
 const JOB_NAMES: [&str; 3] = ["it", "seq", "slot"];
 
-/// Split off the command's last constant stdout redirect: the command for each job (without
-/// it) and the redirect, if there is one.
-pub(crate) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
-    let last_out = cmd
+/// The position of the command's last stdout redirect when its target names no job
+/// variable: the stage's file.
+fn stage_file_at(cmd: &Command) -> Option<usize> {
+    let i = cmd
         .redirects
         .iter()
-        .rposition(|r| matches!(r.kind, RedirectKind::Out | RedirectKind::Append));
-    let Some(i) = last_out else {
-        return (cmd.clone(), None);
-    };
-    let r = &cmd.redirects[i];
-    if r.target.as_ref().is_none_or(depends_on_job) {
-        return (cmd.clone(), None);
-    }
+        .rposition(|r| matches!(r.kind, RedirectKind::Out | RedirectKind::Append))?;
+    let constant = cmd.redirects[i]
+        .target
+        .as_ref()
+        .is_some_and(|w| !depends_on_job(w));
+    constant.then_some(i)
+}
+
+/// The command's stage file (see the module docs), if it has one.
+pub(crate) fn stage_file(cmd: &Command) -> Option<&Redirect> {
+    stage_file_at(cmd).map(|i| &cmd.redirects[i])
+}
+
+/// Split off the command's stage file: the command for each job (without it) and the
+/// redirect, if there is one.
+pub(crate) fn split(cmd: &Command) -> (Command, Option<Redirect>) {
     let mut job = cmd.clone();
-    let r = job.redirects.remove(i);
-    (job, Some(r))
+    let file = stage_file_at(cmd).map(|i| job.redirects.remove(i));
+    (job, file)
 }
 
 fn depends_on_job(w: &Word) -> bool {

@@ -49,6 +49,16 @@ impl Case {
         format!("{}.flow", self.name)
     }
 
+    /// The `.path` directories, put before `PATH` for the run.
+    fn path_first(&self) -> Vec<PathBuf> {
+        self.read("path").map_or_else(Vec::new, |text| {
+            text.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| self.dir.join(l))
+                .collect()
+        })
+    }
+
     /// Run the case; each pipeline the run starts is recorded in `stages_log`.
     fn run(&self, stages_log: &Path) -> Output {
         let args: Option<Vec<String>> = self.read("args").map(|text| {
@@ -62,12 +72,7 @@ impl Case {
         let stdin = stdin
             .exists()
             .then(|| std::fs::read(&stdin).expect("read .stdin"));
-        let path_first: Vec<PathBuf> = self.read("path").map_or_else(Vec::new, |text| {
-            text.lines()
-                .filter(|l| !l.is_empty())
-                .map(|l| self.dir.join(l))
-                .collect()
-        });
+        let path_first = self.path_first();
         run_flow(&Invocation {
             args: &argv,
             cwd: &self.dir,
@@ -81,12 +86,7 @@ impl Case {
     /// `flow plan --format json` of the case's script, run as the case is (same directory
     /// and `PATH`).
     fn plan(&self) -> Output {
-        let path_first: Vec<PathBuf> = self.read("path").map_or_else(Vec::new, |text| {
-            text.lines()
-                .filter(|l| !l.is_empty())
-                .map(|l| self.dir.join(l))
-                .collect()
-        });
+        let path_first = self.path_first();
         let args = [
             "plan".to_string(),
             "--format".to_string(),

@@ -247,18 +247,8 @@ fn a_glob_match_that_begins_with_a_dash_is_passed_as_a_path() {
 
 /// The pids of `pid`'s children named `name` (comm), whichever of its threads started them.
 fn children_named(pid: u32, name: &str) -> Vec<i32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+    crate::harness::children_of(pid)
         .into_iter()
-        .flatten();
-    tasks
-        .flatten()
-        .flat_map(|t| {
-            std::fs::read_to_string(t.path().join("children"))
-                .unwrap_or_default()
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-                .collect::<Vec<_>>()
-        })
         .filter(|p| {
             std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == name)
         })

@@ -8,7 +8,7 @@ mod temp_dir;
 mod wait;
 
 pub(crate) use diff::diff;
-pub(crate) use process::{run_flow, Invocation, Output};
+pub(crate) use process::{children_of, run_flow, Invocation, Output};
 pub(crate) use temp_dir::TempDir;
 pub(crate) use wait::{poll_until, wait_for_exit, wait_for_file, wait_until};
 

@@ -182,3 +182,20 @@ pub(crate) fn run_flow(inv: &Invocation<'_>) -> Output {
         elapsed: start.elapsed(),
     }
 }
+
+/// The children of `pid`, whichever of its threads started them (`/proc/PID/task/*/children`).
+pub(crate) fn children_of(pid: u32) -> Vec<i32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    tasks
+        .flatten()
+        .flat_map(|t| {
+            std::fs::read_to_string(t.path().join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

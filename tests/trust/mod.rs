@@ -49,18 +49,8 @@ fn signal_and_look(
 
 /// The children of `pid` (whichever of its threads started them) that are zombies.
 fn zombie_children(pid: i32) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .flat_map(|t| {
-            std::fs::read_to_string(t.path().join("children"))
-                .unwrap_or_default()
-                .split_whitespace()
-                .filter_map(|p| p.parse::<i32>().ok())
-                .collect::<Vec<_>>()
-        })
+    crate::harness::children_of(pid.unsigned_abs())
+        .into_iter()
         .filter(|p| {
             std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|st| {
                 st.rsplit_once(')')
