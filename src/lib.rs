@@ -55,19 +55,27 @@ mod api;
 mod check;
 mod diagnostics;
 mod limits;
-#[cfg(feature = "cli")]
-pub mod lsp;
 // The one place besides the task stacks where `unsafe` is allowed: the libc calls.
 #[allow(unsafe_code)]
 mod os;
 mod plan;
-#[cfg(feature = "cli")]
-pub mod repl;
 mod runtime;
 mod script;
 mod shell;
-mod syntax;
-mod vocabulary;
+// The syntax crate, under the names the modules here use for it.
+use flow_syntax as syntax;
+use flow_syntax::vocabulary;
+
+/// What the language server and the REPL (the `flow-lsp` and `flow-cli` crates) use beyond
+/// the embedding API: the checker without a plan, the programs on `PATH`, the REPL's
+/// session and how it shows a value. Not a stable API for hosts.
+#[doc(hidden)]
+pub mod tooling {
+    pub use crate::check::check_only;
+    pub use crate::check::programs::on_path as programs_on_path;
+    pub use crate::runtime::Session;
+    pub use crate::script::display::display;
+}
 
 pub use api::engine::Engine;
 pub use api::error::Error;
@@ -87,33 +95,3 @@ pub use runtime::{
     become_subreaper, catch_signals_early, run_script, CancelReason, CancelToken, EngineHook,
     JobInfo, OutputHook, RunError, RunErrorKind, RunOptions, Stream, TaskHandle,
 };
-
-/// Run a compiled script as the CLI does (signal handlers installed, errors rendered on
-/// stderr); returns the process exit code.
-#[must_use]
-pub fn cli_run(script: &Script, args: Vec<String>) -> u8 {
-    become_subreaper();
-    let opts = RunOptions {
-        args,
-        handle_signals: true,
-        print_result: true,
-        stages_started: std::env::var_os("FLOW_STAGES_STARTED").map(Into::into),
-        ..RunOptions::default()
-    };
-    match run_script(script, opts) {
-        Ok(_) => 0,
-        Err(e) => {
-            let code = e.exit_code();
-            if !matches!(
-                e.kind,
-                RunErrorKind::Interrupted { .. } | RunErrorKind::ScriptExit { .. }
-            ) {
-                eprint!(
-                    "{}",
-                    render(&[&e], &script.source, RenderOptions::for_stderr())
-                );
-            }
-            code
-        }
-    }
-}

@@ -36,7 +36,7 @@ pub struct CheckOptions {
 ///
 /// # Errors
 /// Every problem found, in source order.
-pub(crate) fn check_only(
+pub fn check_only(
     ast: &Ast,
     src: &str,
     opts: &CheckOptions,

@@ -18,8 +18,9 @@ mod suggest;
 mod traps;
 
 pub use check_error::{CheckError, CheckErrorKind};
+pub use checker::check_only;
+pub(crate) use checker::trim;
 pub use checker::CheckOptions;
-pub(crate) use checker::{check_only, trim};
 
 #[cfg(test)]
 mod checker_tests;

@@ -86,8 +86,7 @@ impl Programs {
 }
 
 /// Every program name on `PATH` (for completion in the REPL).
-#[cfg(feature = "cli")]
-pub(crate) fn on_path() -> Vec<String> {
+pub fn on_path() -> Vec<String> {
     list(&Programs::new(None).dirs).into_iter().collect()
 }
 

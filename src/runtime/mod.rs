@@ -28,8 +28,7 @@ pub use crate::os::children::become_subreaper;
 pub use cancel::{CancelReason, CancelToken};
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
-#[cfg(feature = "cli")]
-pub(crate) use run::Session;
+pub use run::Session;
 pub use run::{catch_signals_early, run_script, RunOptions};
 pub use run_error::{JobInfo, RunError, RunErrorKind};
 

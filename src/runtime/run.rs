@@ -322,16 +322,14 @@ fn install_signals(
 }
 
 /// A sequence of runs sharing variables and `fn`s: the REPL's state.
-#[cfg(feature = "cli")]
-pub(crate) struct Session {
+pub struct Session {
     rt: Rt,
     fn_texts: Vec<String>,
     ex: Executor,
 }
 
-#[cfg(feature = "cli")]
 impl Session {
-    pub(crate) fn new(args: Vec<String>) -> Self {
+    pub fn new(args: Vec<String>) -> Self {
         let rt: Rt = Arc::new(Runtime::new());
         let shared = Arc::new(Shared {
             engine: super::eval::LazyEngine::new(rt.clone()),
@@ -352,7 +350,7 @@ impl Session {
     }
 
     /// Names of the variables defined so far.
-    pub(crate) fn vars(&self) -> Vec<(String, String)> {
+    pub fn vars(&self) -> Vec<(String, String)> {
         self.ex
             .scope
             .iter_raw()
@@ -366,7 +364,7 @@ impl Session {
     }
 
     /// Run one entry; its variables and `fn`s stay for the next.
-    pub(crate) fn run(&mut self, script: &Script, token: CancelToken) -> Result<Dynamic, RunError> {
+    pub fn run(&mut self, script: &Script, token: CancelToken) -> Result<Dynamic, RunError> {
         let engine = super::eval::LazyEngine::new(self.rt.clone());
         let (_, texts) = compile_fns(&engine, script)?;
         self.fn_texts.extend(texts);

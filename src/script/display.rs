@@ -3,7 +3,7 @@
 use rhai::{Dynamic, ImmutableString};
 
 /// The display form of a value: strings raw, others as Rhai shows them.
-pub(crate) fn display(v: &Dynamic) -> String {
+pub fn display(v: &Dynamic) -> String {
     if let Some(s) = v.read_lock::<ImmutableString>() {
         return s.to_string();
     }

@@ -9,7 +9,7 @@
 
 mod generate;
 
-use crate::harness::manifest_dir;
+use crate::harness::repo_root;
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,7 +40,7 @@ fn env_number(name: &str) -> Option<u64> {
 /// Every `.flow` file under `tests/cases` and `examples/`, as bytes.
 fn corpus() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    let root = manifest_dir();
+    let root = repo_root();
     let mut dirs = vec![root.join("tests").join("cases"), root.join("examples")];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -282,7 +282,7 @@ fn long_shallow_scripts_parse() {
 fn parse_time_is_linear_in_script_length() {
     // Timing assertions: not while a CPU-heavy test (tests/pool) runs.
     let _g = crate::signals::timing_sensitive();
-    let unit = std::fs::read_to_string(manifest_dir().join("tests/cases/syntax/tour.flow"))
+    let unit = std::fs::read_to_string(repo_root().join("tests/cases/syntax/tour.flow"))
         .expect("read the tour case");
     let unit = unit.trim_start_matches(|c| c != '\n').to_string() + "\n"; // drop the shebang
     assert!(flow::parse(&unit).is_ok(), "the unit script must be valid");

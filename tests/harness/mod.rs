@@ -199,7 +199,10 @@ pub(crate) fn expand_args(args: Option<&[String]>, script: &str) -> Vec<String> 
     }
 }
 
-/// The root of the package (for finding `tests/cases` and `examples`).
-pub(crate) fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The top of the repository (for finding `tests/cases`, `examples`, `docs` and `src`): these
+/// tests are the test target of `crates/flow-cli`, two folders down.
+pub(crate) fn repo_root() -> PathBuf {
+    let cli = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = cli.join("../..");
+    root.canonicalize().unwrap_or(root)
 }

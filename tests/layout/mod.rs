@@ -1,18 +1,18 @@
-//! The library's folders depend in one direction. Each top-level module of `src/` sits in a
-//! layer, and its code (tests aside) names only modules of lower layers through `crate::`:
+//! The workspace depends in one direction. Between crates Cargo holds it (flow-syntax →
+//! flow → flow-lsp → flow-cli); inside the library, each top-level module of `src/` sits in
+//! a layer, and its code (tests aside) names only modules of lower layers through `crate::`:
 //! a module that reached up would make a cycle between folders, which is how `runtime/` and
 //! `script/` had come to import each other.
 
-use crate::harness::manifest_dir;
+use crate::harness::repo_root;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Bottom first. A module may use modules of lower layers only.
 const LAYERS: &[&[&str]] = &[
-    // Leaves: sizes, the keyword list, the calls into the system.
-    &["limits", "vocabulary", "os"],
-    // Text to AST.
-    &["syntax"],
+    // The flow-syntax crate (text to AST, the keyword list), under the names `src/lib.rs`
+    // imports it as; sizes; the calls into the system.
+    &["syntax", "vocabulary", "limits", "os"],
     // Below the checker and the runtime alike: rendering diagnostics, the shell's quoting
     // contexts, Rhai text helpers.
     &["diagnostics", "shell", "script"],
@@ -22,8 +22,6 @@ const LAYERS: &[&[&str]] = &[
     &["runtime"],
     // The embedding API (`Engine`, `Error`).
     &["api"],
-    // Clients of the library.
-    &["lsp", "repl"],
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
@@ -143,7 +141,7 @@ fn edges(src: &Path) -> Vec<(String, String, String)> {
 
 #[test]
 fn folders_depend_in_one_direction() {
-    let src = manifest_dir().join("src");
+    let src = repo_root().join("src");
     let edges = edges(&src);
     assert!(
         edges.iter().any(|(f, t, _)| f == "runtime" && t == "plan"),
@@ -168,7 +166,7 @@ fn folders_depend_in_one_direction() {
 
 #[test]
 fn every_module_has_a_layer() {
-    let src = manifest_dir().join("src");
+    let src = repo_root().join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).expect("read src/lib.rs");
     for line in lib.lines() {
         let line = line.trim();
@@ -201,24 +199,55 @@ fn the_scan_sees_root_names_and_groups() {
     assert_eq!(crate_refs(&code).len(), 1);
 }
 
+/// Each crate's source folder and the README that maps it.
+fn maps() -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let root = repo_root();
+    let mut out = vec![(root.join("src"), root.join("src/README.md"))];
+    for c in ["flow-syntax", "flow-lsp", "flow-cli"] {
+        let dir = root.join("crates").join(c);
+        out.push((dir.join("src"), dir.join("README.md")));
+    }
+    out
+}
+
 #[test]
-fn src_readme_maps_every_file() {
-    let src = manifest_dir().join("src");
-    let map = std::fs::read_to_string(src.join("README.md")).expect("read src/README.md");
-    let mut files = vec![];
-    rust_files(&src, &mut files);
-    let missing: Vec<String> = files
-        .iter()
-        .map(|f| {
-            f.strip_prefix(&src)
-                .expect("under src/")
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|rel| !map.contains(&format!("`{rel}`")))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "src/README.md has no line for: {missing:?}"
-    );
+fn every_crate_readme_maps_every_file() {
+    for (src, readme) in maps() {
+        let map = std::fs::read_to_string(&readme)
+            .unwrap_or_else(|e| panic!("read {}: {e}", readme.display()));
+        let mut files = vec![];
+        rust_files(&src, &mut files);
+        assert!(!files.is_empty(), "no files under {}", src.display());
+        let missing: Vec<String> = files
+            .iter()
+            .map(|f| {
+                f.strip_prefix(&src)
+                    .expect("under src/")
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .filter(|rel| !map.contains(&format!("`{rel}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{} has no line for: {missing:?}",
+            readme.display()
+        );
+    }
+}
+
+/// The library a host links compiles none of the command line's crates.
+#[test]
+fn the_library_depends_on_no_cli_crate() {
+    let toml = std::fs::read_to_string(repo_root().join("Cargo.toml")).expect("read Cargo.toml");
+    let deps = &toml[toml
+        .find("\n[dependencies]")
+        .expect("a [dependencies] table")..];
+    let deps = &deps[..deps[1..].find("\n[").map_or(deps.len(), |i| i + 1)];
+    for c in ["clap", "rustyline", "lsp-server", "lsp-types", "mimalloc"] {
+        assert!(
+            !deps.lines().any(|l| l.starts_with(c)),
+            "the library (Cargo.toml) depends on {c}: it belongs to crates/flow-cli or flow-lsp"
+        );
+    }
 }

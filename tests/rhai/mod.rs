@@ -30,7 +30,7 @@ fn errors_after_a_grown_string_point_at_their_token() {
 /// that follows it (if any) is that case's `.stdout`.
 #[test]
 fn every_example_of_the_python_page_is_a_case() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = crate::harness::repo_root();
     let page = std::fs::read_to_string(root.join("docs/rhai-for-python-users.md")).unwrap();
     let cases = root.join("tests/cases/rhai");
     let parts: Vec<&str> = page.split("```").collect();
