@@ -25,9 +25,11 @@ WL_SPSC_N=${WL_SPSC_N:-1000000}           # channel(1000), one producer, one con
 WL_WQ_N=${WL_WQ_N:-40}                    # work queue items of 50 ms over 4 readers
 WL_TASKS_N=${WL_TASKS_N:-10000}           # tasks that each sleep 1 s
 WL_CHECK_N=${WL_CHECK_N:-10000}           # lines of the script `flow check` parses
+WL_SPELL_N=${WL_SPELL_N:-1000000}         # the log jobs, each in the spellings the docs suggest
 
 # Every workload, in report order.
 WL_ALL="filter_small filter_large hist_reduce hist_count_by ip_tiny ip_small count_lines upper
+spell_5xx spell_status spell_ip spell_bytes
 pool_heavy spawn spawn_noarg fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks"
 
 # `sleep MARK` children of the Ctrl-C workload: one number per run, so only our own are counted.
@@ -143,6 +145,14 @@ wl_check_script() { awk -v n="$1" 'BEGIN{
   }
 }'; }
 wl_add() { WL_LABELS+=("$1"); WL_NEEDS+=("$2"); WL_CMDS+=("$3"); }
+
+# wl_spell LABEL SCRIPT: a flow spelling of the current job, as a peer named "flow: LABEL";
+# SCRIPT reads the log as LOG (written to a file: spellings with `fn`s take several lines).
+wl_spell() {
+  local f="$TMPD/spell_${WL_ID}_${#WL_LABELS[@]}.flow"
+  printf '%s\n' "${2//LOG/$L}" > "$f"
+  if [ ${#WL_LABELS[@]} = 0 ]; then wl_add flow "" "$FLOW $f"; else wl_add "flow: $1" "" "$FLOW $f"; fi
+}
 # wl_cmd LABEL: the command of the peer LABEL of the current workload (empty if none)
 wl_cmd() { local i; for i in "${!WL_LABELS[@]}"; do [ "${WL_LABELS[$i]}" = "$1" ] && { echo "${WL_CMDS[$i]}"; return; }; done; }
 
@@ -242,6 +252,44 @@ with ThreadPool(2) as p: print(sum(1 for _ in p.imap(lambda x: x + 1, range(1, $
     WL_SCRIPT=pipelines.sh; WL_TITLE="byte pipeline $bp"; WL_SHORT="bytes $WL_BYTES"
     wl_add flow "" "$FLOW -c '$bp'"
     wl_add bash "" "bash -c '$bp'" ;;
+  # The same four log jobs as written the other ways the docs suggest (a named `fn`, a
+  # helper that takes the accumulator, `let f = it.split(...)`, `in`): every spelling must
+  # stay within 1.5x of the job's best and linear in the input. The first is "flow".
+  spell_5xx)
+    L=$(wl_log "$WL_SPELL_N"); WL_SCRIPT=items.sh; WL_TITLE="spellings: count status >= 500, $(k "$WL_SPELL_N") lines"; WL_SHORT="5xx spellings"
+    wl_spell "inline filter" 'from lines("LOG") | filter { it.split(" ")[8].parse_int() >= 500 } | count'
+    wl_spell "fn is_error" 'fn is_error(line) { line.split(" ")[8].parse_int() >= 500 }
+from lines("LOG") | filter is_error | count'
+    wl_spell "let f = split" 'from lines("LOG") | filter { let f = it.split(" "); f[8].parse_int() >= 500 } | count'
+    wl_spell "field(9)" 'from lines("LOG") | filter { it.field(9).parse_int() >= 500 } | count'
+    wl_awk_py '$9 >= 500 { c++ } END { print c+0 }' \
+      'import sys; print(sum(1 for l in open(sys.argv[1]) if int(l.split(" ")[8]) >= 500))' "$L"
+    WL_TARGETS=("mawk<=1.5 ; <= 1.5x mawk" "python<=0.7 ; <= 0.7x Python") ;;
+  spell_status | spell_ip)
+    local K=8 F=9 what="status"; [ "$1" = spell_ip ] && { K=0; F=1; what="IP (distinct keys)"; }
+    L=$(wl_log "$WL_SPELL_N"); WL_SCRIPT=items.sh; WL_TITLE="spellings: $what histogram, $(k "$WL_SPELL_N") lines"; WL_SHORT="$what hist spellings"
+    wl_spell "count_by" "from lines(\"LOG\") | count_by { it.field($F) }"
+    wl_spell "reduce ??" "from lines(\"LOG\") | reduce #{} { let s = it.split(\" \")[$K]; acc[s] = (acc[s] ?? 0) + 1; acc }"
+    wl_spell "reduce #{} tally" "fn tally(acc, line) { let s = line.split(\" \")[$K]; acc[s] = (acc[s] ?? 0) + 1; acc }
+from lines(\"LOG\") | reduce #{} tally"
+    wl_spell "fn bump(m, k)" "fn bump(m, k) { m[k] = (m[k] ?? 0) + 1; m }
+from lines(\"LOG\") | reduce #{} { bump(acc, it.field($F)) }"
+    wl_spell "if k in m" "from lines(\"LOG\") | reduce #{} { let k = it.field($F); if k in acc { acc[k] += 1 } else { acc[k] = 1 } acc }"
+    wl_awk_py "{ c[\$$F]++ } END { for (k in c) print k, c[k] }" "${pyc/K/$K}" "$L"
+    WL_TARGETS=("mawk<=1.5 ; <= 1.5x mawk" "python<=0.7 ; <= 0.7x Python Counter") ;;
+  spell_bytes)
+    L=$(wl_log "$WL_SPELL_N"); WL_SCRIPT=items.sh; WL_TITLE="spellings: bytes per path (sum per key), $(k "$WL_SPELL_N") lines"; WL_SHORT="bytes/path spellings"
+    wl_spell "if p in acc" 'from lines("LOG") | reduce #{} { let p = it.field(7); let n = it.field(10).parse_int(); if p in acc { acc[p] += n } else { acc[p] = n } acc }'
+    wl_spell "reduce ??" 'from lines("LOG") | reduce #{} { let p = it.field(7); acc[p] = (acc[p] ?? 0) + it.field(10).parse_int(); acc }'
+    wl_spell "reduce #{} add" 'fn add(acc, line) { let p = line.field(7); acc[p] = (acc[p] ?? 0) + line.field(10).parse_int(); acc }
+from lines("LOG") | reduce #{} add'
+    wl_awk_py '{ s[$7] += $10 } END { for (k in s) print k, s[k] }' \
+      'import sys, collections
+s = collections.Counter()
+for l in open(sys.argv[1]):
+    f = l.split(" "); s[f[6]] += int(f[9])
+print(s)' "$L"
+    WL_TARGETS=("mawk<=1.5 ; <= 1.5x mawk" "python<=0.7 ; <= 0.7x Python") ;;
   items)
     WL_SCRIPT=pipelines.sh; WL_TITLE="items: 1..=$(k "$WL_ITEMS_N") | map x*2 | filter %3==0 | count"; WL_SHORT="map | filter | count"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_ITEMS_N | map { it * 2 } | filter { it % 3 == 0 } | count'"

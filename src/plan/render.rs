@@ -19,6 +19,15 @@ pub(crate) fn text(plan: &Plan) -> String {
             out.push('\n');
         }
         let _ = writeln!(out, "{}", title(i, p));
+        // The where-it-runs column is as wide as its longest entry, so positions line up.
+        let wide = p
+            .nodes
+            .iter()
+            .filter(|n| n.kind != NodeKind::Sink)
+            .map(|n| n.runs_on().chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(19);
         for n in &p.nodes {
             let mut label = n.label.clone();
             if let Some(pool) = &n.pool {
@@ -30,7 +39,7 @@ pub(crate) fn text(plan: &Plan) -> String {
                 n.runs_on()
             };
             let line = format!(
-                "  [{}] {:<7} {:<40}  {:<19}  {}:{}",
+                "  [{}] {:<7} {:<40}  {:<wide$}  {}:{}",
                 n.id,
                 n.kind.name(),
                 label,

@@ -3,7 +3,7 @@
 //! calling thread consumes. `flow plan` draws these segments and the runtime executes them
 //! (`runtime/pipeline.rs` asks for them and does what they say, nothing of its own).
 
-use crate::ast::{Pipeline, PoolWork, Sink, Stage, StageKind};
+use crate::ast::{Callable, Pipeline, PoolWork, Sink, Stage, StageKind};
 use serde_json::{json, Value};
 use std::ops::Range;
 
@@ -199,6 +199,18 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
                     i += 1; // the `lines SEP` stage is done by the pool's output
                 }
             }
+            kind if is_cheap(kind) && stages.get(i + 1).is_some_and(|s| is_cheap(&s.kind)) => {
+                // Cheap element-wise stages share one thread and one loop: handing items
+                // between threads would cost more than the stages themselves.
+                need_items(&mut out, &mut items, started);
+                let mut j = i;
+                while j < stages.len() && j - i < STAGE_THREADS && is_cheap(&stages[j].kind) {
+                    j += 1;
+                }
+                out.push(Segment::Fused { stages: i..j });
+                i = j;
+                continue;
+            }
             kind if is_elementwise(kind) && fuse > 1 => {
                 need_items(&mut out, &mut items, started);
                 let mut j = i;
@@ -231,6 +243,17 @@ pub(crate) fn is_elementwise(kind: &StageKind) -> bool {
         kind,
         StageKind::Map(_) | StageKind::Filter(_) | StageKind::FlatMap(_) | StageKind::Each(_)
     )
+}
+
+/// An element-wise stage whose block is a fast-path expression (`map { it * 2 }`,
+/// `filter { it.field(9).parse_int() >= 500 }`): a few operations per item.
+pub(crate) fn is_cheap(kind: &StageKind) -> bool {
+    match kind {
+        StageKind::Map(Callable::Block(r)) | StageKind::Filter(Callable::Block(r)) => {
+            crate::script::fastpath::is_cheap(&r.code)
+        }
+        _ => false,
+    }
 }
 
 /// The separator of a `lines SEP` stage (`None` for any other stage, or plain `lines`).

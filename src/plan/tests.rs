@@ -90,7 +90,8 @@ fn segments_say_what_runs() {
 
 #[test]
 fn stages_beyond_the_thread_budget_share_threads() {
-    let maps = vec!["map { it }"; 130].join(" | ");
+    // Blocks that are not cheap (a `let`): only the thread budget makes them share.
+    let maps = vec!["map { let x = it; x }"; 130].join(" | ");
     let src = format!("from [1] | {maps}");
     let p = plan(&src);
     let text = p.render_text();
@@ -102,6 +103,35 @@ fn stages_beyond_the_thread_budget_share_threads() {
         "{segs}"
     );
     assert!(!segs.contains(r#""kind":"thread""#), "{segs}");
+}
+
+/// Neighbouring cheap `map`/`filter` stages share one thread and one loop; a stage that is
+/// not cheap, or a single cheap one, keeps its own thread.
+#[test]
+fn cheap_neighbours_share_a_thread() {
+    let segs = segments("from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count");
+    assert!(
+        segs.contains(r#"{"kind":"fused","stages":[0,2]}"#),
+        "{segs}"
+    );
+    let text = plan("from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count").render_text();
+    assert!(text.contains("thread shared by stages 1-2"), "{text}");
+    // A `let`, a call of a `fn`, a `flat_map` or an `each`: one thread each.
+    for src in [
+        "from 1..=9 | map { let y = it; y } | filter { it > 2 } | count",
+        "fn f(x) { x }\nfrom 1..=9 | map f | filter { it > 2 } | count",
+        "from 1..=9 | map { it * 2 } | each { print(it) }",
+        "from 1..=9 | map { it * 2 } | count",
+    ] {
+        let segs = segments(src);
+        assert!(!segs.contains("fused"), "{src}: {segs}");
+    }
+    // Three cheap ones after a costly one: the three share.
+    let segs = segments("from 1..=9 | map { let y = it; y } | map { it + 1 } | map { it * 2 } | filter { it > 4 } | count");
+    assert!(
+        segs.contains(r#"{"kind":"thread","stages":[0,1]},{"kind":"fused","stages":[1,4]}"#),
+        "{segs}"
+    );
 }
 
 #[test]

@@ -14,6 +14,8 @@ use std::sync::Arc;
 mod count;
 #[path = "eval_fold.rs"]
 mod fold;
+#[path = "eval_inline.rs"]
+mod inline;
 
 /// The run's Rhai engine, built when first used: building one registers thousands of
 /// functions (a third of `flow -c 'print(1)'`), and a script that only runs commands, or
@@ -136,7 +138,10 @@ fn array_for_string(sig: &str) -> Option<String> {
 
 /// A callable ready to run.
 pub(crate) enum Compiled {
+    /// A host's function, or a script `fn` Rhai must pick by arity.
     Fn(rhai::FnPtr),
+    /// A script `fn`, run as its body (see `eval_inline.rs`).
+    Inline(Box<inline::Inline>),
     /// A block, with its native fast path when it is a simple expression, and where it is.
     Block(
         AST,
@@ -222,11 +227,16 @@ impl Env {
 
     pub(crate) fn compile_callable(&self, c: &Callable) -> Result<Compiled, RunError> {
         Ok(match c {
-            Callable::Fn(i) => Compiled::Fn(
-                rhai::FnPtr::new(i.name.as_str()).map_err(|e| self.rhai_error(&e, i.span))?,
-            ),
+            Callable::Fn(i) => {
+                let ptr =
+                    rhai::FnPtr::new(i.name.as_str()).map_err(|e| self.rhai_error(&e, i.span))?;
+                match inline::Inline::new(&self.shared, ptr.clone(), &|n| self.builtin_method(n)) {
+                    Some(f) => Compiled::Inline(Box::new(f)),
+                    None => Compiled::Fn(ptr),
+                }
+            }
             Callable::Block(r) => {
-                let fast = crate::script::fastpath::compile(&r.code, &self.vars, &|name| {
+                let fast = crate::script::fastpath::compile_block(&r.code, &self.vars, &|name| {
                     self.builtin_method(name)
                 });
                 let (ast, snip) = self.compile(r)?;
@@ -344,6 +354,7 @@ impl Env {
             env: self.clone(),
             scope,
             base,
+            fn_scope: Scope::new(),
         }
     }
 }
@@ -353,6 +364,8 @@ pub(crate) struct Evaluator {
     pub(crate) env: Env,
     scope: Scope<'static>,
     base: usize,
+    /// The private scope an inlined `fn` body runs in (kept to reuse its allocation).
+    fn_scope: Scope<'static>,
 }
 
 impl Evaluator {
@@ -379,17 +392,24 @@ impl Evaluator {
                 return Ok(v);
             }
         }
+        if let Compiled::Inline(f) = c {
+            if f.arity() == args.len() {
+                return self.call_inline(f, args, span);
+            }
+        }
         // Borrow, don't clone, the shared state: an `Arc` clone per item is a contended
         // atomic between pool workers.
         let shared = &*self.env.shared;
+        // A function pointer reaches script `fn`s and host-registered functions alike.
+        let call_ptr = |ptr: &rhai::FnPtr| {
+            let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
+            guard_panics(span, || {
+                ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
+            })
+        };
         let r = match c {
-            Compiled::Fn(ptr) => {
-                let argv: Vec<Dynamic> = args.iter().map(|(_, v)| v.clone()).collect();
-                // A function pointer reaches script `fn`s and host-registered functions alike.
-                guard_panics(span, || {
-                    ptr.call::<Dynamic>(&shared.engine, &shared.fns, argv)
-                })?
-            }
+            Compiled::Fn(ptr) => call_ptr(ptr)?,
+            Compiled::Inline(f) => call_ptr(&f.ptr)?,
             Compiled::Block(ast, _, _, lets) => {
                 for (k, v) in args {
                     self.scope.push(*k, v.clone());
@@ -409,7 +429,7 @@ impl Evaluator {
         };
         let snip = match c {
             Compiled::Block(_, _, s, _) => Some(&**s),
-            Compiled::Fn(_) => None,
+            Compiled::Fn(_) | Compiled::Inline(_) => None,
         };
         r.map_err(|e| self.env.snippet_error(&e, span, snip))
     }

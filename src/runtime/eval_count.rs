@@ -1,11 +1,13 @@
-//! `reduce` blocks that only count: `{ acc[K] = (acc[K] ?? 0) + N; acc }`, the histogram
-//! that a Python user writes as `Counter`. A Rhai map is a sorted tree: with many distinct
-//! keys each item pays two searches with a string comparison at every level. When `K` is a
-//! native fast-path expression of the item (directly, or through one fast leading
-//! `let k = …;`), the counts are kept in a hash map and made into the Rhai map once, at the
-//! end. Any item the native path cannot take (a key that is not text, an overflow) hands
-//! the counts so far, as the map, to the general fold, which gives Rhai's own result or
-//! error from that item on.
+//! `reduce` blocks that only count or sum per key: `{ acc[K] = (acc[K] ?? 0) + N; acc }`
+//! or `{ if K in acc { acc[K] += N } else { acc[K] = N } acc }`, the histogram a Python
+//! user writes with `Counter` and the per-key sum awk writes as `s[$7] += $10`. A Rhai map
+//! is a sorted tree: with many distinct keys each item pays two searches with a string
+//! comparison at every level. When `K` and `N` are native fast-path expressions of the item
+//! (written in place, or bound by leading fast `let`s), the sums are kept in a hash map and
+//! made into the Rhai map once, at the end. Any item the native path cannot take (a key
+//! that is not text, an `N` that is not an integer, an overflow, a `let` that needs Rhai)
+//! hands the sums so far, as the map, to the general fold, which gives Rhai's own result
+//! or error from that item on.
 
 use super::Env;
 use crate::script::fastpath::Fast;
@@ -15,7 +17,16 @@ use std::collections::HashMap;
 /// A counting block: the key of an item, and how much each item adds.
 pub(super) struct Counting {
     key: Fast,
-    by: INT,
+    by: By,
+    /// The block's leading `let`s: each must give a value natively, as Rhai would give one
+    /// (a `let` that fails in Rhai fails the item there).
+    lets: Vec<Fast>,
+}
+
+/// What an item adds.
+enum By {
+    Const(INT),
+    Item(Fast),
 }
 
 impl Env {
@@ -23,17 +34,29 @@ impl Env {
     pub(super) fn counting(&self, code: &str) -> Option<Counting> {
         let builtin = |name: &str| self.builtin_method(name);
         let (lets, at) = crate::script::fastpath::lets(code, &self.vars, &builtin);
-        let (k1, k2, by) = shape(&code[at..])?;
-        let k = k1.trim();
-        if k != k2.trim() {
-            return None;
-        }
-        let key = match lets.as_slice() {
-            [] if !names_acc(k) => crate::script::fastpath::compile(k, &self.vars, &builtin)?,
-            [(name, f)] if name == k => f.clone(),
-            _ => return None,
+        let (k, n) = shape(&code[at..]).or_else(|| in_shape(&code[at..]))?;
+        // A name bound by a leading `let` is that `let`'s expression; anything else is
+        // compiled in place, and must not read the accumulator.
+        let of = |text: &str| -> Option<Fast> {
+            let text = text.trim();
+            match lets.iter().find(|(name, _)| name == text) {
+                Some((_, f)) => Some(f.clone()),
+                None if !names_acc(text) && !lets.iter().any(|(name, _)| names(text, name)) => {
+                    crate::script::fastpath::compile(text, &self.vars, &builtin)
+                }
+                None => None,
+            }
         };
-        Some(Counting { key, by })
+        let key = of(k)?;
+        let by = match n.trim().parse::<INT>() {
+            Ok(c) if !n.trim().starts_with(['-', '+']) => By::Const(c),
+            _ => By::Item(of(n)?),
+        };
+        Some(Counting {
+            key,
+            by,
+            lets: lets.into_iter().map(|(_, f)| f).collect(),
+        })
     }
 }
 
@@ -55,10 +78,23 @@ impl Counts {
 
     /// Count `it`; false (nothing counted) when the native path cannot.
     pub(super) fn add(&mut self, c: &Counting, it: &Dynamic) -> bool {
+        if c.lets
+            .iter()
+            .any(|f| crate::script::fastpath::eval(f, it).is_none())
+        {
+            return false;
+        }
+        let by = match &c.by {
+            By::Const(n) => *n,
+            By::Item(f) => match crate::script::fastpath::eval(f, it).map(|v| v.as_int()) {
+                Some(Ok(n)) => n,
+                _ => return false,
+            },
+        };
         crate::script::fastpath::eval_text(&c.key, it, |k| match self.map.get_mut(k) {
-            Some(n) => n.checked_add(c.by).map(|m| *n = m).is_some(),
+            Some(n) => n.checked_add(by).map(|m| *n = m).is_some(),
             None => {
-                self.map.insert(k.into(), c.by);
+                self.map.insert(k.into(), by);
                 true
             }
         }) == Some(true)
@@ -76,13 +112,18 @@ impl Counts {
 
 /// Whether `k` names `acc` (a key computed from the accumulator is not the item's).
 fn names_acc(k: &str) -> bool {
-    k.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|w| w == "acc")
+    names(k, "acc")
 }
 
-/// `acc[K1] = (acc[K2] ?? 0) + N; acc` with optional spaces and final `;`: the two key
-/// texts and N.
-fn shape(s: &str) -> Option<(&str, &str, INT)> {
+/// Whether the text `k` has the word `w`.
+fn names(k: &str, w: &str) -> bool {
+    k.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|x| x == w)
+}
+
+/// `acc[K] = (acc[K] ?? 0) + N; acc` with optional spaces and final `;`: the key text and
+/// the text of N (up to the `;`), the two keys written alike.
+fn shape(s: &str) -> Option<(&str, &str)> {
     let mut c = Cursor(s);
     c.word("acc")?;
     c.lit("[")?;
@@ -99,11 +140,46 @@ fn shape(s: &str) -> Option<(&str, &str, INT)> {
     c.lit("0")?;
     c.lit(")")?;
     c.lit("+")?;
-    let by = c.int()?;
+    let n = c.until(';')?;
     c.lit(";")?;
     c.word("acc")?;
     let _ = c.lit(";");
-    c.0.trim().is_empty().then_some((k1, k2, by))
+    (c.0.trim().is_empty() && k1.trim() == k2.trim()).then_some((k1, n))
+}
+
+/// `if K in acc { acc[K] += N } else { acc[K] = N } acc`, the same sum spelt with `in`.
+fn in_shape(s: &str) -> Option<(&str, &str)> {
+    let mut c = Cursor(s);
+    c.word("if")?;
+    let k0 = c.until_word("in")?;
+    c.word("in")?;
+    c.word("acc")?;
+    c.lit("{")?;
+    c.word("acc")?;
+    c.lit("[")?;
+    let k1 = c.bracketed()?;
+    c.lit("+=")?;
+    let n1 = c.until('}')?;
+    c.lit("}")?;
+    c.word("else")?;
+    c.lit("{")?;
+    c.word("acc")?;
+    c.lit("[")?;
+    let k2 = c.bracketed()?;
+    c.lit("=")?;
+    if c.0.starts_with('=') {
+        return None;
+    }
+    let n2 = c.until('}')?;
+    c.lit("}")?;
+    let _ = c.lit(";");
+    c.word("acc")?;
+    let _ = c.lit(";");
+    let same = |a: &str, b: &str| {
+        a.trim().trim_end_matches(';').trim() == b.trim().trim_end_matches(';').trim()
+    };
+    (c.0.trim().is_empty() && same(k0, k1) && same(k1, k2) && same(n1, n2))
+        .then(|| (k1, n1.trim().trim_end_matches(';')))
 }
 
 struct Cursor<'a>(&'a str);
@@ -122,12 +198,52 @@ impl<'a> Cursor<'a> {
         (!next_is_ident).then_some(())
     }
 
-    fn int(&mut self) -> Option<INT> {
-        let s = self.0.trim_start();
-        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let n = s[..end].parse().ok()?;
-        self.0 = &s[end..];
-        Some(n)
+    /// The text up to `end` at the top level (outside brackets and double-quoted
+    /// strings), which is not passed; none when another quote or an escape comes first.
+    fn until(&mut self, end: char) -> Option<&'a str> {
+        let s = self.0;
+        let mut depth = 0_i32;
+        let mut in_str = false;
+        for (i, ch) in s.char_indices() {
+            match ch {
+                '\\' | '`' | '\'' => return None,
+                '"' => in_str = !in_str,
+                c if c == end && !in_str && depth == 0 => {
+                    self.0 = &s[i..];
+                    return Some(&s[..i]);
+                }
+                '[' | '(' | '{' if !in_str => depth += 1,
+                ']' | ')' | '}' if !in_str => depth -= 1,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The text up to the word `w` at the top level, which is not passed.
+    fn until_word(&mut self, w: &str) -> Option<&'a str> {
+        let s = self.0;
+        let mut depth = 0_i32;
+        let mut in_str = false;
+        let mut prev_ident = false;
+        for (i, ch) in s.char_indices() {
+            match ch {
+                '\\' | '`' | '\'' => return None,
+                '"' => in_str = !in_str,
+                '[' | '(' | '{' if !in_str => depth += 1,
+                ']' | ')' | '}' if !in_str => depth -= 1,
+                _ => {}
+            }
+            if !in_str && depth == 0 && !prev_ident && s[i..].starts_with(w) {
+                let after = s[i + w.len()..].chars().next();
+                if !after.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    self.0 = &s[i..];
+                    return Some(&s[..i]);
+                }
+            }
+            prev_ident = ch.is_alphanumeric() || ch == '_';
+        }
+        None
     }
 
     /// The text up to the `]` that closes an opened `[`, which is passed. Strings in
@@ -155,24 +271,57 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::shape;
+    use super::{in_shape, shape};
 
     #[test]
     fn the_counting_shape_and_only_it() {
-        assert_eq!(
-            shape("acc[s] = (acc[s] ?? 0) + 1; acc"),
-            Some(("s", "s", 1))
-        );
+        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc"), Some(("s", " 1")));
         assert_eq!(
             shape(" acc[it.split(\" \")[0]]=(acc[it.split(\" \")[0]]??0)+2;\n acc; "),
-            Some(("it.split(\" \")[0]", "it.split(\" \")[0]", 2))
+            Some(("it.split(\" \")[0]", "2"))
+        );
+        assert_eq!(
+            shape("acc[p] = (acc[p] ?? 0) + it.field(10).parse_int(); acc"),
+            Some(("p", " it.field(10).parse_int()"))
         );
         assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc.len()"), None);
         assert_eq!(shape("acc[s] == (acc[s] ?? 0) + 1; acc"), None);
         assert_eq!(shape("acc[s] = (acc[s] ?? 1) + 1; acc"), None);
         assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; accx"), None);
-        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + x; acc"), None);
+        assert_eq!(shape("acc[s] = (acc[t] ?? 0) + 1; acc"), None);
         assert_eq!(shape("acc[`${s}`] = (acc[`${s}`] ?? 0) + 1; acc"), None);
         assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc; print(1)"), None);
+    }
+
+    #[test]
+    fn the_sum_spelt_with_in() {
+        assert_eq!(
+            in_shape("if k in acc { acc[k] += n } else { acc[k] = n } acc"),
+            Some(("k", "n"))
+        );
+        assert_eq!(
+            in_shape("if p in acc { acc[p] += 1; } else { acc[p] = 1; }; acc;"),
+            Some(("p", "1"))
+        );
+        assert_eq!(
+            in_shape("if k in acc { acc[k] += n } else { acc[k] = m } acc"),
+            None
+        );
+        assert_eq!(
+            in_shape("if k in acc { acc[j] += n } else { acc[k] = n } acc"),
+            None
+        );
+        assert_eq!(
+            in_shape("if k in acc { acc[k] += n } else { acc[k] == n } acc"),
+            None
+        );
+        assert_eq!(
+            in_shape("if k in acc { acc[k] += n } else { acc[k] = n } acc.len()"),
+            None
+        );
+        assert_eq!(
+            in_shape("if within in acc { acc[within] += 1 } else { acc[within] = 1 } acc"),
+            Some(("within", "1"))
+        );
     }
 }

@@ -21,6 +21,9 @@ impl Evaluator {
     ) -> Result<Dynamic, RunError> {
         let counting = match c {
             Compiled::Block(_, None, snip, _) => self.env.counting(&snip.code),
+            Compiled::Inline(f) if f.arity() == 2 => {
+                return self.fold_inline(f, acc, batches, span);
+            }
             _ => None,
         };
         let Some((counting, mut counts)) = counting.and_then(|k| Some((k, Counts::start(&acc)?)))
@@ -57,10 +60,15 @@ impl Evaluator {
             }
             return Ok(acc);
         };
-        let body = body_without_final_acc(ast, &snip.code);
+        if lets.is_none() {
+            if let Some(call) = self.acc_call(ast) {
+                return self.fold_acc_call(&call, acc, batches, span, snip);
+            }
+        }
+        let body = body_without_final(ast, "acc", &snip.code);
         let rest = lets
             .as_ref()
-            .map(|l| (l, body_without_final_acc(&l.rest, &snip.code)));
+            .map(|l| (l, body_without_final(&l.rest, "acc", &snip.code)));
         let shared = &*self.env.shared;
         self.scope.push("acc", acc);
         let keep = self.scope.len();
@@ -109,10 +117,10 @@ impl Evaluator {
     }
 }
 
-/// The block without its last statement when that is a bare `acc`, and when nothing else
-/// could make the block's value differ from `acc` (a `return`, or a `let acc` that the
-/// scope would forget).
-fn body_without_final_acc(ast: &AST, code: &str) -> Option<AST> {
+/// The block (or `fn` body) without its last statement when that is a bare `var` (`acc`, or
+/// a `fn`'s first parameter), and when nothing else could make the block's value differ
+/// from `var` (a `return`, or a `let var` that the scope would forget).
+pub(super) fn body_without_final(ast: &AST, var: &str, code: &str) -> Option<AST> {
     use rhai::{Expr, Stmt};
     let stmts = ast.statements();
     let (Stmt::Expr(last), rest) = stmts.split_last()? else {
@@ -121,7 +129,7 @@ fn body_without_final_acc(ast: &AST, code: &str) -> Option<AST> {
     let Expr::Variable(v, ..) = &**last else {
         return None;
     };
-    if v.1 != "acc" || !v.2.is_empty() {
+    if v.1 != var || !v.2.is_empty() {
         return None;
     }
     let words: Vec<&str> = code
@@ -130,7 +138,7 @@ fn body_without_final_acc(ast: &AST, code: &str) -> Option<AST> {
         .collect();
     let rebinds = words
         .windows(2)
-        .any(|w| matches!(w[0], "let" | "const") && w[1] == "acc");
+        .any(|w| matches!(w[0], "let" | "const") && w[1] == var);
     if rebinds || words.contains(&"return") {
         return None;
     }
@@ -142,11 +150,11 @@ fn body_without_final_acc(ast: &AST, code: &str) -> Option<AST> {
 
 #[cfg(test)]
 mod fold_tests {
-    use super::body_without_final_acc;
+    use super::body_without_final;
 
     fn strips(code: &str) -> bool {
         let ast = rhai::Engine::new().compile(code).unwrap();
-        body_without_final_acc(&ast, code).is_some()
+        body_without_final(&ast, "acc", code).is_some()
     }
 
     #[test]

@@ -414,6 +414,65 @@ mod tests {
         )
     }
 
+    /// A stage naming a script `fn` runs it inline: natively when its body is one fast
+    /// expression, and with the accumulator moved when a `reduce` body returns it.
+    #[test]
+    fn a_named_fn_runs_inline_and_moves_the_accumulator() {
+        use crate::runtime::eval::{Compiled, Env};
+        let script = compile(
+            "fn is_error(line) { line.split(\" \")[8].parse_int() >= 500 }\n\
+             fn twice(x) { let y = x * 2; y }\n\
+             fn bump(m, k) { m[k] = (m[k] ?? 0) + 1; m }\n\
+             fn plus(acc, x) { acc + x }\n\
+             fn early(m, k) { if k == 0 { return m } m.push(k); m }\n\
+             fn two(a) { a }\nfn two(a, b) { b }\n"
+                .into(),
+        );
+        let rt: Rt = Arc::new(Runtime::new());
+        let env = Env {
+            shared: shared(&rt, &script).expect("compiles"),
+            vars: Arc::default(),
+        };
+        let compiled = |name: &str| {
+            let id = crate::ast::Ident {
+                name: name.into(),
+                span: crate::Span::new(0, 0),
+            };
+            env.compile_callable(&crate::ast::Callable::Fn(id))
+                .expect("compiles")
+        };
+        let inline = |name: &str| match compiled(name) {
+            Compiled::Inline(f) => Some((f.is_native(), f.moves_first())),
+            _ => None,
+        };
+        assert_eq!(inline("is_error"), Some((true, false)));
+        assert_eq!(inline("twice"), Some((true, false)));
+        assert_eq!(inline("bump"), Some((false, true)));
+        assert_eq!(inline("plus"), Some((false, false)));
+        // A `return` could give another value than the accumulator: it is not kept in place.
+        assert_eq!(inline("early"), Some((false, false)));
+        // Overloads are Rhai's to pick.
+        assert_eq!(inline("two"), None);
+        // The block `{ bump(acc, it) }` moves the accumulator through `bump`.
+        let block = crate::ast::Callable::Block(crate::ast::Rhai {
+            code: "bump(acc, it.trim())".into(),
+            span: crate::Span::new(0, 0),
+        });
+        let ev = env.evaluator();
+        let Compiled::Block(ast, ..) = env.compile_callable(&block).expect("compiles") else {
+            panic!("a block");
+        };
+        assert!(ev.acc_call(&ast).is_some());
+        let plus = crate::ast::Callable::Block(crate::ast::Rhai {
+            code: "plus(acc, it)".into(),
+            span: crate::Span::new(0, 0),
+        });
+        let Compiled::Block(ast, ..) = env.compile_callable(&plus).expect("compiles") else {
+            panic!("a block");
+        };
+        assert!(ev.acc_call(&ast).is_none());
+    }
+
     #[test]
     fn statements_the_fast_path_runs_build_no_engine() {
         let script = compile(

@@ -35,6 +35,12 @@ pub(crate) enum Fast {
     Method(Method, Box<Fast>, Vec<Fast>),
     /// `recv.split(sep)[k]`: the `k`th piece (`k >= 0`), without building the array.
     SplitNth(Box<Fast>, ImmutableString, usize),
+    /// A block's local, by its place among the block's `let`s.
+    Local(usize),
+    /// The value, if it is text (what `let f = recv.split(sep)` needs of `recv`).
+    Text(Box<Fast>),
+    /// `{ let a = …; let b = …; value }`: the `let`s evaluated in order, then the value.
+    Block(Vec<Fast>, Box<Fast>),
 }
 
 impl Fast {
@@ -42,10 +48,12 @@ impl Fast {
     pub(crate) fn uses_it(&self) -> bool {
         match self {
             Fast::It => true,
-            Fast::Int(_) | Fast::Float(_) | Fast::Bool(_) | Fast::Str(_) => false,
-            Fast::Not(e) | Fast::Neg(e) | Fast::SplitNth(e, ..) => e.uses_it(),
+            // A local reads the item only through its `let`, which the block checks.
+            Fast::Int(_) | Fast::Float(_) | Fast::Bool(_) | Fast::Str(_) | Fast::Local(_) => false,
+            Fast::Not(e) | Fast::Neg(e) | Fast::SplitNth(e, ..) | Fast::Text(e) => e.uses_it(),
             Fast::Bin(_, a, b) => a.uses_it() || b.uses_it(),
             Fast::Method(_, r, args) => r.uses_it() || args.iter().any(Fast::uses_it),
+            Fast::Block(lets, v) => lets.iter().any(Fast::uses_it) || v.uses_it(),
         }
     }
 }
@@ -238,6 +246,15 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
 struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
+    /// The name that denotes the item: `it` in a block, the parameter in a `fn`'s body.
+    item: &'a str,
+    /// Shape only (the plan's question, before any variable has a value): any other name
+    /// is taken as a constant.
+    any_name: bool,
+    /// The block's `let` names so far, in order (a later one shadows an earlier one).
+    locals: Vec<String>,
+    /// `let f = recv.split(sep)`: `f` read only as `f[k]`, with `recv`'s local and `sep`.
+    splits: Vec<(String, usize, ImmutableString)>,
     scope: &'a Scope<'static>,
     /// Whether a method name means the engine's own function.
     builtin: &'a dyn Fn(&str) -> bool,
@@ -361,13 +378,33 @@ impl Parser<'_> {
             Tok::Float(f) => Fast::Float(f),
             Tok::Str(s) => Fast::Str(s.into()),
             Tok::Ident(id) => match id.as_str() {
-                "it" => Fast::It,
+                name if name == self.item => Fast::It,
+                name if self.splits.iter().any(|(n, ..)| n == name) => {
+                    // `f[k]` with a literal `k >= 0`, and nothing else.
+                    let (_, local, sep) = self.splits.iter().rev().find(|(n, ..)| n == name)?;
+                    let (Some(Tok::LBracket), Some(Tok::Int(k)), Some(Tok::RBracket)) = (
+                        self.toks.get(self.pos),
+                        self.toks.get(self.pos + 1),
+                        self.toks.get(self.pos + 2),
+                    ) else {
+                        return None;
+                    };
+                    let k = usize::try_from(*k).ok()?;
+                    self.pos += 3;
+                    Fast::SplitNth(Box::new(Fast::Local(*local)), sep.clone(), k)
+                }
+                name if self.locals.iter().any(|n| n == name) => {
+                    Fast::Local(self.locals.iter().rposition(|n| n == name)?)
+                }
                 "true" => Fast::Bool(true),
                 "false" => Fast::Bool(false),
                 name => {
                     // A script variable: its value is fixed for the stage's lifetime.
                     if matches!(self.toks.get(self.pos), Some(Tok::Open)) {
                         return None;
+                    }
+                    if self.any_name {
+                        return Some(Fast::Int(0));
                     }
                     // Looked at where it is: a copy of an array of 10,000 task handles per
                     // `hs.push(h)` made a spawning loop quadratic.
@@ -464,6 +501,116 @@ pub(crate) fn compile(
     scope: &Scope<'static>,
     builtin: &dyn Fn(&str) -> bool,
 ) -> Option<Fast> {
+    compile_named(code, "it", scope, builtin)
+}
+
+/// The body of a one-parameter `fn` as a fast expression of the item, which its parameter
+/// `param` names. A `fn` sees no script variable (`it` included): any other name declines.
+pub(crate) fn compile_fn_body(
+    code: &str,
+    param: &str,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Fast> {
+    static EMPTY: std::sync::OnceLock<Scope<'static>> = std::sync::OnceLock::new();
+    compile_block_named(code, param, EMPTY.get_or_init(Scope::new), builtin)
+}
+
+/// A stage's block: one fast expression, or leading `let NAME = EXPR;` statements whose
+/// expressions are fast (or `let f = EXPR.split(sep)` with `f` read only as `f[k]`) and
+/// then one, all evaluated natively in order, as Rhai would.
+pub(crate) fn compile_block(
+    code: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Fast> {
+    compile_block_named(code, "it", scope, builtin)
+}
+
+fn compile_block_named(
+    code: &str,
+    item: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Fast> {
+    let mut p = Parser {
+        toks: vec![],
+        pos: 0,
+        item,
+        any_name: false,
+        locals: vec![],
+        splits: vec![],
+        scope,
+        builtin,
+    };
+    let mut lets = vec![];
+    let mut at = 0;
+    while let Some(semi) = statement_end(&code[at..]) {
+        let stmt = code[at..at + semi].trim();
+        let (name, expr) = stmt.strip_prefix("let ")?.split_once('=')?;
+        let name = name.trim();
+        let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ident || name == item || expr.starts_with('=') {
+            return None;
+        }
+        let mut toks = lex(expr)?;
+        // `let f = recv.split(sep)`: no array is built; `f[k]` is the piece.
+        let split = match toks.as_slice() {
+            [.., Tok::Dot, Tok::Ident(m), Tok::Open, Tok::Str(sep), Tok::Close]
+                if m == "split" && !sep.is_empty() && builtin("split") =>
+            {
+                let sep = ImmutableString::from(sep.as_str());
+                toks.truncate(toks.len() - 5);
+                Some(sep)
+            }
+            _ => None,
+        };
+        p.toks = toks;
+        p.pos = 0;
+        if p.toks.is_empty() {
+            return None;
+        }
+        let e = p.binary(0)?;
+        if p.pos != p.toks.len() {
+            return None;
+        }
+        p.splits.retain(|(n, ..)| n != name);
+        match split {
+            Some(sep) => {
+                lets.push(Fast::Text(Box::new(e)));
+                p.splits.push((name.to_string(), lets.len() - 1, sep));
+                // Only as `f[k]`: the name as a plain local is not bound.
+                p.locals.push(String::new());
+            }
+            None => {
+                lets.push(e);
+                p.locals.push(name.to_string());
+            }
+        }
+        at += semi + 1;
+    }
+    p.toks = lex(&code[at..])?;
+    p.pos = 0;
+    if p.toks.is_empty() {
+        return None;
+    }
+    let v = p.binary(0)?;
+    if p.pos != p.toks.len() {
+        return None;
+    }
+    Some(if lets.is_empty() {
+        v
+    } else {
+        Fast::Block(lets, Box::new(v))
+    })
+}
+
+fn compile_named(
+    code: &str,
+    item: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> Option<Fast> {
     let toks = lex(code)?;
     if toks.is_empty() {
         return None;
@@ -471,9 +618,35 @@ pub(crate) fn compile(
     let mut p = Parser {
         toks,
         pos: 0,
+        item,
+        any_name: false,
+        locals: vec![],
+        splits: vec![],
         scope,
         builtin,
     };
     let e = p.binary(0)?;
     (p.pos == p.toks.len()).then_some(e)
+}
+
+/// Whether `code` has the shape of a fast-path expression of `it`, whatever the values of
+/// the script variables it names: a block the plan may count as cheap (a few operations per
+/// item), so that it shares a thread with its neighbours. (A method a script `fn` or a host
+/// redefines is Rhai's to run: still a single call, and fusing is correct whatever it costs.)
+pub(crate) fn is_cheap(code: &str) -> bool {
+    let Some(toks) = lex(code) else {
+        return false;
+    };
+    let builtin = |_: &str| true;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        item: "it",
+        any_name: true,
+        locals: vec![],
+        splits: vec![],
+        scope: &Scope::new(),
+        builtin: &builtin,
+    };
+    !p.toks.is_empty() && p.binary(0).is_some() && p.pos == p.toks.len()
 }

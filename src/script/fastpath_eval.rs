@@ -5,6 +5,7 @@ use super::{Fast, Method, Op};
 use rhai::{Dynamic, ImmutableString, INT};
 
 /// A value during fast evaluation: `S` borrows, `O` owns.
+#[derive(Clone)]
 pub(super) enum V<'a> {
     I(INT),
     F(f64),
@@ -36,7 +37,20 @@ pub(super) fn load(v: &Dynamic) -> Option<V<'static>> {
     }
 }
 
-fn eval_v<'a>(e: &'a Fast, it: &V<'a>) -> Option<V<'a>> {
+/// What an expression reads: the item, and the block's locals so far.
+struct Cx<'a> {
+    it: V<'a>,
+    locals: Vec<V<'a>>,
+}
+
+impl<'a> Cx<'a> {
+    fn of(it: V<'a>) -> Self {
+        Cx { it, locals: vec![] }
+    }
+}
+
+fn eval_v<'a>(e: &'a Fast, cx: &Cx<'a>) -> Option<V<'a>> {
+    let it = &cx.it;
     Some(match e {
         Fast::It => match it {
             V::I(i) => V::I(*i),
@@ -49,27 +63,27 @@ fn eval_v<'a>(e: &'a Fast, it: &V<'a>) -> Option<V<'a>> {
         Fast::Float(f) => V::F(*f),
         Fast::Bool(b) => V::B(*b),
         Fast::Str(s) => V::S(s.as_str()),
-        Fast::Not(x) => match eval_v(x, it)? {
+        Fast::Not(x) => match eval_v(x, cx)? {
             V::B(b) => V::B(!b),
             _ => return None,
         },
-        Fast::Neg(x) => match eval_v(x, it)? {
+        Fast::Neg(x) => match eval_v(x, cx)? {
             V::I(i) => V::I(i.checked_neg()?),
             V::F(f) => V::F(-f),
             _ => return None,
         },
         // `&&` / `||` short-circuit: the left side decides when it equals `||`-ness.
-        Fast::Bin(op @ (Op::And | Op::Or), a, b) => match eval_v(a, it)? {
+        Fast::Bin(op @ (Op::And | Op::Or), a, b) => match eval_v(a, cx)? {
             V::B(x) if x == (*op == Op::Or) => V::B(x),
-            V::B(_) => match eval_v(b, it)? {
+            V::B(_) => match eval_v(b, cx)? {
                 V::B(y) => V::B(y),
                 _ => return None,
             },
             _ => return None,
         },
-        Fast::Bin(op, a, b) => binop(*op, eval_v(a, it)?, eval_v(b, it)?)?,
+        Fast::Bin(op, a, b) => binop(*op, eval_v(a, cx)?, eval_v(b, cx)?)?,
         Fast::SplitNth(recv, sep, k) => {
-            let r = eval_v(recv, it)?;
+            let r = eval_v(recv, cx)?;
             // Rhai: an empty string splits into [""], a string without `sep` into [itself];
             // `str::split` gives the same for a non-empty separator.
             // A one-byte separator: the same pieces, found by a plain byte scan (fastest
@@ -80,12 +94,28 @@ fn eval_v<'a>(e: &'a Fast, it: &V<'a>) -> Option<V<'a>> {
             }
         }
         Fast::Method(m, recv, args) => {
-            let r = eval_v(recv, it)?;
+            let r = eval_v(recv, cx)?;
             let mut a = Vec::with_capacity(args.len());
             for x in args {
-                a.push(eval_v(x, it)?);
+                a.push(eval_v(x, cx)?);
             }
             method(*m, r, &a)?
+        }
+        Fast::Local(i) => cx.locals.get(*i)?.clone(),
+        Fast::Text(x) => match eval_v(x, cx)? {
+            v @ (V::S(_) | V::O(_)) => v,
+            _ => return None,
+        },
+        Fast::Block(lets, v) => {
+            let mut inner = Cx {
+                it: cx.it.clone(),
+                locals: Vec::with_capacity(lets.len()),
+            };
+            for l in lets {
+                let x = eval_v(l, &inner)?;
+                inner.locals.push(x);
+            }
+            eval_v(v, &inner)?
         }
     })
 }
@@ -235,7 +265,7 @@ pub(crate) fn eval_text<R>(e: &Fast, it: &Dynamic, f: impl FnOnce(&str) -> R) ->
         Some(s) => V::S(s.as_str()),
         None => load(it)?,
     };
-    eval_v(e, &item)?.text().map(f)
+    eval_v(e, &Cx::of(item))?.text().map(f)
 }
 
 /// [`eval`] of an item the caller gives away (a `map`'s): `it.to_upper()` and
@@ -267,7 +297,7 @@ pub(crate) fn eval_const(e: &Fast) -> Option<Dynamic> {
     if e.uses_it() {
         return None;
     }
-    eval_v(e, &V::I(0)).map(dynamic)
+    eval_v(e, &Cx::of(V::I(0))).map(dynamic)
 }
 
 /// A result as a Rhai value (a borrowed string copied).
@@ -291,7 +321,9 @@ pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
         Some(s) => V::S(s.as_str()),
         None => load(it)?,
     };
-    Some(match eval_v(e, &item)? {
+    let cx = Cx::of(item);
+    let item = &cx.it;
+    Some(match eval_v(e, &cx)? {
         // The item itself, unchanged: share it rather than copy it.
         V::S(s)
             if s.len() == item.text().map_or(usize::MAX, str::len)

@@ -264,3 +264,160 @@ fn statements_give_rhai_values_or_decline() {
     assert_eq!(value("y + 1"), None);
     assert_eq!(value("print(x) + 1"), None);
 }
+
+/// Blocks made at random from the subset (`let`s of text, numbers and `split` arrays read
+/// as `f[k]`, then a value), on log lines and on odd text: the fast path gives Rhai's value
+/// or declines where Rhai fails, item by item.
+#[test]
+fn generated_blocks_match_rhai() {
+    struct Gen {
+        rng: fastrand::Rng,
+        texts: Vec<String>,
+        ints: Vec<String>,
+        splits: Vec<String>,
+    }
+    impl Gen {
+        fn text(&mut self, depth: u32) -> String {
+            let n = self.rng.u32(0..if depth > 2 { 3 } else { 6 });
+            match n {
+                0 => "it".into(),
+                1 if !self.texts.is_empty() => {
+                    self.texts[self.rng.usize(..self.texts.len())].clone()
+                }
+                2 if !self.splits.is_empty() => {
+                    let f = &self.splits[self.rng.usize(..self.splits.len())];
+                    format!("{f}[{}]", self.rng.u32(0..10))
+                }
+                3 => format!("it.split(\" \")[{}]", self.rng.u32(0..10)),
+                4 => format!("{}.trim()", self.text(depth + 1)),
+                _ => format!("{}.to_upper()", self.text(depth + 1)),
+            }
+        }
+        fn int(&mut self, depth: u32) -> String {
+            let n = self.rng.u32(0..if depth > 2 { 3 } else { 7 });
+            match n {
+                0 => self.rng.i64(-3..600).to_string(),
+                1 if !self.ints.is_empty() => self.ints[self.rng.usize(..self.ints.len())].clone(),
+                2 => format!("{}.len()", self.text(depth + 1)),
+                3 => format!("{}.parse_int()", self.text(depth + 1)),
+                4 => format!("({} + {})", self.int(depth + 1), self.int(depth + 1)),
+                5 => format!("{} * {}", self.int(depth + 1), self.int(depth + 1)),
+                _ => format!("({} - {})", self.int(depth + 1), self.int(depth + 1)),
+            }
+        }
+        fn boolean(&mut self, depth: u32) -> String {
+            match self.rng.u32(0..if depth > 2 { 2 } else { 5 }) {
+                0 => format!("{} >= {}", self.int(depth + 1), self.int(depth + 1)),
+                1 => format!("{} == {}", self.text(depth + 1), self.text(depth + 1)),
+                2 => format!(
+                    "{}.contains(\"{}\")",
+                    self.text(depth + 1),
+                    ["1", "GET", " "][self.rng.usize(..3)]
+                ),
+                3 => format!("!({})", self.boolean(depth + 1)),
+                _ => format!("{} && {}", self.boolean(depth + 1), self.boolean(depth + 1)),
+            }
+        }
+        fn block(&mut self) -> String {
+            self.texts.clear();
+            self.ints.clear();
+            self.splits.clear();
+            let mut code = String::new();
+            for i in 0..self.rng.usize(0..4) {
+                match self.rng.u32(0..3) {
+                    0 => {
+                        let e = self.text(0);
+                        code += &format!("let s{i} = {e}; ");
+                        self.texts.push(format!("s{i}"));
+                    }
+                    1 => {
+                        let e = self.int(1);
+                        code += &format!("let n{i} = {e}; ");
+                        self.ints.push(format!("n{i}"));
+                    }
+                    _ => {
+                        let e = self.text(1);
+                        code += &format!("let f{i} = {e}.split(\" \"); ");
+                        self.splits.push(format!("f{i}"));
+                    }
+                }
+            }
+            code += &match self.rng.u32(0..3) {
+                0 => self.text(0),
+                1 => self.int(0),
+                _ => self.boolean(0),
+            };
+            code
+        }
+    }
+    let mut g = Gen {
+        rng: fastrand::Rng::with_seed(26),
+        texts: vec![],
+        ints: vec![],
+        splits: vec![],
+    };
+    let items: Vec<Dynamic> = [
+        LINE,
+        "10.0.0.1 - - [x] \"GET /a HTTP/1.1\" 200 12",
+        "",
+        "  7  ",
+        "a b",
+        "ÄÖ 3 straße",
+        "99999999999999999999 1",
+    ]
+    .iter()
+    .map(|s| Dynamic::from(*s))
+    .chain([Dynamic::from(5_i64)])
+    .collect();
+    let engine = crate::runtime::builtins::new_engine();
+    let mut fast_ones = 0;
+    for _ in 0..400 {
+        let code = g.block();
+        let Some(f) = compile_block(&code, &Scope::new(), &|_| true) else {
+            panic!("{code}: should be fast");
+        };
+        fast_ones += 1;
+        for it in &items {
+            let mut s = Scope::new();
+            s.push("it", it.clone());
+            let slow = engine.eval_with_scope::<Dynamic>(&mut s, &code);
+            match (eval(&f, it), slow) {
+                (Some(v), Ok(r)) => {
+                    assert_eq!(v.type_name(), r.type_name(), "{code} on {it:?}");
+                    assert_eq!(v.to_string(), r.to_string(), "{code} on {it:?}");
+                }
+                (Some(v), Err(e)) => panic!("{code} on {it:?}: fast gave {v}, Rhai failed: {e}"),
+                // Declining is always allowed (overflow, a piece past the end …): Rhai runs.
+                (None, _) => {}
+            }
+        }
+    }
+    assert_eq!(fast_ones, 400);
+}
+
+#[test]
+fn blocks_with_lets_and_split_arrays() {
+    let f = |code: &str| compile_block(code, &Scope::new(), &|_| true);
+    assert!(f(r#"let f = it.split(" "); f[8].parse_int() >= 500"#).is_some());
+    assert!(f("let y = it * 2; y + 1").is_some());
+    // An array used as anything but `f[k]`, a statement that is not a `let`, a trailing `;`
+    // (the block's value is then `()`), a `let` of `it`: Rhai's.
+    assert!(f(r#"let f = it.split(" "); f.len()"#).is_none());
+    assert!(f(r#"let f = it.split(" "); f"#).is_none());
+    assert!(f("print(it); it").is_none());
+    assert!(f("let y = it; y;").is_none());
+    assert!(f("let it = 3; it").is_none());
+    // A later `let` of the same name is the one read.
+    let v = eval(
+        &f("let y = it; let y = y * 3; y").unwrap(),
+        &Dynamic::from(2_i64),
+    );
+    assert_eq!(v.map(|v| v.as_int().unwrap()), Some(6));
+    // A `let` that fails fails the block, even when the value does not read it.
+    let g = f("let n = it.parse_int(); 1").unwrap();
+    assert!(eval(&g, &Dynamic::from("x")).is_none());
+    assert_eq!(
+        eval(&g, &Dynamic::from("4")).map(|v| v.as_int().unwrap()),
+        Some(1)
+    );
+}
