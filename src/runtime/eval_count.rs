@@ -29,33 +29,73 @@ enum By {
     Item(Fast),
 }
 
+/// Where a counting body stands: the names of the accumulator and of the item, the
+/// variables it sees, and names already bound to fast expressions of the stage's item (a
+/// `fn`'s parameters given by the call `{ f(acc, it.field(1)) }`).
+pub(super) struct Names<'a> {
+    pub(super) acc: &'a str,
+    pub(super) item: &'a str,
+    pub(super) scope: &'a rhai::Scope<'static>,
+    pub(super) bound: Vec<(String, Fast)>,
+}
+
 impl Env {
     /// The block `code` as a [`Counting`], if it is one.
     pub(super) fn counting(&self, code: &str) -> Option<Counting> {
+        self.counting_in(
+            code,
+            &Names {
+                acc: "acc",
+                item: "it",
+                scope: &self.vars,
+                bound: vec![],
+            },
+        )
+    }
+
+    /// The same for a body that names the accumulator and the item its own way.
+    pub(super) fn counting_in(&self, code: &str, n: &Names<'_>) -> Option<Counting> {
         let builtin = |name: &str| self.builtin_method(name);
-        let (lets, at) = crate::script::fastpath::lets(code, &self.vars, &builtin);
-        let (k, n) = shape(&code[at..]).or_else(|| in_shape(&code[at..]))?;
-        // A name bound by a leading `let` is that `let`'s expression; anything else is
-        // compiled in place, and must not read the accumulator.
+        let (lets, at) = crate::script::fastpath::lets_named(code, n.item, n.scope, &builtin);
+        // A `let` that reads a bound name is not the item's alone: the prefix ended there.
+        let (k, by) = shape(&code[at..], n.acc).or_else(|| in_shape(&code[at..], n.acc))?;
+        // A name bound by a leading `let` (or by the call) is that expression; anything
+        // else is compiled in place, and must not read the accumulator.
+        // A `let` the key or the amount is, is evaluated there; only the others are
+        // evaluated on their own (to fail the item where Rhai's `let` would).
+        let used = std::cell::RefCell::new(vec![false; lets.len()]);
         let of = |text: &str| -> Option<Fast> {
             let text = text.trim();
-            match lets.iter().find(|(name, _)| name == text) {
+            if let Some(i) = lets.iter().rposition(|(name, _)| name == text) {
+                used.borrow_mut()[i] = true;
+                return Some(lets[i].1.clone());
+            }
+            let known = lets.iter().chain(n.bound.iter());
+            match known.clone().find(|(name, _)| name == text) {
                 Some((_, f)) => Some(f.clone()),
-                None if !names_acc(text) && !lets.iter().any(|(name, _)| names(text, name)) => {
-                    crate::script::fastpath::compile(text, &self.vars, &builtin)
+                None if !names(text, n.acc)
+                    && !known.clone().any(|(name, _)| names(text, name)) =>
+                {
+                    crate::script::fastpath::compile_named(text, n.item, n.scope, &builtin)
                 }
                 None => None,
             }
         };
         let key = of(k)?;
-        let by = match n.trim().parse::<INT>() {
-            Ok(c) if !n.trim().starts_with(['-', '+']) => By::Const(c),
-            _ => By::Item(of(n)?),
+        let by = match by.trim().parse::<INT>() {
+            Ok(c) if !by.trim().starts_with(['-', '+']) => By::Const(c),
+            _ => By::Item(of(by)?),
         };
+        let used = used.into_inner();
         Some(Counting {
             key,
             by,
-            lets: lets.into_iter().map(|(_, f)| f).collect(),
+            lets: lets
+                .into_iter()
+                .zip(used)
+                .filter(|(_, u)| !u)
+                .map(|((_, f), _)| f)
+                .collect(),
         })
     }
 }
@@ -110,11 +150,6 @@ impl Counts {
     }
 }
 
-/// Whether `k` names `acc` (a key computed from the accumulator is not the item's).
-fn names_acc(k: &str) -> bool {
-    names(k, "acc")
-}
-
 /// Whether the text `k` has the word `w`.
 fn names(k: &str, w: &str) -> bool {
     k.split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -123,9 +158,9 @@ fn names(k: &str, w: &str) -> bool {
 
 /// `acc[K] = (acc[K] ?? 0) + N; acc` with optional spaces and final `;`: the key text and
 /// the text of N (up to the `;`), the two keys written alike.
-fn shape(s: &str) -> Option<(&str, &str)> {
+fn shape<'a>(s: &'a str, acc: &str) -> Option<(&'a str, &'a str)> {
     let mut c = Cursor(s);
-    c.word("acc")?;
+    c.word(acc)?;
     c.lit("[")?;
     let k1 = c.bracketed()?;
     c.lit("=")?;
@@ -133,7 +168,7 @@ fn shape(s: &str) -> Option<(&str, &str)> {
         return None;
     }
     c.lit("(")?;
-    c.word("acc")?;
+    c.word(acc)?;
     c.lit("[")?;
     let k2 = c.bracketed()?;
     c.lit("??")?;
@@ -142,20 +177,20 @@ fn shape(s: &str) -> Option<(&str, &str)> {
     c.lit("+")?;
     let n = c.until(';')?;
     c.lit(";")?;
-    c.word("acc")?;
+    c.word(acc)?;
     let _ = c.lit(";");
     (c.0.trim().is_empty() && k1.trim() == k2.trim()).then_some((k1, n))
 }
 
 /// `if K in acc { acc[K] += N } else { acc[K] = N } acc`, the same sum spelt with `in`.
-fn in_shape(s: &str) -> Option<(&str, &str)> {
+fn in_shape<'a>(s: &'a str, acc: &str) -> Option<(&'a str, &'a str)> {
     let mut c = Cursor(s);
     c.word("if")?;
     let k0 = c.until_word("in")?;
     c.word("in")?;
-    c.word("acc")?;
+    c.word(acc)?;
     c.lit("{")?;
-    c.word("acc")?;
+    c.word(acc)?;
     c.lit("[")?;
     let k1 = c.bracketed()?;
     c.lit("+=")?;
@@ -163,7 +198,7 @@ fn in_shape(s: &str) -> Option<(&str, &str)> {
     c.lit("}")?;
     c.word("else")?;
     c.lit("{")?;
-    c.word("acc")?;
+    c.word(acc)?;
     c.lit("[")?;
     let k2 = c.bracketed()?;
     c.lit("=")?;
@@ -173,7 +208,7 @@ fn in_shape(s: &str) -> Option<(&str, &str)> {
     let n2 = c.until('}')?;
     c.lit("}")?;
     let _ = c.lit(";");
-    c.word("acc")?;
+    c.word(acc)?;
     let _ = c.lit(";");
     let same = |a: &str, b: &str| {
         a.trim().trim_end_matches(';').trim() == b.trim().trim_end_matches(';').trim()
@@ -273,54 +308,72 @@ impl<'a> Cursor<'a> {
 mod tests {
     use super::{in_shape, shape};
 
+    fn sh(s: &str) -> Option<(&str, &str)> {
+        shape(s, "acc")
+    }
+
+    fn ins(s: &str) -> Option<(&str, &str)> {
+        in_shape(s, "acc")
+    }
+
     #[test]
     fn the_counting_shape_and_only_it() {
-        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc"), Some(("s", " 1")));
+        assert_eq!(sh("acc[s] = (acc[s] ?? 0) + 1; acc"), Some(("s", " 1")));
         assert_eq!(
-            shape(" acc[it.split(\" \")[0]]=(acc[it.split(\" \")[0]]??0)+2;\n acc; "),
+            sh(" acc[it.split(\" \")[0]]=(acc[it.split(\" \")[0]]??0)+2;\n acc; "),
             Some(("it.split(\" \")[0]", "2"))
         );
         assert_eq!(
-            shape("acc[p] = (acc[p] ?? 0) + it.field(10).parse_int(); acc"),
+            sh("acc[p] = (acc[p] ?? 0) + it.field(10).parse_int(); acc"),
             Some(("p", " it.field(10).parse_int()"))
         );
-        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc.len()"), None);
-        assert_eq!(shape("acc[s] == (acc[s] ?? 0) + 1; acc"), None);
-        assert_eq!(shape("acc[s] = (acc[s] ?? 1) + 1; acc"), None);
-        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; accx"), None);
-        assert_eq!(shape("acc[s] = (acc[t] ?? 0) + 1; acc"), None);
-        assert_eq!(shape("acc[`${s}`] = (acc[`${s}`] ?? 0) + 1; acc"), None);
-        assert_eq!(shape("acc[s] = (acc[s] ?? 0) + 1; acc; print(1)"), None);
+        assert_eq!(sh("acc[s] = (acc[s] ?? 0) + 1; acc.len()"), None);
+        assert_eq!(sh("acc[s] == (acc[s] ?? 0) + 1; acc"), None);
+        assert_eq!(sh("acc[s] = (acc[s] ?? 1) + 1; acc"), None);
+        assert_eq!(sh("acc[s] = (acc[s] ?? 0) + 1; accx"), None);
+        assert_eq!(sh("acc[s] = (acc[t] ?? 0) + 1; acc"), None);
+        assert_eq!(sh("acc[`${s}`] = (acc[`${s}`] ?? 0) + 1; acc"), None);
+        assert_eq!(sh("acc[s] = (acc[s] ?? 0) + 1; acc; print(1)"), None);
+    }
+
+    #[test]
+    fn a_fn_names_its_accumulator_its_own_way() {
+        assert_eq!(shape("m[k] = (m[k] ?? 0) + 1; m", "m"), Some(("k", " 1")));
+        assert_eq!(shape("m[k] = (m[k] ?? 0) + 1; m", "acc"), None);
+        assert_eq!(
+            in_shape("if k in m { m[k] += n } else { m[k] = n } m", "m"),
+            Some(("k", "n"))
+        );
     }
 
     #[test]
     fn the_sum_spelt_with_in() {
         assert_eq!(
-            in_shape("if k in acc { acc[k] += n } else { acc[k] = n } acc"),
+            ins("if k in acc { acc[k] += n } else { acc[k] = n } acc"),
             Some(("k", "n"))
         );
         assert_eq!(
-            in_shape("if p in acc { acc[p] += 1; } else { acc[p] = 1; }; acc;"),
+            ins("if p in acc { acc[p] += 1; } else { acc[p] = 1; }; acc;"),
             Some(("p", "1"))
         );
         assert_eq!(
-            in_shape("if k in acc { acc[k] += n } else { acc[k] = m } acc"),
+            ins("if k in acc { acc[k] += n } else { acc[k] = m } acc"),
             None
         );
         assert_eq!(
-            in_shape("if k in acc { acc[j] += n } else { acc[k] = n } acc"),
+            ins("if k in acc { acc[j] += n } else { acc[k] = n } acc"),
             None
         );
         assert_eq!(
-            in_shape("if k in acc { acc[k] += n } else { acc[k] == n } acc"),
+            ins("if k in acc { acc[k] += n } else { acc[k] == n } acc"),
             None
         );
         assert_eq!(
-            in_shape("if k in acc { acc[k] += n } else { acc[k] = n } acc.len()"),
+            ins("if k in acc { acc[k] += n } else { acc[k] = n } acc.len()"),
             None
         );
         assert_eq!(
-            in_shape("if within in acc { acc[within] += 1 } else { acc[within] = 1 } acc"),
+            ins("if within in acc { acc[within] += 1 } else { acc[within] = 1 } acc"),
             Some(("within", "1"))
         );
     }

@@ -7,6 +7,17 @@ use crate::script::display::display;
 use crate::Span;
 use rhai::{Dynamic, AST};
 
+/// How a fold goes on in Rhai (from the start, or from the item the native counts could not
+/// take).
+enum Rest<'a> {
+    /// A block, or a `fn` Rhai calls.
+    General,
+    /// `reduce INIT f` with a script `fn` run inline.
+    Inline(&'a super::inline::Inline),
+    /// `{ f(acc, …) }`.
+    AccCall(Box<super::inline::AccCall>, &'a super::Snippet),
+}
+
 impl Evaluator {
     /// `reduce`: fold `batches` into `acc` with `c`. A block keeps `acc` in its scope from
     /// item to item, and when it ends in a bare `acc` (`{ acc[k] = 1; acc }`) that final
@@ -19,29 +30,50 @@ impl Evaluator {
         mut batches: impl Iterator<Item = crate::runtime::value::Batch>,
         span: Span,
     ) -> Result<Dynamic, RunError> {
-        let counting = match c {
-            Compiled::Block(_, None, snip, _) => self.env.counting(&snip.code),
-            Compiled::Inline(f) if f.arity() == 2 => {
-                return self.fold_inline(f, acc, batches, span);
-            }
-            _ => None,
+        // What folds an item the native counts cannot take, and the counts themselves.
+        let (counting, rest) = match c {
+            Compiled::Block(ast, None, snip, None) => match self.acc_call(ast, &snip.code) {
+                Some(call) => (
+                    call.counting(&self.env),
+                    Rest::AccCall(Box::new(call), snip),
+                ),
+                None => (self.env.counting(&snip.code), Rest::General),
+            },
+            Compiled::Block(_, None, snip, _) => (self.env.counting(&snip.code), Rest::General),
+            Compiled::Inline(f) if f.arity() == 2 => (f.counting(&self.env), Rest::Inline(f)),
+            _ => (None, Rest::General),
         };
         let Some((counting, mut counts)) = counting.and_then(|k| Some((k, Counts::start(&acc)?)))
         else {
-            return self.fold_general(c, acc, batches, span);
+            return self.fold_rest(c, rest, acc, batches, span);
         };
         while let Some(b) = batches.next() {
             let mut items = b.into_iter();
             while let Some(it) = items.next() {
                 if !counts.add(&counting, &it) {
                     // Rhai takes over from this item, with the counts so far as the map.
-                    let rest: Vec<Dynamic> = std::iter::once(it).chain(items).collect();
-                    let batches = std::iter::once(rest).chain(batches);
-                    return self.fold_general(c, counts.into_map(), batches, span);
+                    let left: Vec<Dynamic> = std::iter::once(it).chain(items).collect();
+                    let batches = std::iter::once(left).chain(batches);
+                    return self.fold_rest(c, rest, counts.into_map(), batches, span);
                 }
             }
         }
         Ok(counts.into_map())
+    }
+
+    fn fold_rest(
+        &mut self,
+        c: &Compiled,
+        rest: Rest<'_>,
+        acc: Dynamic,
+        batches: impl Iterator<Item = crate::runtime::value::Batch>,
+        span: Span,
+    ) -> Result<Dynamic, RunError> {
+        match rest {
+            Rest::General => self.fold_general(c, acc, batches, span),
+            Rest::Inline(f) => self.fold_inline(f, acc, batches, span),
+            Rest::AccCall(call, snip) => self.fold_acc_call(&call, acc, batches, span, snip),
+        }
     }
 
     fn fold_general(
@@ -60,11 +92,6 @@ impl Evaluator {
             }
             return Ok(acc);
         };
-        if lets.is_none() {
-            if let Some(call) = self.acc_call(ast) {
-                return self.fold_acc_call(&call, acc, batches, span, snip);
-            }
-        }
         let body = body_without_final(ast, "acc", &snip.code);
         let rest = lets
             .as_ref()

@@ -28,6 +28,8 @@ pub(crate) struct Inline {
     keeps_first: Option<AST>,
     /// The whole body as a fast-path expression of a single parameter.
     pub(super) fast: Option<Fast>,
+    /// The body's text, for the native histogram (see `eval_count.rs`).
+    text: String,
 }
 
 impl Inline {
@@ -66,11 +68,29 @@ impl Inline {
             body,
             keeps_first,
             fast,
+            text: code,
         })
     }
 
     pub(super) fn arity(&self) -> usize {
         self.params.len()
+    }
+
+    /// `reduce INIT f` as native counts, when `f`'s body only counts or sums per key of
+    /// its second parameter (the item) into its first (the accumulator).
+    pub(super) fn counting(&self, env: &super::Env) -> Option<super::count::Counting> {
+        let [acc, item] = self.params.as_slice() else {
+            return None;
+        };
+        env.counting_in(
+            &self.text,
+            &super::count::Names {
+                acc,
+                item,
+                scope: empty_scope(),
+                bound: vec![],
+            },
+        )
     }
 
     /// Whether the body runs natively (a fast-path expression of its one parameter).
@@ -84,6 +104,12 @@ impl Inline {
     pub(crate) fn moves_first(&self) -> bool {
         self.keeps_first.is_some()
     }
+}
+
+/// The scope of a `fn`'s body: no script variable.
+fn empty_scope() -> &'static Scope<'static> {
+    static EMPTY: std::sync::OnceLock<Scope<'static>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Scope::new)
 }
 
 /// `name`'s body in its `fn` text (`fn name(a, b) { BODY }`, padded to its place in the
@@ -199,6 +225,59 @@ impl Evaluator {
 pub(crate) struct AccCall {
     f: Inline,
     args: Vec<Arg>,
+    /// The arguments after `acc` as fast expressions of the item, when all are.
+    fast_args: Option<Vec<Fast>>,
+}
+
+impl AccCall {
+    /// Native counts, when `f`'s body only counts or sums per key into its first
+    /// parameter, the key and amount being the call's fast arguments (or the item's).
+    pub(super) fn counting(&self, env: &super::Env) -> Option<super::count::Counting> {
+        let bound = self.f.params[1..]
+            .iter()
+            .cloned()
+            .zip(self.fast_args.clone()?)
+            .collect();
+        env.counting_in(
+            &self.f.text,
+            &super::count::Names {
+                acc: &self.f.params[0],
+                // The stage's item has no name inside the `fn`.
+                item: "",
+                scope: empty_scope(),
+                bound,
+            },
+        )
+    }
+}
+
+/// The argument texts of the call `name(…)` that `code` is (split at top-level commas).
+fn call_args<'a>(code: &'a str, name: &str) -> Option<Vec<&'a str>> {
+    let inner = code
+        .trim()
+        .trim_end_matches(';')
+        .trim_end()
+        .strip_prefix(name)?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?;
+    let mut out = vec![];
+    let (mut depth, mut in_str, mut start) = (0_i32, false, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '\\' | '`' | '\'' => return None,
+            '"' => in_str = !in_str,
+            '(' | '[' | '{' if !in_str => depth += 1,
+            ')' | ']' | '}' if !in_str => depth -= 1,
+            ',' if !in_str && depth == 0 => {
+                out.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&inner[start..]);
+    Some(out)
 }
 
 /// An argument after `acc`: a variable read from the block's scope, or an expression.
@@ -208,8 +287,17 @@ enum Arg {
 }
 
 impl Evaluator {
-    /// The block `ast` as an [`AccCall`], if it is one.
-    pub(crate) fn acc_call(&self, ast: &AST) -> Option<AccCall> {
+    /// The block `ast` (whose text is `code`) as an [`AccCall`], if it is one: `acc` is
+    /// named once, as the first argument (an argument that reads it would need it where the
+    /// block's scope has it: that block runs as written).
+    pub(crate) fn acc_call(&self, ast: &AST, code: &str) -> Option<AccCall> {
+        let accs = code
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| *w == "acc")
+            .count();
+        if accs != 1 {
+            return None;
+        }
         use rhai::{Expr, Stmt};
         let call = match ast.statements() {
             [Stmt::FnCall(c, _)] => &**c,
@@ -230,6 +318,16 @@ impl Evaluator {
         if f.arity() != call.args.len() || f.keeps_first.is_none() {
             return None;
         }
+        // The same arguments as text, each compiled natively if it can be.
+        let builtin = |n: &str| self.env.shared.builtin(n);
+        let fast_args = call_args(code, call.name.as_str())
+            .filter(|texts| texts.len() == call.args.len())
+            .and_then(|texts| {
+                texts[1..]
+                    .iter()
+                    .map(|t| crate::script::fastpath::compile(t, &self.env.vars, &builtin))
+                    .collect::<Option<Vec<Fast>>>()
+            });
         let args = rest
             .iter()
             .map(|e| match e {
@@ -240,15 +338,17 @@ impl Evaluator {
                 )),
             })
             .collect();
-        Some(AccCall { f, args })
+        Some(AccCall { f, args, fast_args })
     }
 
-    /// `reduce` with an [`AccCall`] block: `acc` and `it` are bound in the block's scope for
-    /// the arguments, then the accumulator moves into the `fn`'s scope and back.
+    /// `reduce` with an [`AccCall`] block. The accumulator lives in the `fn`'s scope under
+    /// its first parameter for the whole fold (putting a map into a Rhai scope walks all of
+    /// it, so it is put there once); the other arguments are computed in the block's scope,
+    /// where `it` is bound, and do not read `acc` (see [`Evaluator::acc_call`]).
     pub(super) fn fold_acc_call(
         &mut self,
         call: &AccCall,
-        mut acc: Dynamic,
+        acc: Dynamic,
         batches: impl Iterator<Item = crate::runtime::value::Batch>,
         span: Span,
         snip: &super::Snippet,
@@ -258,64 +358,69 @@ impl Evaluator {
         };
         let shared = &*self.env.shared;
         let mut fs: Scope<'static> = std::mem::take(&mut self.fn_scope);
+        fs.push(call.f.params[0].as_str(), acc);
         let mut failed = None;
         'items: for b in batches {
             for it in b {
-                // The arguments, read where the block would read them.
-                self.scope.push("acc", acc);
-                self.scope.push("it", it.clone());
-                let mut vals = Vec::with_capacity(call.args.len());
-                let mut err = None;
-                for a in &call.args {
-                    let v = match a {
-                        Arg::Var(name) => self.scope.get_value::<Dynamic>(name).ok_or_else(|| {
-                            // Not bound: Rhai's own error, from evaluating the read.
-                            rhai::EvalAltResult::ErrorVariableNotFound(
-                                name.clone(),
-                                rhai::Position::NONE,
-                            )
-                            .into()
-                        }),
-                        Arg::Expr(ast) => {
-                            let scope = &mut self.scope;
-                            match guard_panics(span, || {
-                                shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
-                            }) {
-                                Ok(r) => r,
-                                Err(e) => {
-                                    err = Some(e);
-                                    break;
+                let native = call.fast_args.as_ref().and_then(|fs| {
+                    fs.iter()
+                        .map(|f| crate::script::fastpath::eval(f, &it))
+                        .collect::<Option<Vec<Dynamic>>>()
+                });
+                if let Some(vals) = native {
+                    for (p, v) in call.f.params[1..].iter().zip(vals) {
+                        fs.push(p.as_str(), v);
+                    }
+                } else {
+                    self.scope.push("it", it.clone());
+                    let mut vals = Vec::with_capacity(call.args.len());
+                    let mut err = None;
+                    for a in &call.args {
+                        let v = match a {
+                            Arg::Var(name) => {
+                                self.scope.get_value::<Dynamic>(name).ok_or_else(|| {
+                                    // Not bound: Rhai's own error, from evaluating the read.
+                                    rhai::EvalAltResult::ErrorVariableNotFound(
+                                        name.clone(),
+                                        rhai::Position::NONE,
+                                    )
+                                    .into()
+                                })
+                            }
+                            Arg::Expr(ast) => {
+                                let scope = &mut self.scope;
+                                match guard_panics(span, || {
+                                    shared.engine.eval_ast_with_scope::<Dynamic>(scope, ast)
+                                }) {
+                                    Ok(r) => r,
+                                    Err(e) => {
+                                        err = Some(e);
+                                        break;
+                                    }
                                 }
                             }
-                        }
-                    };
-                    match v {
-                        Ok(v) => vals.push(v),
-                        Err(e) => {
-                            err = Some(self.env.snippet_error(&e, span, Some(snip)));
-                            break;
+                        };
+                        match v {
+                            Ok(v) => vals.push(v),
+                            Err(e) => {
+                                err = Some(self.env.snippet_error(&e, span, Some(snip)));
+                                break;
+                            }
                         }
                     }
-                }
-                self.scope.rewind(self.base + 1);
-                acc = self.scope.remove::<Dynamic>("acc").unwrap_or_default();
-                self.scope.rewind(self.base);
-                if let Some(e) = err {
-                    failed = Some(e.with_item(&crate::script::display::display(&it)));
-                    break 'items;
-                }
-                fs.push(call.f.params[0].as_str(), acc);
-                for (p, v) in call.f.params[1..].iter().zip(vals) {
-                    fs.push(p.as_str(), v);
+                    self.scope.rewind(self.base);
+                    if let Some(e) = err {
+                        failed = Some(e.with_item(&crate::script::display::display(&it)));
+                        break 'items;
+                    }
+                    for (p, v) in call.f.params[1..].iter().zip(vals) {
+                        fs.push(p.as_str(), v);
+                    }
                 }
                 let r = guard_panics(span, || {
                     shared.engine.eval_ast_with_scope::<Dynamic>(&mut fs, body)
                 });
                 fs.rewind(1);
-                acc = fs
-                    .remove::<Dynamic>(call.f.params[0].as_str())
-                    .unwrap_or_default();
-                fs.clear();
                 let e = match r {
                     Ok(Ok(_)) => continue,
                     Ok(Err(e)) => self.env.snippet_error(&e, span, None),
@@ -325,6 +430,10 @@ impl Evaluator {
                 break 'items;
             }
         }
+        let acc = fs
+            .remove::<Dynamic>(call.f.params[0].as_str())
+            .unwrap_or_default();
+        fs.clear();
         self.fn_scope = fs;
         match failed {
             Some(e) => Err(e),

@@ -462,7 +462,9 @@ mod tests {
         let Compiled::Block(ast, ..) = env.compile_callable(&block).expect("compiles") else {
             panic!("a block");
         };
-        assert!(ev.acc_call(&ast).is_some());
+        assert!(ev.acc_call(&ast, "bump(acc, it.trim())").is_some());
+        // An argument that reads `acc`: the block runs as written.
+        assert!(ev.acc_call(&ast, "bump(acc, acc.len())").is_none());
         let plus = crate::ast::Callable::Block(crate::ast::Rhai {
             code: "plus(acc, it)".into(),
             span: crate::Span::new(0, 0),
@@ -470,7 +472,7 @@ mod tests {
         let Compiled::Block(ast, ..) = env.compile_callable(&plus).expect("compiles") else {
             panic!("a block");
         };
-        assert!(ev.acc_call(&ast).is_none());
+        assert!(ev.acc_call(&ast, "plus(acc, it)").is_none());
     }
 
     #[test]

@@ -443,6 +443,16 @@ pub(crate) fn lets(
     scope: &Scope<'static>,
     builtin: &dyn Fn(&str) -> bool,
 ) -> (Vec<(String, Fast)>, usize) {
+    lets_named(code, "it", scope, builtin)
+}
+
+/// [`lets`] where `item` names the item (a `fn`'s parameter).
+pub(crate) fn lets_named(
+    code: &str,
+    item: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+) -> (Vec<(String, Fast)>, usize) {
     let mut out: Vec<(String, Fast)> = vec![];
     let mut at = 0;
     while let Some(semi) = statement_end(&code[at..]) {
@@ -456,7 +466,7 @@ pub(crate) fn lets(
         let name = name.trim();
         let ident = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ident || name == "it" || expr.starts_with('=') {
+        if !ident || name == "it" || name == item || expr.starts_with('=') {
             break;
         }
         let names_earlier = lex(expr).is_some_and(|toks| {
@@ -464,7 +474,7 @@ pub(crate) fn lets(
                 .any(|t| matches!(t, Tok::Ident(i) if out.iter().any(|(n, _)| n == i)))
         });
         let Some(f) = (!names_earlier)
-            .then(|| compile(expr, scope, builtin))
+            .then(|| compile_named(expr, item, scope, builtin))
             .flatten()
         else {
             break;
@@ -605,7 +615,7 @@ fn compile_block_named(
     })
 }
 
-fn compile_named(
+pub(crate) fn compile_named(
     code: &str,
     item: &str,
     scope: &Scope<'static>,

@@ -191,9 +191,7 @@ fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
         // flow's value-returning `trim`.
         (Method::Trim, []) => return sub(r, |s| Some(s.trim())),
         (Method::Field, [V::I(k)]) => {
-            return sub(r, |s| {
-                Some(crate::script::strings::field(s, s.split_whitespace(), *k))
-            })
+            return sub(r, |s| Some(crate::script::strings::field_ws(s, *k)))
         }
         (Method::Field, [V::I(k), sep]) => {
             let sep = sep.text()?;
@@ -210,6 +208,18 @@ fn method<'a>(m: Method, r: V<'a>, args: &[V<'a>]) -> Option<V<'a>> {
 
 fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
     use Op::{Add, Div, Mul, Rem, Sub};
+    // Integers first: the commonest case, without the text checks.
+    if let (V::I(x), V::I(y)) = (&a, &b) {
+        let (x, y) = (*x, *y);
+        return Some(match op {
+            Add => V::I(x.checked_add(y)?),
+            Sub => V::I(x.checked_sub(y)?),
+            Mul => V::I(x.checked_mul(y)?),
+            Div => V::I(x.checked_div(y)?),
+            Rem => V::I(x.checked_rem(y)?),
+            _ => V::B(compare(op, &x, &y)?),
+        });
+    }
     if let (Some(x), Some(y)) = (a.text(), b.text()) {
         return matches!(op, Op::Eq | Op::Ne)
             .then(|| compare(op, &x, &y))
@@ -315,6 +325,10 @@ fn dynamic(v: V<'_>) -> Dynamic {
 pub(crate) fn eval(e: &Fast, it: &Dynamic) -> Option<Dynamic> {
     if let Fast::It = e {
         return Some(it.clone());
+    }
+    // A number: no string to borrow, nothing to share.
+    if let Ok(i) = it.as_int() {
+        return eval_v(e, &Cx::of(V::I(i))).map(dynamic);
     }
     let guard = it.read_lock::<ImmutableString>();
     let item = match &guard {

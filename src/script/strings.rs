@@ -97,7 +97,7 @@ pub(crate) fn register(e: &mut Engine) {
             .collect()
     });
     e.register_fn("field", |s: &str, k: INT| -> ImmutableString {
-        field(s, s.split_whitespace(), k).into()
+        field_ws(s, k).into()
     });
     e.register_fn("field", |s: &str, k: INT, sep: &str| {
         if sep.is_empty() {
@@ -204,6 +204,49 @@ fn join(xs: &[Dynamic], sep: &str) -> ImmutableString {
     parts.join(sep).into()
 }
 
+/// awk's `$k` split at whitespace, as [`field`] with `whole.split_whitespace()`: found by a
+/// byte scan while the text up to the field's end is ASCII (a log line), else by `str`'s
+/// Unicode-aware split.
+pub(crate) fn field_ws(whole: &str, k: INT) -> &str {
+    if k > 0 {
+        if let Some(f) = ascii_field(whole, k) {
+            return f;
+        }
+    }
+    field(whole, whole.split_whitespace(), k)
+}
+
+/// The `k`th (1-based) whitespace-separated field, or `""` past the end; `None` when a
+/// non-ASCII byte comes first (it could be Unicode whitespace).
+fn ascii_field(s: &str, k: INT) -> Option<&str> {
+    // `char::is_whitespace` for ASCII: space, \t, \n, \x0B, \x0C, \r.
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    let b = s.as_bytes();
+    let mut n: INT = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] >= 0x80 {
+            return None;
+        }
+        if ws(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !ws(b[i]) {
+            if b[i] >= 0x80 {
+                return None;
+            }
+            i += 1;
+        }
+        n += 1;
+        if n == k {
+            return s.get(start..i);
+        }
+    }
+    Some("")
+}
+
 /// awk's `$k`: 1-based, `0` is the whole text, negative counts from the end (`-1` is the
 /// last, awk's `$NF`); past the end is `""`, as in awk. Borrowed from `whole`: the native
 /// fast path (`fastpath_eval`) calls it too.
@@ -302,5 +345,31 @@ mod tests {
         assert_eq!(eval(&format!("{line} l.fields().len()")), "3");
         assert_eq!(eval(r#""a::b".field(3, ":")"#), "b");
         assert_eq!(eval(r#""x y".field(0)"#), "x y");
+    }
+
+    /// The byte scan gives `split_whitespace`'s field, also next to Unicode whitespace
+    /// and control characters.
+    #[test]
+    fn field_by_bytes_is_split_whitespaces() {
+        let texts = [
+            "a b  c",
+            "  lead trail  ",
+            "tab\tsep\nnl\x0bvt\x0cff\rcr",
+            "",
+            " ",
+            "nbsp\u{a0}x y",
+            "ä ö ü",
+            "x\u{2003}y z",
+            "10.1.2.3 - - [10/Oct/2024:13:55:36 +0000] \"GET /p/1 HTTP/1.1\" 503 2326",
+        ];
+        for t in texts {
+            for k in -3..12 {
+                assert_eq!(
+                    super::field_ws(t, k),
+                    super::field(t, t.split_whitespace(), k),
+                    "{t:?} {k}"
+                );
+            }
+        }
     }
 }
