@@ -233,72 +233,47 @@ impl<'a> Cursor<'a> {
         (!next_is_ident).then_some(())
     }
 
-    /// The text up to `end` at the top level (outside brackets and double-quoted
-    /// strings), which is not passed; none when another quote or an escape comes first.
+    /// The text up to `end` at the top level, which is not passed.
     fn until(&mut self, end: char) -> Option<&'a str> {
-        let s = self.0;
-        let mut depth = 0_i32;
-        let mut in_str = false;
-        for (i, ch) in s.char_indices() {
-            match ch {
-                '\\' | '`' | '\'' => return None,
-                '"' => in_str = !in_str,
-                c if c == end && !in_str && depth == 0 => {
-                    self.0 = &s[i..];
-                    return Some(&s[..i]);
-                }
-                '[' | '(' | '{' if !in_str => depth += 1,
-                ']' | ')' | '}' if !in_str => depth -= 1,
-                _ => {}
-            }
-        }
-        None
+        self.upto(|rest, _| rest.starts_with(end))
     }
 
     /// The text up to the word `w` at the top level, which is not passed.
     fn until_word(&mut self, w: &str) -> Option<&'a str> {
-        let s = self.0;
-        let mut depth = 0_i32;
-        let mut in_str = false;
-        let mut prev_ident = false;
-        for (i, ch) in s.char_indices() {
-            match ch {
-                '\\' | '`' | '\'' => return None,
-                '"' => in_str = !in_str,
-                '[' | '(' | '{' if !in_str => depth += 1,
-                ']' | ')' | '}' if !in_str => depth -= 1,
-                _ => {}
-            }
-            if !in_str && depth == 0 && !prev_ident && s[i..].starts_with(w) {
-                let after = s[i + w.len()..].chars().next();
-                if !after.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                    self.0 = &s[i..];
-                    return Some(&s[..i]);
-                }
-            }
-            prev_ident = ch.is_alphanumeric() || ch == '_';
-        }
-        None
+        self.upto(|rest, after_ident| {
+            !after_ident
+                && rest.strip_prefix(w).is_some_and(|after| {
+                    !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+        })
     }
 
-    /// The text up to the `]` that closes an opened `[`, which is passed. Strings in
-    /// double quotes are skipped whole; other quotes and escapes are not taken.
+    /// The text up to the `]` that closes an opened `[`, which is passed.
     fn bracketed(&mut self) -> Option<&'a str> {
+        let inside = self.upto(|rest, _| rest.starts_with(']'))?;
+        self.0 = &self.0[1..];
+        Some(inside)
+    }
+
+    /// The text up to the first place at the top level (outside brackets and double-quoted
+    /// strings) where `at(rest, after_an_identifier_char)` holds, which is not passed; none
+    /// when another quote or an escape comes first, or no such place does.
+    fn upto(&mut self, at: impl Fn(&str, bool) -> bool) -> Option<&'a str> {
         let s = self.0;
-        let mut depth = 0_i32;
-        let mut in_str = false;
+        let (mut depth, mut in_str, mut after_ident) = (0_i32, false, false);
         for (i, ch) in s.char_indices() {
+            if !in_str && depth == 0 && at(&s[i..], after_ident) {
+                self.0 = &s[i..];
+                return Some(&s[..i]);
+            }
             match ch {
                 '\\' | '`' | '\'' => return None,
                 '"' => in_str = !in_str,
                 '[' | '(' | '{' if !in_str => depth += 1,
-                ']' if !in_str && depth == 0 => {
-                    self.0 = &s[i + 1..];
-                    return Some(&s[..i]);
-                }
                 ']' | ')' | '}' if !in_str => depth -= 1,
                 _ => {}
             }
+            after_ident = ch.is_alphanumeric() || ch == '_';
         }
         None
     }

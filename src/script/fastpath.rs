@@ -260,7 +260,25 @@ struct Parser<'a> {
     builtin: &'a dyn Fn(&str) -> bool,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(
+        toks: Vec<Tok>,
+        item: &'a str,
+        scope: &'a Scope<'static>,
+        builtin: &'a dyn Fn(&str) -> bool,
+    ) -> Self {
+        Parser {
+            toks,
+            pos: 0,
+            item,
+            any_name: false,
+            locals: vec![],
+            splits: vec![],
+            scope,
+            builtin,
+        }
+    }
+
     fn peek_op(&self) -> Option<&'static str> {
         match self.toks.get(self.pos) {
             Some(Tok::Op(o)) => Some(o),
@@ -542,16 +560,7 @@ fn compile_block_named(
     scope: &Scope<'static>,
     builtin: &dyn Fn(&str) -> bool,
 ) -> Option<Fast> {
-    let mut p = Parser {
-        toks: vec![],
-        pos: 0,
-        item,
-        any_name: false,
-        locals: vec![],
-        splits: vec![],
-        scope,
-        builtin,
-    };
+    let mut p = Parser::new(vec![], item, scope, builtin);
     let mut lets = vec![];
     let mut at = 0;
     while let Some(semi) = statement_end(&code[at..]) {
@@ -625,16 +634,7 @@ pub(crate) fn compile_named(
     if toks.is_empty() {
         return None;
     }
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        item,
-        any_name: false,
-        locals: vec![],
-        splits: vec![],
-        scope,
-        builtin,
-    };
+    let mut p = Parser::new(toks, item, scope, builtin);
     let e = p.binary(0)?;
     (p.pos == p.toks.len()).then_some(e)
 }
@@ -648,15 +648,8 @@ pub(crate) fn is_cheap(code: &str) -> bool {
         return false;
     };
     let builtin = |_: &str| true;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        item: "it",
-        any_name: true,
-        locals: vec![],
-        splits: vec![],
-        scope: &Scope::new(),
-        builtin: &builtin,
-    };
+    let scope = Scope::new();
+    let mut p = Parser::new(toks, "it", &scope, &builtin);
+    p.any_name = true;
     !p.toks.is_empty() && p.binary(0).is_some() && p.pos == p.toks.len()
 }

@@ -227,14 +227,6 @@ fn binop<'a>(op: Op, a: V<'a>, b: V<'a>) -> Option<V<'a>> {
             .map(V::B);
     }
     Some(match (a, b) {
-        (V::I(x), V::I(y)) => match op {
-            Add => V::I(x.checked_add(y)?),
-            Sub => V::I(x.checked_sub(y)?),
-            Mul => V::I(x.checked_mul(y)?),
-            Div => V::I(x.checked_div(y)?),
-            Rem => V::I(x.checked_rem(y)?),
-            _ => V::B(compare(op, &x, &y)?),
-        },
         (V::F(x), V::F(y)) => match op {
             Add => V::F(x + y),
             Sub => V::F(x - y),
