@@ -31,6 +31,22 @@ impl Diagnostics {
     }
 }
 
+/// Every error rendered against the source, without colour (what `{}` and a `main` that
+/// returns the error print).
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.render(RenderOptions {
+            color: false,
+            width: 100,
+        });
+        f.write_str(text.trim_end())
+    }
+}
+
+/// So that `engine.compile(src)?` works in a function returning `Box<dyn Error>` (or
+/// `anyhow::Result`).
+impl std::error::Error for Diagnostics {}
+
 /// A parsed and checked script.
 #[derive(Debug, Clone)]
 pub struct Script {
@@ -56,7 +72,7 @@ impl Script {
             let e = ParseError::new(Span::new(at, at + 1), ParseErrorKind::NotUtf8);
             return fail(source, vec![Box::new(e)]);
         }
-        let ast = match crate::parse(&source.text) {
+        let ast = match crate::syntax::parse_with(&source.text, &opts.known_vars) {
             Ok(a) => a,
             Err(es) => return fail(source, es.into_iter().map(|e| Box::new(e) as _).collect()),
         };

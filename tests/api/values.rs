@@ -82,6 +82,37 @@ fn run_as_and_eval_give_typed_values() {
     assert_eq!(e.run_as::<i64>(&s).unwrap(), 1);
 }
 
+/// A host's variable starts a statement as a `let` of it would: `x`, `x + 1`, `xs.push(4)`
+/// are Rhai, not commands named `x` or `xs`.
+#[test]
+fn a_host_variable_starts_a_statement() {
+    let mut e = Engine::new();
+    e.set_var("x", 41_i64);
+    e.set_var("xs", vec![Dynamic::from(1_i64)]);
+    assert_eq!(e.eval::<i64>("x + 1").unwrap(), 42);
+    assert_eq!(e.eval::<i64>("x").unwrap(), 41);
+    assert_eq!(e.eval::<i64>("xs.push(4)\nxs.len()").unwrap(), 2);
+    assert_eq!(e.eval::<i64>("x * 2 - 1").unwrap(), 81);
+    // A name that is no variable is still a command, and `^x` forces one.
+    let err = e.eval::<Dynamic>("y + 1").unwrap_err().to_string();
+    assert!(err.contains("y"), "{err}");
+}
+
+/// The first line of nearly every host: `compile(src)?` in a function returning
+/// `Box<dyn Error>`; the error's text is the rendered diagnostics.
+#[test]
+fn compile_errors_are_std_errors() {
+    fn host(src: &str) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
+        let e = Engine::new();
+        let script = e.compile(src)?;
+        Ok(e.run_as::<i64>(&script)?)
+    }
+    assert_eq!(host("from 1..=3 | sum").unwrap(), 6);
+    let err = host("from 1..=3 | sum |").unwrap_err().to_string();
+    assert!(err.contains("flow::parse"), "{err}");
+    assert!(!err.contains('\u{1b}'), "no colour in Display: {err}");
+}
+
 #[test]
 fn a_value_of_the_wrong_type_is_an_error_naming_both_types() {
     let e = Engine::new();

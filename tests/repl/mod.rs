@@ -64,3 +64,31 @@ fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
     assert!(all.contains("after: 84"), "the REPL went on: {all}");
     assert_eq!(done.status.code(), Some(0), "{err}");
 }
+
+/// A REPL user types a variable's name first: `x`, `x + 1` and `xs.push(4)` after `let`s in
+/// earlier entries are values, not commands.
+#[test]
+fn a_variable_of_an_earlier_entry_starts_a_statement() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
+        .arg("repl")
+        .env("HOME", std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flow repl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "let x = 3\nx\nx + 1\nlet xs = [1]\nxs.push(4)\nxs").expect("write");
+    drop(stdin);
+    let out = child
+        .wait_with_output()
+        .expect("the REPL ends at end of input");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines,
+        ["3", "4", "[1, 4]"],
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -165,6 +165,11 @@ impl<'s> Builder<'s> {
         }
     }
 
+    /// Variables that exist before the text (a host's, earlier REPL entries').
+    pub(crate) fn declare(&mut self, names: &[String]) {
+        self.vars.extend(names.iter().cloned());
+    }
+
     /// A builder for statements further into a script than those another builder takes,
     /// built at the same time: it records each name it finds undeclared, for [`Self::agrees`].
     pub(crate) fn recording(src: &'s str, offset: usize) -> Self {

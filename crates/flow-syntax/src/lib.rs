@@ -11,7 +11,7 @@ mod build;
 pub mod foreign;
 pub mod parse_error;
 pub mod parser;
-pub use parser::{is_keyword, parse};
+pub use parser::{is_keyword, parse, parse_with};
 pub use span::Span;
 mod prescan;
 pub mod span;

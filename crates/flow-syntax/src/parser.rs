@@ -36,24 +36,44 @@ mod exact {
 /// # Errors
 /// The syntax errors found, each with its span.
 pub fn parse(src: &str) -> Result<Ast, Vec<ParseError>> {
+    parse_with(src, &[])
+}
+
+/// [`parse`] where the variables `known` exist before the script's first line (set by a
+/// host, or by earlier REPL entries): a statement that starts with one of them is Rhai
+/// (`x + 1`, `xs.push(4)`), as after a `let` of it, not a command.
+///
+/// # Errors
+/// The syntax errors found, each with its span.
+pub fn parse_with(src: &str, known: &[String]) -> Result<Ast, Vec<ParseError>> {
     let brackets = prescan::scan(src).map_err(|e| vec![e])?;
     let blanked = blank(src, &brackets.comments);
     let text = blanked.as_deref().unwrap_or(src);
-    match super::steps::by_statement(text) {
+    match super::steps::by_statement(text, known) {
         Some(stmts) => match brackets.error(src.len()) {
             Some(e) => Err(vec![e]),
             None => stmts,
         },
-        None => whole(src, text, &brackets),
+        None => whole_with(src, text, &brackets, known),
     }
 }
 
 /// Parse and build `text` (`src` with its block comments blanked) as one `script`; a
 /// script that fails is parsed again by the exact parser, for the error to report.
+#[cfg(test)]
 pub(super) fn whole(
     src: &str,
     text: &str,
     brackets: &prescan::Brackets,
+) -> Result<Ast, Vec<ParseError>> {
+    whole_with(src, text, brackets, &[])
+}
+
+fn whole_with(
+    src: &str,
+    text: &str,
+    brackets: &prescan::Brackets,
+    known: &[String],
 ) -> Result<Ast, Vec<ParseError>> {
     let pairs = match FlowParser::parse(Rule::script, text) {
         Ok(p) => p,
@@ -70,6 +90,7 @@ pub(super) fn whole(
         return Err(vec![e]);
     }
     let mut b = Builder::new(text, 0);
+    b.declare(known);
     let stmts = b.script(pairs);
     if b.errors.is_empty() {
         Ok(Ast { stmts })

@@ -19,10 +19,10 @@ const TWO_HALVES: usize = 64 << 10;
 /// This accepts only what `script` accepts, with the same statements: `script` is the head,
 /// then `statement sk (sep sk statement sk)* sk sep? sk EOI`; each step here is one
 /// `statement sk (sep sk)?`, and the script must end where a step does.
-pub(super) fn by_statement(text: &str) -> Option<Result<Ast, Vec<ParseError>>> {
+pub(super) fn by_statement(text: &str, known: &[String]) -> Option<Result<Ast, Vec<ParseError>>> {
     let two =
         text.len() >= TWO_HALVES && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    by_statement_in(text, if two { cut_at(text) } else { None })
+    by_statement_in(text, if two { cut_at(text) } else { None }, known)
 }
 
 /// [`by_statement`], in two halves at once if `cut` is a place to cut (past the head).
@@ -33,10 +33,15 @@ pub(super) fn by_statement(text: &str) -> Option<Result<Ast, Vec<ParseError>>> {
 /// starts), and its statements are built the same when no name it found undeclared was
 /// declared in the first half (the only thing a statement's build takes from those before
 /// it). Otherwise the first half goes on alone, as without a cut.
-fn by_statement_in(text: &str, cut: Option<usize>) -> Option<Result<Ast, Vec<ParseError>>> {
+fn by_statement_in(
+    text: &str,
+    cut: Option<usize>,
+    known: &[String],
+) -> Option<Result<Ast, Vec<ParseError>>> {
     let head = FlowParser::parse(Rule::script_head, text).ok()?.next()?;
     let start = head.as_span().end();
     let mut b = Builder::new(text, start);
+    b.declare(known);
     let mut stmts = vec![];
     match cut.filter(|&c| c > start && c < text.len()) {
         None => {
@@ -47,6 +52,7 @@ fn by_statement_in(text: &str, cut: Option<usize>) -> Option<Result<Ast, Vec<Par
             let second = std::thread::Builder::new()
                 .spawn_scoped(scope, move || {
                     let mut b2 = Builder::recording(text, mid);
+                    b2.declare(known);
                     let mut st2 = vec![];
                     let end = steps(text, mid, text.len(), &mut b2, &mut st2);
                     (end, b2, st2)
@@ -141,7 +147,7 @@ mod tests {
                 super::super::parser::whole(&text, &text, &Default::default())
             );
             // In two halves wherever a cut is found, as a long script is parsed.
-            match super::by_statement_in(&text, super::cut_at(&text)) {
+            match super::by_statement_in(&text, super::cut_at(&text), &[]) {
                 Some(got) => {
                     assert_eq!(format!("{got:?}"), want, "{text:?}");
                     stepped += 1;
@@ -173,7 +179,7 @@ mod tests {
                 super::super::parser::whole(&src, &src, &Default::default())
             );
             for (i, _) in src.match_indices('\n') {
-                if let Some(got) = super::by_statement_in(&src, Some(i + 1)) {
+                if let Some(got) = super::by_statement_in(&src, Some(i + 1), &[]) {
                     assert_eq!(format!("{got:?}"), want, "cut at {}: {src:?}", i + 1);
                     cuts += 1;
                 }
@@ -200,7 +206,7 @@ mod tests {
                 super::super::parser::whole(&text, &text, &Default::default())
             );
             assert!(super::cut_at(&text).is_some());
-            let got = super::by_statement_in(&text, super::cut_at(&text)).expect("parses");
+            let got = super::by_statement_in(&text, super::cut_at(&text), &[]).expect("parses");
             assert_eq!(format!("{got:?}"), want, "{uses}");
             assert!(want.contains(read_as), "{uses}: {want}");
         }
