@@ -82,6 +82,9 @@ pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};
 pub use check::{CheckError, CheckErrorKind, CheckOptions};
 pub use diagnostics::{render, RenderOptions, SourceFile};
+/// The miette crate flow's diagnostics implement (`code()`, `labels()`, `help()`), so a
+/// host reads them without adding it.
+pub use miette;
 pub use plan::Plan;
 pub use plan::{CompileOptions, Diagnostics, Script};
 /// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.

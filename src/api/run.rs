@@ -96,6 +96,9 @@ fn cast<T: Any>(v: Dynamic, script: &Script) -> Result<T, RunError> {
     if let Some(t) = v.clone().try_cast::<T>() {
         return Ok(t);
     }
+    if let Some(t) = vec_of::<T>(&v) {
+        return Ok(t);
+    }
     let found = if v.is_unit() {
         "nothing (`()`)".to_string()
     } else {
@@ -110,4 +113,40 @@ fn cast<T: Any>(v: Dynamic, script: &Script) -> Result<T, RunError> {
         span,
         RunErrorKind::ResultType { expected, found },
     ))
+}
+
+/// An array as a `Vec` of strings, integers, floats or booleans (`run_as::<Vec<String>>`),
+/// when every element is of that type.
+fn vec_of<T: Any>(v: &Dynamic) -> Option<T> {
+    use std::any::TypeId;
+    let arr = v.read_lock::<rhai::Array>()?;
+    let t = TypeId::of::<T>();
+    let out: Box<dyn Any> = if t == TypeId::of::<Vec<String>>() {
+        Box::new(
+            arr.iter()
+                .map(|x| x.clone().into_string().ok())
+                .collect::<Option<Vec<String>>>()?,
+        )
+    } else if t == TypeId::of::<Vec<i64>>() {
+        Box::new(
+            arr.iter()
+                .map(|x| x.as_int().ok())
+                .collect::<Option<Vec<i64>>>()?,
+        )
+    } else if t == TypeId::of::<Vec<f64>>() {
+        Box::new(
+            arr.iter()
+                .map(|x| x.as_float().ok())
+                .collect::<Option<Vec<f64>>>()?,
+        )
+    } else if t == TypeId::of::<Vec<bool>>() {
+        Box::new(
+            arr.iter()
+                .map(|x| x.as_bool().ok())
+                .collect::<Option<Vec<bool>>>()?,
+        )
+    } else {
+        return None;
+    };
+    out.downcast::<T>().ok().map(|b| *b)
 }

@@ -98,6 +98,34 @@ fn a_host_variable_starts_a_statement() {
     assert!(err.contains("y"), "{err}");
 }
 
+/// An array comes back as a typed `Vec`; an element of another type is the error naming
+/// both types.
+#[test]
+fn arrays_come_back_as_typed_vecs() {
+    let e = Engine::new();
+    let words = e
+        .eval::<Vec<String>>("from [\"a\", \"b\"] | collect")
+        .unwrap();
+    assert_eq!(words, ["a", "b"]);
+    assert_eq!(
+        e.eval::<Vec<i64>>("from 1..=3 | collect").unwrap(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        e.eval::<Vec<bool>>("let b = [true, false]\nb").unwrap(),
+        [true, false]
+    );
+    let err = e
+        .eval::<Vec<i64>>("let v = [1, \"x\"]\nv")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("array"), "{err}");
+    // miette is re-exported: a host reads codes without adding it.
+    let d = e.compile("from [1] |").unwrap_err();
+    let code = flow::miette::Diagnostic::code(&*d.errors[0]).map(|c| c.to_string());
+    assert!(code.is_some_and(|c| c.starts_with("flow::parse")));
+}
+
 /// The first line of nearly every host: `compile(src)?` in a function returning
 /// `Box<dyn Error>`; the error's text is the rendered diagnostics.
 #[test]

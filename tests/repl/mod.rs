@@ -92,3 +92,36 @@ fn a_variable_of_an_earlier_entry_starts_a_statement() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// History is written entry by entry: a REPL killed without a clean exit (a closed
+/// terminal) keeps what was typed.
+#[test]
+fn history_survives_a_kill() {
+    let home = tempfile::tempdir().expect("a home");
+    // On a terminal, as a user types (`script` gives the REPL one): entries piped in are
+    // not the user's history.
+    let flow = format!("{} repl", env!("CARGO_BIN_EXE_flow"));
+    let mut child = Command::new("script")
+        .args(["-q", "-c", &flow, "/dev/null"])
+        .env("HOME", home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flow repl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(stdin, "let kept = 1").expect("write");
+    stdin.flush().expect("flush");
+    let file = home.path().join(".flow_history");
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains("let kept = 1")) {
+        assert!(t0.elapsed() < Duration::from_secs(20), "no history written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    let _ = child.wait();
+    drop(stdin);
+    assert!(std::fs::read_to_string(&file)
+        .expect("history")
+        .contains("let kept = 1"));
+}

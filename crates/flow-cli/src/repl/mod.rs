@@ -68,7 +68,13 @@ pub fn run() -> u8 {
     let mut n = 0;
     loop {
         let line = match rl.readline("flow> ") {
-            Ok(l) => l,
+            Ok(l) => {
+                // Written at once: closing the terminal (no clean exit) keeps the session.
+                if let Some(p) = history_path() {
+                    let _ = rl.append_history(&p);
+                }
+                l
+            }
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
             Err(e) => {
@@ -142,9 +148,6 @@ pub fn run() -> u8 {
         let mut known: Vec<String> = session.vars().into_iter().map(|(k, _)| k).collect();
         known.extend(fn_sigs.iter().map(|(f, _)| f.clone()));
         *names.lock().unwrap_or_else(|e| e.into_inner()) = known;
-    }
-    if let Some(p) = history_path() {
-        let _ = rl.save_history(&p);
     }
     0
 }
