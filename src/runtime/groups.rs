@@ -27,47 +27,49 @@ pub(crate) fn guard(
     let finished = Arc::new(AtomicBool::new(false));
     let wake = token.child();
     let (f, w, parent) = (finished.clone(), wake.clone(), token.clone());
-    let thread = std::thread::Builder::new().spawn(move || {
-        w.sleep(Duration::MAX);
-        if f.load(Ordering::SeqCst) {
-            return;
-        }
-        let sig = match parent.reason() {
-            Some(CancelReason::Interrupt | CancelReason::Requested) => libc::SIGINT,
-            Some(CancelReason::Hangup) => libc::SIGHUP,
-            _ => libc::SIGTERM,
-        };
-        let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        // Each group gets the signal once (a process's own handler may take its time); groups
-        // that join after the cancel (a spawn racing with it) get it too. A spawned child has
-        // exec'd before its pid is known, so no signal is lost to a half-started process.
-        let mut signalled: Vec<i32> = vec![];
-        let deadline = Instant::now() + grace;
-        loop {
-            for g in snapshot(&groups) {
-                if !signalled.contains(&g) {
-                    signal_group(g, sig);
-                    // A stopped job would never see the signal.
-                    let _ = crate::os::process::kill_group(g, libc::SIGCONT);
-                    signalled.push(g);
-                }
-            }
+    let thread = std::thread::Builder::new()
+        .name("flow-groups".into())
+        .spawn(move || {
+            w.sleep(Duration::MAX);
             if f.load(Ordering::SeqCst) {
                 return;
             }
-            if Instant::now() >= deadline || force.load(Ordering::SeqCst) {
-                break;
+            let sig = match parent.reason() {
+                Some(CancelReason::Interrupt | CancelReason::Requested) => libc::SIGINT,
+                Some(CancelReason::Hangup) => libc::SIGHUP,
+                _ => libc::SIGTERM,
+            };
+            let snapshot = |g: &Groups| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            // Each group gets the signal once (a process's own handler may take its time); groups
+            // that join after the cancel (a spawn racing with it) get it too. A spawned child has
+            // exec'd before its pid is known, so no signal is lost to a half-started process.
+            let mut signalled: Vec<i32> = vec![];
+            let deadline = Instant::now() + grace;
+            loop {
+                for g in snapshot(&groups) {
+                    if !signalled.contains(&g) {
+                        signal_group(g, sig);
+                        // A stopped job would never see the signal.
+                        let _ = crate::os::process::kill_group(g, libc::SIGCONT);
+                        signalled.push(g);
+                    }
+                }
+                if f.load(Ordering::SeqCst) {
+                    return;
+                }
+                if Instant::now() >= deadline || force.load(Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
             }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        // Late joiners (spawned while shutting down) and the stubborn get SIGKILL.
-        while !f.load(Ordering::SeqCst) {
-            for g in snapshot(&groups) {
-                signal_group(g, libc::SIGKILL);
+            // Late joiners (spawned while shutting down) and the stubborn get SIGKILL.
+            while !f.load(Ordering::SeqCst) {
+                for g in snapshot(&groups) {
+                    signal_group(g, libc::SIGKILL);
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })?;
+        })?;
     Ok(GroupGuard {
         finished,
         wake,

@@ -137,15 +137,17 @@ impl Run {
         let party = super::deadlock::current_party();
         // A task that waits for stage threads blocks its worker.
         super::green::hold_worker();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            super::deadlock::set_party(party);
-            crate::runtime::context::with_ctx(ctx, || {
-                let r = super::eval::guard_panics(crate::Span::default(), f);
-                if let Err(e) | Ok(Err(e)) = r {
-                    failed.fail(e);
-                }
+        let spawned = std::thread::Builder::new()
+            .name("flow-stage".into())
+            .spawn(move || {
+                super::deadlock::set_party(party);
+                crate::runtime::context::with_ctx(ctx, || {
+                    let r = super::eval::guard_panics(crate::Span::default(), f);
+                    if let Err(e) | Ok(Err(e)) = r {
+                        failed.fail(e);
+                    }
+                });
             });
-        });
         match spawned {
             Ok(h) => self.threads.push(h),
             Err(e) => failure.fail(RunError::new(

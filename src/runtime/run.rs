@@ -280,40 +280,45 @@ fn install_signals(
     // Refused (a thread limit already reached), the handlers are removed again: a Ctrl-C
     // then ends flow at once, and the watchdog stops its children. Never a signal held and
     // never handled.
-    let started = std::thread::Builder::new().spawn(move || {
-        let mut first = true;
-        for sig in signals.forever() {
-            if first {
-                first = false;
-                token.cancel(match sig {
-                    SIGTERM => CancelReason::Terminate,
-                    SIGHUP => CancelReason::Hangup,
-                    _ => CancelReason::Interrupt,
-                });
-                // Processes that left flow's groups get the signal too (groups get it from
-                // their guards), and SIGKILL with everything else after the grace period.
-                *shared
-                    .rt
-                    .interrupted_at
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                crate::os::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
-                let (s, i, d) = (shared.clone(), interrupts.clone(), done.clone());
-                let handlers = std::thread::Builder::new().spawn(move || {
-                    run_handlers(&s, &i);
-                    *d.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                });
-                if handlers.is_err() {
-                    // No thread for them: they run here (a second signal waits for them).
-                    run_handlers(&shared, &interrupts);
-                    *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    let started = std::thread::Builder::new()
+        .name("flow-run".into())
+        .spawn(move || {
+            let mut first = true;
+            for sig in signals.forever() {
+                if first {
+                    first = false;
+                    token.cancel(match sig {
+                        SIGTERM => CancelReason::Terminate,
+                        SIGHUP => CancelReason::Hangup,
+                        _ => CancelReason::Interrupt,
+                    });
+                    // Processes that left flow's groups get the signal too (groups get it from
+                    // their guards), and SIGKILL with everything else after the grace period.
+                    *shared
+                        .rt
+                        .interrupted_at
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                    crate::os::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
+                    let (s, i, d) = (shared.clone(), interrupts.clone(), done.clone());
+                    let handlers =
+                        std::thread::Builder::new()
+                            .name("flow-run".into())
+                            .spawn(move || {
+                                run_handlers(&s, &i);
+                                *d.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                            });
+                    if handlers.is_err() {
+                        // No thread for them: they run here (a second signal waits for them).
+                        run_handlers(&shared, &interrupts);
+                        *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                    }
+                } else {
+                    // A second signal: no more grace.
+                    shared.rt.force.store(true, Ordering::SeqCst);
                 }
-            } else {
-                // A second signal: no more grace.
-                shared.rt.force.store(true, Ordering::SeqCst);
             }
-        }
-    });
+        });
     if started.is_err() {
         handle.close();
         return None;

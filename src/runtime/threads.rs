@@ -12,7 +12,18 @@ pub(crate) fn start<T: Send + 'static>(
     span: Span,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<JoinHandle<T>, RunError> {
+    // `flow-` and the first word of what it is for (`flow-pool's`…): what `top -H`, a
+    // debugger and a panic message show.
+    let word: String = what
+        .split_whitespace()
+        .find(|w| !matches!(*w, "the" | "a" | "an"))
+        .unwrap_or("thread")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '-')
+        .take(10)
+        .collect();
     std::thread::Builder::new()
+        .name(format!("flow-{word}"))
         .spawn(f)
         .map_err(|e| refused(span, &format!("a thread for {what}"), &e))
 }

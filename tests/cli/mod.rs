@@ -222,3 +222,41 @@ fn a_failing_stage_leaves_no_sink_value() {
         }
     }
 }
+
+/// Every thread flow starts is named `flow…` (what `top -H`, a debugger, a panic message and
+/// a host's thread list show), watched from outside while stages, a pool and a task run.
+#[test]
+fn every_thread_is_named_flow() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "let h = spawn {{ sleep 5 }}\nfrom 1..=4 | map {{ let x = it; x }} | pool 2 exec {{ sh \"touch {} && sleep 5\" }} | count\n",
+        ready.display()
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flow"))
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start flow");
+    crate::harness::wait_for_file(&ready, std::time::Duration::from_secs(20));
+    let tasks = std::path::PathBuf::from(format!("/proc/{}/task", child.id()));
+    // The main thread is the process (`flow`); an unnamed thread would show that name too,
+    // so every other one must say `flow-…`.
+    let main = child.id().to_string();
+    let names: Vec<String> = std::fs::read_dir(&tasks)
+        .expect("the threads")
+        .flatten()
+        .filter(|t| t.file_name().to_string_lossy() != main.as_str())
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|n| n.trim().to_string())
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(names.len() > 3, "{names:?}");
+    let unnamed: Vec<&String> = names.iter().filter(|n| !n.starts_with("flow-")).collect();
+    assert!(
+        unnamed.is_empty(),
+        "threads not named flow…: {unnamed:?} of {names:?}"
+    );
+}

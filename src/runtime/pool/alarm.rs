@@ -25,7 +25,9 @@ impl Alarm {
     pub(super) fn new() -> std::io::Result<Alarm> {
         let shared: Shared = Arc::default();
         let s = shared.clone();
-        let thread = std::thread::Builder::new().spawn(move || ring(&s))?;
+        let thread = std::thread::Builder::new()
+            .name("flow-alarm".into())
+            .spawn(move || ring(&s))?;
         Ok(Alarm {
             shared,
             thread: Some(thread),

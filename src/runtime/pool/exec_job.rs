@@ -266,22 +266,24 @@ pub(super) fn pump(
     sp: Arc<Spool>,
 ) -> std::io::Result<crossbeam_channel::Receiver<()>> {
     let (eof_tx, eof_rx) = crossbeam_channel::bounded::<()>(1);
-    std::thread::Builder::new().spawn(move || {
-        let mut r = out_r;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if !sp.write(&buf[..n]) {
-                        break;
+    std::thread::Builder::new()
+        .name("flow-job".into())
+        .spawn(move || {
+            let mut r = out_r;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if !sp.write(&buf[..n]) {
+                            break;
+                        }
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
             }
-        }
-        drop(eof_tx);
-    })?;
+            drop(eof_tx);
+        })?;
     Ok(eof_rx)
 }

@@ -129,12 +129,14 @@ pub(super) fn watch(token: &CancelToken, slurm: Arc<Slurm>) -> Watch {
     let wake = token.child();
     let (f, w) = (finished.clone(), wake.clone());
     // Refused, the stage's jobs are still cancelled through Slurm by the end-of-stage sweep.
-    let _ = std::thread::Builder::new().spawn(move || {
-        w.sleep(Duration::MAX);
-        if !f.load(Ordering::SeqCst) && w.reason() != Some(CancelReason::Internal) {
-            slurm.cancel_all();
-        }
-    });
+    let _ = std::thread::Builder::new()
+        .name("flow-slurm".into())
+        .spawn(move || {
+            w.sleep(Duration::MAX);
+            if !f.load(Ordering::SeqCst) && w.reason() != Some(CancelReason::Internal) {
+                slurm.cancel_all();
+            }
+        });
     Watch { finished, wake }
 }
 
@@ -206,6 +208,7 @@ pub(super) fn final_state(id: u64) -> Option<String> {
 fn helper(program: &str, args: &[String]) -> Option<String> {
     let (mut r, w) = std::io::pipe().ok()?;
     let reader = std::thread::Builder::new()
+        .name("flow-slurm".into())
         .spawn(move || {
             let mut s = String::new();
             let _ = r.read_to_string(&mut s);

@@ -93,9 +93,11 @@ pub(super) fn run(
     let killer = {
         let (seen, hit, finished) = (seen.clone(), hit.clone(), finished.clone());
         let (token, slurm, grace) = (job_token.clone(), slurm.clone(), rt.grace());
-        let started = std::thread::Builder::new().spawn(move || {
-            police(&seen, &hit, &finished, &token, &slurm, &limits, grace, pid);
-        });
+        let started = std::thread::Builder::new()
+            .name("flow-slurm-job".into())
+            .spawn(move || {
+                police(&seen, &hit, &finished, &token, &slurm, &limits, grace, pid);
+            });
         match started {
             Ok(t) => t,
             Err(e) => return refused(e),
@@ -266,48 +268,50 @@ fn read_stderr(
 ) -> std::io::Result<crossbeam_channel::Receiver<()>> {
     let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
     let (progress, hook) = (rt.progress.clone(), rt.output.clone());
-    std::thread::Builder::new().spawn(move || {
-        let mut head = Head::default();
-        // The line under way is one of srun's own: not forwarded.
-        let mut own = false;
-        Pieces::default().read_all(err, |piece, starts, ends| {
-            if starts {
-                own = piece.starts_with(b"srun: ");
-            }
-            if !own && !piece.is_empty() {
-                super::super::around_progress(&progress, || {
-                    let _ = super::super::output::write(
-                        hook.as_ref(),
-                        super::super::Stream::Stderr,
-                        piece,
-                    );
-                });
-            }
-            let Some(text) = head.piece(piece, starts, ends) else {
-                return;
-            };
-            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
-            let keep = match text.strip_prefix("srun: ") {
-                Some(msg) if own => {
-                    if let Some(id) = parse_id(msg, "jobid ", ':') {
-                        s.id = Some(id);
-                        s.started.get_or_insert_with(Instant::now);
-                    } else if let Some(id) = parse_id(msg, "job ", ' ') {
-                        s.id.get_or_insert(id);
+    std::thread::Builder::new()
+        .name("flow-slurm-job".into())
+        .spawn(move || {
+            let mut head = Head::default();
+            // The line under way is one of srun's own: not forwarded.
+            let mut own = false;
+            Pieces::default().read_all(err, |piece, starts, ends| {
+                if starts {
+                    own = piece.starts_with(b"srun: ");
+                }
+                if !own && !piece.is_empty() {
+                    super::super::around_progress(&progress, || {
+                        let _ = super::super::output::write(
+                            hook.as_ref(),
+                            super::super::Stream::Stderr,
+                            piece,
+                        );
+                    });
+                }
+                let Some(text) = head.piece(piece, starts, ends) else {
+                    return;
+                };
+                let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                let keep = match text.strip_prefix("srun: ") {
+                    Some(msg) if own => {
+                        if let Some(id) = parse_id(msg, "jobid ", ':') {
+                            s.id = Some(id);
+                            s.started.get_or_insert_with(Instant::now);
+                        } else if let Some(id) = parse_id(msg, "job ", ' ') {
+                            s.id.get_or_insert(id);
+                        }
+                        msg.starts_with("error:") && !msg.contains("Exited with exit code")
                     }
-                    msg.starts_with("error:") && !msg.contains("Exited with exit code")
+                    _ => true,
+                };
+                if keep {
+                    if s.tail.len() == TAIL {
+                        s.tail.pop_front();
+                    }
+                    s.tail.push_back(text);
                 }
-                _ => true,
-            };
-            if keep {
-                if s.tail.len() == TAIL {
-                    s.tail.pop_front();
-                }
-                s.tail.push_back(text);
-            }
-        });
-        drop(done_tx);
-    })?;
+            });
+            drop(done_tx);
+        })?;
     Ok(done)
 }
 

@@ -97,18 +97,20 @@ impl StderrLines {
     ) -> std::io::Result<StderrTail> {
         let tail = self.tail.clone();
         let (done_tx, done) = crossbeam_channel::bounded::<()>(1);
-        std::thread::Builder::new().spawn(move || {
-            let StderrLines {
-                pieces,
-                tail,
-                progress,
-                hook,
-            } = &mut self;
-            pieces.read_all(r, |piece, starts, ends| {
-                forward(progress, hook.as_ref(), tail, piece, starts, ends);
-            });
-            drop(done_tx);
-        })?;
+        std::thread::Builder::new()
+            .name("flow-stderr".into())
+            .spawn(move || {
+                let StderrLines {
+                    pieces,
+                    tail,
+                    progress,
+                    hook,
+                } = &mut self;
+                pieces.read_all(r, |piece, starts, ends| {
+                    forward(progress, hook.as_ref(), tail, piece, starts, ends);
+                });
+                drop(done_tx);
+            })?;
         Ok(StderrTail { tail, done })
     }
 }
