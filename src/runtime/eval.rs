@@ -485,9 +485,33 @@ fn bind_lets(scope: &mut Scope<'static>, l: &Lets, it: &Dynamic) -> bool {
     true
 }
 
+thread_local! {
+    /// How many [`guard_panics`] calls this thread is inside.
+    static CATCHING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// A panic that [`guard_panics`] catches prints nothing: it becomes the run's error, and
+/// the default hook would also write `thread '…' panicked at …` on the host's stderr. The
+/// hook is wrapped once, per process; any other panic goes to the hook that was there.
+fn quiet_caught_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(std::cell::Cell::get) == 0 {
+                before(info);
+            }
+        }));
+    });
+}
+
 /// A panic inside Rhai or a registered function becomes an ordinary error.
 pub(crate) fn guard_panics<T>(span: Span, f: impl FnOnce() -> T) -> Result<T, RunError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+    quiet_caught_panics();
+    CATCHING.with(|c| c.set(c.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(c.get().saturating_sub(1)));
+    r.map_err(|p| {
         let message = p
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())

@@ -164,3 +164,43 @@ fn two_engines_do_not_interfere() {
     ta.join().unwrap().unwrap();
     assert_eq!(vb.as_int().unwrap(), 2 * 500_500);
 }
+
+/// A host function's panic that flow catches is the run's error and prints nothing on the
+/// host's stderr. (The test harness captures what threads print, so the run happens in a
+/// child: this same test, run again with `--nocapture` and `FLOW_PANIC_CHILD` set.)
+#[test]
+fn a_caught_host_panic_prints_nothing() {
+    if std::env::var_os("FLOW_PANIC_CHILD").is_some() {
+        let mut e = Engine::new();
+        e.register(|r| {
+            r.register_fn("boom", |_x: i64| -> i64 { panic!("host bug 7f3a") });
+        });
+        e.declare_fn("boom", 1);
+        let s = e.compile("from [1, 2] | map boom | count").unwrap();
+        let err = e.run(&s).unwrap_err();
+        assert!(matches!(err.kind, RunErrorKind::Panic { .. }), "{err:?}");
+        println!("child ran: {err}");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "api::a_caught_host_panic_prints_nothing",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FLOW_PANIC_CHILD", "1")
+        .output()
+        .expect("run the child");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("child ran: ") && stdout.contains("host bug 7f3a"),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("7f3a"),
+        "the caught panic printed: {stderr}"
+    );
+}
