@@ -138,3 +138,21 @@ fn names_a_host_may_define_are_left_to_the_run() {
     assert!(text.contains("Variable not found: True"), "{text}");
     assert!(text.contains("`true`"), "{text}");
 }
+
+/// `register_fn` is one step: registered for every run and pool worker, and declared to the
+/// checker with the closure's arity, so a call with the wrong number of arguments is a check
+/// error before anything runs.
+#[test]
+fn register_fn_is_one_step_with_the_arity_inferred() {
+    use std::collections::HashMap;
+    let table = std::sync::Arc::new(HashMap::from([("a".to_string(), 1_i64), ("b".into(), 2)]));
+    let mut e = Engine::new();
+    e.register_fn("lookup", move |k: &str| table.get(k).copied().unwrap_or(-1));
+    e.register_fn("scale", |x: i64, by: i64| x * by);
+    let v: i64 = e
+        .eval("from [\"a\", \"b\", \"z\"] | pool 2 map lookup | map { scale(it, 10) } | sum")
+        .unwrap();
+    assert_eq!(v, 20);
+    let err = e.compile("from [1] | map { scale(it) }").unwrap_err();
+    assert!(err.to_string().contains("flow::check::arity"), "{err}");
+}
