@@ -56,6 +56,7 @@ impl Engine {
         self.sinks.retain(|(k, _)| k != name);
         let shared = Arc::new(SinkShared {
             capacity: capacity.max(1),
+            readers: Arc::default(),
             runs: Mutex::new(Runs::default()),
             started: Condvar::new(),
         });
@@ -111,6 +112,9 @@ struct Runs {
 
 pub(crate) struct SinkShared {
     capacity: usize,
+    /// The host's readers ([`SinkIter`]s) alive: a run whose sink is full while there are
+    /// none waits for nobody, which the deadlock watch reports.
+    readers: Arc<std::sync::atomic::AtomicUsize>,
     runs: Mutex<Runs>,
     /// Signalled when a run starts: readers waiting for one wake up.
     started: Condvar,
@@ -120,7 +124,7 @@ impl SinkShared {
     /// A run starts: its channel, held open (registered as a producer) until the returned
     /// guard is dropped at the run's end, whatever the script's `into` stages do.
     pub(crate) fn open_run(&self) -> (FlowChannel, RunSink) {
-        let ch = FlowChannel::new_external(self.capacity);
+        let ch = FlowChannel::new_sink(self.capacity, self.readers.clone());
         let registered = ch.register().is_some();
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         let id = runs.next_id;
@@ -161,6 +165,9 @@ impl Sink {
     /// thread to take more than `capacity` items: a run whose sink is full waits for a reader.
     #[must_use]
     pub fn iter(&self) -> SinkIter {
+        self.shared
+            .readers
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         SinkIter {
             shared: self.shared.clone(),
             current: None,
@@ -182,6 +189,14 @@ pub struct SinkIter {
     shared: Arc<SinkShared>,
     current: Option<(u64, Receiver<Dynamic>)>,
     done: bool,
+}
+
+impl Drop for SinkIter {
+    fn drop(&mut self) {
+        self.shared
+            .readers
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Iterator for SinkIter {

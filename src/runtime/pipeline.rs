@@ -665,14 +665,20 @@ fn into(
         ));
     };
     let token = run.token.clone();
-    let watch = run
-        .env
-        .shared
-        .rt
-        .deadlock
-        .clone()
-        .filter(|_| !ch.is_external());
+    // The host's end of a source or sink is outside the script's view: only a sink of the
+    // host's with no reader at all is known to wait for nobody.
+    let watch = run.env.shared.rt.deadlock.clone();
     let span = st.span;
+    let what = if ch.is_external() {
+        format!(
+            "`into {}` waits for room in the host's sink, which nothing reads: the host reads \
+             it with `Sink::iter` from another thread while the script runs, or gives it a \
+             capacity that holds every item",
+            name.name
+        )
+    } else {
+        "`into` waits for room in this full channel, and nothing reads from it".to_string()
+    };
     run.thread(move || {
         let mut waiting = None;
         'outer: for batch in rx {
@@ -686,7 +692,7 @@ fn into(
                     match tx.send_timeout(it.clone(), std::time::Duration::from_millis(20)) {
                         Ok(()) => {
                             waiting = None;
-                            if let Some(d) = &watch {
+                            if let Some(d) = watch.as_ref().filter(|_| !ch.is_external()) {
                                 d.progressed();
                             }
                             break;
@@ -695,15 +701,9 @@ fn into(
                             if token.is_cancelled() {
                                 break 'outer;
                             }
-                            if let (Some(d), None) = (&watch, &waiting) {
-                                waiting = Some(
-                                    d.wait(
-                                        span,
-                                        "`into` waits for room in this full channel, and nothing \
-                                     reads from it"
-                                            .into(),
-                                    ),
-                                );
+                            let watched = !ch.is_external() || ch.is_unread_sink();
+                            if let (Some(d), None, true) = (&watch, &waiting, watched) {
+                                waiting = Some(d.wait(span, what.clone()));
                             }
                         }
                         Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => break 'outer,

@@ -3,6 +3,7 @@
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use rhai::Dynamic;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
@@ -14,6 +15,8 @@ struct Shared {
     producers: Mutex<usize>,
     /// Fed or read by the host (a named source or sink), outside the script's view.
     external: bool,
+    /// For a host's sink: how many of the host's readers (`Sink::iter`) exist.
+    readers: Option<Arc<AtomicUsize>>,
 }
 
 /// A channel value, shared by clones.
@@ -26,16 +29,22 @@ impl FlowChannel {
     /// A channel holding at most `capacity` items.
     #[must_use]
     pub(crate) fn new(capacity: usize) -> Self {
-        Self::make(capacity, false)
+        Self::make(capacity, false, None)
     }
 
-    /// A channel the host feeds or reads (a named source or sink).
+    /// A channel the host feeds (a named source).
     #[must_use]
     pub(crate) fn new_external(capacity: usize) -> Self {
-        Self::make(capacity, true)
+        Self::make(capacity, true, None)
     }
 
-    fn make(capacity: usize, external: bool) -> Self {
+    /// A channel the host reads (a named sink), with the count of its readers.
+    #[must_use]
+    pub(crate) fn new_sink(capacity: usize, readers: Arc<AtomicUsize>) -> Self {
+        Self::make(capacity, true, Some(readers))
+    }
+
+    fn make(capacity: usize, external: bool, readers: Option<Arc<AtomicUsize>>) -> Self {
         let (tx, rx) = bounded(capacity);
         FlowChannel {
             shared: Arc::new(Shared {
@@ -44,8 +53,17 @@ impl FlowChannel {
                 rx,
                 producers: Mutex::new(0),
                 external,
+                readers,
             }),
         }
+    }
+
+    /// A host's sink that no reader of the host is reading: a full one waits for nobody.
+    pub(crate) fn is_unread_sink(&self) -> bool {
+        self.shared
+            .readers
+            .as_ref()
+            .is_some_and(|r| r.load(Ordering::SeqCst) == 0)
     }
 
     /// Whether the host feeds or reads it.

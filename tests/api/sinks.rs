@@ -68,3 +68,37 @@ fn each_iteration_reads_one_run_in_order() {
     assert_eq!(within(&read_on_thread(&out)), [1]);
     assert_eq!(within(&read_on_thread(&out)), [2]);
 }
+
+/// The natural first host: a sink of 16, a script that sends 100 items, `run`, then read.
+/// The run cannot finish (nobody reads while it runs): it fails as a deadlock naming the
+/// sink and the fix, instead of hanging the host forever.
+#[test]
+fn a_full_sink_nobody_reads_is_a_deadlock_not_a_hang() {
+    let mut e = Engine::new();
+    let out = e.sink("out", 16);
+    let s = e.compile("from 1..=100 | into out").unwrap();
+    let source = s.source.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(e.run(&s));
+    });
+    let r = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the run ends instead of hanging");
+    let err = r.unwrap_err();
+    assert!(err.to_string().contains("deadlock"), "{err}");
+    let shown = flow::render(
+        &[&err],
+        &source,
+        flow::RenderOptions {
+            color: false,
+            width: 200,
+        },
+    );
+    assert!(
+        shown.contains("`into out` waits for room in the host's sink, which nothing reads"),
+        "{shown}"
+    );
+    // What the run sent before it stopped is still there to read.
+    assert_eq!(out.iter().count(), 16);
+}
