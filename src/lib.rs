@@ -73,6 +73,7 @@ use flow_syntax::vocabulary;
 pub mod tooling {
     pub use crate::check::check_only;
     pub use crate::check::programs::on_path as programs_on_path;
+    pub use crate::runtime::EngineCache;
     pub use crate::runtime::Session;
     pub use crate::script::display::display;
 }

@@ -11,6 +11,8 @@ impl Engine {
     /// from the script with [`Engine::declare_fn`] so that the checker knows them.
     pub fn register(&mut self, f: impl Fn(&mut rhai::Engine) + Send + Sync + 'static) -> &mut Self {
         self.hooks.push(Arc::new(f));
+        // Engines built before this registration lack it.
+        self.engines = Arc::default();
         self
     }
 

@@ -84,6 +84,7 @@ impl Engine {
             output: self.output.clone(),
             print_result: self.print_result,
             stages_started: None,
+            engines: Some(self.engines.clone()),
         };
         let r = run_script(script, opts);
         drop(guards);

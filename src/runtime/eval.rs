@@ -25,6 +25,48 @@ pub(crate) struct LazyEngine {
     cell: std::sync::OnceLock<Engine>,
 }
 
+/// Rhai engines built for one `flow::Engine` (its host registrations), kept between runs:
+/// building one registers thousands of functions (a millisecond), which a host running a
+/// script many times must not pay per run. An engine holds no run's state (what a run
+/// needs of its thread, Rhai reads from the thread's context), so a finished run's engine
+/// serves the next run as it is.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct EngineCache {
+    free: std::sync::Mutex<Vec<Engine>>,
+}
+
+impl EngineCache {
+    /// At most this many engines wait (one per thread that ran Rhai at once, pool workers
+    /// included, is what a busy host reuses).
+    const KEEP: usize = 8;
+
+    fn take(&self) -> Option<Engine> {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    /// How many engines wait (for tests).
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn put(&self, e: Engine) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < Self::KEEP {
+            free.push(e);
+        }
+    }
+}
+
+impl Drop for LazyEngine {
+    fn drop(&mut self) {
+        if let Some(e) = self.cell.take() {
+            self.rt.engines.put(e);
+        }
+    }
+}
+
 impl LazyEngine {
     pub(crate) fn new(rt: Rt) -> Self {
         LazyEngine {
@@ -43,7 +85,8 @@ impl LazyEngine {
 impl std::ops::Deref for LazyEngine {
     type Target = Engine;
     fn deref(&self) -> &Engine {
-        self.cell.get_or_init(|| self.rt.engine())
+        self.cell
+            .get_or_init(|| self.rt.engines.take().unwrap_or_else(|| self.rt.engine()))
     }
 }
 

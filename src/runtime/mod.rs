@@ -26,6 +26,7 @@ mod words;
 
 pub use crate::os::children::become_subreaper;
 pub use cancel::{CancelReason, CancelToken};
+pub use eval::EngineCache;
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
 pub use run::Session;
@@ -55,6 +56,8 @@ pub(crate) struct Runtime {
     /// Where each pipeline's segments are recorded as it starts them (`FLOW_STAGES_STARTED`):
     /// what a test compares with `flow plan`.
     pub(crate) stages_log: Option<Arc<std::sync::Mutex<(std::fs::File, String)>>>,
+    /// Rhai engines kept between runs of the same host engine.
+    pub(crate) engines: Arc<eval::EngineCache>,
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -84,6 +87,7 @@ impl Runtime {
             output: None,
             stdout: output::StdoutState::default(),
             stages_log: None,
+            engines: Arc::default(),
         }
     }
 
@@ -110,6 +114,7 @@ impl Runtime {
             output: Some(output),
             stdout: output::StdoutState::default(),
             stages_log: self.stages_log.clone(),
+            engines: self.engines.clone(),
         }
     }
 

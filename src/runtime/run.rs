@@ -38,6 +38,9 @@ pub struct RunOptions {
     /// plan that `flow plan --format json` shows.
     #[doc(hidden)]
     pub stages_started: Option<std::path::PathBuf>,
+    /// Rhai engines kept between runs (the host engine's own: built for its registrations).
+    #[doc(hidden)]
+    pub engines: Option<Arc<super::eval::EngineCache>>,
 }
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
@@ -108,6 +111,9 @@ fn shared(rt: &Rt, script: &Script) -> Result<Arc<Shared>, RunError> {
 pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
     let mut runtime = Runtime::new();
     runtime.hooks = opts.hooks.clone();
+    if let Some(e) = &opts.engines {
+        runtime.engines = e.clone();
+    }
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     runtime.output = opts.output.clone();
     runtime.stdout.set_root(opts.cancel.clone());
@@ -417,6 +423,27 @@ mod tests {
                 )
             },
         )
+    }
+
+    /// A host running a script many times builds its Rhai engine once: a finished run's
+    /// engine waits in the cache and the next run takes it, instead of building another.
+    #[test]
+    fn runs_share_the_cached_rhai_engine() {
+        let script = compile("let m = #{a: 1}\nm.keys().len()\n".into());
+        let cache = Arc::new(crate::runtime::EngineCache::default());
+        let opts = || RunOptions {
+            engines: Some(cache.clone()),
+            ..RunOptions::default()
+        };
+        assert_eq!(cache.waiting(), 0);
+        let _ = run_script(&script, opts()).expect("runs");
+        assert_eq!(cache.waiting(), 1, "the run's engine is kept");
+        let _ = run_script(&script, opts()).expect("runs");
+        assert_eq!(
+            cache.waiting(),
+            1,
+            "the second run took it and gave it back"
+        );
     }
 
     /// A stage naming a script `fn` runs it inline: natively when its body is one fast
