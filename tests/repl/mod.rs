@@ -7,16 +7,22 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .arg("repl")
-        .env("HOME", std::env::temp_dir())
+/// The REPL started by `cmd` with `home` as its HOME, its three streams piped.
+fn repl(cmd: &mut Command, home: &std::path::Path) -> std::process::Child {
+    cmd.env("HOME", home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start flow repl");
+        .expect("start flow repl")
+}
+
+#[test]
+fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
+    let mut child = repl(
+        Command::new(env!("CARGO_BIN_EXE_flow")).arg("repl"),
+        &std::env::temp_dir(),
+    );
     let mut stdin = child.stdin.take().expect("stdin");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     // The handler's entry is longer than the entries after it: its statements must be read
@@ -69,14 +75,10 @@ fn entries_persist_and_ctrl_c_runs_the_handlers_then_goes_on() {
 /// earlier entries are values, not commands.
 #[test]
 fn a_variable_of_an_earlier_entry_starts_a_statement() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_flow"))
-        .arg("repl")
-        .env("HOME", std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start flow repl");
+    let mut child = repl(
+        Command::new(env!("CARGO_BIN_EXE_flow")).arg("repl"),
+        &std::env::temp_dir(),
+    );
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(stdin, "let x = 3\nx\nx + 1\nlet xs = [1]\nxs.push(4)\nxs").expect("write");
     drop(stdin);
@@ -101,14 +103,10 @@ fn history_survives_a_kill() {
     // On a terminal, as a user types (`script` gives the REPL one): entries piped in are
     // not the user's history.
     let flow = format!("{} repl", env!("CARGO_BIN_EXE_flow"));
-    let mut child = Command::new("script")
-        .args(["-q", "-c", &flow, "/dev/null"])
-        .env("HOME", home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start flow repl");
+    let mut child = repl(
+        Command::new("script").args(["-q", "-c", &flow, "/dev/null"]),
+        home.path(),
+    );
     let mut stdin = child.stdin.take().expect("stdin");
     writeln!(stdin, "let kept = 1").expect("write");
     stdin.flush().expect("flush");
