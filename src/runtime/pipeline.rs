@@ -173,10 +173,21 @@ pub(crate) fn run(
 ) -> Result<Dynamic, RunError> {
     let token = parent.child();
     let groups: super::groups::Groups = Arc::default();
-    let guard = env
-        .shared
-        .rt
-        .guard_groups(&token, groups.clone(), pl.span)?;
+    // Only the pipeline's own commands join its groups (pools and `run` guard theirs): a
+    // pipeline of items alone needs no thread watching for processes to stop.
+    let has_commands = pl
+        .stages
+        .iter()
+        .any(|s| matches!(s.kind, StageKind::Command(_)));
+    let guard = if has_commands {
+        Some(
+            env.shared
+                .rt
+                .guard_groups(&token, groups.clone(), pl.span)?,
+        )
+    } else {
+        None
+    };
     let mut run = Run {
         env: env.clone(),
         token: token.clone(),
