@@ -2,6 +2,7 @@
 //! process's stdin/stdout.
 
 mod hostile_frames;
+mod neovim;
 mod shell_and_man;
 
 use serde_json::{json, Value};
