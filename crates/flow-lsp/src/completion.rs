@@ -43,10 +43,13 @@ pub(crate) fn complete(doc: &Document, pos: Position, programs: &[String]) -> Co
         );
         return list(items);
     }
+    // A pool's options only where they go: in a `pool` stage, after its size.
+    let pool = in_pool_stage(before);
     for (word, cat, line) in REFERENCE {
         let kind = match cat {
             Category::Keyword => CompletionItemKind::KEYWORD,
-            Category::PoolOption => CompletionItemKind::PROPERTY,
+            Category::PoolOption if pool => CompletionItemKind::PROPERTY,
+            Category::PoolOption => continue,
             Category::Builtin => CompletionItemKind::FUNCTION,
         };
         add(word, kind, line);
@@ -65,6 +68,19 @@ fn list(items: Vec<CompletionItem>) -> CompletionList {
         is_incomplete: true,
         items,
     }
+}
+
+/// Whether the cursor is in a `pool` stage past its size (`… | pool 4 ret`): the stage's
+/// text since the last `|` or line start begins with `pool` and a word after it.
+fn in_pool_stage(before: &str) -> bool {
+    let stage = before
+        .rsplit(['|', '\n', ';'])
+        .next()
+        .unwrap_or(before)
+        .trim_start();
+    stage
+        .strip_prefix("pool")
+        .is_some_and(|rest| rest.starts_with([' ', '\t']) && !rest.trim().is_empty())
 }
 
 /// Whether a program name can start here: at the start of a line or statement, after `|`,
@@ -106,5 +122,19 @@ mod tests {
             ["grace", "grep", "groups"]
         );
         assert_eq!(labels("let name = 1\necho $n", &["nproc"]), ["name"]);
+    }
+
+    /// Pool options are offered in a `pool` stage only, not where a command or another
+    /// stage goes.
+    #[test]
+    fn pool_options_only_in_a_pool_stage() {
+        assert_eq!(labels("from [1] | pool 2 ret", &[]), ["retries"]);
+        assert!(labels("from [1] | ret", &["rev"])
+            .iter()
+            .all(|l| l != "retries"));
+        assert!(labels("ret", &[]).is_empty());
+        assert!(labels("from [1] | pool ret", &[])
+            .iter()
+            .all(|l| l != "retries"));
     }
 }
