@@ -29,6 +29,27 @@ impl SourceFile {
         }
     }
 
+    /// The 1-based line and column (in characters) of byte offset `at` (a span's `start`),
+    /// as editors and the CLI's report count them. An offset past the end is the end.
+    ///
+    /// ```
+    /// let src = flow::SourceFile::new("t.flow", "echo hi\nls | gr ép");
+    /// assert_eq!(src.line_col(0), (1, 1));
+    /// assert_eq!(src.line_col(13), (2, 6));
+    /// assert_eq!(src.line_col(999), (2, 11));
+    /// ```
+    #[must_use]
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        let mut at = at.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let before = &self.text[..at];
+        let line = before.matches('\n').count() + 1;
+        let start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[start..].chars().count() + 1)
+    }
+
     /// A script from bytes that may not be UTF-8.
     #[must_use]
     pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Self {

@@ -188,3 +188,15 @@ fn eval_reports_compile_errors_as_such() {
     assert!(text.contains("<eval>"), "{text}");
     assert!(text.contains("flow::check::unknown_function"), "{text}");
 }
+
+/// A host shows where a run error is as line and column, from the error's span.
+#[test]
+fn a_run_error_has_a_line_and_column() {
+    let e = Engine::new();
+    let s = e
+        .compile("let a = 1\nfrom [\"x\"] | map { it.parse_int() } | sum")
+        .unwrap();
+    let err = e.run(&s).unwrap_err();
+    // The failing stage, `map { … }`, starts at line 2, column 14.
+    assert_eq!(s.source.line_col(err.span.start), (2, 14));
+}
