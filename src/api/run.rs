@@ -122,30 +122,17 @@ fn vec_of<T: Any>(v: &Dynamic) -> Option<T> {
     use std::any::TypeId;
     let arr = v.read_lock::<rhai::Array>()?;
     let t = TypeId::of::<T>();
+    fn all<U>(arr: &rhai::Array, f: impl Fn(&Dynamic) -> Option<U>) -> Option<Vec<U>> {
+        arr.iter().map(f).collect()
+    }
     let out: Box<dyn Any> = if t == TypeId::of::<Vec<String>>() {
-        Box::new(
-            arr.iter()
-                .map(|x| x.clone().into_string().ok())
-                .collect::<Option<Vec<String>>>()?,
-        )
+        Box::new(all(&arr, |x| x.clone().into_string().ok())?)
     } else if t == TypeId::of::<Vec<i64>>() {
-        Box::new(
-            arr.iter()
-                .map(|x| x.as_int().ok())
-                .collect::<Option<Vec<i64>>>()?,
-        )
+        Box::new(all(&arr, |x| x.as_int().ok())?)
     } else if t == TypeId::of::<Vec<f64>>() {
-        Box::new(
-            arr.iter()
-                .map(|x| x.as_float().ok())
-                .collect::<Option<Vec<f64>>>()?,
-        )
+        Box::new(all(&arr, |x| x.as_float().ok())?)
     } else if t == TypeId::of::<Vec<bool>>() {
-        Box::new(
-            arr.iter()
-                .map(|x| x.as_bool().ok())
-                .collect::<Option<Vec<bool>>>()?,
-        )
+        Box::new(all(&arr, |x| x.as_bool().ok())?)
     } else {
         return None;
     };

@@ -135,6 +135,7 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
     };
     while i < stages.len() {
         let st = &stages[i];
+        let cheap_pair = is_cheap(&st.kind) && stages.get(i + 1).is_some_and(|s| is_cheap(&s.kind));
         match &st.kind {
             StageKind::Command(_) => {
                 let mut j = i;
@@ -199,22 +200,18 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
                     i += 1; // the `lines SEP` stage is done by the pool's output
                 }
             }
-            kind if is_cheap(kind) && stages.get(i + 1).is_some_and(|s| is_cheap(&s.kind)) => {
-                // Cheap element-wise stages share one thread and one loop: handing items
-                // between threads would cost more than the stages themselves.
+            // Stages that share one thread and one loop: neighbouring cheap ones (handing
+            // items between threads would cost more than the stages themselves), or the
+            // element-wise stages of a pipeline longer than the thread budget.
+            kind if cheap_pair || (is_elementwise(kind) && fuse > 1) => {
+                let (joins, most): (fn(&StageKind) -> bool, usize) = if cheap_pair {
+                    (is_cheap, STAGE_THREADS)
+                } else {
+                    (is_elementwise, fuse)
+                };
                 need_items(&mut out, &mut items, started);
                 let mut j = i;
-                while j < stages.len() && j - i < STAGE_THREADS && is_cheap(&stages[j].kind) {
-                    j += 1;
-                }
-                out.push(Segment::Fused { stages: i..j });
-                i = j;
-                continue;
-            }
-            kind if is_elementwise(kind) && fuse > 1 => {
-                need_items(&mut out, &mut items, started);
-                let mut j = i;
-                while j < stages.len() && j - i < fuse && is_elementwise(&stages[j].kind) {
+                while j < stages.len() && j - i < most && joins(&stages[j].kind) {
                     j += 1;
                 }
                 out.push(Segment::Fused { stages: i..j });

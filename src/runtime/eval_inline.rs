@@ -87,7 +87,7 @@ impl Inline {
             &super::count::Names {
                 acc,
                 item,
-                scope: empty_scope(),
+                scope: crate::script::fastpath::fn_scope(),
                 bound: vec![],
             },
         )
@@ -104,12 +104,6 @@ impl Inline {
     pub(crate) fn moves_first(&self) -> bool {
         self.keeps_first.is_some()
     }
-}
-
-/// The scope of a `fn`'s body: no script variable.
-fn empty_scope() -> &'static Scope<'static> {
-    static EMPTY: std::sync::OnceLock<Scope<'static>> = std::sync::OnceLock::new();
-    EMPTY.get_or_init(Scope::new)
 }
 
 /// `name`'s body in its `fn` text (`fn name(a, b) { BODY }`, padded to its place in the
@@ -244,7 +238,7 @@ impl AccCall {
                 acc: &self.f.params[0],
                 // The stage's item has no name inside the `fn`.
                 item: "",
-                scope: empty_scope(),
+                scope: crate::script::fastpath::fn_scope(),
                 bound,
             },
         )

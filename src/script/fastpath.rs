@@ -539,8 +539,13 @@ pub(crate) fn compile_fn_body(
     param: &str,
     builtin: &dyn Fn(&str) -> bool,
 ) -> Option<Fast> {
+    compile_block_named(code, param, fn_scope(), builtin)
+}
+
+/// The variables a `fn`'s body sees from outside it: none.
+pub(crate) fn fn_scope() -> &'static Scope<'static> {
     static EMPTY: std::sync::OnceLock<Scope<'static>> = std::sync::OnceLock::new();
-    compile_block_named(code, param, EMPTY.get_or_init(Scope::new), builtin)
+    EMPTY.get_or_init(Scope::new)
 }
 
 /// A stage's block: one fast expression, or leading `let NAME = EXPR;` statements whose
