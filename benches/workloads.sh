@@ -20,7 +20,7 @@ WL_MAP_N=${WL_MAP_N:-1000000}             # pool 2 map, native body
 WL_RHAI_N=${WL_RHAI_N:-300000}            # pool 2 map, `let` body
 WL_RSS_N=${WL_RSS_N:-10000000}            # pool 2 map, peak RSS
 WL_BYTES=${WL_BYTES:-2G}                  # byte pipeline (head -c)
-WL_ITEMS_N=${WL_ITEMS_N:-5000000}         # map | filter | count
+WL_ITEMS_N=${WL_ITEMS_N:-10000000}        # map | filter | count
 WL_SPSC_N=${WL_SPSC_N:-1000000}           # channel(1000), one producer, one consumer
 WL_WQ_N=${WL_WQ_N:-40}                    # work queue items of 50 ms over 4 readers
 WL_TASKS_N=${WL_TASKS_N:-10000}           # tasks that each sleep 1 s
@@ -235,7 +235,8 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_MAP_N | pool 2 map { it * it + 1 } | count'"
     wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_MAP_N | map { it * it + 1 } | count'"
     wl_add "python Pool(2)" "" "$PY $TMPD/mp.py proc"
-    wl_add "python ThreadPool(2)" "" "$PY $TMPD/mp.py thread" ;;
+    wl_add "python ThreadPool(2)" "" "$PY $TMPD/mp.py thread"
+    WL_TARGETS=("flow map (1 worker)<=1.0 ; never slower than map") ;;
   map_rhai)
     WL_SCRIPT=pools.sh; WL_TITLE="pool 2 map { let x = it * it; x + 1 } (Rhai body), $(k "$WL_RHAI_N") items"; WL_SHORT="pool 2 map, let body"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_RHAI_N | pool 2 map { let x = it * it; x + 1 } | count'"
@@ -294,7 +295,8 @@ print(s)' "$L"
     WL_SCRIPT=pipelines.sh; WL_TITLE="items: 1..=$(k "$WL_ITEMS_N") | map x*2 | filter %3==0 | count"; WL_SHORT="map | filter | count"
     wl_add flow "" "$FLOW -c 'from 1..=$WL_ITEMS_N | map { it * 2 } | filter { it % 3 == 0 } | count'"
     wl_add "python generator" "" "$PY -c 'print(sum(1 for x in (i*2 for i in range(1,$((WL_ITEMS_N + 1)))) if x % 3 == 0))'"
-    wl_add "seq | awk" "" "seq 1 $WL_ITEMS_N | awk '{x=\$1*2; if (x%3==0) c++} END{print c}'" ;;
+    wl_add "seq | awk" "" "seq 1 $WL_ITEMS_N | awk '{x=\$1*2; if (x%3==0) c++} END{print c}'"
+    WL_TARGETS=("python generator<=0.5 ; <= 0.5x a Python generator") ;;
   startup)
     WL_SCRIPT=pipelines.sh; WL_MODE=argv; WL_TITLE="start-up: print 1"; WL_SHORT="start-up"
     wl_add flow "" "$FLOW -c 'print(1)'"

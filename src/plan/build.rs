@@ -186,8 +186,15 @@ impl<'s> Builder<'s> {
         let segments = segments(p, target.streams());
         let mut nodes = vec![];
         let mut nested = vec![];
+        // The whole pipeline is one loop on the calling thread (items made in memory, cheap
+        // stages, the sink).
+        let one_loop = matches!(segments.first(), Some(Segment::Source { here: true, .. }));
         if let Some(s) = &p.source {
-            nodes.push(self.node(NodeKind::Source, self.label(s.span), s.span));
+            let mut node = self.node(NodeKind::Source, self.label(s.span), s.span);
+            if one_loop {
+                node.runs_on = Some("the calling thread".into());
+            }
+            nodes.push(node);
         } else if let Some(Segment::Stdin { sep }) = segments.first() {
             // Nothing before the first item stage: it reads flow's stdin.
             let label = match sep {
@@ -212,7 +219,7 @@ impl<'s> Builder<'s> {
                     out: Out::Records(_),
                 } => cut_by_reader.push(stage + 1),
                 Segment::Stdin { sep: Some(_) } => cut_by_reader.push(0),
-                Segment::Fused { stages } => shared.push(stages.clone()),
+                Segment::Fused { stages, here } => shared.push((stages.clone(), *here)),
                 _ => {}
             }
         }
@@ -244,12 +251,20 @@ impl<'s> Builder<'s> {
             if cut_by_reader.contains(&k) {
                 node.runs_on = Some("the reader's thread".into());
             }
-            let group = shared.iter().position(|r| r.contains(&k));
+            let group = shared.iter().position(|(r, _)| r.contains(&k));
             if let Some(g) = group {
-                node.runs_on = Some(format!(
-                    "thread shared by stages {}",
-                    range_text(&shared[g])
-                ));
+                let (r, here) = &shared[g];
+                let mut on = if *here {
+                    "the calling thread".to_string()
+                } else if r.len() == 1 {
+                    "thread".to_string()
+                } else {
+                    format!("thread shared by stages {}", range_text(r))
+                };
+                if matches!(stage.kind, StageKind::Pool(_)) {
+                    on.push_str(", as a map: no workers (the block costs less than a hand-off)");
+                }
+                node.runs_on = Some(on);
             }
             thread_of.push(group);
             nodes.push(node);
@@ -296,7 +311,7 @@ impl<'s> Builder<'s> {
                 let reduced = a.and_then(|a| p.stages.get(a)).is_some_and(|st| {
                     matches!(st.kind, StageKind::Sink(_)) && w[1].kind == NodeKind::Sink
                 });
-                let same_thread = same_thread || reduced;
+                let same_thread = same_thread || reduced || one_loop;
                 Edge {
                     from: w[0].id,
                     to: w[1].id,

@@ -14,7 +14,7 @@ use crate::Span;
 use build::Builder;
 pub(crate) use pool::{OnError, Placement, PoolPlan};
 pub use script::{CompileOptions, Diagnostics, Script};
-pub(crate) use segments::{segments, Out, Segment};
+pub(crate) use segments::{cheap_pool_map, segments, Out, Segment};
 
 /// The runtime's channel bounds, shown in the plan.
 pub(crate) use crate::limits::{BATCH_SIZE, CHANNEL_CAPACITY};

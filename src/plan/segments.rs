@@ -3,7 +3,7 @@
 //! calling thread consumes. `flow plan` draws these segments and the runtime executes them
 //! (`runtime/pipeline.rs` asks for them and does what they say, nothing of its own).
 
-use crate::ast::{Callable, Pipeline, PoolWork, Sink, Stage, StageKind};
+use crate::ast::{Callable, Pipeline, Pool, PoolSize, PoolWork, Rhai, Sink, Stage, StageKind};
 use serde_json::{json, Value};
 use std::ops::Range;
 
@@ -47,16 +47,19 @@ impl Out {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
     /// `from …`, produced on a thread; `counted`: only counted (`from lines(f) | count`
-    /// makes no string of a line).
-    Source { counted: bool },
+    /// makes no string of a line). `here`: an in-memory value (a range or array literal)
+    /// whose only stages are cheap ones before the sink: the calling thread makes the
+    /// items in the sink's own loop, with no thread and no channel at all.
+    Source { counted: bool, here: bool },
     /// flow's stdin read on a thread, as lines or (`lines SEP` first, which it does) records.
     Stdin { sep: Option<String> },
     /// Consecutive commands, each an OS process, joined by OS pipes.
     Commands { stages: Range<usize>, out: Out },
     /// One item stage on a thread of its own.
     Thread { stage: usize },
-    /// Consecutive element-wise stages sharing one thread and one loop, no channel between.
-    Fused { stages: Range<usize> },
+    /// Consecutive element-wise stages sharing one thread and one loop, no channel between;
+    /// `here`: that loop is the calling thread's, between a `here` source and the sink.
+    Fused { stages: Range<usize>, here: bool },
     /// A pool of workers, and where its jobs' output goes.
     Pool { stage: usize, out: Out },
     /// `into CH`: the items go to a channel.
@@ -71,7 +74,7 @@ impl Segment {
     pub(crate) fn stages(&self) -> Range<usize> {
         match self {
             Segment::Source { .. } | Segment::Stdin { .. } | Segment::Sink { stage: None } => 0..0,
-            Segment::Commands { stages, .. } | Segment::Fused { stages } => stages.clone(),
+            Segment::Commands { stages, .. } | Segment::Fused { stages, .. } => stages.clone(),
             Segment::Thread { stage }
             | Segment::Pool { stage, .. }
             | Segment::Into { stage }
@@ -84,13 +87,17 @@ impl Segment {
     pub(crate) fn to_json(&self) -> Value {
         let range = |r: &Range<usize>| json!([r.start, r.end]);
         match self {
-            Segment::Source { counted } => json!({"kind": "source", "counted": counted}),
+            Segment::Source { counted, here } => {
+                json!({"kind": "source", "counted": counted, "here": here})
+            }
             Segment::Stdin { sep } => json!({"kind": "stdin", "sep": sep}),
             Segment::Commands { stages, out } => {
                 json!({"kind": "processes", "stages": range(stages), "out": out.name()})
             }
             Segment::Thread { stage } => json!({"kind": "thread", "stages": [stage, stage + 1]}),
-            Segment::Fused { stages } => json!({"kind": "fused", "stages": range(stages)}),
+            Segment::Fused { stages, here } => {
+                json!({"kind": "fused", "stages": range(stages), "here": here})
+            }
             Segment::Pool { stage, out } => {
                 json!({"kind": "pool", "stages": [stage, stage + 1], "out": out.name()})
             }
@@ -112,7 +119,10 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
     if pl.source.is_some() {
         let counted =
             matches!(stages.as_slice(), [s] if matches!(s.kind, StageKind::Sink(Sink::Count)));
-        out.push(Segment::Source { counted });
+        out.push(Segment::Source {
+            counted,
+            here: false,
+        });
         items = true;
         started = true;
     } else if let Some(sep) = record_sep(stages.first()) {
@@ -136,6 +146,7 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
     while i < stages.len() {
         let st = &stages[i];
         let cheap_pair = is_cheap(&st.kind) && stages.get(i + 1).is_some_and(|s| is_cheap(&s.kind));
+        let cheap_pool = matches!(&st.kind, StageKind::Pool(p) if cheap_pool_map(p).is_some());
         match &st.kind {
             StageKind::Command(_) => {
                 let mut j = i;
@@ -168,7 +179,7 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
                 out.push(Segment::Into { stage: i });
                 items = false;
             }
-            StageKind::Pool(p) => {
+            StageKind::Pool(p) if cheap_pool_map(p).is_none() => {
                 need_items(&mut out, &mut items, started);
                 let next = stages.get(i + 1).map(|s| &s.kind);
                 let sep = record_sep(stages.get(i + 1));
@@ -202,9 +213,11 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
             }
             // Stages that share one thread and one loop: neighbouring cheap ones (handing
             // items between threads would cost more than the stages themselves), or the
-            // element-wise stages of a pipeline longer than the thread budget.
-            kind if cheap_pair || (is_elementwise(kind) && fuse > 1) => {
-                let (joins, most): (fn(&StageKind) -> bool, usize) = if cheap_pair {
+            // element-wise stages of a pipeline longer than the thread budget. A pool whose
+            // body is cheap runs here too, pool or not: its workers would cost more than
+            // the work.
+            kind if cheap_pair || cheap_pool || (is_elementwise(kind) && fuse > 1) => {
+                let (joins, most): (fn(&StageKind) -> bool, usize) = if cheap_pair || cheap_pool {
                     (is_cheap, STAGE_THREADS)
                 } else {
                     (is_elementwise, fuse)
@@ -214,7 +227,10 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
                 while j < stages.len() && j - i < most && joins(&stages[j].kind) {
                     j += 1;
                 }
-                out.push(Segment::Fused { stages: i..j });
+                out.push(Segment::Fused {
+                    stages: i..j,
+                    here: false,
+                });
                 i = j;
                 continue;
             }
@@ -230,7 +246,76 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
         need_items(&mut out, &mut items, started);
         out.push(Segment::Sink { stage: sink });
     }
+    in_one_loop(pl, &mut out);
     out
+}
+
+/// `from 1..=n | map {cheap} | filter {cheap} | count`: items made in memory, a few
+/// operations each, and consumed by the sink. Handing them between threads would cost more
+/// than all the stages together, so the calling thread runs the whole pipeline as one loop:
+/// the source and the cheap stages become `here`.
+fn in_one_loop(pl: &Pipeline, out: &mut [Segment]) {
+    let in_memory = pl
+        .source
+        .as_ref()
+        .is_some_and(|s| in_memory_literal(&s.expr.code));
+    let [Segment::Source { here, .. }, middle @ .., Segment::Sink { .. }] = out else {
+        return;
+    };
+    let cheap = |seg: &Segment| {
+        matches!(seg, Segment::Fused { .. } | Segment::Thread { .. })
+            && pl.stages[seg.stages()].iter().all(|s| is_cheap(&s.kind))
+    };
+    if !in_memory || middle.len() > 1 || !middle.iter().all(cheap) {
+        return;
+    }
+    *here = true;
+    for seg in middle {
+        *seg = Segment::Fused {
+            stages: seg.stages(),
+            here: true,
+        };
+    }
+}
+
+/// Whether a `from` expression is a range (`1..=n`, `0..len(xs)`) or an array literal
+/// (`[1, 2, 3]`): a value in memory, never a channel or a file, whatever it evaluates to.
+pub(crate) fn in_memory_literal(code: &str) -> bool {
+    let code = code.trim();
+    // Brackets and strings, tracked to find what is at the top level.
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut range = false;
+    let mut closes_first = None;
+    let mut prev = '\0';
+    for (i, c) in code.char_indices() {
+        if let Some(q) = quote {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                _ if c == q => quote = None,
+                _ => {}
+            }
+            prev = c;
+            continue;
+        }
+        match c {
+            '"' | '`' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 && closes_first.is_none() {
+                    closes_first = Some(i);
+                }
+            }
+            '.' if prev == '.' && depth == 0 => range = true,
+            _ => {}
+        }
+        prev = c;
+    }
+    let array = code.starts_with('[') && closes_first == Some(code.len() - 1);
+    quote.is_none() && depth == 0 && (range || array)
 }
 
 /// Stages that take one item at a time and keep nothing between items: they can share a
@@ -249,7 +334,35 @@ pub(crate) fn is_cheap(kind: &StageKind) -> bool {
         StageKind::Map(Callable::Block(r)) | StageKind::Filter(Callable::Block(r)) => {
             crate::script::fastpath::is_cheap(&r.code)
         }
+        StageKind::Pool(p) => cheap_pool_map(p).is_some(),
         _ => false,
+    }
+}
+
+/// The block of `pool N map { cheap }` when nothing but its workers makes it a pool: no
+/// retries, time limit, error policy, progress bar, job log or Slurm, and a size known
+/// before it runs. Handing each item to a worker and back costs more than such a block
+/// (`it * it + 1`), so it runs as a `map` where it stands: the same values, in order.
+pub(crate) fn cheap_pool_map(p: &Pool) -> Option<&Rhai> {
+    let o = &p.opts;
+    let plain = o.chunk.is_none()
+        && o.retries.is_none()
+        && o.timeout.is_none()
+        && !o.skip_errors
+        && !o.continue_errors
+        && o.halt.is_none()
+        && !o.progress
+        && o.log.is_none()
+        && !o.resume
+        && o.slurm.is_none()
+        && matches!(p.size, PoolSize::Cpus | PoolSize::Fixed(..));
+    match &p.work {
+        PoolWork::Map(Callable::Block(r))
+            if plain && crate::script::fastpath::is_cheap(&r.code) =>
+        {
+            Some(r)
+        }
+        _ => None,
     }
 }
 

@@ -75,7 +75,7 @@ fn segments_say_what_runs() {
     assert!(segments("from [1] | pool 2 exec echo ${it} | count").contains(r#""out":"lines""#));
     assert_eq!(
         segments("from [1] | pool 2 exec echo ${it} > f.txt"),
-        r#"[{"counted":false,"kind":"source"},{"kind":"pool","out":"file","stages":[0,1]}]"#,
+        r#"[{"counted":false,"here":false,"kind":"source"},{"kind":"pool","out":"file","stages":[0,1]}]"#,
         "a job's constant `> f` is the stage's output file"
     );
 
@@ -84,7 +84,7 @@ fn segments_say_what_runs() {
             .expect("JSON");
     assert_eq!(
         json["pipelines"][0]["segments"].to_string(),
-        r#"[{"counted":false,"kind":"source"},{"kind":"into","stages":[0,1]}]"#
+        r#"[{"counted":false,"here":false,"kind":"source"},{"kind":"into","stages":[0,1]}]"#
     );
 }
 
@@ -99,7 +99,7 @@ fn stages_beyond_the_thread_budget_share_threads() {
     assert!(text.contains(" -call-> "), "{text}");
     let segs = segments(&src);
     assert!(
-        segs.contains(r#"{"kind":"fused","stages":[0,3]}"#),
+        segs.contains(r#"{"here":false,"kind":"fused","stages":[0,3]}"#),
         "{segs}"
     );
     assert!(!segs.contains(r#""kind":"thread""#), "{segs}");
@@ -109,19 +109,20 @@ fn stages_beyond_the_thread_budget_share_threads() {
 /// not cheap, or a single cheap one, keeps its own thread.
 #[test]
 fn cheap_neighbours_share_a_thread() {
-    let segs = segments("from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count");
+    let src = "from lines(\"f\") | map { it.len() } | filter { it % 3 == 0 } | count";
+    let segs = segments(src);
     assert!(
-        segs.contains(r#"{"kind":"fused","stages":[0,2]}"#),
+        segs.contains(r#"{"here":false,"kind":"fused","stages":[0,2]}"#),
         "{segs}"
     );
-    let text = plan("from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count").render_text();
+    let text = plan(src).render_text();
     assert!(text.contains("thread shared by stages 1-2"), "{text}");
     // A `let`, a call of a `fn`, a `flat_map` or an `each`: one thread each.
     for src in [
         "from 1..=9 | map { let y = it; y } | filter { it > 2 } | count",
         "fn f(x) { x }\nfrom 1..=9 | map f | filter { it > 2 } | count",
         "from 1..=9 | map { it * 2 } | each { print(it) }",
-        "from 1..=9 | map { it * 2 } | count",
+        "from lines(\"f\") | map { it.len() } | count",
     ] {
         let segs = segments(src);
         assert!(!segs.contains("fused"), "{src}: {segs}");
@@ -129,9 +130,88 @@ fn cheap_neighbours_share_a_thread() {
     // Three cheap ones after a costly one: the three share.
     let segs = segments("from 1..=9 | map { let y = it; y } | map { it + 1 } | map { it * 2 } | filter { it > 4 } | count");
     assert!(
-        segs.contains(r#"{"kind":"thread","stages":[0,1]},{"kind":"fused","stages":[1,4]}"#),
+        segs.contains(
+            r#"{"kind":"thread","stages":[0,1]},{"here":false,"kind":"fused","stages":[1,4]}"#
+        ),
         "{segs}"
     );
+}
+
+/// Items made in memory (a range or an array literal), cheap stages and a sink: the calling
+/// thread runs it all as one loop. Anything else keeps its threads.
+#[test]
+fn a_pipeline_of_cheap_work_in_memory_is_one_loop() {
+    for src in [
+        "from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count",
+        "from [1, 2, 3] | map { it * 2 } | sum",
+        "from 0..n | filter { it > 2 }",
+        "from 1..=9 | count",
+        "from [\"a]\", \"b\"] | map { it.len() }",
+        "from 1..=9 | pool 2 map { it * 2 }",
+    ] {
+        let segs = segments(&format!("let n = 5\n{src}"));
+        let segs: serde_json::Value = serde_json::from_str(&segs).expect("JSON");
+        let segs = segs.as_array().expect("segments");
+        assert_eq!(segs[0]["here"], true, "{src}: {segs:?}");
+        assert!(
+            segs.iter()
+                .all(|s| s["kind"] != "thread" && s["here"] != false),
+            "{src}: {segs:?}"
+        );
+    }
+    let text = plan("from 1..=9 | map { it * 2 } | filter { it % 3 == 0 } | count").render_text();
+    assert!(
+        text.contains("edges: 1 -call-> 2 -call-> 3 -call-> 4 -call-> 5"),
+        "{text}"
+    );
+    assert!(!text.contains("thread shared"), "{text}");
+    for src in [
+        // Not known to be in memory: a variable may hold a channel; a file is read.
+        "let xs = [1]\nfrom xs | map { it * 2 } | count",
+        "from lines(\"f\") | map { it.len() } | count",
+        "from f(1..3) | count",
+        "from [1] + [2] | count",
+        // Not cheap, or not only element-wise.
+        "from 1..=9 | map { let y = it; y } | count",
+        "from 1..=9 | map { it * 2 } | take 3 | count",
+        "from 1..=9 | pool 2 map { let y = it; y }",
+        "from 1..=9 | pool 2 map { it * 2 } retries 1",
+    ] {
+        let segs = segments(src);
+        assert!(!segs.contains(r#""here":true"#), "{src}: {segs}");
+    }
+}
+
+/// A pool whose block is cheap and that has no option only a pool gives runs as a `map`
+/// where it stands (no workers); with such an option, or a block that is not cheap, it
+/// keeps its workers.
+#[test]
+fn a_cheap_pool_map_runs_as_a_map() {
+    let src = "from lines(\"f\") | pool 2 map { it.len() * 2 } | count";
+    assert!(
+        segments(src).contains(r#"{"here":false,"kind":"fused","stages":[0,1]}"#),
+        "{}",
+        segments(src)
+    );
+    let text = plan(src).render_text();
+    assert!(text.contains("thread, as a map: no workers"), "{text}");
+    let src = "from lines(\"f\") | map { it.len() } | pool 2 map { it * 2 } | count";
+    assert!(
+        segments(src).contains(r#"{"here":false,"kind":"fused","stages":[0,2]}"#),
+        "{}",
+        segments(src)
+    );
+    for src in [
+        "from lines(\"f\") | pool 2 map { it * 2 } on_error skip | count",
+        "from lines(\"f\") | pool 2 map { it * 2 } progress | count",
+        "from lines(\"f\") | pool 2 map { it * 2 } timeout 1s | count",
+        "from lines(\"f\") | pool 2 map { it * 2 } chunk 4 | count",
+        "from lines(\"f\") | pool { 1 + 1 } map { it * 2 } | count",
+        "fn f(x) { x * 2 }\nfrom lines(\"f\") | pool 2 map f | count",
+    ] {
+        let segs = segments(src);
+        assert!(segs.contains(r#""kind":"pool""#), "{src}: {segs}");
+    }
 }
 
 #[test]
@@ -160,8 +240,9 @@ fn edges_say_how_stages_meet() {
         [format!("1 -lines-> 2 -channel({CHANNEL_CAPACITY})-> 3")]
     );
     assert_eq!(edges("from [1] | cat"), ["1 -write-> 2 -fd-> 3"]);
+    assert_eq!(edges("from [1]"), ["1 -call-> 2"]);
     assert_eq!(
-        edges("from [1]"),
+        edges("let xs = [1]\nfrom xs"),
         [format!("1 -channel({CHANNEL_CAPACITY})-> 2")]
     );
     assert_eq!(
@@ -265,7 +346,7 @@ fn dot_is_escaped_and_clustered() {
 
 #[test]
 fn json_has_nodes_edges_and_spans() {
-    let src = "ls -l | pool 2 map { it } | count";
+    let src = "ls -l | pool 2 map { let x = it; x } | count";
     let j: serde_json::Value = serde_json::from_str(&plan(src).render_json()).unwrap();
     let p = &j["pipelines"][0];
     assert_eq!(p["line"], 1);

@@ -12,7 +12,6 @@
 use super::Env;
 use crate::script::fastpath::Fast;
 use rhai::{Dynamic, Map, INT};
-use std::collections::HashMap;
 
 /// A counting block: the key of an item, and how much each item adds.
 pub(super) struct Counting {
@@ -102,14 +101,17 @@ impl Env {
 
 /// Counts kept natively.
 pub(super) struct Counts {
-    map: HashMap<Box<str>, INT>,
+    map: crate::runtime::value::KeyCounts,
 }
 
 impl Counts {
     /// Start from `init` when it is a map of integers (`#{}` usually).
     pub(super) fn start(init: &Dynamic) -> Option<Counts> {
         let m = init.read_lock::<Map>()?;
-        let mut map = HashMap::with_capacity(m.len());
+        let mut map = crate::runtime::value::KeyCounts::with_capacity_and_hasher(
+            m.len(),
+            ahash::RandomState::new(),
+        );
         for (k, v) in m.iter() {
             map.insert(k.as_str().into(), v.as_int().ok()?);
         }

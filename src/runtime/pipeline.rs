@@ -43,12 +43,17 @@ impl Dest {
     }
 }
 
+/// Batches made on the calling thread, as the sink asks for them.
+type Here<'a> = Box<dyn Iterator<Item = Batch> + 'a>;
+
 /// What flows out of the part of the pipeline built so far.
-enum Flow {
+enum Flow<'a> {
     /// Nothing yet: the first command reads flow's stdin.
     Start,
     /// Items from a channel.
     Items(Receiver<Batch>),
+    /// Items made in the sink's own loop (the plan's `here` segments).
+    Here(Here<'a>),
     /// A final command wrote to flow's stdout (or a file) itself.
     Done,
     /// Bytes for the next command's stdin (a `pool exec` stage's job output).
@@ -288,11 +293,17 @@ fn build_and_consume(
             known = None;
         }
         match seg {
-            Segment::Source { counted } => {
+            Segment::Source { counted, here } => {
                 let src = pl.source.as_ref().ok_or_else(|| no_items(pl.span))?;
-                let (rx, len) = source(run, &src.expr, *counted)?;
-                flow = Flow::Items(rx);
-                known = len;
+                if *here {
+                    let v = run.env.eval(&src.expr)?;
+                    known = value::len(&v);
+                    flow = here_source(run, v);
+                } else {
+                    let (rx, len) = source(run, &src.expr, *counted)?;
+                    flow = Flow::Items(rx);
+                    known = len;
+                }
             }
             Segment::Stdin { sep } => flow = Flow::Items(stdin_records(run, sep.clone())),
             Segment::Commands { stages: r, out } => {
@@ -308,11 +319,12 @@ fn build_and_consume(
                     StageKind::Sink(s) => Some((s, stages[i].span)),
                     _ => None,
                 });
-                let rx = match flow {
-                    Flow::Items(rx) => rx,
+                let input: Here<'_> = match flow {
+                    Flow::Items(rx) => Box::new(batches(rx, run.token.clone())),
+                    Flow::Here(it) => it,
                     _ => return Ok(None),
                 };
-                return consume(run, rx, sink, dest, pl);
+                return consume(run, input, sink, dest, pl);
             }
             Segment::Into { stage } => {
                 let st = &stages[*stage];
@@ -361,13 +373,32 @@ fn build_and_consume(
                     (None, None) => Flow::Done,
                 };
             }
-            Segment::Fused { stages: r } => {
+            Segment::Fused {
+                stages: r,
+                here: true,
+            } => {
+                let input: Here<'_> = match flow {
+                    Flow::Items(rx) => Box::new(batches(rx, run.token.clone())),
+                    Flow::Here(it) => it,
+                    _ => return Err(no_items(stages[r.start].span)),
+                };
+                let fused = stages::Fused::new(&stages[r.clone()], &run.env)?;
+                let (failure, token) = (run.failure.clone(), run.token.clone());
+                let mut ev = run.env.evaluator();
+                // A stage's error ends the items here and fails the run, as a stage
+                // thread's does.
+                let out = input.map_while(move |b| {
+                    if token.is_cancelled() {
+                        return None;
+                    }
+                    fused.apply(&mut ev, b).map_err(|e| failure.fail(e)).ok()
+                });
+                flow = Flow::Here(Box::new(out.filter(|b| !b.is_empty())));
+            }
+            Segment::Fused { stages: r, .. } => {
                 let rx = items(flow, &stages[r.start])?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
-                let group: Vec<(StageKind, crate::Span)> = stages[r.clone()]
-                    .iter()
-                    .map(|s| (s.kind.clone(), s.span))
-                    .collect();
+                let group: Vec<Stage> = stages[r.clone()].to_vec();
                 let (env, token) = (run.env.clone(), run.token.clone());
                 run.thread_sending(tx, move |tx| {
                     stages::run_fused(&group, &env, &rx, tx, &token)
@@ -401,11 +432,60 @@ fn no_items(span: crate::Span) -> RunError {
 }
 
 /// The receiving end of the items flowing so far (the plan put flow's stdin before the
-/// first stage that takes items).
+/// first stage that takes items, and made only a sink follow items made here).
 fn items(flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
     match flow {
         Flow::Items(rx) => Ok(rx),
-        Flow::Start | Flow::Done | Flow::Bytes(_) => Err(no_items(st.span)),
+        Flow::Start | Flow::Done | Flow::Bytes(_) | Flow::Here(_) => Err(no_items(st.span)),
+    }
+}
+
+/// A `here` source: the value's items in batches, made as the sink asks for them.
+fn here_source<'a>(run: &mut Run, v: Dynamic) -> Flow<'a> {
+    let token = run.token.clone();
+    // A range: its integers made straight into each batch.
+    // (In i128, so that `..=i64::MAX` ends where it says.)
+    let range = if let Some(r) = v.read_lock::<std::ops::Range<i64>>() {
+        Some((i128::from(r.start), i128::from(r.end)))
+    } else {
+        v.read_lock::<std::ops::RangeInclusive<i64>>()
+            .map(|r| (i128::from(*r.start()), i128::from(*r.end()) + 1))
+    };
+    if let Some((mut next, end)) = range {
+        return Flow::Here(Box::new(std::iter::from_fn(move || {
+            if next >= end || token.is_cancelled() {
+                return None;
+            }
+            let n = (end - next).min(BATCH_SIZE as i128);
+            let batch: Batch = (next..next + n)
+                .map(|i| Dynamic::from_int(i64::try_from(i).unwrap_or_default()))
+                .collect();
+            next += n;
+            Some(batch)
+        })));
+    }
+    match value::elements(v) {
+        Ok(items) => {
+            let mut items = items;
+            Flow::Here(Box::new(std::iter::from_fn(move || {
+                if token.is_cancelled() {
+                    return None;
+                }
+                let batch: Batch = items.by_ref().take(BATCH_SIZE).collect();
+                (!batch.is_empty()).then_some(batch)
+            })))
+        }
+        // Not a collection (a range or array literal always is one): sent as `from` sends
+        // any value, from a thread.
+        Err(v) => {
+            let (tx, rx) = bounded(CHANNEL_CAPACITY);
+            let token = run.token.clone();
+            run.thread(move || {
+                send_value(v, &tx, &token);
+                Ok(())
+            });
+            Flow::Items(rx)
+        }
     }
 }
 
@@ -524,15 +604,7 @@ fn source(
         });
         return Ok((rx, None));
     }
-    let len = if let Some(a) = v.read_lock::<rhai::Array>() {
-        u64::try_from(a.len()).ok()
-    } else if let Some(r) = v.read_lock::<std::ops::Range<i64>>() {
-        u64::try_from(r.end.saturating_sub(r.start)).ok()
-    } else if let Some(r) = v.read_lock::<std::ops::RangeInclusive<i64>>() {
-        u64::try_from(r.end().saturating_sub(*r.start()).saturating_add(1)).ok()
-    } else {
-        None
-    };
+    let len = value::len(&v);
     run.thread(move || {
         send_value(v, &tx, &token);
         Ok(())
@@ -733,10 +805,7 @@ fn into(
 
 /// The batches of `rx` until it closes or the pipeline is cancelled (a stage blocked on a
 /// pipe held open by an escaped process must not keep the consumer, and so flow, waiting).
-fn batches<'a>(
-    rx: &'a Receiver<Batch>,
-    token: &'a CancelToken,
-) -> impl Iterator<Item = Batch> + 'a {
+fn batches(rx: Receiver<Batch>, token: CancelToken) -> impl Iterator<Item = Batch> {
     std::iter::from_fn(move || loop {
         match rx.recv_timeout(std::time::Duration::from_millis(50)) {
             Ok(b) => return Some(b),
@@ -749,13 +818,13 @@ fn batches<'a>(
 /// Consume the final items on this thread: a reducing sink, printing, a file, or collecting.
 fn consume(
     run: &mut Run,
-    rx: Receiver<Batch>,
+    input: Here<'_>,
     sink: Option<(&Sink, crate::Span)>,
     dest: Dest,
     pl: &Pipeline,
 ) -> Result<Option<Dynamic>, RunError> {
     if let Some((s, span)) = sink {
-        let v = reduce(run, rx, s, span)?;
+        let v = reduce(run, input, s, span)?;
         // A cancelled run's partial value is not the answer: print nothing.
         if run.token.is_cancelled() {
             return Ok(None);
@@ -778,7 +847,7 @@ fn consume(
     }
     if dest == Dest::Collect && pl.redirects.is_empty() {
         let mut all = vec![];
-        for b in batches(&rx, &run.token) {
+        for b in input {
             all.extend(b);
         }
         return Ok(Some(Dynamic::from_array(all)));
@@ -792,7 +861,7 @@ fn consume(
         ),
     };
     let mut buf = Vec::with_capacity(64 * 1024);
-    for b in batches(&rx, &run.token) {
+    for b in input {
         for it in &b {
             value::write_line(&mut buf, it);
         }
@@ -811,24 +880,20 @@ fn consume(
 
 fn reduce(
     run: &mut Run,
-    rx: Receiver<Batch>,
+    input: Here<'_>,
     s: &Sink,
     span: crate::Span,
 ) -> Result<Dynamic, RunError> {
     let err = |m: String| RunError::new(span, RunErrorKind::Value { message: m });
     Ok(match s {
-        Sink::Count => Dynamic::from(
-            batches(&rx, &run.token)
-                .map(|b| b.len() as i64)
-                .sum::<i64>(),
-        ),
+        Sink::Count => Dynamic::from(input.map(|b| b.len() as i64).sum::<i64>()),
         Sink::CountBy(f) => {
             let f = run.env.compile_callable(f)?;
-            stages::count_by::run(&mut run.env.evaluator(), &f, batches(&rx, &run.token), span)?
+            stages::count_by::run(&mut run.env.evaluator(), &f, input, span)?
         }
         Sink::Sum => {
             let mut sum = value::Sum::default();
-            for b in batches(&rx, &run.token) {
+            for b in input {
                 for it in &b {
                     sum.add(it).map_err(|m| err(m).with_item(&display(it)))?;
                 }
@@ -836,30 +901,25 @@ fn reduce(
             sum.value()
         }
         Sink::First => {
-            let v = batches(&rx, &run.token)
-                .find_map(|b| b.into_iter().next())
-                .unwrap_or_default();
-            drop(rx);
+            let mut input = input;
+            let v = input.find_map(|b| b.into_iter().next()).unwrap_or_default();
+            // Upstream sees its reader gone and stops.
+            drop(input);
             v
         }
-        Sink::Last => batches(&rx, &run.token)
+        Sink::Last => input
             .filter_map(|b| b.into_iter().last())
             .last()
             .unwrap_or_default(),
-        Sink::Collect => Dynamic::from_array(batches(&rx, &run.token).flatten().collect()),
+        Sink::Collect => Dynamic::from_array(input.flatten().collect()),
         Sink::Text => {
-            let lines: Vec<String> = batches(&rx, &run.token)
-                .flatten()
-                .map(|v| value::to_line(&v))
-                .collect();
+            let lines: Vec<String> = input.flatten().map(|v| value::to_line(&v)).collect();
             Dynamic::from(lines.join("\n"))
         }
         Sink::Reduce { init, f } => {
             let acc = run.env.eval(init)?;
             let f = run.env.compile_callable(f)?;
-            run.env
-                .evaluator()
-                .fold(&f, acc, batches(&rx, &run.token), span)?
+            run.env.evaluator().fold(&f, acc, input, span)?
         }
     })
 }
@@ -984,13 +1044,13 @@ pub(crate) fn command_spec(
 }
 
 /// Start a chain of commands joined by OS pipes.
-fn commands(
+fn commands<'a>(
     run: &mut Run,
     chain: &[Stage],
-    flow: Flow,
+    flow: Flow<'_>,
     to_stdout: bool,
     sep: Option<&str>,
-) -> Result<Flow, RunError> {
+) -> Result<Flow<'a>, RunError> {
     let sep = sep.map(str::to_string);
     let env = run.env.clone();
     let lookup = WordEnv {
@@ -1000,6 +1060,8 @@ fn commands(
     let mut stdin: Stdio = match flow {
         Flow::Start => Stdio::inherit(),
         Flow::Done => Stdio::null(),
+        // The plan makes only a sink follow items made here.
+        Flow::Here(_) => return Err(no_items(chain[0].span)),
         Flow::Bytes(r) => Stdio::from(r),
         Flow::Items(rx) => {
             let (r, w) = std::io::pipe().map_err(|e| io_err(chain[0].span, &e))?;

@@ -35,61 +35,129 @@ fn usize_of(n: i64) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
-/// An element-wise stage (`map`, `filter`, `flat_map`, `each`) ready to apply to batches.
-struct Elementwise<'a> {
-    kind: &'a StageKind,
+/// What an element-wise stage does with its block's value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Does {
+    Map,
+    Filter,
+    FlatMap,
+    Each,
+}
+
+/// An element-wise stage (`map`, `filter`, `flat_map`, `each`, a pool the plan runs as a
+/// `map`) ready to apply to batches.
+struct Elementwise {
+    does: Does,
     span: Span,
     f: Compiled,
 }
 
-impl Elementwise<'_> {
-    fn apply(&self, ev: &mut Evaluator, batch: Batch) -> Result<Batch, RunError> {
-        let span = self.span;
-        let value_err = |message: String, item: &Dynamic| {
-            RunError::new(span, RunErrorKind::Value { message }).with_item(&display(item))
+impl Elementwise {
+    /// The stage `kind` at `span`, compiled; `None` for a stage that is not element-wise.
+    fn new(kind: &StageKind, span: Span, env: &Env) -> Result<Option<Self>, RunError> {
+        let (does, c) = match kind {
+            StageKind::Map(c) => (Does::Map, c),
+            StageKind::Filter(c) => (Does::Filter, c),
+            StageKind::FlatMap(c) => (Does::FlatMap, c),
+            StageKind::Each(c) => (Does::Each, c),
+            StageKind::Pool(p) => match crate::plan::cheap_pool_map(p) {
+                Some(r) => {
+                    let c = crate::ast::Callable::Block(r.clone());
+                    let f = env.compile_callable(&c)?;
+                    return Ok(Some(Elementwise {
+                        does: Does::Map,
+                        span,
+                        f,
+                    }));
+                }
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
         };
-        let mut out = Vec::with_capacity(batch.len());
+        Ok(Some(Elementwise {
+            does,
+            span,
+            f: env.compile_callable(c)?,
+        }))
+    }
+}
+
+impl Elementwise {
+    fn apply(&self, ev: &mut Evaluator, batch: Batch) -> Result<Batch, RunError> {
         let fast = match &self.f {
             Compiled::Block(_, Some(fast), ..) => Some(fast),
             _ => None,
         };
+        match (fast, self.does) {
+            // The native fast path first, in place in the batch; Rhai for what it declines.
+            (Some(f), Does::Map) => {
+                let mut batch = batch;
+                for slot in &mut batch {
+                    let it = std::mem::take(slot);
+                    *slot = match crate::script::fastpath::eval_owned(f, it) {
+                        Ok(v) => v,
+                        Err(it) => self.call(ev, it)?,
+                    };
+                }
+                Ok(batch)
+            }
+            (Some(f), Does::Filter) => {
+                let mut batch = batch;
+                let mut kept = 0;
+                for i in 0..batch.len() {
+                    let keep = match crate::script::fastpath::test(f, &batch[i]) {
+                        Some(b) => b,
+                        None => {
+                            let r = self.call(ev, batch[i].clone())?;
+                            self.truth(r, &batch[i])?
+                        }
+                    };
+                    if keep {
+                        batch.swap(kept, i);
+                        kept += 1;
+                    }
+                }
+                batch.truncate(kept);
+                Ok(batch)
+            }
+            _ => self.apply_rhai(ev, batch),
+        }
+    }
+
+    /// The stage's block or `fn` on one item, by Rhai.
+    fn call(&self, ev: &mut Evaluator, it: Dynamic) -> Result<Dynamic, RunError> {
+        ev.call(&self.f, it.clone(), self.span)
+            .map_err(|e| e.with_item(&display(&it)))
+    }
+
+    /// A `filter`'s verdict on `it`.
+    fn truth(&self, r: Dynamic, it: &Dynamic) -> Result<bool, RunError> {
+        r.as_bool().map_err(|t| {
+            let message = format!("`filter` needs true or false, got {t}");
+            RunError::new(self.span, RunErrorKind::Value { message }).with_item(&display(it))
+        })
+    }
+
+    fn apply_rhai(&self, ev: &mut Evaluator, batch: Batch) -> Result<Batch, RunError> {
+        let mut out = Vec::with_capacity(batch.len());
         for it in batch {
-            // A map's item is given to the native fast path (it may change it in place);
-            // back from it, or for other stages, Rhai gets its own copy.
-            let it = match (fast, &self.kind) {
-                (Some(f), StageKind::Map(_)) => match crate::script::fastpath::eval_owned(f, it) {
-                    Ok(v) => {
-                        out.push(v);
-                        continue;
+            let r = self.call(ev, it.clone())?;
+            match self.does {
+                Does::Map => out.push(r),
+                Does::Filter => {
+                    if self.truth(r, &it)? {
+                        out.push(it);
                     }
-                    Err(it) => it,
-                },
-                _ => it,
-            };
-            let fast = fast.filter(|_| !matches!(self.kind, StageKind::Map(_)));
-            let r = match fast.and_then(|f| crate::script::fastpath::eval(f, &it)) {
-                Some(v) => v,
-                None => ev
-                    .call(&self.f, it.clone(), span)
-                    .map_err(|e| e.with_item(&display(&it)))?,
-            };
-            match self.kind {
-                StageKind::Map(_) => out.push(r),
-                StageKind::Filter(_) => match r.as_bool() {
-                    Ok(true) => out.push(it),
-                    Ok(false) => {}
-                    Err(t) => {
-                        return Err(value_err(
-                            format!("`filter` needs true or false, got {t}"),
-                            &it,
-                        ))
-                    }
-                },
-                StageKind::FlatMap(_) => match r.try_cast::<Array>() {
+                }
+                Does::FlatMap => match r.try_cast::<Array>() {
                     Some(a) => out.extend(a),
-                    None => return Err(value_err("`flat_map` needs an array".into(), &it)),
+                    None => {
+                        let message = "`flat_map` needs an array".to_string();
+                        return Err(RunError::new(self.span, RunErrorKind::Value { message })
+                            .with_item(&display(&it)));
+                    }
                 },
-                _ => {}
+                Does::Each => {}
             }
         }
         Ok(out)
@@ -106,15 +174,8 @@ fn run_elementwise(
     tx: &Sender<Batch>,
     token: &CancelToken,
 ) -> Result<(), RunError> {
-    let (StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c)) =
-        kind
-    else {
+    let Some(stage) = Elementwise::new(kind, span, env)? else {
         return Ok(());
-    };
-    let stage = Elementwise {
-        kind,
-        span,
-        f: env.compile_callable(c)?,
     };
     let mut ev = env.evaluator();
     for batch in rx {
@@ -129,35 +190,44 @@ fn run_elementwise(
     Ok(())
 }
 
+/// Consecutive element-wise stages, compiled, that take each batch through all of them.
+pub(crate) struct Fused(Vec<Elementwise>);
+
+impl Fused {
+    pub(crate) fn new(group: &[crate::ast::Stage], env: &Env) -> Result<Self, RunError> {
+        let mut fused = Vec::with_capacity(group.len());
+        for st in group {
+            fused.extend(Elementwise::new(&st.kind, st.span, env)?);
+        }
+        Ok(Fused(fused))
+    }
+
+    pub(crate) fn apply(&self, ev: &mut Evaluator, mut batch: Batch) -> Result<Batch, RunError> {
+        for stage in &self.0 {
+            if batch.is_empty() {
+                break;
+            }
+            batch = stage.apply(ev, batch)?;
+        }
+        Ok(batch)
+    }
+}
+
 /// Run consecutive element-wise stages on one thread, each batch through all of them.
 pub(crate) fn run_fused(
-    group: &[(StageKind, Span)],
+    group: &[crate::ast::Stage],
     env: &Env,
     rx: &Receiver<Batch>,
     tx: &Sender<Batch>,
     token: &CancelToken,
 ) -> Result<(), RunError> {
-    let mut fused = Vec::with_capacity(group.len());
-    for (kind, span) in group {
-        let (StageKind::Map(c) | StageKind::Filter(c) | StageKind::FlatMap(c) | StageKind::Each(c)) =
-            kind
-        else {
-            continue;
-        };
-        fused.push(Elementwise {
-            kind,
-            span: *span,
-            f: env.compile_callable(c)?,
-        });
-    }
+    let fused = Fused::new(group, env)?;
     let mut ev = env.evaluator();
-    for mut batch in rx {
-        for stage in &fused {
-            if token.is_cancelled() {
-                return Ok(());
-            }
-            batch = stage.apply(&mut ev, batch)?;
+    for batch in rx {
+        if token.is_cancelled() {
+            return Ok(());
         }
+        let batch = fused.apply(&mut ev, batch)?;
         if !batch.is_empty() && tx.send(batch).is_err() {
             return Ok(());
         }

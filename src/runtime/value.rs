@@ -42,6 +42,23 @@ pub(crate) fn elements(v: Dynamic) -> Result<Box<dyn Iterator<Item = Dynamic> + 
     }
 }
 
+/// Counts or sums per key, kept natively until they become a map: a hash table with
+/// random keys (ahash), fast on short keys and not open to keys made to collide.
+pub(crate) type KeyCounts = std::collections::HashMap<Box<str>, rhai::INT, ahash::RandomState>;
+
+/// How many items [`elements`] gives of `v`, when it is a collection.
+pub(crate) fn len(v: &Dynamic) -> Option<u64> {
+    if let Some(a) = v.read_lock::<Array>() {
+        u64::try_from(a.len()).ok()
+    } else if let Some(r) = v.read_lock::<std::ops::Range<i64>>() {
+        u64::try_from(r.end.saturating_sub(r.start)).ok()
+    } else if let Some(r) = v.read_lock::<std::ops::RangeInclusive<i64>>() {
+        u64::try_from(r.end().saturating_sub(*r.start()).saturating_add(1)).ok()
+    } else {
+        None
+    }
+}
+
 /// JSON text → value.
 pub(crate) fn from_json(v: serde_json::Value) -> Dynamic {
     use serde_json::Value as J;

@@ -16,7 +16,7 @@ mod fast_eval;
 #[path = "fastpath_tests.rs"]
 mod tests;
 
-pub(crate) use fast_eval::{eval, eval_const, eval_owned, eval_text, new_string};
+pub(crate) use fast_eval::{eval, eval_const, eval_owned, eval_text, new_string, test};
 use fast_eval::{load, V};
 use rhai::{Dynamic, ImmutableString, Scope, INT};
 
@@ -31,6 +31,8 @@ pub(crate) enum Fast {
     Not(Box<Fast>),
     Neg(Box<Fast>),
     Bin(Op, Box<Fast>, Box<Fast>),
+    /// `a OP k` for an integer literal `k` (never `&&` / `||`, whose operands are bools).
+    BinInt(Op, Box<Fast>, INT),
     /// `recv.method(args)`.
     Method(Method, Box<Fast>, Vec<Fast>),
     /// `recv.split(sep)[k]`: the `k`th piece (`k >= 0`), without building the array.
@@ -50,7 +52,11 @@ impl Fast {
             Fast::It => true,
             // A local reads the item only through its `let`, which the block checks.
             Fast::Int(_) | Fast::Float(_) | Fast::Bool(_) | Fast::Str(_) | Fast::Local(_) => false,
-            Fast::Not(e) | Fast::Neg(e) | Fast::SplitNth(e, ..) | Fast::Text(e) => e.uses_it(),
+            Fast::Not(e)
+            | Fast::Neg(e)
+            | Fast::SplitNth(e, ..)
+            | Fast::Text(e)
+            | Fast::BinInt(_, e, _) => e.uses_it(),
             Fast::Bin(_, a, b) => a.uses_it() || b.uses_it(),
             Fast::Method(_, r, args) => r.uses_it() || args.iter().any(Fast::uses_it),
             Fast::Block(lets, v) => lets.iter().any(Fast::uses_it) || v.uses_it(),
@@ -311,7 +317,13 @@ impl<'a> Parser<'a> {
             };
             self.pos += 1;
             let rhs = self.binary(level + 1)?;
-            lhs = Fast::Bin(op, Box::new(lhs), Box::new(rhs));
+            lhs = match rhs {
+                // `a OP 2`: the constant in the node, one step fewer per item.
+                Fast::Int(k) if !matches!(op, Op::And | Op::Or) => {
+                    Fast::BinInt(op, Box::new(lhs), k)
+                }
+                rhs => Fast::Bin(op, Box::new(lhs), Box::new(rhs)),
+            };
         }
         Some(lhs)
     }

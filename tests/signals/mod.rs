@@ -484,6 +484,32 @@ fn sigint_while_main_is_blocked_in_join_is_prompt() {
     );
 }
 
+/// A pipeline the calling thread runs as one loop (items made in memory, cheap stages, a
+/// sink) stops at SIGINT as promptly as one of stage threads: the loop checks between
+/// batches.
+#[test]
+fn sigint_stops_a_pipeline_run_as_one_loop_promptly() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("one-loop-sigint");
+    let flow = start(
+        dir.path(),
+        "write_file(\"ready\", \"\")\nfrom 1..=1000000000000 | map { it * 2 } | filter { it % 3 == 0 } | count\n",
+        &[],
+    );
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert_eq!(done.stdout, "", "a cancelled count prints nothing");
+    let after = done.ended - sent;
+    assert!(
+        after < Duration::from_millis(500),
+        "exited {:.3}s after SIGINT",
+        secs(after)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 17. Daemons.
 

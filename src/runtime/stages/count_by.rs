@@ -6,8 +6,7 @@ use crate::runtime::run_error::RunError;
 use crate::runtime::value::Batch;
 use crate::script::display::display;
 use crate::Span;
-use rhai::{Dynamic, ImmutableString, Map, INT};
-use std::collections::HashMap;
+use rhai::{Dynamic, ImmutableString, Map};
 
 pub(crate) fn run(
     ev: &mut Evaluator,
@@ -19,7 +18,7 @@ pub(crate) fn run(
         Compiled::Block(_, Some(fast), ..) => Some(fast),
         _ => None,
     };
-    let mut counts: HashMap<Box<str>, INT> = HashMap::new();
+    let mut counts = crate::runtime::value::KeyCounts::default();
     let mut bump = |k: &str| match counts.get_mut(k) {
         Some(n) => *n += 1,
         None => {
