@@ -238,9 +238,9 @@ for l in open(sys.argv[1]): w(l.upper())' "$L"
     wl_add "python ThreadPool(2)" "" "$PY $TMPD/mp.py thread"
     WL_TARGETS=("flow map (1 worker)<=1.0 ; never slower than map") ;;
   map_rhai)
-    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 map { let x = it * it; x + 1 } (Rhai body), $(k "$WL_RHAI_N") items"; WL_SHORT="pool 2 map, let body"
-    wl_add flow "" "$FLOW -c 'from 1..=$WL_RHAI_N | pool 2 map { let x = it * it; x + 1 } | count'"
-    wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_RHAI_N | map { let x = it * it; x + 1 } | count'"
+    WL_SCRIPT=pools.sh; WL_TITLE="pool 2 map { a 20-step loop } (Rhai body), $(k "$WL_RHAI_N") items"; WL_SHORT="pool 2 map, Rhai loop body"
+    wl_add flow "" "$FLOW -c 'from 1..=$WL_RHAI_N | pool 2 map { let s = 0; for k in 0..20 { s += k * it } s } | count'"
+    wl_add "flow map (1 worker)" "" "$FLOW -c 'from 1..=$WL_RHAI_N | map { let s = 0; for k in 0..20 { s += k * it } s } | count'"
     WL_TARGETS=("flow map (1 worker)<=0.556 ; speed-up >= 1.8x (ratio <= 0.556)") ;;
   pool_rss)
     WL_SCRIPT=pools.sh; WL_TITLE="peak RSS: pool 2 map { it + 1 }, $(k "$WL_RSS_N") items"; WL_SHORT="pool 2 map $(k "$WL_RSS_N")"

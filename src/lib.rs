@@ -81,6 +81,7 @@ pub mod tooling {
 pub use api::engine::Engine;
 pub use api::error::Error;
 pub use api::io::{Sink, SinkIter, SourceSender};
+pub use api::vars::Vars;
 pub use check::{CheckError, CheckErrorKind, CheckOptions};
 pub use diagnostics::{render, RenderOptions, SourceFile};
 /// The miette crate flow's diagnostics implement (`code()`, `labels()`, `help()`), so a
@@ -90,6 +91,8 @@ pub use plan::Plan;
 pub use plan::{CompileOptions, Diagnostics, Script};
 /// The Rhai crate flow embeds, for registering functions and types and for `Dynamic`.
 pub use rhai;
+#[doc(hidden)]
+pub use runtime::VarsOut;
 pub use syntax::ast;
 pub use syntax::parse_error::{ParseError, ParseErrorKind};
 pub use syntax::parser::parse;

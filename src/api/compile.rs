@@ -30,6 +30,7 @@ impl Engine {
             .iter()
             .map(|(k, _)| k.clone())
             .chain(self.sinks.iter().map(|(k, _)| k.clone()))
+            .chain(self.declared_vars.iter().cloned())
             .collect();
         let opts = CompileOptions {
             known_vars,

@@ -31,6 +31,8 @@ pub struct Engine {
     pub(crate) print_result: bool,
     pub(crate) output: Option<OutputHook>,
     pub(crate) sinks: Vec<(String, Arc<SinkShared>)>,
+    /// Names each run gets from its [`crate::Vars`], known to the checker.
+    pub(crate) declared_vars: Vec<String>,
     /// Rhai engines built for these registrations, kept between runs (a new set when a
     /// registration is added).
     pub(crate) engines: Arc<crate::runtime::EngineCache>,

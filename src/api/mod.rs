@@ -7,3 +7,4 @@ pub(crate) mod error;
 pub(crate) mod io;
 pub(crate) mod register;
 pub(crate) mod run;
+pub(crate) mod vars;

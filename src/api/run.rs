@@ -67,6 +67,19 @@ impl Engine {
         cancel: &CancelToken,
         args: Vec<String>,
     ) -> Result<Dynamic, RunError> {
+        self.run_inner(script, cancel, args, vec![], None)
+    }
+
+    /// A run with the engine's variables and sinks, then `extra` variables over them (a
+    /// [`crate::Vars`]'s); `vars_out` gets the script's variables when it ends.
+    pub(crate) fn run_inner(
+        &self,
+        script: &Script,
+        cancel: &CancelToken,
+        args: Vec<String>,
+        extra: Vec<(String, Dynamic)>,
+        vars_out: Option<crate::runtime::VarsOut>,
+    ) -> Result<Dynamic, RunError> {
         let mut vars = self.vars.clone();
         // Each run gets its own sink channels, closed (by the guards) when it ends.
         let mut guards: Vec<RunSink> = Vec::with_capacity(self.sinks.len());
@@ -75,6 +88,8 @@ impl Engine {
             vars.push((name.clone(), Dynamic::from(ch)));
             guards.push(guard);
         }
+        vars.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        vars.extend(extra);
         let opts = RunOptions {
             args,
             cancel: cancel.clone(),
@@ -85,6 +100,7 @@ impl Engine {
             print_result: self.print_result,
             stages_started: None,
             engines: Some(self.engines.clone()),
+            vars_out,
         };
         let r = run_script(script, opts);
         drop(guards);
@@ -94,12 +110,10 @@ impl Engine {
 
 /// The run's value as a `T`, or an error naming both types at the script's last statement.
 fn cast<T: Any>(v: Dynamic, script: &Script) -> Result<T, RunError> {
-    if let Some(t) = v.clone().try_cast::<T>() {
-        return Ok(t);
-    }
-    if let Some(t) = vec_of::<T>(&v) {
-        return Ok(t);
-    }
+    let v = match typed::<T>(v) {
+        Ok(t) => return Ok(t),
+        Err(v) => v,
+    };
     let found = if v.is_unit() {
         "nothing (`()`)".to_string()
     } else {
@@ -114,6 +128,14 @@ fn cast<T: Any>(v: Dynamic, script: &Script) -> Result<T, RunError> {
         span,
         RunErrorKind::ResultType { expected, found },
     ))
+}
+
+/// `v` as a `T`, or `v` back: Rhai's own cast, or an array as a `Vec` of a basic type.
+pub(crate) fn typed<T: Any>(v: Dynamic) -> Result<T, Dynamic> {
+    if let Some(t) = v.clone().try_cast::<T>() {
+        return Ok(t);
+    }
+    vec_of::<T>(&v).ok_or(v)
 }
 
 /// An array as a `Vec` of strings, integers, floats or booleans (`run_as::<Vec<String>>`),

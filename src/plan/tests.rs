@@ -90,8 +90,9 @@ fn segments_say_what_runs() {
 
 #[test]
 fn stages_beyond_the_thread_budget_share_threads() {
-    // Blocks that are not cheap (a `let`): only the thread budget makes them share.
-    let maps = vec!["map { let x = it; x }"; 130].join(" | ");
+    // Blocks that are not cheap (a method the fast path lacks): only the thread budget
+    // makes them share.
+    let maps = vec!["map { it.to_string() }"; 130].join(" | ");
     let src = format!("from [1] | {maps}");
     let p = plan(&src);
     let text = p.render_text();
@@ -117,9 +118,9 @@ fn cheap_neighbours_share_a_thread() {
     );
     let text = plan(src).render_text();
     assert!(text.contains("thread shared by stages 1-2"), "{text}");
-    // A `let`, a call of a `fn`, a `flat_map` or an `each`: one thread each.
+    // A method the fast path lacks, a call of a `fn`, a `flat_map` or an `each`: one thread each.
     for src in [
-        "from 1..=9 | map { let y = it; y } | filter { it > 2 } | count",
+        "from 1..=9 | map { it.to_string() } | filter { it > 2 } | count",
         "fn f(x) { x }\nfrom 1..=9 | map f | filter { it > 2 } | count",
         "from 1..=9 | map { it * 2 } | each { print(it) }",
         "from lines(\"f\") | map { it.len() } | count",
@@ -128,7 +129,7 @@ fn cheap_neighbours_share_a_thread() {
         assert!(!segs.contains("fused"), "{src}: {segs}");
     }
     // Three cheap ones after a costly one: the three share.
-    let segs = segments("from 1..=9 | map { let y = it; y } | map { it + 1 } | map { it * 2 } | filter { it > 4 } | count");
+    let segs = segments("from 1..=9 | map { it.to_string() } | map { it + 1 } | map { it * 2 } | filter { it > 4 } | count");
     assert!(
         segs.contains(
             r#"{"kind":"thread","stages":[0,1]},{"here":false,"kind":"fused","stages":[1,4]}"#
@@ -148,6 +149,7 @@ fn a_pipeline_of_cheap_work_in_memory_is_one_loop() {
         "from 1..=9 | count",
         "from [\"a]\", \"b\"] | map { it.len() }",
         "from 1..=9 | pool 2 map { it * 2 }",
+        "from 1..=9 | map { let y = it * it; y + 1 } | count",
     ] {
         let segs = segments(&format!("let n = 5\n{src}"));
         let segs: serde_json::Value = serde_json::from_str(&segs).expect("JSON");
@@ -172,9 +174,9 @@ fn a_pipeline_of_cheap_work_in_memory_is_one_loop() {
         "from f(1..3) | count",
         "from [1] + [2] | count",
         // Not cheap, or not only element-wise.
-        "from 1..=9 | map { let y = it; y } | count",
+        "from 1..=9 | map { it.to_string() } | count",
         "from 1..=9 | map { it * 2 } | take 3 | count",
-        "from 1..=9 | pool 2 map { let y = it; y }",
+        "from 1..=9 | pool 2 map { it.to_string() }",
         "from 1..=9 | pool 2 map { it * 2 } retries 1",
     ] {
         let segs = segments(src);
@@ -346,7 +348,7 @@ fn dot_is_escaped_and_clustered() {
 
 #[test]
 fn json_has_nodes_edges_and_spans() {
-    let src = "ls -l | pool 2 map { let x = it; x } | count";
+    let src = "ls -l | pool 2 map { it.to_string() } | count";
     let j: serde_json::Value = serde_json::from_str(&plan(src).render_json()).unwrap();
     let p = &j["pipelines"][0];
     assert_eq!(p["line"], 1);

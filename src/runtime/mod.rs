@@ -30,7 +30,7 @@ pub use eval::EngineCache;
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
 pub use run::Session;
-pub use run::{catch_signals_early, run_script, RunOptions};
+pub use run::{catch_signals_early, run_script, RunOptions, VarsOut};
 pub use run_error::{JobInfo, RunError, RunErrorKind};
 
 use std::sync::Arc;

@@ -41,7 +41,13 @@ pub struct RunOptions {
     /// Rhai engines kept between runs (the host engine's own: built for its registrations).
     #[doc(hidden)]
     pub engines: Option<Arc<super::eval::EngineCache>>,
+    /// Filled with the script's variables when the run ends (a host's `Vars`).
+    #[doc(hidden)]
+    pub vars_out: Option<VarsOut>,
 }
+
+/// Where a run leaves its variables for the host.
+pub type VarsOut = Arc<Mutex<Vec<(String, Dynamic)>>>;
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
     for s in stmts {
@@ -161,6 +167,14 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
             print: opts.print_result,
         },
     );
+    if let Some(out) = &opts.vars_out {
+        let vars = ex
+            .scope
+            .iter_raw()
+            .map(|(name, _, v)| (name.to_string(), v.clone()))
+            .collect();
+        *out.lock().unwrap_or_else(|e| e.into_inner()) = vars;
+    }
     if let Some(e) = rt.deadlock.as_ref().and_then(|d| d.found()) {
         // (The end-of-script join reports it with its own help.)
         if !matches!(&result, Err(r) if matches!(r.kind, RunErrorKind::Deadlock { .. })) {

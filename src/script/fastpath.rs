@@ -577,7 +577,20 @@ fn compile_block_named(
     scope: &Scope<'static>,
     builtin: &dyn Fn(&str) -> bool,
 ) -> Option<Fast> {
+    block(code, item, scope, builtin, false)
+}
+
+/// [`compile_block_named`]; `any_name`: any name is taken for a script variable (the shape
+/// only, for [`is_cheap`]).
+fn block(
+    code: &str,
+    item: &str,
+    scope: &Scope<'static>,
+    builtin: &dyn Fn(&str) -> bool,
+    any_name: bool,
+) -> Option<Fast> {
     let mut p = Parser::new(vec![], item, scope, builtin);
+    p.any_name = any_name;
     let mut lets = vec![];
     let mut at = 0;
     while let Some(semi) = statement_end(&code[at..]) {
@@ -656,17 +669,12 @@ pub(crate) fn compile_named(
     (p.pos == p.toks.len()).then_some(e)
 }
 
-/// Whether `code` has the shape of a fast-path expression of `it`, whatever the values of
-/// the script variables it names: a block the plan may count as cheap (a few operations per
-/// item), so that it shares a thread with its neighbours. (A method a script `fn` or a host
-/// redefines is Rhai's to run: still a single call, and fusing is correct whatever it costs.)
+/// Whether `code` has the shape of a fast-path block of `it` (one expression, or fast
+/// `let`s and one), whatever the values of the script variables it names: a block the plan
+/// may count as cheap (a few operations per item), so that it shares a thread with its
+/// neighbours. (A method a script `fn` or a host redefines is Rhai's to run: still a single
+/// call, and fusing is correct whatever it costs.)
 pub(crate) fn is_cheap(code: &str) -> bool {
-    let Some(toks) = lex(code) else {
-        return false;
-    };
     let builtin = |_: &str| true;
-    let scope = Scope::new();
-    let mut p = Parser::new(toks, "it", &scope, &builtin);
-    p.any_name = true;
-    !p.toks.is_empty() && p.binary(0).is_some() && p.pos == p.toks.len()
+    block(code, "it", &Scope::new(), &builtin, true).is_some()
 }

@@ -4,6 +4,7 @@
 mod example;
 mod host;
 mod output;
+mod per_run;
 mod sinks;
 mod values;
 
