@@ -39,6 +39,7 @@ impl Engine {
             // What the host registers with Rhai may give scripts names the checker
             // cannot see.
             open_names: !self.hooks.is_empty(),
+            allowed_programs: self.programs.clone(),
         };
         Script::compile(SourceFile::new(name, source), &opts)
     }

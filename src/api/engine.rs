@@ -33,6 +33,10 @@ pub struct Engine {
     pub(crate) sinks: Vec<(String, Arc<SinkShared>)>,
     /// Names each run gets from its [`crate::Vars`], known to the checker.
     pub(crate) declared_vars: Vec<String>,
+    /// The sandbox: programs allowed (`None`: any), the host's stdin, Rhai's limits.
+    pub(crate) programs: Option<Vec<String>>,
+    pub(crate) inherit_stdin: bool,
+    pub(crate) limits: Vec<EngineHook>,
     /// Rhai engines built for these registrations, kept between runs (a new set when a
     /// registration is added).
     pub(crate) engines: Arc<crate::runtime::EngineCache>,

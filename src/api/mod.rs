@@ -7,4 +7,5 @@ pub(crate) mod error;
 pub(crate) mod io;
 pub(crate) mod register;
 pub(crate) mod run;
+pub(crate) mod sandbox;
 pub(crate) mod vars;

@@ -95,12 +95,14 @@ impl Engine {
             cancel: cancel.clone(),
             handle_signals: self.handle_signals,
             vars,
-            hooks: self.hooks.clone(),
+            hooks: self.hooks.iter().chain(&self.limits).cloned().collect(),
             output: self.output.clone(),
             print_result: self.print_result,
             stages_started: None,
             engines: Some(self.engines.clone()),
             vars_out,
+            inherit_stdin: self.inherit_stdin,
+            programs: self.programs.clone(),
         };
         let r = run_script(script, opts);
         drop(guards);

@@ -30,6 +30,13 @@ pub enum CheckErrorKind {
         /// Whether something exists there.
         exists: bool,
     },
+    /// A program the host's sandbox does not allow (`Engine::allow_programs`).
+    NotAllowed {
+        /// The program as written (`sh` for a shell command).
+        name: String,
+        /// What the host allows.
+        allowed: Vec<String>,
+    },
     /// A callable naming no `fn` of the script and no host function.
     UnknownFunction {
         /// The name used.
@@ -229,6 +236,7 @@ impl fmt::Display for CheckError {
             K::BadProgramPath { path, exists: true } => {
                 write!(f, "program `{path}` is not an executable file")
             }
+            K::NotAllowed { name, .. } => write!(f, "`{name}` is not allowed by this host"),
             K::UnknownFunction { name, .. } => write!(f, "unknown function `{name}`"),
             K::Arity {
                 stage,
@@ -322,6 +330,7 @@ impl CheckErrorKind {
         use CheckErrorKind as K;
         match self {
             K::UnknownCommand { .. } | K::BadProgramPath { .. } => "flow::check::unknown_command",
+            K::NotAllowed { .. } => "flow::check::not_allowed",
             K::UnknownFunction { .. } => "flow::check::unknown_function",
             K::Arity { .. } | K::HostArity { .. } => "flow::check::arity",
             K::UnknownVariable { .. } | K::UnknownName { .. } | K::AssignUndeclared { .. } => {
@@ -356,6 +365,12 @@ impl CheckErrorKind {
             } => format!("did you mean `{s}`?"),
             K::UnknownCommand { .. } => "install it, or check PATH".into(),
             K::BadProgramPath { exists: false, .. } => "check the path".into(),
+            K::NotAllowed { allowed, .. } if allowed.is_empty() => {
+                "this host runs scripts without starting any program".into()
+            }
+            K::NotAllowed { allowed, .. } => {
+                format!("the programs allowed here: {}", allowed.join(", "))
+            }
             K::BadProgramPath { .. } => "make it executable: `chmod +x`".into(),
             K::UnknownFunction { name, .. } => {
                 format!("define it with `fn {name}(it) {{ … }}`, or write a block: `{{ … it … }}`")
@@ -455,6 +470,7 @@ impl CheckErrorKind {
         match self {
             K::UnknownCommand { .. } | K::BadProgramPath { exists: false, .. } => "not found",
             K::BadProgramPath { .. } => "not executable",
+            K::NotAllowed { .. } => "not allowed",
             K::UnknownFunction { .. } => "no such fn",
             K::Arity { .. } | K::HostArity { .. } => "called here",
             K::UnknownVariable { .. } | K::UnknownName { .. } | K::AssignUndeclared { .. } => {

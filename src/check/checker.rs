@@ -29,6 +29,9 @@ pub struct CheckOptions {
     /// any name): a name Rhai code reads that the checker does not know is then left to the
     /// run instead of being `flow::check::unknown_variable`.
     pub open_names: bool,
+    /// The host's allow-list of programs (`Engine::allow_programs`): a command naming
+    /// another one literally is `flow::check::not_allowed`. `None`: any program.
+    pub allowed_programs: Option<Vec<String>>,
 }
 
 /// Check a script without building its plan (what only `flow plan` and the REPL's `:plan`
@@ -77,6 +80,7 @@ struct Checker<'s> {
     script_vars: Option<HashSet<&'s str, QuickHash>>,
     ast: &'s Ast,
     open_names: bool,
+    allowed: Option<&'s [String]>,
 }
 
 /// An `on slurm` job block (`exec { … } on slurm`) being checked: it runs as `flow -c` on a
@@ -107,6 +111,7 @@ impl<'s> Checker<'s> {
             script_vars: None,
             ast,
             open_names: opts.open_names,
+            allowed: opts.allowed_programs.as_deref(),
         }
     }
 
@@ -370,6 +375,26 @@ impl<'s> Checker<'s> {
             [WordPart::Bare(s) | WordPart::Quoted(s)] => Some(Cow::Borrowed(s.as_str())),
             _ => c.program.literal().map(Cow::Owned),
         };
+        // The host's sandbox: a program it does not allow, named as written.
+        if let Some(allowed) = self.allowed {
+            let name = if c.shell {
+                Some("sh")
+            } else {
+                literal.as_deref()
+            };
+            let name = if name == Some("/bin/sh") {
+                Some("sh")
+            } else {
+                name
+            };
+            if let Some(name) = name.filter(|n| !allowed.iter().any(|a| a == n)) {
+                let kind = K::NotAllowed {
+                    name: name.to_string(),
+                    allowed: allowed.to_vec(),
+                };
+                self.error(c.program.span, kind);
+            }
+        }
         match literal {
             // `sh "…"` runs /bin/sh, which is always there.
             _ if c.shell => self.errors.extend(super::shell::sh_text(c)),

@@ -58,6 +58,45 @@ pub(crate) struct Runtime {
     pub(crate) stages_log: Option<Arc<std::sync::Mutex<(std::fs::File, String)>>>,
     /// Rhai engines kept between runs of the same host engine.
     pub(crate) engines: Arc<eval::EngineCache>,
+    /// What the host lets the run do (programs, stdin).
+    pub(crate) sandbox: Sandbox,
+}
+
+/// What a host lets its scripts do: which programs they may start, whether they read the
+/// host's stdin.
+#[derive(Clone, Debug)]
+pub(crate) struct Sandbox {
+    /// The programs that may be started, as the script names them (`None`: any).
+    pub(crate) programs: Option<Arc<[String]>>,
+    /// Whether commands and item stages may read flow's stdin (else they read nothing).
+    pub(crate) stdin: bool,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox {
+            programs: None,
+            stdin: true,
+        }
+    }
+}
+
+impl Sandbox {
+    /// `program` (as the script names it; `sh` for shell commands) may be started at `span`.
+    pub(crate) fn allow(&self, program: &str, span: crate::Span) -> Result<(), RunError> {
+        // A shell command runs `/bin/sh`: the shell, by the name a host allows it by.
+        let program = if program == "/bin/sh" { "sh" } else { program };
+        match &self.programs {
+            Some(list) if !list.iter().any(|p| p == program) => Err(RunError::new(
+                span,
+                run_error::RunErrorKind::NotAllowed {
+                    program: program.to_string(),
+                    allowed: list.to_vec(),
+                },
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The slot for a pool's progress bar, shared with threads that write output.
@@ -88,6 +127,7 @@ impl Runtime {
             stdout: output::StdoutState::default(),
             stages_log: None,
             engines: Arc::default(),
+            sandbox: Sandbox::default(),
         }
     }
 
@@ -115,6 +155,7 @@ impl Runtime {
             stdout: output::StdoutState::default(),
             stages_log: self.stages_log.clone(),
             engines: self.engines.clone(),
+            sandbox: self.sandbox.clone(),
         }
     }
 

@@ -492,6 +492,10 @@ fn here_source<'a>(run: &mut Run, v: Dynamic) -> Flow<'a> {
 /// Flow's stdin as items: lines, or records cut at `sep` only.
 fn stdin_records(run: &mut Run, sep: Option<String>) -> Receiver<Batch> {
     let (tx, rx) = bounded(CHANNEL_CAPACITY);
+    // A host that keeps its stdin from its scripts: no items (the channel closes now).
+    if !run.env.shared.rt.sandbox.stdin {
+        return rx;
+    }
     let token = run.token.clone();
     run.thread(move || {
         let _ = read_records(std::io::stdin().lock(), sep.as_deref(), &tx, &token);
@@ -1058,7 +1062,9 @@ fn commands<'a>(
         it: None,
     };
     let mut stdin: Stdio = match flow {
-        Flow::Start => Stdio::inherit(),
+        // The host's stdin, unless the host keeps it from its scripts.
+        Flow::Start if run.env.shared.rt.sandbox.stdin => Stdio::inherit(),
+        Flow::Start => Stdio::null(),
         Flow::Done => Stdio::null(),
         // The plan makes only a sink follow items made here.
         Flow::Here(_) => return Err(no_items(chain[0].span)),

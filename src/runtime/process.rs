@@ -72,6 +72,8 @@ impl Proc {
         spec: Spec,
         exe: Option<&std::path::Path>,
     ) -> Result<Proc, RunError> {
+        // The host's sandbox first: nothing it does not allow is started.
+        rt.sandbox.allow(&spec.program, spec.span)?;
         // A task that runs a command blocks its worker until the command is reaped.
         super::green::hold_worker();
         let mut cmd = match exe {

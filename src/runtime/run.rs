@@ -44,6 +44,12 @@ pub struct RunOptions {
     /// Filled with the script's variables when the run ends (a host's `Vars`).
     #[doc(hidden)]
     pub vars_out: Option<VarsOut>,
+    /// Whether commands and item stages may read flow's stdin (the CLI's scripts do; a
+    /// host's do not unless it says so): without it they read nothing.
+    pub inherit_stdin: bool,
+    /// The only programs the run may start, as scripts name them (`sh` for shell
+    /// commands); `None`: any program.
+    pub programs: Option<Vec<String>>,
 }
 
 /// Where a run leaves its variables for the host.
@@ -123,6 +129,10 @@ pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError
     runtime.deadlock = Some(super::deadlock::Deadlock::new(opts.cancel.clone()));
     runtime.output = opts.output.clone();
     runtime.stdout.set_root(opts.cancel.clone());
+    runtime.sandbox = super::Sandbox {
+        programs: opts.programs.clone().map(Into::into),
+        stdin: opts.inherit_stdin,
+    };
     if let Some(path) = &opts.stages_started {
         let f = std::fs::OpenOptions::new()
             .create(true)

@@ -70,6 +70,11 @@ pub enum RunErrorKind {
     },
     /// The system refused a thread (or another resource) the script asked for.
     Resources { message: String },
+    /// The host's sandbox does not allow this program (`Engine::allow_programs`).
+    NotAllowed {
+        program: String,
+        allowed: Vec<String>,
+    },
     /// Every part of the script waits on something nothing alive can complete.
     Deadlock { waits: Vec<(Span, String)> },
     /// `throw expr`: the expression's text.
@@ -208,6 +213,9 @@ impl fmt::Display for RunError {
                 "the script's value is {found}, but the host asked for {expected}"
             )?,
             K::Resources { message } => write!(f, "{message}")?,
+            K::NotAllowed { program, .. } => {
+                write!(f, "the host does not allow this script to run `{program}`")?;
+            }
             K::Deadlock { waits } => write!(
                 f,
                 "deadlock: every part of the script is waiting, and nothing can wake it ({} wait{})",
@@ -246,6 +254,7 @@ impl Diagnostic for RunError {
             K::CancelledByHost => "flow::run::cancelled_by_host",
             K::ResultType { .. } => "flow::run::result_type",
             K::Resources { .. } => "flow::run::resources",
+            K::NotAllowed { .. } => "flow::run::not_allowed",
             K::Deadlock { .. } => "flow::run::deadlock",
             K::Thrown { .. } => "flow::run::thrown",
             K::ScriptExit { .. } => "flow::run::exit",
@@ -286,6 +295,11 @@ impl Diagnostic for RunError {
                  (`let p = spawn { … | into ch }`, then `from ch | …`), and make sure some task \
                  sends to every channel that is read",
             )),
+            RunErrorKind::NotAllowed { allowed, .. } => Some(Box::new(if allowed.is_empty() {
+                "this host runs scripts without starting any program".to_string()
+            } else {
+                format!("the programs allowed here: {}", allowed.join(", "))
+            })),
             RunErrorKind::ResultType { .. } => Some(Box::new(
                 "end the script with a statement that yields that type, or ask for \
                  `rhai::Dynamic` and inspect the value",

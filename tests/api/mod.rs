@@ -5,6 +5,7 @@ mod example;
 mod host;
 mod output;
 mod per_run;
+mod sandbox;
 mod sinks;
 mod values;
 

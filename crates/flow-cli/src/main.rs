@@ -307,6 +307,7 @@ fn cli_run(script: &flow::Script, args: Vec<String>) -> u8 {
         args,
         handle_signals: true,
         print_result: true,
+        inherit_stdin: true,
         stages_started: std::env::var_os("FLOW_STAGES_STARTED").map(Into::into),
         ..flow::RunOptions::default()
     };

@@ -158,6 +158,7 @@ fn compile(text: &str, session: &Session, fns: &[(String, usize)], n: usize) -> 
         known_fns: fns.to_vec(),
         path: None,
         open_names: false,
+        allowed_programs: None,
     };
     match Script::compile(SourceFile::new(format!("<entry {n}>"), text), &opts) {
         Ok(s) => Some(s),
