@@ -250,15 +250,12 @@ pub(crate) fn segments(pl: &Pipeline, streams: bool) -> Vec<Segment> {
     out
 }
 
-/// `from 1..=n | map {cheap} | filter {cheap} | count`: items made in memory, a few
-/// operations each, and consumed by the sink. Handing them between threads would cost more
-/// than all the stages together, so the calling thread runs the whole pipeline as one loop:
-/// the source and the cheap stages become `here`.
+/// `from 1..=n | map {cheap} | filter {cheap} | count`: items made in memory (or taken
+/// from a variable's value), a few operations each, and consumed by the sink. Handing them
+/// between threads would cost more than all the stages together, so the calling thread
+/// runs the whole pipeline as one loop: the source and the cheap stages become `here`.
 fn in_one_loop(pl: &Pipeline, out: &mut [Segment]) {
-    let in_memory = pl
-        .source
-        .as_ref()
-        .is_some_and(|s| in_memory_literal(&s.expr.code));
+    let in_memory = pl.source.as_ref().is_some_and(|s| made_here(&s.expr.code));
     let [Segment::Source { here, .. }, middle @ .., Segment::Sink { .. }] = out else {
         return;
     };
@@ -278,10 +275,18 @@ fn in_one_loop(pl: &Pipeline, out: &mut [Segment]) {
     }
 }
 
-/// Whether a `from` expression is a range (`1..=n`, `0..len(xs)`) or an array literal
-/// (`[1, 2, 3]`): a value in memory, never a channel or a file, whatever it evaluates to.
-pub(crate) fn in_memory_literal(code: &str) -> bool {
+/// Whether the calling thread can make a `from`'s items as the sink asks for them: a range
+/// (`1..=n`, `0..len(xs)`), an array literal (`[1, 2, 3]`), or a variable (`from xs`: an
+/// array, a range, or a channel read a batch at a time as the loop needs one, the way its
+/// reader thread would). Not a file (`lines(f)`: reading beside the stages is worth a
+/// core), nor another expression (a call may take any time).
+pub(crate) fn made_here(code: &str) -> bool {
     let code = code.trim();
+    let ident = code.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ident {
+        return true;
+    }
     // Brackets and strings, tracked to find what is at the top level.
     let mut depth = 0i32;
     let mut quote: Option<char> = None;

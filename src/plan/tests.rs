@@ -150,6 +150,9 @@ fn a_pipeline_of_cheap_work_in_memory_is_one_loop() {
         "from [\"a]\", \"b\"] | map { it.len() }",
         "from 1..=9 | pool 2 map { it * 2 }",
         "from 1..=9 | map { let y = it * it; y + 1 } | count",
+        // A variable: its array or range made here, its channel read here.
+        "let xs = [1]\nfrom xs | map { it * 2 } | count",
+        "let ch = channel(4)\nfrom ch | filter { it > 1 }",
     ] {
         let segs = segments(&format!("let n = 5\n{src}"));
         let segs: serde_json::Value = serde_json::from_str(&segs).expect("JSON");
@@ -168,8 +171,7 @@ fn a_pipeline_of_cheap_work_in_memory_is_one_loop() {
     );
     assert!(!text.contains("thread shared"), "{text}");
     for src in [
-        // Not known to be in memory: a variable may hold a channel; a file is read.
-        "let xs = [1]\nfrom xs | map { it * 2 } | count",
+        // A file is read beside the stages; a call may take any time.
         "from lines(\"f\") | map { it.len() } | count",
         "from f(1..3) | count",
         "from [1] + [2] | count",
@@ -244,7 +246,7 @@ fn edges_say_how_stages_meet() {
     assert_eq!(edges("from [1] | cat"), ["1 -write-> 2 -fd-> 3"]);
     assert_eq!(edges("from [1]"), ["1 -call-> 2"]);
     assert_eq!(
-        edges("let xs = [1]\nfrom xs"),
+        edges("from lines(\"f\")"),
         [format!("1 -channel({CHANNEL_CAPACITY})-> 2")]
     );
     assert_eq!(

@@ -298,7 +298,7 @@ fn build_and_consume(
                 if *here {
                     let v = run.env.eval(&src.expr)?;
                     known = value::len(&v);
-                    flow = here_source(run, v);
+                    flow = here_source(run, v, src.expr.span);
                 } else {
                     let (rx, len) = source(run, &src.expr, *counted)?;
                     flow = Flow::Items(rx);
@@ -441,7 +441,7 @@ fn items(flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
 }
 
 /// A `here` source: the value's items in batches, made as the sink asks for them.
-fn here_source<'a>(run: &mut Run, v: Dynamic) -> Flow<'a> {
+fn here_source<'a>(run: &mut Run, v: Dynamic, span: crate::Span) -> Flow<'a> {
     let token = run.token.clone();
     // A range: its integers made straight into each batch.
     // (In i128, so that `..=i64::MAX` ends where it says.)
@@ -475,16 +475,82 @@ fn here_source<'a>(run: &mut Run, v: Dynamic) -> Flow<'a> {
                 (!batch.is_empty()).then_some(batch)
             })))
         }
-        // Not a collection (a range or array literal always is one): sent as `from` sends
-        // any value, from a thread.
-        Err(v) => {
-            let (tx, rx) = bounded(CHANNEL_CAPACITY);
-            let token = run.token.clone();
-            run.thread(move || {
-                send_value(v, &tx, &token);
-                Ok(())
-            });
-            Flow::Items(rx)
+        Err(v) => match v.try_cast_result::<FlowChannel>() {
+            // A channel: read here, a batch as the loop asks for one.
+            Ok(ch) => Flow::Here(Box::new(ChannelHere {
+                rx: ch.receiver(),
+                external: ch.is_external(),
+                token,
+                watch: run.env.shared.rt.deadlock.clone().map(|d| (d, span)),
+                size: 1,
+                handed: None,
+            })),
+            // `()`: no items; any other value: one.
+            Err(v) if v.is_unit() => Flow::Here(Box::new(std::iter::empty())),
+            Err(v) => Flow::Here(Box::new(std::iter::once(vec![v]))),
+        },
+    }
+}
+
+/// `from ch` read on the calling thread, in the sink's loop: what [`read_channel`] does on
+/// a reader thread. It takes one item at a time while the loop is slow to come back (a
+/// work queue's other readers are not starved), batches that double while it keeps up.
+struct ChannelHere {
+    rx: Receiver<Dynamic>,
+    external: bool,
+    token: CancelToken,
+    watch: Option<(Arc<super::deadlock::Deadlock>, crate::Span)>,
+    size: usize,
+    /// When the last batch was handed to the loop.
+    handed: Option<std::time::Instant>,
+}
+
+impl Iterator for ChannelHere {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        const SLOW: std::time::Duration = std::time::Duration::from_millis(2);
+        if let Some(t) = self.handed.take() {
+            self.size = if t.elapsed() > SLOW {
+                1
+            } else {
+                (self.size * 2).min(BATCH_SIZE)
+            };
+        }
+        let mut waiting = None;
+        loop {
+            match self.rx.recv_timeout(std::time::Duration::from_millis(20)) {
+                Ok(x) => {
+                    drop(waiting);
+                    if let Some((d, _)) = &self.watch {
+                        d.progressed();
+                    }
+                    let mut batch = vec![x];
+                    while batch.len() < self.size {
+                        match self.rx.try_recv() {
+                            Ok(y) => batch.push(y),
+                            Err(_) => break,
+                        }
+                    }
+                    self.handed = Some(std::time::Instant::now());
+                    return Some(batch);
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if self.token.is_cancelled() {
+                        return None;
+                    }
+                    if let (Some((d, span)), None, false) = (&self.watch, &waiting, self.external) {
+                        waiting = Some(
+                            d.wait(
+                                *span,
+                                "`from` waits for an item of this channel, and nothing sends to it"
+                                    .into(),
+                            ),
+                        );
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+            }
         }
     }
 }
