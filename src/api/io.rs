@@ -52,10 +52,32 @@ impl Engine {
     /// bounded channel of `capacity` items, closed when the run ends, so the sink is reused
     /// across runs and [`Sink::iter`] always ends.
     pub fn sink(&mut self, name: &str, capacity: usize) -> Sink {
+        self.add_sink(name, capacity, false)
+    }
+
+    /// A named sink that keeps everything each run sends into it: read its [`Sink::iter`]
+    /// after `run` returns (or during it), however many items there are — nothing fills,
+    /// nothing waits for a reader. What [`Engine::sink`] bounds and streams, this buffers:
+    /// the items of a run stay in memory until read. (Per-run sinks private to one run:
+    /// [`crate::Vars::keep`].)
+    ///
+    /// ```
+    /// let mut engine = flow::Engine::new();
+    /// let out = engine.keep("out");
+    /// let s = engine.compile("from 1..=10000 | map { it * 2 } | into out").unwrap();
+    /// engine.run_as::<()>(&s).unwrap();
+    /// assert_eq!(out.iter().count(), 10000);
+    /// ```
+    pub fn keep(&mut self, name: &str) -> Sink {
+        self.add_sink(name, crate::limits::CHANNEL_CAPACITY * 64, true)
+    }
+
+    fn add_sink(&mut self, name: &str, capacity: usize, keep: bool) -> Sink {
         self.vars.retain(|(k, _)| k != name);
         self.sinks.retain(|(k, _)| k != name);
         let shared = Arc::new(SinkShared {
             capacity: capacity.max(1),
+            keep,
             readers: Arc::default(),
             runs: Mutex::new(Runs::default()),
             started: Condvar::new(),
@@ -112,6 +134,9 @@ struct Runs {
 
 pub(crate) struct SinkShared {
     capacity: usize,
+    /// Keep every item ([`Engine::keep`]): a collector moves each run's items out of its
+    /// bounded channel into a buffer as they come, so the channel never fills.
+    keep: bool,
     /// The host's readers ([`SinkIter`]s) alive: a run whose sink is full while there are
     /// none waits for nobody, which the deadlock watch reports.
     readers: Arc<std::sync::atomic::AtomicUsize>,
@@ -124,18 +149,54 @@ impl SinkShared {
     /// A run starts: its channel, held open (registered as a producer) until the returned
     /// guard is dropped at the run's end, whatever the script's `into` stages do.
     pub(crate) fn open_run(&self) -> (FlowChannel, RunSink) {
-        let ch = FlowChannel::new_sink(self.capacity, self.readers.clone());
+        // A keeping sink always has its reader: the collector.
+        let readers = if self.keep {
+            Arc::new(std::sync::atomic::AtomicUsize::new(1))
+        } else {
+            self.readers.clone()
+        };
+        let ch = FlowChannel::new_sink(self.capacity, readers.clone());
         let registered = ch.register().is_some();
+        let rx = if self.keep {
+            keep_all(&ch, &readers)
+        } else {
+            ch.receiver()
+        };
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         let id = runs.next_id;
         runs.next_id += 1;
-        runs.unread.push_back((id, ch.receiver()));
+        runs.unread.push_back((id, rx));
         drop(runs);
         self.started.notify_all();
         let guard = RunSink {
             ch: registered.then(|| ch.clone()),
         };
         (ch, guard)
+    }
+}
+
+/// The items of `ch` moved, as they come, into a buffer of any size that the returned
+/// receiver reads; it ends when `ch` has closed and the buffer is drained.
+fn keep_all(ch: &FlowChannel, readers: &std::sync::atomic::AtomicUsize) -> Receiver<Dynamic> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let from = ch.receiver();
+    let moved = std::thread::Builder::new()
+        .name("flow-sink-keep".into())
+        .spawn(move || {
+            for x in from {
+                if tx.send(x).is_err() {
+                    return;
+                }
+            }
+        });
+    match moved {
+        Ok(_) => rx,
+        // No thread: the bounded channel itself, read as a streaming sink is (with no
+        // collector, no reader until the host's: a full one is then a deadlock, not a hang).
+        Err(_) => {
+            readers.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            ch.receiver()
+        }
     }
 }
 

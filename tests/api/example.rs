@@ -78,3 +78,40 @@ fn the_service_host_answers_concurrent_requests_apart() {
         assert_eq!(a.n, want.len() as i64, "request {i}");
     }
 }
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/cli_tool.rs"]
+mod cli_tool;
+
+/// The command-line tool runs a script file with its arguments and its host function, and
+/// exits as the `flow` CLI would: 0, 1 for a failed run, 2 for a script that does not
+/// compile.
+#[test]
+fn the_cli_tool_runs_a_file_with_args_and_its_host_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("owners.txt");
+    let script = dir.path().join("owners.flow");
+    std::fs::write(
+        &script,
+        "let out = args[0]\nfrom args | skip 1 | map lookup > ${out}\n",
+    )
+    .unwrap();
+    let args = ["db", "web", "mail"].map(String::from);
+    let status = cli_tool::run_file(
+        script.to_str().unwrap(),
+        std::iter::once(out.display().to_string())
+            .chain(args)
+            .collect(),
+    );
+    assert_eq!(status, 0);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "ada\ngrace\nnobody\n"
+    );
+    let failing = dir.path().join("fails.flow");
+    std::fs::write(&failing, "false\n").unwrap();
+    assert_eq!(cli_tool::run_file(failing.to_str().unwrap(), vec![]), 1);
+    let broken = dir.path().join("broken.flow");
+    std::fs::write(&broken, "from [1] | map nope\n").unwrap();
+    assert_eq!(cli_tool::run_file(broken.to_str().unwrap(), vec![]), 2);
+}

@@ -102,3 +102,24 @@ fn a_full_sink_nobody_reads_is_a_deadlock_not_a_hang() {
     // What the run sent before it stopped is still there to read.
     assert_eq!(out.iter().count(), 16);
 }
+
+/// The natural host code: make a sink, run, then read it — with far more items than any
+/// channel holds. `Engine::keep` keeps them all; nothing waits for a reader.
+#[test]
+fn a_kept_sink_is_read_after_the_run_whatever_its_size() {
+    let mut e = Engine::new();
+    let out = e.keep("out");
+    let s = e
+        .compile("from 1..=20000 | into out\nfrom [\"last\"] | into out")
+        .unwrap();
+    e.run_as::<()>(&s).unwrap();
+    let got: Vec<_> = out.iter().collect();
+    assert_eq!(got.len(), 20001);
+    assert_eq!(got[19999].as_int(), Ok(20000));
+    assert_eq!(got[20000].clone().into_string().unwrap(), "last");
+    // Run by run: two runs, then each one's items in turn.
+    e.run_as::<()>(&s).unwrap();
+    e.run_as::<()>(&s).unwrap();
+    assert_eq!(out.iter().count(), 20001);
+    assert_eq!(out.iter().count(), 20001);
+}
