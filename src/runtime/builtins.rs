@@ -136,6 +136,30 @@ pub(crate) fn new_engine() -> Engine {
     e.register_fn("exists", |p: &str| std::path::Path::new(p).exists());
     e.register_fn("run", |cmd: &str, args: Array| run_fn(cmd, &args));
     e.register_fn("run", |cmd: &str| run_fn(cmd, &[]));
+    e.register_fn("status", |cmd: &str, args: Array| status_fn(cmd, &args));
+    e.register_fn("status", |cmd: &str| status_fn(cmd, &[]));
+    // `format(x, spec)`: Python's format-spec mini-language.
+    e.register_fn("format", |x: i64, spec: &str| -> RResult<String> {
+        crate::script::format_spec::int(x, spec).or_else(rerr)
+    });
+    e.register_fn("format", |x: f64, spec: &str| -> RResult<String> {
+        crate::script::format_spec::float(x, spec).or_else(rerr)
+    });
+    e.register_fn("format", |x: &str, spec: &str| -> RResult<String> {
+        crate::script::format_spec::text(x, spec).or_else(rerr)
+    });
+    e.register_fn("format", |x: bool, spec: &str| -> RResult<String> {
+        // As Python: a bool is the integer 1 or 0, except as text (`s`, no type).
+        match spec.chars().last() {
+            Some(t) if t.is_ascii_alphabetic() && t != 's' => {
+                crate::script::format_spec::int(i64::from(x), spec).or_else(rerr)
+            }
+            _ => crate::script::format_spec::text(if x { "True" } else { "False" }, spec)
+                .or_else(rerr),
+        }
+    });
+    // `now()`: seconds on a monotonic clock, for measuring elapsed time.
+    e.register_fn("now", || -> f64 { clock_start().elapsed().as_secs_f64() });
     e.register_fn("cpus", || i64::try_from(cpus()).unwrap_or(1));
     e.register_type_with_name::<FlowChannel>("channel");
     e.register_fn("channel", |n: i64| -> RResult<FlowChannel> {
@@ -298,6 +322,26 @@ fn run_fn(cmd: &str, args: &[Dynamic]) -> RResult<ImmutableString> {
         Ok(out) => Ok(out.into()),
         Err(e) => rerr(e),
     }
+}
+
+/// `status(cmd, args)`: the command's `#{code, signal, stdout, stderr}` whatever its exit
+/// status; one that cannot start is an error.
+fn status_fn(cmd: &str, args: &[Dynamic]) -> RResult<rhai::Map> {
+    let args: Vec<String> = args.iter().map(display).collect();
+    let s = super::process::status_capture(cmd, &args).or_else(rerr)?;
+    let opt = |n: Option<i32>| n.map_or(Dynamic::UNIT, |n| Dynamic::from_int(i64::from(n)));
+    let mut m = rhai::Map::new();
+    m.insert("code".into(), opt(s.code));
+    m.insert("signal".into(), opt(s.signal));
+    m.insert("stdout".into(), Dynamic::from(s.stdout));
+    m.insert("stderr".into(), Dynamic::from(s.stderr));
+    Ok(m)
+}
+
+/// The start of `now()`'s clock: the first call in the process.
+fn clock_start() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
 }
 
 /// Values as `print` shows them, joined by a space.

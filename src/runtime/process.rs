@@ -310,6 +310,69 @@ pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
     )
 }
 
+/// What `status(cmd, args)` gives: how the command ended, and all it wrote.
+pub(crate) struct Status {
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// `status(cmd, args)`: run without a shell, both outputs captured, whatever the status.
+pub(crate) fn status_capture(cmd: &str, args: &[String]) -> Result<Status, String> {
+    use std::os::unix::process::ExitStatusExt;
+    let ctx = crate::runtime::context::current();
+    let rt = ctx
+        .runtime
+        .clone()
+        .unwrap_or_else(|| Arc::new(Runtime::new()));
+    let token = ctx.token.clone().unwrap_or_default();
+    let spec = Spec {
+        program: cmd.to_string(),
+        args: args.iter().map(Into::into).collect(),
+        env: vec![],
+        stdin: Stdio::null(),
+        stdout: Stdio::piped(),
+        stderr: ErrTo::Stdio(Stdio::piped()),
+        span: Span::default(),
+        unchecked: true,
+    };
+    let mut p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
+    let out = p.child.as_mut().and_then(|c| c.stdout.take());
+    let err = p.child.as_mut().and_then(|c| c.stderr.take());
+    let groups = Arc::new(Mutex::new(vec![p.pid]));
+    let guard = rt
+        .guard_groups(&token, groups, Span::default())
+        .map_err(|e| e.to_string())?;
+    // stderr on a thread of its own, so that neither pipe can fill while the other is read.
+    let err_reader = err.and_then(|mut e| {
+        std::thread::Builder::new()
+            .name("flow-status".into())
+            .spawn(move || {
+                let mut v = Vec::new();
+                let _ = e.read_to_end(&mut v);
+                v
+            })
+            .ok()
+    });
+    let mut stdout = Vec::new();
+    if let Some(mut o) = out {
+        let _ = o.read_to_end(&mut stdout);
+    }
+    let stderr = err_reader.and_then(|t| t.join().ok()).unwrap_or_default();
+    let r = p.wait(|| Duration::from_secs(1));
+    drop(guard);
+    if token.is_cancelled() {
+        return Err("cancelled".into());
+    }
+    Ok(Status {
+        code: r.status.code(),
+        signal: r.status.signal(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
 /// `run(cmd, args)`: run without a shell and return stdout minus the final newline.
 pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> {
     let ctx = crate::runtime::context::current();

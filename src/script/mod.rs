@@ -3,6 +3,7 @@
 pub(crate) mod channel;
 pub(crate) mod display;
 pub(crate) mod fastpath;
+pub(crate) mod format_spec;
 pub(crate) mod in_place;
 pub(crate) mod paths;
 pub(crate) mod position;
