@@ -93,6 +93,20 @@ impl TaskHandle {
         r
     }
 
+    /// The task's failure, if it has ended with one (not yet taken by a join).
+    fn failure(&self) -> Option<RunError> {
+        match self
+            .inner
+            .result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
     /// The task's result, as a `join` takes it (it is joined from now on).
     fn joined(&self, r: &Result<Dynamic, RunError>) -> Result<Dynamic, RunError> {
         self.inner
@@ -747,10 +761,42 @@ impl Executor {
             _ => None,
         };
         let mut values = vec![];
-        for h in &handles {
-            match h.wait(deadline, &self.token) {
+        for (i, h) in handles.iter().enumerate() {
+            // Fail fast (asyncio's TaskGroup, Go's errgroup): while waiting for this task,
+            // a later one that fails cancels the others, which are waited for (their
+            // processes stopped), and its failure is the join's.
+            let r = loop {
+                let step = Instant::now() + Duration::from_millis(10);
+                let until = deadline.map_or(step, |d| d.min(step));
+                if let Some(r) = h.wait(Some(until), &self.token) {
+                    break Some(r);
+                }
+                if let Some(e) = handles[i + 1..].iter().find_map(TaskHandle::failure) {
+                    for other in &handles {
+                        other.inner.token.cancel(CancelReason::Requested);
+                    }
+                    for other in &handles {
+                        let _ = other.wait(None, &CancelToken::new());
+                    }
+                    return Err(e);
+                }
+                if gave_up(&self.token, deadline) {
+                    break None;
+                }
+            };
+            match r {
                 Some(Ok(v)) => values.push(v),
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => {
+                    // The first failure in the order waited: the others are cancelled and
+                    // waited for, as above.
+                    for other in &handles {
+                        other.inner.token.cancel(CancelReason::Requested);
+                    }
+                    for other in &handles {
+                        let _ = other.wait(None, &CancelToken::new());
+                    }
+                    return Err(e);
+                }
                 None => {
                     self.check_cancel(j.span)?;
                     let running: Vec<String> = handles
