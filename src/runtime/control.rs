@@ -35,7 +35,7 @@ impl Executor {
         }
     }
 
-    /// The caught error as `#{code, message, exit, line}`.
+    /// The caught error as `#{code, message, exit, line, value}`.
     fn error_map(&self, e: &RunError) -> Map {
         let code = miette::Diagnostic::code(e).map_or_else(String::new, |c| c.to_string());
         let line = self
@@ -49,6 +49,12 @@ impl Executor {
         m.insert("message".into(), Dynamic::from(e.to_string()));
         m.insert("exit".into(), Dynamic::from(e.status()));
         m.insert("line".into(), Dynamic::from(line as i64));
+        // What `throw` threw, as it was (a map, a number…); `()` for any other error.
+        let value = match &e.kind {
+            RunErrorKind::Thrown { value, .. } => value.clone(),
+            _ => Dynamic::UNIT,
+        };
+        m.insert("value".into(), value);
         m
     }
 
@@ -59,6 +65,7 @@ impl Executor {
                 r.span,
                 RunErrorKind::Thrown {
                     message: crate::script::display::display(&v),
+                    value: v,
                 },
             ),
             Err(e) => e,

@@ -78,7 +78,11 @@ pub enum RunErrorKind {
     /// Every part of the script waits on something nothing alive can complete.
     Deadlock { waits: Vec<(Span, String)> },
     /// `throw expr`: the expression's text.
-    Thrown { message: String },
+    Thrown {
+        message: String,
+        /// The value thrown, as it was (`catch e` gives it as `e.value`).
+        value: rhai::Dynamic,
+    },
     /// `exit(n)`: the script ends with status n (no diagnostic; `try` does not catch it).
     ScriptExit { status: u8 },
 }
@@ -205,7 +209,7 @@ impl fmt::Display for RunError {
             K::Interrupted { signal } => write!(f, "interrupted by {signal}")?,
             K::Panic { message } => write!(f, "a function panicked: {message}")?,
             K::Cancelled => write!(f, "the task was cancelled")?,
-            K::Thrown { message } => write!(f, "{message}")?,
+            K::Thrown { message, .. } => write!(f, "{message}")?,
             K::ScriptExit { status } => write!(f, "exit({status})")?,
             K::CancelledByHost => write!(f, "the run was cancelled by the host")?,
             K::ResultType { expected, found } => write!(
