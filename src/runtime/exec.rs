@@ -499,6 +499,8 @@ impl Executor {
                             external: ch.is_external(),
                             token: self.token.clone(),
                             watch,
+                            what:
+                                "`for` waits for an item of this channel, and nothing sends to it",
                         };
                         return self.for_items(s, var, body, Box::new(items));
                     }
@@ -828,13 +830,15 @@ impl Executor {
     }
 }
 
-/// A channel's items for `for x in ch`: until every sender has closed it, or the run is
-/// cancelled. While it waits on an empty channel, the deadlock detector knows.
-struct ChannelItems {
-    rx: crossbeam_channel::Receiver<Dynamic>,
-    external: bool,
-    token: CancelToken,
-    watch: Option<(Arc<super::deadlock::Deadlock>, Span)>,
+/// A channel's items read on this thread (`for x in ch`, a `from ch` in the sink's loop):
+/// until every sender has closed it, or the run is cancelled. While it waits on an empty
+/// channel, the deadlock detector knows, and names the wait by `what`.
+pub(crate) struct ChannelItems {
+    pub(crate) rx: crossbeam_channel::Receiver<Dynamic>,
+    pub(crate) external: bool,
+    pub(crate) token: CancelToken,
+    pub(crate) watch: Option<(Arc<super::deadlock::Deadlock>, Span)>,
+    pub(crate) what: &'static str,
 }
 
 impl Iterator for ChannelItems {
@@ -854,13 +858,7 @@ impl Iterator for ChannelItems {
                         return None;
                     }
                     if let (Some((d, span)), None, false) = (&self.watch, &waiting, self.external) {
-                        waiting = Some(
-                            d.wait(
-                                *span,
-                                "`for` waits for an item of this channel, and nothing sends to it"
-                                    .into(),
-                            ),
-                        );
+                        waiting = Some(d.wait(*span, self.what.into()));
                     }
                 }
                 Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,

@@ -478,10 +478,13 @@ fn here_source<'a>(run: &mut Run, v: Dynamic, span: crate::Span) -> Flow<'a> {
         Err(v) => match v.try_cast_result::<FlowChannel>() {
             // A channel: read here, a batch as the loop asks for one.
             Ok(ch) => Flow::Here(Box::new(ChannelHere {
-                rx: ch.receiver(),
-                external: ch.is_external(),
-                token,
-                watch: run.env.shared.rt.deadlock.clone().map(|d| (d, span)),
+                items: super::exec::ChannelItems {
+                    rx: ch.receiver(),
+                    external: ch.is_external(),
+                    token,
+                    watch: run.env.shared.rt.deadlock.clone().map(|d| (d, span)),
+                    what: "`from` waits for an item of this channel, and nothing sends to it",
+                },
                 size: 1,
                 handed: None,
             })),
@@ -496,10 +499,8 @@ fn here_source<'a>(run: &mut Run, v: Dynamic, span: crate::Span) -> Flow<'a> {
 /// a reader thread. It takes one item at a time while the loop is slow to come back (a
 /// work queue's other readers are not starved), batches that double while it keeps up.
 struct ChannelHere {
-    rx: Receiver<Dynamic>,
-    external: bool,
-    token: CancelToken,
-    watch: Option<(Arc<super::deadlock::Deadlock>, crate::Span)>,
+    /// The first item of a batch, waited for as `for x in ch` waits.
+    items: super::exec::ChannelItems,
     size: usize,
     /// When the last batch was handed to the loop.
     handed: Option<std::time::Instant>,
@@ -517,41 +518,15 @@ impl Iterator for ChannelHere {
                 (self.size * 2).min(BATCH_SIZE)
             };
         }
-        let mut waiting = None;
-        loop {
-            match self.rx.recv_timeout(std::time::Duration::from_millis(20)) {
-                Ok(x) => {
-                    drop(waiting);
-                    if let Some((d, _)) = &self.watch {
-                        d.progressed();
-                    }
-                    let mut batch = vec![x];
-                    while batch.len() < self.size {
-                        match self.rx.try_recv() {
-                            Ok(y) => batch.push(y),
-                            Err(_) => break,
-                        }
-                    }
-                    self.handed = Some(std::time::Instant::now());
-                    return Some(batch);
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if self.token.is_cancelled() {
-                        return None;
-                    }
-                    if let (Some((d, span)), None, false) = (&self.watch, &waiting, self.external) {
-                        waiting = Some(
-                            d.wait(
-                                *span,
-                                "`from` waits for an item of this channel, and nothing sends to it"
-                                    .into(),
-                            ),
-                        );
-                    }
-                }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return None,
+        let mut batch = vec![self.items.next()?];
+        while batch.len() < self.size {
+            match self.items.rx.try_recv() {
+                Ok(y) => batch.push(y),
+                Err(_) => break,
             }
         }
+        self.handed = Some(std::time::Instant::now());
+        Some(batch)
     }
 }
 

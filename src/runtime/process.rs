@@ -310,17 +310,13 @@ pub(crate) fn exit_error(r: Reaped, status: String) -> RunError {
     )
 }
 
-/// What `status(cmd, args)` gives: how the command ended, and all it wrote.
-pub(crate) struct Status {
-    pub(crate) code: Option<i32>,
-    pub(crate) signal: Option<i32>,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
-
-/// `status(cmd, args)`: run without a shell, both outputs captured, whatever the status.
-pub(crate) fn status_capture(cmd: &str, args: &[String]) -> Result<Status, String> {
-    use std::os::unix::process::ExitStatusExt;
+/// Start `cmd args` (no shell, stdin empty, stdout piped) for `run(…)` and `status(…)`,
+/// under the run (and the token) of the code calling it.
+fn start_piped(
+    cmd: &str,
+    args: &[String],
+    stderr: ErrTo,
+) -> Result<(Proc, super::Rt, super::CancelToken), String> {
     let ctx = crate::runtime::context::current();
     let rt = ctx
         .runtime
@@ -333,11 +329,25 @@ pub(crate) fn status_capture(cmd: &str, args: &[String]) -> Result<Status, Strin
         env: vec![],
         stdin: Stdio::null(),
         stdout: Stdio::piped(),
-        stderr: ErrTo::Stdio(Stdio::piped()),
+        stderr,
         span: Span::default(),
-        unchecked: true,
+        unchecked: false,
     };
-    let mut p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
+    let p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
+    Ok((p, rt, token))
+}
+
+/// What `status(cmd, args)` gives: how the command ended, and all it wrote.
+pub(crate) struct Status {
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// `status(cmd, args)`: run without a shell, both outputs captured, whatever the status.
+pub(crate) fn status_capture(cmd: &str, args: &[String]) -> Result<Status, String> {
+    let (mut p, rt, token) = start_piped(cmd, args, ErrTo::Stdio(Stdio::piped()))?;
     let out = p.child.as_mut().and_then(|c| c.stdout.take());
     let err = p.child.as_mut().and_then(|c| c.stderr.take());
     let groups = Arc::new(Mutex::new(vec![p.pid]));
@@ -375,23 +385,7 @@ pub(crate) fn status_capture(cmd: &str, args: &[String]) -> Result<Status, Strin
 
 /// `run(cmd, args)`: run without a shell and return stdout minus the final newline.
 pub(crate) fn run_capture(cmd: &str, args: &[String]) -> Result<String, String> {
-    let ctx = crate::runtime::context::current();
-    let rt = ctx
-        .runtime
-        .clone()
-        .unwrap_or_else(|| Arc::new(Runtime::new()));
-    let token = ctx.token.clone().unwrap_or_default();
-    let spec = Spec {
-        program: cmd.to_string(),
-        args: args.iter().map(Into::into).collect(),
-        env: vec![],
-        stdin: Stdio::null(),
-        stdout: Stdio::piped(),
-        stderr: ErrTo::Forward,
-        span: Span::default(),
-        unchecked: false,
-    };
-    let mut p = Proc::spawn(&rt, spec).map_err(|e| e.to_string())?;
+    let (mut p, rt, token) = start_piped(cmd, args, ErrTo::Forward)?;
     let out = p.child.as_mut().and_then(|c| c.stdout.take());
     let groups = Arc::new(Mutex::new(vec![p.pid]));
     // Refused: `p` is dropped, which stops and reaps the child.
