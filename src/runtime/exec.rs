@@ -774,12 +774,7 @@ impl Executor {
                     break Some(r);
                 }
                 if let Some(e) = handles[i + 1..].iter().find_map(TaskHandle::failure) {
-                    for other in &handles {
-                        other.inner.token.cancel(CancelReason::Requested);
-                    }
-                    for other in &handles {
-                        let _ = other.wait(None, &CancelToken::new());
-                    }
+                    stop_all(&handles);
                     return Err(e);
                 }
                 if gave_up(&self.token, deadline) {
@@ -789,14 +784,8 @@ impl Executor {
             match r {
                 Some(Ok(v)) => values.push(v),
                 Some(Err(e)) => {
-                    // The first failure in the order waited: the others are cancelled and
-                    // waited for, as above.
-                    for other in &handles {
-                        other.inner.token.cancel(CancelReason::Requested);
-                    }
-                    for other in &handles {
-                        let _ = other.wait(None, &CancelToken::new());
-                    }
+                    // The first failure in the order waited: the others are stopped too.
+                    stop_all(&handles);
                     return Err(e);
                 }
                 None => {
@@ -812,12 +801,7 @@ impl Executor {
                                 .clone()
                         })
                         .collect();
-                    for h in &handles {
-                        h.inner.token.cancel(CancelReason::Requested);
-                    }
-                    for h in &handles {
-                        let _ = h.wait(None, &CancelToken::new());
-                    }
+                    stop_all(&handles);
                     return Err(RunError::new(j.span, RunErrorKind::JoinTimeout { running }));
                 }
             }
@@ -827,6 +811,17 @@ impl Executor {
         } else {
             Dynamic::from_array(values)
         })
+    }
+}
+
+/// Cancel every task of a join that ends early (a failure, a timeout) and wait until each
+/// has stopped (its processes reaped); each is joined from then on.
+fn stop_all(handles: &[TaskHandle]) {
+    for h in handles {
+        h.inner.token.cancel(CancelReason::Requested);
+    }
+    for h in handles {
+        let _ = h.wait(None, &CancelToken::new());
     }
 }
 

@@ -319,10 +319,8 @@ fn build_and_consume(
                     StageKind::Sink(s) => Some((s, stages[i].span)),
                     _ => None,
                 });
-                let input: Here<'_> = match flow {
-                    Flow::Items(rx) => Box::new(batches(rx, run.token.clone())),
-                    Flow::Here(it) => it,
-                    _ => return Ok(None),
+                let Some(input) = here(flow, &run.token) else {
+                    return Ok(None);
                 };
                 return consume(run, input, sink, dest, pl);
             }
@@ -377,11 +375,7 @@ fn build_and_consume(
                 stages: r,
                 here: true,
             } => {
-                let input: Here<'_> = match flow {
-                    Flow::Items(rx) => Box::new(batches(rx, run.token.clone())),
-                    Flow::Here(it) => it,
-                    _ => return Err(no_items(stages[r.start].span)),
-                };
+                let input = here(flow, &run.token).ok_or_else(|| no_items(stages[r.start].span))?;
                 let fused = stages::Fused::new(&stages[r.clone()], &run.env)?;
                 let (failure, token) = (run.failure.clone(), run.token.clone());
                 let mut ev = run.env.evaluator();
@@ -437,6 +431,16 @@ fn items(flow: Flow, st: &Stage) -> Result<Receiver<Batch>, RunError> {
     match flow {
         Flow::Items(rx) => Ok(rx),
         Flow::Start | Flow::Done | Flow::Bytes(_) | Flow::Here(_) => Err(no_items(st.span)),
+    }
+}
+
+/// The items flowing so far as batches taken on the calling thread (read from their
+/// channel, or made here); `None` when no items flow.
+fn here<'a>(flow: Flow<'a>, token: &CancelToken) -> Option<Here<'a>> {
+    match flow {
+        Flow::Items(rx) => Some(Box::new(batches(rx, token.clone()))),
+        Flow::Here(it) => Some(it),
+        Flow::Start | Flow::Done | Flow::Bytes(_) => None,
     }
 }
 
