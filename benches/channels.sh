@@ -3,7 +3,7 @@
 # binary, FLOW_BEFORE, and Python queue.Queue + a thread), a 4-reader work queue, and many
 # waiting tasks (flow vs Python threads).
 # Usage: FLOW=path/to/flow [FLOW_BEFORE=path/to/old/flow] benches/channels.sh   (RUNS=3)
-# The workloads (scripts and sizes) are defined once in workloads.sh: spsc, workqueue, tasks.
+# The workloads (scripts and sizes) are defined once in workloads.sh: spsc, workqueue, tasks, tasks_many.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/workloads.sh"
@@ -33,5 +33,14 @@ wl tasks; hdr "(c) $WL_TITLE"
 n=$(k "$WL_TASKS_N")
 fc=$(med 1 "${WL_CMDS[0]}") || fail_note "tasks"
 yc=$(med 1 "$(wl_cmd "python threads")")
+ac=$(med 1 "$(wl_cmd "python asyncio")")
 row "$n tasks" "flow" "$fc" "$(ratio "$fc" 1.0) x wait"
+row "$n tasks" "python asyncio" "$ac" "$(ratio "$fc" "$ac")"
 row "$n tasks" "python threads" "$yc" "$(ratio "$fc" "$yc")"
+
+# --- (d) 100,000 live tasks
+wl tasks_many; hdr "(d) $WL_TITLE"
+n=$(k "$WL_TASKS_MANY")
+fc=$(med 1 "${WL_CMDS[0]}") || fail_note "tasks_many"
+ac=$(med 1 "$(wl_cmd "python asyncio")")
+row "$n tasks" "flow" "$fc" "$(ratio "$fc" "$ac") x asyncio"

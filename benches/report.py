@@ -46,11 +46,21 @@ def status(rc):
 
 
 def pairs(recs):
-    """(record, peer, target or None) for every peer of every workload."""
+    """(record, peer, target or None) for every peer of every workload; a peer with a target
+    on peak RSS comes again as "LABEL (peak RSS)", its ratio that of the RSS."""
     for rec in recs:
         for c in rec["cmds"][1:]:
-            tgt = next((t for t in rec["targets"] if t["label"] == c["label"]), None)
-            yield rec, c, tgt
+            tgts = [t for t in rec["targets"] if t["label"] == c["label"]]
+            time = next((t for t in tgts if t.get("of", "time") == "time"), None)
+            yield rec, c, time
+            for t in tgts:
+                if t.get("of") == "rss":
+                    yield rec, rss_row(rec, c), t
+
+
+def rss_row(rec, c):
+    flow, peer = rec["cmds"][0]["rss_kib"], c["rss_kib"]
+    return dict(c, label=c["label"] + " (peak RSS)", ratio=flow / peer if flow and peer else None)
 
 
 def verdict(c, tgt):
@@ -139,6 +149,8 @@ def markdown(meta, recs, svg_name):
                     ("`%s`" % c["out"].replace("|", "\\|").replace("`", "'")) if c["out"] else ""))
         for t in rec["targets"]:
             c = next((x for x in rec["cmds"] if x["label"] == t["label"]), None)
+            if c and t.get("of") == "rss":
+                c = rss_row(rec, c)
             if c:
                 w("\nTarget %s: %s → %s." % (t["text"], "%.2f" % c["ratio"] if c["ratio"] else "no figure",
                                              verdict(c, t).strip("*") or "-"))

@@ -239,7 +239,15 @@ pub(crate) fn sleeping() -> usize {
     SLEEPING.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-struct Sleeping;
+/// A `sleep` in progress, counted while it lasts.
+pub(crate) struct Sleeping;
+
+impl Sleeping {
+    pub(crate) fn start() -> Sleeping {
+        SLEEPING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Sleeping
+    }
+}
 
 impl Drop for Sleeping {
     fn drop(&mut self) {
@@ -248,8 +256,7 @@ impl Drop for Sleeping {
 }
 
 fn sleep_secs(s: f64) -> RResult<()> {
-    SLEEPING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let _sleeping = Sleeping;
+    let _sleeping = Sleeping::start();
     let d = std::time::Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
     let ctx = context::current();
     let woke_normally = match &ctx.token {

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+mod task_steps;
+
 /// A handle to a spawned task (a Rhai value, so `let h = spawn …` stores it).
 #[derive(Clone)]
 pub struct TaskHandle {
@@ -415,19 +417,24 @@ impl Executor {
 
     fn stmt(&mut self, s: &Stmt, dest: Dest) -> Result<Dynamic, RunError> {
         self.check_cancel(s.span)?;
-        let r = if crate::runtime::context::is(&self.token, &self.shared.rt) {
+        let r = self.in_own_ctx(|ex| ex.stmt_inner(s, dest));
+        // A failed write to stdout (`print` into a full disk) fails the statement it was in.
+        self.shared.rt.stdout.statement_result(s.span, r)
+    }
+
+    /// Run `f` with this executor's context (its cancel token, its run) as the thread's.
+    fn in_own_ctx<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        if crate::runtime::context::is(&self.token, &self.shared.rt) {
             // A block's statements after the first: the context is already this one.
-            self.stmt_inner(s, dest)
+            f(self)
         } else {
             let ctx = crate::runtime::context::ThreadCtx {
                 token: Some(self.token.clone()),
                 deadline: None,
                 runtime: Some(self.shared.rt.clone()),
             };
-            crate::runtime::context::with_ctx(ctx, || self.stmt_inner(s, dest))
-        };
-        // A failed write to stdout (`print` into a full disk) fails the statement it was in.
-        self.shared.rt.stdout.statement_result(s.span, r)
+            crate::runtime::context::with_ctx(ctx, || f(self))
+        }
     }
 
     /// `if`'s two ways: `then` when `c`, else `otherwise` (if any).
@@ -681,26 +688,48 @@ impl Executor {
         let deadlock = self.shared.rt.deadlock.clone();
         let party = deadlock.as_ref().map_or(0, |d| d.party_started());
         let ended = deadlock.clone();
-        let spawned = super::green::spawn(move || {
-            super::deadlock::set_party(party);
-            set_task_channels(chans.iter().map(FlowChannel::id).collect());
-            let r = super::eval::guard_panics(span, || match &body {
-                SpawnBody::Block(stmts) => {
-                    let r = ex.block(stmts, Dest::Collect);
+        let mut steps = match &body {
+            SpawnBody::Block(stmts) => Some(task_steps::BlockSteps::new(stmts.clone())),
+            SpawnBody::Pipeline(_) => None,
+        };
+        let mut started = false;
+        let spawned = super::green::spawn_steps(Box::new(move || {
+            if !started {
+                started = true;
+                super::deadlock::set_party(party);
+                set_task_channels(chans.iter().map(FlowChannel::id).collect());
+            }
+            let r = super::eval::guard_panics(span, || match (&body, &mut steps) {
+                (SpawnBody::Block(_), Some(steps)) => {
+                    let r = steps.advance(&mut ex);
+                    if matches!(r, Ok(None)) {
+                        return None;
+                    }
+                    let r = r.map(Option::unwrap_or_default);
                     let end = ex.finish_tasks(r.is_err());
-                    r.and_then(|v| end.map(|()| v))
+                    Some(r.and_then(|v| end.map(|()| v)))
                 }
-                SpawnBody::Pipeline(p) => ex.pipeline(p, Dest::Collect),
-            })
-            .and_then(|r| r);
+                _ => match &body {
+                    SpawnBody::Pipeline(p) => Some(ex.pipeline(p, Dest::Collect)),
+                    SpawnBody::Block(stmts) => Some(ex.block(stmts, Dest::Collect)),
+                },
+            });
+            let r = match r {
+                Ok(None) => {
+                    return super::green::Step::Wait(steps.as_ref().and_then(|s| s.deadline()))
+                }
+                Ok(Some(r)) => r,
+                Err(e) => Err(e),
+            };
             for c in &chans {
                 c.unregister();
             }
             h2.finish(r);
-            if let Some(d) = ended {
+            if let Some(d) = &ended {
                 d.party_ended(party);
             }
-        });
+            super::green::Step::Done
+        }));
         if let Err(e) = spawned {
             if let Some(d) = &deadlock {
                 d.party_ended(party);

@@ -27,7 +27,7 @@ use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use std::cell::RefCell;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -42,10 +42,24 @@ const IDLE_END: Duration = Duration::from_secs(2);
 /// deadline.
 struct Park(Option<Instant>);
 
-type Co = Coroutine<(), Park, (), DefaultStack>;
+/// What one step of a task did: it waits, holding no stack, to be stepped again when woken
+/// or at the deadline; or it is done.
+pub(crate) enum Step {
+    Wait(Option<Instant>),
+    Done,
+}
 
-/// A suspended or running coroutine, movable between workers.
-struct Body(Co);
+/// A task's work, run a step at a time: each step on a stack, none held between steps.
+pub(crate) type Steps = Box<dyn FnMut() -> Step + Send>;
+
+type Co = Coroutine<(), Park, (Steps, Step, Locals), DefaultStack>;
+
+/// A task's work as its workers hold it: a coroutine in a step (on its stack, suspended or
+/// running), or steps between two (no stack), with what the task keeps per thread.
+enum Body {
+    InStep(Co),
+    Between(Steps, Option<Locals>),
+}
 
 // SAFETY: a task's coroutine holds, while suspended, only `Send` data on its stack: the
 // runtime's values (`Arc`s, Rhai values built with Rhai's `sync` feature) and no lock
@@ -64,8 +78,9 @@ pub(crate) struct Task {
     body: Mutex<Option<Body>>,
     /// The coroutine's yielder, set when it first runs (it lives on the task's stack).
     yielder: AtomicU64,
-    /// The lowest page of the task's stack, which faults when the stack overflows.
-    guard: usize,
+    /// The lowest page of the task's stack, which faults when the stack overflows (0: it
+    /// holds none, between steps).
+    guard: AtomicUsize,
 }
 
 impl Task {
@@ -100,9 +115,9 @@ impl Drop for Task {
         // A coroutine dropped unfinished would be unwound on whatever thread drops it, through
         // frames that catch panics; leak its stack instead (only a task parked forever, in a
         // run that is ending, gets here).
-        if let Some(b) = self.body.get_mut().ok().and_then(Option::take) {
-            if b.0.started() && !b.0.done() {
-                std::mem::forget(b);
+        if let Some(Body::InStep(co)) = self.body.get_mut().ok().and_then(Option::take) {
+            if co.started() && !co.done() {
+                std::mem::forget(co);
             }
         }
     }
@@ -211,31 +226,64 @@ pub(crate) fn hold_worker() {
     });
 }
 
-/// Start `f` as a task. Fails only when no stack can be had.
+/// Start `f` as a task, one step long. Fails only when no stack can be had.
+#[cfg(test)]
 pub(crate) fn spawn(f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    let mut f = Some(f);
+    spawn_steps(Box::new(move || {
+        if let Some(f) = f.take() {
+            f();
+        }
+        Step::Done
+    }))
+}
+
+/// Start a task that runs `steps` until one says it is done. Between steps it holds no
+/// stack: a task waiting there costs what its `Steps` hold, not a stack's touched pages nor
+/// the two memory mappings a stack takes (the kernel allows 65,530 per process). The first
+/// step's stack is taken now: this fails only when no stack can be had.
+pub(crate) fn spawn_steps(steps: Steps) -> std::io::Result<()> {
     let s = sched();
-    let (stack, guard) = s.stacks.take()?;
     let task = Arc::new(Task {
         state: AtomicU8::new(RUNNING),
         body: Mutex::new(None),
         yielder: AtomicU64::new(0),
-        guard,
+        guard: AtomicUsize::new(0),
     });
-    let me = Arc::downgrade(&task);
-    let co = Co::with_stack(stack, move |y: &Yielder<(), Park>, ()| {
+    let co = step_on_stack(s, &task, steps, None).map_err(|(_, _, e)| e)?;
+    *task.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(Body::InStep(co));
+    s.live.fetch_add(1, Ordering::SeqCst);
+    s.ready(task);
+    Ok(())
+}
+
+/// A coroutine on a stack for the next step of `t`.
+fn step_on_stack(
+    s: &Sched,
+    t: &Arc<Task>,
+    mut steps: Steps,
+    locals: Option<Locals>,
+) -> Result<Co, (Steps, Option<Locals>, std::io::Error)> {
+    let (stack, guard) = match s.stacks.take() {
+        Ok(st) => st,
+        Err(e) => return Err((steps, locals, e)),
+    };
+    t.guard.store(guard, Ordering::Release);
+    let me = Arc::downgrade(t);
+    Ok(Co::with_stack(stack, move |y: &Yielder<(), Park>, ()| {
         if let Some(t) = me.upgrade() {
             t.yielder
                 .store(std::ptr::from_ref(y) as u64, Ordering::Release);
         }
         drop(me);
-        f();
-        // Leave nothing of the task in the worker's thread-locals.
-        drop(take_locals());
-    });
-    *task.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(Body(co));
-    s.live.fetch_add(1, Ordering::SeqCst);
-    s.ready(task);
-    Ok(())
+        if let Some(l) = locals {
+            put_locals(l);
+        }
+        let step = steps();
+        // Leave nothing of the task in the worker's thread-locals: its next step may run
+        // on another worker.
+        (steps, step, take_locals())
+    }))
 }
 
 /// A worker, as the monitor sees it.
@@ -476,50 +524,79 @@ fn work(me: &Arc<Worker>) {
 
 /// Resume `t` until it suspends or ends.
 fn run(s: &Sched, t: Arc<Task>) {
-    let Some(mut body) = t.body.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+    let Some(body) = t.body.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return;
     };
+    let mut co = match body {
+        Body::InStep(co) => co,
+        Body::Between(steps, locals) => match step_on_stack(s, &t, steps, locals) {
+            Ok(co) => co,
+            Err((steps, locals, _)) => {
+                // No stack to be had now (memory, mappings): try again a little later.
+                *t.body.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Body::Between(steps, locals));
+                park_task(s, t, Some(Instant::now() + Duration::from_millis(50)));
+                return;
+            }
+        },
+    };
     set_current(Some(t.clone()));
-    stacks::running(t.guard);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body.0.resume(())));
+    stacks::running(t.guard.load(Ordering::Acquire));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| co.resume(())));
     stacks::running(0);
     set_current(None);
     match r {
         Ok(CoroutineResult::Yield(Park(deadline))) => {
-            *t.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(body);
-            if let Some(at) = deadline {
-                let mut q = s.lock();
-                q.timers.push(Timer {
-                    at,
-                    task: t.clone(),
-                });
-                if q.timers.peek().is_some_and(|p| p.at == at) {
-                    // The keeper may sleep past this deadline: let it re-time; with no
-                    // keeper, an idle worker becomes one.
-                    if q.keeper {
-                        s.timer.notify_one();
-                    } else if q.idle > 0 {
-                        s.work.notify_one();
-                    }
+            *t.body.lock().unwrap_or_else(|e| e.into_inner()) = Some(Body::InStep(co));
+            park_task(s, t, deadline);
+        }
+        Ok(CoroutineResult::Return((steps, step, locals))) => {
+            t.guard.store(0, Ordering::Release);
+            s.stacks.give(co.into_stack());
+            match step {
+                Step::Wait(deadline) => {
+                    *t.body.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Body::Between(steps, Some(locals)));
+                    park_task(s, t, deadline);
+                }
+                Step::Done => {
+                    drop((steps, locals));
+                    s.live.fetch_sub(1, Ordering::SeqCst);
                 }
             }
-            if t.state
-                .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-            {
-                // Woken while running: run again.
-                t.state.store(RUNNING, Ordering::Release);
-                s.ready(t);
-            }
-        }
-        Ok(CoroutineResult::Return(())) => {
-            s.live.fetch_sub(1, Ordering::SeqCst);
-            s.stacks.give(body.0.into_stack());
         }
         Err(_) => {
             // The task's body catches its own panics; one escaping it ends the task.
             s.live.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// `t` waits, until woken or `deadline`; woken while it ran, it is ready again at once.
+fn park_task(s: &Sched, t: Arc<Task>, deadline: Option<Instant>) {
+    if let Some(at) = deadline {
+        let mut q = s.lock();
+        q.timers.push(Timer {
+            at,
+            task: t.clone(),
+        });
+        if q.timers.peek().is_some_and(|p| p.at == at) {
+            // The keeper may sleep past this deadline: let it re-time; with no
+            // keeper, an idle worker becomes one.
+            if q.keeper {
+                s.timer.notify_one();
+            } else if q.idle > 0 {
+                s.work.notify_one();
+            }
+        }
+    }
+    if t.state
+        .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // Woken while running: run again.
+        t.state.store(RUNNING, Ordering::Release);
+        s.ready(t);
     }
 }
 

@@ -510,6 +510,29 @@ fn sigint_stops_a_pipeline_run_as_one_loop_promptly() {
     );
 }
 
+/// 20,000 tasks waiting in a statement `sleep` (no stack each) and one waiting deeper, in a
+/// loop (with its stack): Ctrl-C wakes them all, their `on_interrupt` runs, and flow exits
+/// 130 promptly.
+#[test]
+fn sigint_stops_many_tasks_waiting_without_a_stack_promptly() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("stackless-sigint");
+    let script = "on_interrupt { print(\"cleaning up\") }\nlet hs = []\nfor i in 0..20000 {\n  let h = spawn { sleep(600); print(\"not reached\") }\n  hs.push(h)\n}\nlet deep = spawn { for i in 0..10 { sleep(600) } }\nwrite_file(\"ready\", \"\")\njoin hs\n";
+    let flow = start(dir.path(), script, &[]);
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    assert_eq!(done.stdout, "cleaning up\n", "{done:?}");
+    let after = done.ended - sent;
+    assert!(
+        after < Duration::from_millis(1500),
+        "exited {:.3}s after SIGINT",
+        secs(after)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 17. Daemons.
 

@@ -3,7 +3,7 @@
 
 use super::ast::{
     Command, Ident, Join, LetValue, Pipeline, RedirectKind, Rhai, Spawn, SpawnBody, Stage,
-    StageKind, Stmt, StmtKind, Word,
+    StageKind, Stmt, StmtKind, Word, WordPart,
 };
 use super::parse_error::{ParseError, ParseErrorKind};
 use super::parser::{FlowParser, Rule};
@@ -55,6 +55,14 @@ fn is_value_expression(c: &Command) -> bool {
         (None, [r]) => matches!(r.kind, RedirectKind::Out | RedirectKind::In),
         _ => false,
     }
+}
+
+/// Whether the whole word is one quoted string: `"done"`, `'raw'`, `"n = ${n}"`.
+fn is_quoted(w: &Word) -> bool {
+    matches!(
+        w.parts.as_slice(),
+        [WordPart::Quoted(_) | WordPart::Interp(_)]
+    )
 }
 
 /// `42`, `1_000`, `2.5`, `1e3`: a number, which no program is named (`7z` is one, and not a
@@ -367,6 +375,9 @@ impl<'s> Builder<'s> {
                     {
                         match c.program.literal() {
                             Some(w) if is_number(&w) || self.has_var(&w) => Some(w),
+                            // A quoted string alone is its value (`spawn { sleep(1); "done" }`);
+                            // a program named by a quoted word is run with `^"my prog"`.
+                            _ if is_quoted(&c.program) => Some(String::new()),
                             _ => None,
                         }
                     }
@@ -625,6 +636,21 @@ mod tests {
             crate::ast::StmtKind::Rhai(_)
         ));
         assert!(matches!(last("6 * 7").kind, crate::ast::StmtKind::Rhai(_)));
+        for value in [
+            r#"sleep(1); "done""#,
+            "'raw'",
+            r#""n = ${1 + 1}""#,
+            r#""a" + "b""#,
+        ] {
+            assert!(
+                matches!(last(value).kind, crate::ast::StmtKind::Rhai(_)),
+                "{value}"
+            );
+        }
+        assert!(matches!(
+            last(r#""my prog" --flag"#).kind,
+            crate::ast::StmtKind::Pipeline(_)
+        ));
         assert!(matches!(
             last("7z a x.7z f").kind,
             crate::ast::StmtKind::Pipeline(_)
