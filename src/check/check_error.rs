@@ -126,6 +126,8 @@ pub enum CheckErrorKind {
     },
     /// `resume` without `log` in the pool options.
     ResumeWithoutLog,
+    /// `backoff D` without `retries R`: there would be nothing to wait between.
+    BackoffWithoutRetries,
     /// A value interpolated into `sh "…"` where sh could not take it as data.
     ShInterpolation {
         /// What is wrong there.
@@ -277,6 +279,9 @@ impl fmt::Display for CheckError {
                 write!(f, "cannot {action} `{name}`: it is not a task handle")
             }
             K::ResumeWithoutLog => write!(f, "`resume` needs a `log` file to resume from"),
+            K::BackoffWithoutRetries => {
+                write!(f, "`backoff` waits between retries, and this pool has no `retries`")
+            }
             K::SlurmCapturesVariable { name, .. } if name == "args" => write!(
                 f,
                 "the `on slurm` job block uses `args`, which on the Slurm node are the job's items, not the script's arguments"
@@ -342,6 +347,7 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "flow::check::stage_after_sink",
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
+            K::BackoffWithoutRetries => "flow::check::backoff_without_retries",
             K::SlurmCapturesVariable { .. } => "flow::check::slurm_captures_variable",
             K::SlurmCallsFn { .. } => "flow::check::slurm_calls_fn",
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
@@ -423,6 +429,9 @@ impl CheckErrorKind {
             }
             K::NotATask { .. } => "only `let h = spawn …` makes a task handle".into(),
             K::ResumeWithoutLog => "add a log to the pool: `log \"jobs.tsv\" resume`".into(),
+            K::BackoffWithoutRetries => {
+                "say how many retries: `retries 3 backoff 1s` (waits 1s, 2s, 4s)".into()
+            }
             K::SlurmCapturesVariable { name, .. } if name == "args" => {
                 "use `it` for the job's item (with `chunk`, the array of its items); for the \
                  script's arguments, run a command job instead (`exec cmd ${args[0]} ${it} on \
@@ -483,6 +492,7 @@ impl CheckErrorKind {
             K::StageAfterSink { .. } => "nothing reaches this stage",
             K::NotATask { .. } => "not a task",
             K::ResumeWithoutLog => "resume from what?",
+            K::BackoffWithoutRetries => "no retries to wait between",
             K::SlurmCapturesVariable { .. } => "not on the node",
             K::SlurmCallsFn { .. } => "not on the node",
             K::RhaiSyntax { .. } => "here",

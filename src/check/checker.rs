@@ -197,6 +197,15 @@ impl<'s> Checker<'s> {
                 self.node_rhai(iter);
                 self.block(body, Some(var));
             }
+            StmtKind::Select { arms, timeout } => {
+                for a in arms {
+                    self.node_rhai(&a.chan);
+                    self.block(&a.body, Some(&a.var));
+                }
+                if let Some((_, b)) = timeout {
+                    self.block(b, None);
+                }
+            }
             StmtKind::IfCommand {
                 command,
                 then,
@@ -209,9 +218,18 @@ impl<'s> Checker<'s> {
                     self.block(o, None);
                 }
             }
-            StmtKind::Try { body, var, handler } => {
+            StmtKind::Try {
+                body,
+                var,
+                handler,
+                finally,
+                ..
+            } => {
                 self.block(body, None);
                 self.block(handler, var.as_ref());
+                if let Some(f) = finally {
+                    self.block(f, None);
+                }
             }
             StmtKind::Pipeline(p) => self.pipeline(p),
         }
@@ -315,6 +333,7 @@ impl<'s> Checker<'s> {
                 self.scopes.declare("it", Var::Value(None));
                 self.scopes.declare("seq", Var::Value(None));
                 self.scopes.declare("slot", Var::Value(None));
+                self.scopes.declare("attempt", Var::Value(None));
                 self.command(c);
                 self.scopes.pop();
             }
@@ -339,6 +358,7 @@ impl<'s> Checker<'s> {
                 self.scopes.declare("it", Var::Value(None));
                 self.scopes.declare("seq", Var::Value(None));
                 self.scopes.declare("slot", Var::Value(None));
+                self.scopes.declare("attempt", Var::Value(None));
                 self.block(stmts, None);
                 self.scopes.pop();
                 if slurm {
@@ -361,6 +381,9 @@ impl<'s> Checker<'s> {
         }
         if o.resume && o.log.is_none() {
             self.error(o.resume_span.unwrap_or(span), K::ResumeWithoutLog);
+        }
+        if o.backoff.is_some() && o.retries.is_none() {
+            self.error(o.backoff_span.unwrap_or(span), K::BackoffWithoutRetries);
         }
         self.slurm
             .pool(o, span, &mut self.programs, &mut self.errors);
@@ -585,7 +608,7 @@ impl<'s> Checker<'s> {
                 // What the stage binds for its block (`runtime/eval.rs`, `pool/worker.rs`).
                 let bound: &[&str] = match stage {
                     "reduce" => &["acc", "it"],
-                    "pool map" => &["it", "seq", "slot"],
+                    "pool map" => &["it", "seq", "slot", "attempt"],
                     _ => &["it"],
                 };
                 self.rhai_names(r, bound);

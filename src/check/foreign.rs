@@ -186,8 +186,10 @@ fn triple_colon(c: &Command, prefix: &str, src: &str) -> Option<CheckError> {
 /// Whether the parts name `it`, `seq` or `slot`.
 fn names_item(parts: &[WordPart]) -> bool {
     parts.iter().any(|p| match p {
-        WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot"),
-        WordPart::Expr(r) => ["it", "seq", "slot"].iter().any(|n| has_word(&r.code, n)),
+        WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot" | "attempt"),
+        WordPart::Expr(r) => ["it", "seq", "slot", "attempt"]
+            .iter()
+            .any(|n| has_word(&r.code, n)),
         WordPart::Interp(inner) => names_item(inner),
         WordPart::Bare(_) | WordPart::Quoted(_) => false,
     })

@@ -268,6 +268,12 @@ impl<'a> Walker<'a> {
                 s.kind.nested().into_iter().for_each(|b| self.stmts(b));
             }
             StmtKind::Try { .. } => s.kind.nested().into_iter().for_each(|b| self.stmts(b)),
+            StmtKind::Select { arms, .. } => {
+                for a in arms {
+                    self.rhai(&a.chan);
+                }
+                s.kind.nested().into_iter().for_each(|b| self.stmts(b));
+            }
             StmtKind::Join(_) | StmtKind::Cancel(_) => {}
         }
     }

@@ -632,10 +632,10 @@ fn parallel_placeholder(parts: &[WordPart]) -> bool {
 /// Whether word parts name the item: `$it`, `${… it …}`, or `seq` / `slot`.
 fn parts_name_item(parts: &[WordPart]) -> bool {
     parts.iter().any(|p| match p {
-        WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot"),
+        WordPart::Var(v) => matches!(v.name.as_str(), "it" | "seq" | "slot" | "attempt"),
         WordPart::Expr(r) => words(&r.code)
             .iter()
-            .any(|(_, w)| matches!(*w, "it" | "seq" | "slot")),
+            .any(|(_, w)| matches!(*w, "it" | "seq" | "slot" | "attempt")),
         WordPart::Interp(inner) => parts_name_item(inner),
         WordPart::Bare(_) | WordPart::Quoted(_) => false,
     })

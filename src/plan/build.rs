@@ -127,6 +127,11 @@ impl<'s> Builder<'s> {
                     self.block(otherwise.as_deref().unwrap_or(&[]), dest);
                 }
                 StmtKind::Pipeline(p) => self.pipeline(p, dest, None),
+                StmtKind::Select { .. } => s
+                    .kind
+                    .nested()
+                    .into_iter()
+                    .for_each(|b| self.block(b, dest)),
                 StmtKind::IfCommand { command, .. } => {
                     self.pipeline(command, &Target::Stdout, None);
                     s.kind
@@ -134,11 +139,17 @@ impl<'s> Builder<'s> {
                         .into_iter()
                         .for_each(|b| self.block(b, dest));
                 }
-                StmtKind::Try { .. } => s
-                    .kind
-                    .nested()
-                    .into_iter()
-                    .for_each(|b| self.block(b, dest)),
+                StmtKind::Try {
+                    body,
+                    handler,
+                    finally,
+                    ..
+                } => {
+                    self.block(body, dest);
+                    self.block(handler, dest);
+                    // A `finally` block's value is thrown away: its output is printed.
+                    self.block(finally.as_deref().unwrap_or(&[]), &Target::Stdout);
+                }
                 StmtKind::Fn { .. }
                 | StmtKind::Throw(_)
                 | StmtKind::Assign { .. }

@@ -21,6 +21,9 @@ pub(crate) enum OnError {
     Skip,
     /// Every item runs; the stage fails at the end if any did.
     Continue,
+    /// Every item runs; a failed item's output is `#{error: e}` in its place, and the stage
+    /// succeeds (asyncio's `gather(return_exceptions=True)`).
+    Keep,
     /// `on_error fail N [%] [soon]`: like `Continue` until the threshold stops the pool
     /// (GNU parallel's `--halt`).
     Halt(Halt),
@@ -53,6 +56,8 @@ pub(crate) struct PoolPlan {
     pub(crate) adaptive_chunks: bool,
     /// Extra attempts per failed job (`retries N`).
     pub(crate) retries: Option<Amount>,
+    /// `backoff D`: wait D, 2D, 4D… before each retry.
+    pub(crate) backoff: Option<Duration>,
     /// Per-job time limit.
     pub(crate) timeout: Option<Duration>,
     pub(crate) on_error: OnError,
@@ -83,7 +88,9 @@ impl PoolPlan {
             }
             PoolWork::Map(_) | PoolWork::ExecBlock { .. } => (None, None),
         };
-        let on_error = if o.skip_errors {
+        let on_error = if o.keep_errors {
+            OnError::Keep
+        } else if o.skip_errors {
             OnError::Skip
         } else if o.continue_errors {
             OnError::Continue
@@ -100,6 +107,7 @@ impl PoolPlan {
             chunk: o.chunk.clone(),
             adaptive_chunks: matches!(pool.work, PoolWork::Map(_)) && o.chunk.is_none(),
             retries: o.retries.clone(),
+            backoff: o.backoff,
             timeout: o.timeout,
             on_error,
             log: o.log.clone(),
@@ -133,6 +141,9 @@ impl PoolPlan {
         }
         if let Some(a) = &self.retries {
             options.push(format!("retries {}", text(a.span())));
+            if let Some(d) = self.backoff {
+                options.push(format!("backoff {d:?}"));
+            }
         }
         if let Some(d) = self.timeout {
             options.push(format!("timeout {d:?}"));
@@ -140,6 +151,7 @@ impl PoolPlan {
         match self.on_error {
             OnError::Fail => {}
             OnError::Skip => options.push("on_error skip".into()),
+            OnError::Keep => options.push("on_error keep".into()),
             OnError::Continue => options.push("on_error continue".into()),
             OnError::Halt(h) => {
                 let pct = if h.percent { "%" } else { "" };

@@ -263,7 +263,14 @@ impl Env {
             Err(e) => {
                 let at = Snippet::new(r, &AST::empty()).span(e.position());
                 let message = e.err_type().to_string();
-                Err(RunError::new(r.span, RunErrorKind::Rhai { message, at }))
+                Err(RunError::new(
+                    r.span,
+                    RunErrorKind::Rhai {
+                        message,
+                        at,
+                        value: None,
+                    },
+                ))
             }
         }
     }
@@ -370,7 +377,11 @@ impl Env {
             }
             _ => None,
         };
-        let err = RunError::new(span, RunErrorKind::Rhai { message, at });
+        let value = match inner {
+            EvalAltResult::ErrorRuntime(v, _) => Some(v.clone()),
+            _ => None,
+        };
+        let err = RunError::new(span, RunErrorKind::Rhai { message, at, value });
         match help {
             Some(h) => err.with_help(h),
             None => err,

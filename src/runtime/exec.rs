@@ -242,6 +242,8 @@ pub(crate) struct Executor {
     tasks: Vec<TaskHandle>,
     /// `on_interrupt` blocks, shared with the signal handler.
     pub(crate) interrupts: Interrupts,
+    /// A time its statements must end by (a `finally` block run during Ctrl-C's grace).
+    pub(super) deadline: Option<Instant>,
     /// The snippets this executor ran, by the address of their text: a loop's statements
     /// are found here without taking the run's shared cache's lock, which tasks running
     /// loops at once would otherwise fight over on every statement.
@@ -256,6 +258,7 @@ impl Executor {
             token,
             tasks: vec![],
             interrupts: Arc::default(),
+            deadline: None,
             snippets: super::snippets::Local::default(),
         }
     }
@@ -267,7 +270,7 @@ impl Executor {
         }
     }
 
-    fn check_cancel(&self, span: Span) -> Result<(), RunError> {
+    pub(super) fn check_cancel(&self, span: Span) -> Result<(), RunError> {
         match self.token.reason() {
             Some(r) => Err(cancel_error(r, span)),
             None => Ok(()),
@@ -404,7 +407,14 @@ impl Executor {
                 .map_err(|e| {
                     let at = snippet_span(r, e.position());
                     let message = e.err_type().to_string();
-                    RunError::new(r.span, RunErrorKind::Rhai { message, at })
+                    RunError::new(
+                        r.span,
+                        RunErrorKind::Rhai {
+                            message,
+                            at,
+                            value: None,
+                        },
+                    )
                 })?;
             let merged = shared.fns.merge(&own);
             Ok(super::snippets::Compiled { own, merged })
@@ -424,13 +434,13 @@ impl Executor {
 
     /// Run `f` with this executor's context (its cancel token, its run) as the thread's.
     fn in_own_ctx<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        if crate::runtime::context::is(&self.token, &self.shared.rt) {
+        if self.deadline.is_none() && crate::runtime::context::is(&self.token, &self.shared.rt) {
             // A block's statements after the first: the context is already this one.
             f(self)
         } else {
             let ctx = crate::runtime::context::ThreadCtx {
                 token: Some(self.token.clone()),
-                deadline: None,
+                deadline: self.deadline,
                 runtime: Some(self.shared.rt.clone()),
             };
             crate::runtime::context::with_ctx(ctx, || f(self))
@@ -529,10 +539,25 @@ impl Executor {
                 let c = self.command_succeeds(command)? != *negate;
                 self.branch(c, then, otherwise.as_deref(), dest)
             }
-            StmtKind::Try { body, var, handler } => {
-                self.try_stmt(body, var.as_ref(), handler, dest)
+            StmtKind::Try {
+                body,
+                var,
+                catches,
+                handler,
+                finally,
+            } => {
+                let r = if *catches {
+                    self.try_stmt(body, var.as_ref(), handler, dest)
+                } else {
+                    self.block(body, dest)
+                };
+                match finally {
+                    Some(f) => self.finally(f, r),
+                    None => r,
+                }
             }
             StmtKind::Throw(r) => Err(self.thrown(r)),
+            StmtKind::Select { arms, timeout } => self.select(s.span, arms, timeout.as_ref(), dest),
             StmtKind::Spawn(sp) => {
                 let name = format!("task at {}", line_of(&self.shared.src, sp.span));
                 let h = self.spawn(sp, &name)?;
@@ -784,6 +809,9 @@ impl Executor {
             }
         }
         let deadline = j.timeout.map(|d| Instant::now() + d);
+        if j.settle {
+            return self.settle(j, &handles, deadline, as_array);
+        }
         // A join without a timeout waits only for its tasks; with one, time itself wakes it.
         let _waiting = match (&self.shared.rt.deadlock, deadline) {
             (Some(d), None) => {
@@ -839,6 +867,92 @@ impl Executor {
             values.remove(0)
         } else {
             Dynamic::from_array(values)
+        })
+    }
+}
+
+impl Executor {
+    /// `join … settle`: every task's outcome, in order, as `#{ok: true, value: v}` or
+    /// `#{ok: false, error: e}` (`e` as `catch` gives it); never raises for a task. With a
+    /// timeout, the tasks still running then are cancelled (their `finally` blocks run) and
+    /// their records are the join's timeout error. An interrupt of the joiner still raises.
+    fn settle(
+        &mut self,
+        j: &Join,
+        handles: &[TaskHandle],
+        deadline: Option<Instant>,
+        as_array: bool,
+    ) -> Result<Dynamic, RunError> {
+        let _waiting = match (&self.shared.rt.deadlock, deadline) {
+            (Some(d), None) => {
+                Some(d.wait(j.span, "`join` waits for tasks that are waiting".into()))
+            }
+            _ => None,
+        };
+        let mut outcomes = Vec::with_capacity(handles.len());
+        for h in handles {
+            let r = loop {
+                if let Some(r) = h.wait(deadline, &self.token) {
+                    break Some(r);
+                }
+                if gave_up(&self.token, deadline) {
+                    break None;
+                }
+            };
+            match r {
+                Some(r) => outcomes.push(Some(r)),
+                None => {
+                    self.check_cancel(j.span)?;
+                    outcomes.push(None);
+                }
+            }
+        }
+        let late: Vec<&TaskHandle> = handles
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o.is_none())
+            .map(|(h, _)| h)
+            .collect();
+        let timed_out = (!late.is_empty()).then(|| {
+            let running = late
+                .iter()
+                .map(|h| {
+                    h.inner
+                        .name
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone()
+                })
+                .collect();
+            let late: Vec<TaskHandle> = late.into_iter().cloned().collect();
+            stop_all(&late);
+            RunError::new(j.span, RunErrorKind::JoinTimeout { running })
+        });
+        let mut records: Vec<Dynamic> = outcomes
+            .into_iter()
+            .map(|o| {
+                let mut m = rhai::Map::new();
+                match o.unwrap_or_else(|| {
+                    Err(timed_out
+                        .clone()
+                        .unwrap_or_else(|| cancel_error(CancelReason::Requested, j.span)))
+                }) {
+                    Ok(v) => {
+                        m.insert("ok".into(), Dynamic::TRUE);
+                        m.insert("value".into(), v);
+                    }
+                    Err(e) => {
+                        m.insert("ok".into(), Dynamic::FALSE);
+                        m.insert("error".into(), Dynamic::from_map(self.error_map(&e)));
+                    }
+                }
+                Dynamic::from_map(m)
+            })
+            .collect();
+        Ok(if records.len() == 1 && !as_array {
+            records.remove(0)
+        } else {
+            Dynamic::from_array(records)
         })
     }
 }
@@ -902,7 +1016,7 @@ fn dest_at(i: usize, n: usize, tail: Dest) -> Dest {
 }
 
 /// A Rhai type name in user words: `a number (i64)`.
-fn type_words(t: &str) -> String {
+pub(super) fn type_words(t: &str) -> String {
     let plain = match t {
         "i64" | "f64" => "a number",
         "string" | "ImmutableString" | "char" => "a string",

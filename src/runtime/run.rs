@@ -93,7 +93,14 @@ pub(crate) fn compile_fns(
                 Err(e) => {
                     let at = span_at(&script.source.text, e.position());
                     let message = e.err_type().to_string();
-                    return Err(RunError::new(code.span, RunErrorKind::Rhai { message, at }));
+                    return Err(RunError::new(
+                        code.span,
+                        RunErrorKind::Rhai {
+                            message,
+                            at,
+                            value: None,
+                        },
+                    ));
                 }
             }
         }
@@ -317,6 +324,13 @@ fn install_signals(
             for sig in signals.forever() {
                 if first {
                     first = false;
+                    // When, before the cancel: a `finally` that the cancel starts counts its
+                    // grace period from here.
+                    *shared
+                        .rt
+                        .interrupted_at
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                     token.cancel(match sig {
                         SIGTERM => CancelReason::Terminate,
                         SIGHUP => CancelReason::Hangup,
@@ -324,11 +338,6 @@ fn install_signals(
                     });
                     // Processes that left flow's groups get the signal too (groups get it from
                     // their guards), and SIGKILL with everything else after the grace period.
-                    *shared
-                        .rt
-                        .interrupted_at
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                     crate::os::children::signal_escapees(if sig == SIGINT { SIGINT } else { sig });
                     let (s, i, d) = (shared.clone(), interrupts.clone(), done.clone());
                     let handlers =

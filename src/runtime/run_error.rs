@@ -39,8 +39,13 @@ pub enum RunErrorKind {
         status: String,
         stderr: Vec<String>,
     },
-    /// A Rhai runtime error; `at` is where in the script.
-    Rhai { message: String, at: Option<Span> },
+    /// A Rhai runtime error; `at` is where in the script; `value` what Rhai's own `throw`
+    /// threw (in a `fn`, a block), as it was.
+    Rhai {
+        message: String,
+        at: Option<Span>,
+        value: Option<rhai::Dynamic>,
+    },
     /// A process could not be started.
     Spawn { program: String, message: String },
     /// A file could not be opened or written.
@@ -353,5 +358,44 @@ impl Diagnostic for RunError {
             )),
         }
         Some(Box::new(v.into_iter()))
+    }
+}
+
+impl RunError {
+    /// The error as `catch e` gives it: `#{code, message, exit, line, value}` (`src`: the
+    /// script, for the line). `value` is what `throw` threw, as it was; `()` otherwise.
+    pub(crate) fn to_map(&self, src: &str) -> rhai::Map {
+        let code = miette::Diagnostic::code(self).map_or_else(String::new, |c| c.to_string());
+        let line = src
+            .get(..self.span.start)
+            .map_or(0, |s| s.matches('\n').count())
+            + 1;
+        let mut m = rhai::Map::new();
+        m.insert("code".into(), rhai::Dynamic::from(code));
+        m.insert("message".into(), rhai::Dynamic::from(self.to_string()));
+        m.insert("exit".into(), rhai::Dynamic::from(self.status()));
+        m.insert(
+            "line".into(),
+            rhai::Dynamic::from(i64::try_from(line).unwrap_or(i64::MAX)),
+        );
+        let value = match &self.kind {
+            RunErrorKind::Thrown { value, .. }
+            | RunErrorKind::Rhai {
+                value: Some(value), ..
+            } => value.clone(),
+            _ => rhai::Dynamic::UNIT,
+        };
+        m.insert("value".into(), value);
+        m
+    }
+
+    /// `on_error keep`'s record of a failed item: `#{error: e, item: it}`.
+    pub(crate) fn kept(&self, src: &str, item: Option<rhai::Dynamic>) -> rhai::Dynamic {
+        let mut m = rhai::Map::new();
+        m.insert("error".into(), rhai::Dynamic::from_map(self.to_map(src)));
+        if let Some(it) = item {
+            m.insert("item".into(), it);
+        }
+        rhai::Dynamic::from_map(m)
     }
 }

@@ -533,6 +533,34 @@ fn sigint_stops_many_tasks_waiting_without_a_stack_promptly() {
     );
 }
 
+/// Ctrl-C runs `finally` blocks, in the main statements and in tasks, as part of the
+/// shutdown (with the `on_interrupt` blocks); one that outlasts the grace period is cut.
+#[test]
+fn sigint_runs_finally_blocks_within_the_grace_period() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("finally-sigint");
+    let script = "on_interrupt grace 500ms { print(\"handler\") }\nlet t = spawn {\n  try { sleep(60) } finally { print(\"task finally\") }\n}\ntry {\n  write_file(\"ready\", \"\")\n  sleep(60)\n} finally {\n  print(\"main finally\")\n  sleep(30)\n  print(\"not reached\")\n}\n";
+    let flow = start(dir.path(), script, &[]);
+    wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(130), "{done:?}");
+    let mut lines: Vec<&str> = done.stdout.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        ["handler", "main finally", "task finally"],
+        "{done:?}"
+    );
+    let after = done.ended - sent;
+    assert!(
+        after < Duration::from_millis(1500),
+        "exited {:.3}s after SIGINT",
+        secs(after)
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 17. Daemons.
 

@@ -87,7 +87,17 @@ pub enum StmtKind {
     Try {
         body: Vec<Stmt>,
         var: Option<Ident>,
+        /// Whether there is a `catch` (its block is `handler`).
+        catches: bool,
         handler: Vec<Stmt>,
+        /// `finally { … }`: run on every way out of the `try`.
+        finally: Option<Vec<Stmt>>,
+    },
+    /// `select { from ch as x => { … } … timeout D => { … } }`: the first branch whose
+    /// channel has an item (or is closed: `x` is `()`), or the timeout's.
+    Select {
+        arms: Vec<SelectArm>,
+        timeout: Option<(Duration, Vec<Stmt>)>,
     },
     /// `throw expr`: fail with the expression's text as the message.
     Throw(Rhai),
@@ -101,12 +111,26 @@ impl StmtKind {
     #[must_use]
     pub fn nested(&self) -> Vec<&[Stmt]> {
         match self {
-            StmtKind::Try { body, handler, .. } => vec![body, handler],
+            StmtKind::Try {
+                body,
+                handler,
+                finally,
+                ..
+            } => {
+                let mut v: Vec<&[Stmt]> = vec![body, handler];
+                v.extend(finally.as_deref());
+                v
+            }
             StmtKind::IfCommand {
                 then, otherwise, ..
             } => {
                 let mut v: Vec<&[Stmt]> = vec![then];
                 v.extend(otherwise.as_deref());
+                v
+            }
+            StmtKind::Select { arms, timeout } => {
+                let mut v: Vec<&[Stmt]> = arms.iter().map(|a| a.body.as_slice()).collect();
+                v.extend(timeout.as_ref().map(|(_, b)| b.as_slice()));
                 v
             }
             _ => vec![],
@@ -156,6 +180,19 @@ pub struct Join {
     pub names: Vec<Ident>,
     /// Give up after this long (exit 124).
     pub timeout: Option<Duration>,
+    /// `settle`: wait for every task and yield `#{ok, value}` / `#{ok, error}` per task,
+    /// never raising (asyncio's `gather(return_exceptions=True)`).
+    pub settle: bool,
+}
+
+/// `from ch as x => { … }` in a `select`.
+#[derive(Debug, Clone)]
+pub struct SelectArm {
+    /// The channel's expression.
+    pub chan: Rhai,
+    /// The name the item is bound to in `body`.
+    pub var: Ident,
+    pub body: Vec<Stmt>,
 }
 
 /// `from src | stage | … > file`
@@ -448,12 +485,16 @@ pub struct PoolOpts {
     pub chunk: Option<Amount>,
     /// Extra attempts per failed item.
     pub retries: Option<Amount>,
+    /// `backoff D`: wait D, 2D, 4D… before each retry.
+    pub backoff: Option<Duration>,
     /// Per-item time limit.
     pub timeout: Option<Duration>,
     /// Drop failed items instead of failing (`on_error skip`).
     pub skip_errors: bool,
     /// Run every item, fail at the end (`on_error continue`).
     pub continue_errors: bool,
+    /// Every item runs; a failed one's output is `#{error: e}` in its place (`on_error keep`).
+    pub keep_errors: bool,
     /// Show a progress bar.
     pub progress: bool,
     /// The job log file.
@@ -462,6 +503,8 @@ pub struct PoolOpts {
     pub resume: bool,
     /// Where `resume` was written.
     pub resume_span: Option<Span>,
+    /// Where `backoff` was written (it needs `retries`).
+    pub backoff_span: Option<Span>,
     /// `on slurm …` settings, when given.
     pub slurm: Option<Vec<(String, Word)>>,
     /// `on_error fail N`, `fail N%`, `… soon`: when failures stop the pool (GNU parallel's

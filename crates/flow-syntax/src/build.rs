@@ -134,6 +134,9 @@ fn is_kw(r: Rule) -> bool {
             | Rule::kw_for
             | Rule::kw_try
             | Rule::kw_catch
+            | Rule::kw_finally
+            | Rule::kw_select
+            | Rule::kw_as
             | Rule::kw_throw
             | Rule::kw_in
             | Rule::kw_cancel
@@ -322,16 +325,49 @@ impl<'s> Builder<'s> {
                 StmtKind::OnInterrupt { grace, body }
             }
             Rule::if_stmt => self.if_stmt(p, 0),
+            Rule::value_stmt => StmtKind::Rhai(self.rhai(&p)),
+            Rule::select_stmt => {
+                let mut arms = vec![];
+                let mut timeout = None;
+                for arm in kid_iter(p) {
+                    let k = kids(arm.clone());
+                    match arm.as_rule() {
+                        Rule::select_from => {
+                            let chan = self.rhai(&k[0]);
+                            let var = self.ident(&k[1]);
+                            self.vars.insert(var.name.clone());
+                            let body = self.stmts(k[2].clone());
+                            arms.push(crate::ast::SelectArm { chan, var, body });
+                        }
+                        _ => {
+                            let d = self.duration(&k[0]);
+                            let body = self.stmts(k[1].clone());
+                            if let Some(d) = d {
+                                timeout = Some((d, body));
+                            }
+                        }
+                    }
+                }
+                StmtKind::Select { arms, timeout }
+            }
             Rule::try_stmt => {
-                let k = kids(p);
+                let mut k = kids(p);
+                let finally = match k.last() {
+                    Some(f) if f.as_rule() == Rule::finally_part => {
+                        let f = k.pop().and_then(|f| first_kid(f));
+                        Some(f.map(|b| self.stmts(b)).unwrap_or_default())
+                    }
+                    _ => None,
+                };
                 let body = self.stmts(k[0].clone());
                 let (var, handler) = match (k.get(1), k.get(2)) {
                     (Some(n), Some(h)) => {
                         let var = self.ident(n);
                         self.vars.insert(var.name.clone());
-                        (Some(var), self.stmts(h.clone()))
+                        (Some(var), Some(self.stmts(h.clone())))
                     }
-                    (Some(h), None) => (None, self.stmts(h.clone())),
+                    (Some(h), None) => (None, Some(self.stmts(h.clone()))),
+                    _ if finally.is_some() => (None, None),
                     _ => {
                         let end = span.end;
                         self.err(
@@ -341,7 +377,13 @@ impl<'s> Builder<'s> {
                         return None;
                     }
                 };
-                StmtKind::Try { body, var, handler }
+                StmtKind::Try {
+                    body,
+                    var,
+                    catches: handler.is_some(),
+                    handler: handler.unwrap_or_default(),
+                    finally,
+                }
             }
             Rule::throw_stmt => match first_kid(p).as_ref() {
                 Some(e) => StmtKind::Throw(self.rhai(e)),
@@ -535,9 +577,11 @@ impl<'s> Builder<'s> {
         let span = self.span(&p);
         let mut names = vec![];
         let mut timeout = None;
+        let mut settle = false;
         for c in kid_iter(p) {
             match c.as_rule() {
                 Rule::name => names.push(self.ident(&c)),
+                Rule::settle => settle = true,
                 _ => timeout = self.duration(&c),
             }
         }
@@ -545,6 +589,7 @@ impl<'s> Builder<'s> {
             span,
             names,
             timeout,
+            settle,
         }
     }
 

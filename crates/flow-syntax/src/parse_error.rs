@@ -88,13 +88,13 @@ impl fmt::Display for ParseError {
             K::BadOnError { text } => {
                 write!(
                     f,
-                    "`on_error` takes `fail`, `fail N`, `fail N%` (each may end in `soon`), `continue` or `skip`, not `{text}`"
+                    "`on_error` takes `fail`, `fail N`, `fail N%` (each may end in `soon`), `continue`, `skip` or `keep`, not `{text}`"
                 )
             }
             K::NotUtf8 => write!(f, "the script is not valid UTF-8"),
             K::BadNumber { text } => write!(f, "`{text}` is not a valid number here"),
             K::ReservedWord { word } => write!(f, "`{word}` is a reserved word here"),
-            K::TryWithoutCatch => write!(f, "`try` without a `catch` block"),
+            K::TryWithoutCatch => write!(f, "`try` without a `catch` or `finally` block"),
             K::ThrowWithoutValue => write!(f, "`throw` needs a value: the error message"),
             K::Foreign { message, .. } => write!(f, "{message}"),
         }
@@ -142,7 +142,7 @@ impl Diagnostic for ParseError {
             K::ReservedWord { word } => {
                 format!("a flow keyword cannot be a name here: use another, e.g. `{word}_` or `n`")
             }
-            K::BadOnError { .. } => "write `on_error fail` (stop at the first failure), `on_error fail 3 soon` (after 3 failures, letting running jobs finish; N from 1, N% up to 100), `on_error continue` or `on_error skip`".into(),
+            K::BadOnError { .. } => "write `on_error fail` (stop at the first failure), `on_error fail 3 soon` (after 3 failures, letting running jobs finish; N from 1, N% up to 100), `on_error continue`, `on_error skip` or `on_error keep` (a failed item's place holds `#{error: e}`)".into(),
             K::TooDeep { .. } => "split the script into functions".into(),
             K::LongElseIf { .. } => {
                 "look the value up in a map (`let m = #{ a: 1, b: 2 }; m[k]`), or split the chain into functions".into()
@@ -160,7 +160,9 @@ impl Diagnostic for ParseError {
             }
             K::ShellOperator { .. } => "to run something in the background, use `spawn`".into(),
             K::TryWithoutCatch => {
-                "add a handler after the block: `try { … } catch e { print(e.message) }`".into()
+                "add a handler after the block: `try { … } catch e { print(e.message) }`, or \
+                 cleanup that runs however it ends: `try { … } finally { … }`"
+                    .into()
             }
             K::ThrowWithoutValue => "write `throw \"what went wrong\"`".into(),
             K::Foreign { help, .. } => help.clone(),

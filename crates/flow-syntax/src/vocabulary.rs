@@ -67,6 +67,11 @@ mod tests {
         "mem",
         "time",
         "sh",
+        "settle",
+        "select",
+        "backoff",
+        "attempt",
+        "keep",
     ];
 
     use std::collections::BTreeSet;

@@ -14,7 +14,7 @@ syn case match
 syn iskeyword @,48-57,_,.,/,-
 
 " Statement keywords
-syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace try catch throw
+syn keyword flowStatement  fn let spawn daemon join cancel on_interrupt grace try catch finally throw settle select
 syn keyword flowConditional if else
 syn keyword flowRepeat     for in
 " Sources and stages
@@ -23,16 +23,16 @@ syn keyword flowStage      map filter each flat_map take batch sort by uniq line
 syn keyword flowSink       count count_by sum first last collect text reduce
 " Pools and their options
 syn keyword flowPool       pool exec cpus
-syn keyword flowPoolOpt    ordered unordered chunk retries timeout on_error progress log resume
+syn keyword flowPoolOpt    ordered unordered chunk retries backoff timeout on_error progress log resume
 syn keyword flowPoolOpt    on slurm partition mem time
 " `skip` is a match, so that `on_error skip` (a later match) can win over it.
 syn match   flowStage      "\<skip\>"
-syn match   flowOnError    "\%(\<on_error\s\+\)\@<=\%(fail\|continue\|skip\)\>"
+syn match   flowOnError    "\%(\<on_error\s\+\)\@<=\%(fail\|continue\|skip\|keep\)\>"
 " Command modifiers
 syn keyword flowModifier   unchecked sh
 syn match   flowCaret      "\^\ze\S"
 " The special variables `it`, `acc` and `args`, and the constants
-syn match   flowSpecial    "\%([[:alnum:]_./-]\)\@<!\%(it\|acc\|args\|seq\|slot\)[[:alnum:]_]\@!"
+syn match   flowSpecial    "\%([[:alnum:]_./-]\)\@<!\%(it\|acc\|args\|seq\|slot\|attempt\)[[:alnum:]_]\@!"
 syn keyword flowBoolean    true false
 
 " Commands: the program word at the start of a statement or stage, and after `exec`,

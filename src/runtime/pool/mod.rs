@@ -177,6 +177,7 @@ pub(crate) fn start(
         span,
         token: token.clone(),
         retries,
+        backoff: plan.backoff,
         timeout: plan.timeout,
         on_error,
         halt: halt.clone(),
@@ -231,7 +232,7 @@ pub(crate) fn start(
     }
     drop((event_tx, job_rx, guard));
 
-    let w = window::Window::new(
+    let mut w = window::Window::new(
         out,
         plan.ordered,
         retries > 0,
@@ -244,6 +245,7 @@ pub(crate) fn start(
         total,
         halt,
     );
+    w.src = env.shared.src.clone();
     let progress_slot = env.shared.rt.progress.clone();
     let rt = env.shared.rt.clone();
     // The window's warnings and summary go where the run's output goes.

@@ -57,6 +57,8 @@ pub(super) struct Window {
     pub(super) progress: Option<indicatif::ProgressBar>,
     pub(super) total: Arc<AtomicUsize>,
     halt: Option<Arc<HaltState>>,
+    /// The script's text, for the line of an `on_error keep` record.
+    pub(super) src: Arc<str>,
     jobs: BTreeMap<usize, Slot>,
     finished: VecDeque<usize>,
     live: Option<usize>,
@@ -91,6 +93,7 @@ impl Window {
             progress,
             total,
             halt,
+            src: Arc::from(""),
             jobs: BTreeMap::new(),
             finished: VecDeque::new(),
             live: None,
@@ -258,8 +261,21 @@ impl Window {
             return false;
         }
         let log_error = done.log_error;
+        if self.on_error == OnError::Keep && !done.errors.is_empty() {
+            // An `exec` job's failure: its record follows its output, in its place.
+            let records = done
+                .errors
+                .iter()
+                .map(|e| e.kept(&self.src, None))
+                .collect();
+            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+            if out.values(records).and_then(|()| out.end_job()).is_err() {
+                return false;
+            }
+        }
         for e in done.errors {
             match self.on_error {
+                OnError::Keep => {}
                 OnError::Fail => {
                     self.failure.fail(e);
                     return false;

@@ -33,6 +33,8 @@ pub(super) struct Shared {
     pub(super) span: Span,
     pub(super) token: CancelToken,
     pub(super) retries: u32,
+    /// `backoff D`: wait D, 2D, 4D… before each retry.
+    pub(super) backoff: Option<Duration>,
     pub(super) timeout: Option<Duration>,
     pub(super) on_error: OnError,
     /// `on_error fail N [soon]`: the threshold and its counts.
@@ -107,12 +109,14 @@ pub(super) fn run(
     }
 }
 
-/// Run `f` up to `1 + retries` times; the result and the attempts made.
+/// Run `f` up to `1 + retries` times (`f` is told the attempt, 1, 2, …), waiting `backoff`,
+/// then twice as long each time, before each retry; the result and the attempts made. A
+/// cancel during the wait ends it with the last failure.
 fn with_retries<T>(
-    retries: u32,
-    token: &CancelToken,
+    sh: &Shared,
     mut f: impl FnMut(u32) -> Result<T, RunError>,
 ) -> (Result<T, RunError>, u32) {
+    let (retries, token) = (sh.retries, &sh.token);
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -120,7 +124,10 @@ fn with_retries<T>(
             Err(e)
                 if attempts <= retries
                     && !token.is_cancelled()
-                    && !matches!(e.kind, RunErrorKind::Cancelled) => {}
+                    && !matches!(e.kind, RunErrorKind::Cancelled)
+                    && sh.backoff.is_none_or(|d| {
+                        token.sleep(d.saturating_mul(1 << (attempts - 1).min(20)))
+                    }) => {}
             r => {
                 return (
                     r.map_err(|mut e| {
@@ -136,10 +143,10 @@ fn with_retries<T>(
     }
 }
 
-/// Whether Rhai text names `seq` or `slot` (as a whole word).
+/// Whether Rhai text names `seq`, `slot` or `attempt` (as a whole word).
 fn names_job_vars(code: &str) -> bool {
     code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|w| w == "seq" || w == "slot")
+        .any(|w| w == "seq" || w == "slot" || w == "attempt")
 }
 
 fn map_job(
@@ -161,8 +168,15 @@ fn map_job(
     for (k, it) in job.items.iter().enumerate() {
         let (started, t0) = (SystemTime::now(), Instant::now());
         let job_vars = slot.map(|s| (job.pos[k], s));
-        let (r, attempts) = with_retries(sh.retries, &sh.token, |_| {
-            map_one(sh, ev, f, it, alarm, job_vars)
+        let (r, attempts) = with_retries(sh, |attempt| {
+            map_one(
+                sh,
+                ev,
+                f,
+                it,
+                alarm,
+                job_vars.map(|(s, sl)| (s, sl, attempt)),
+            )
         });
         if let Some(log) = &sh.log {
             let row = Row {
@@ -184,6 +198,10 @@ fn map_job(
         match r {
             Ok(v) => done.values.push(v),
             Err(e) if matches!(e.kind, RunErrorKind::Cancelled) => break,
+            Err(e) if sh.on_error == OnError::Keep => {
+                done.values
+                    .push(e.kept(&sh.env.shared.src, Some(it.clone())));
+            }
             Err(e) => {
                 done.errors.push(e);
                 if sh.on_error == OnError::Fail {
@@ -205,11 +223,11 @@ fn map_one(
     f: &Compiled,
     it: &Dynamic,
     alarm: Option<&Alarm>,
-    job_vars: Option<(usize, Slot)>,
+    job_vars: Option<(usize, Slot, u32)>,
 ) -> Result<Dynamic, RunError> {
     let span = sh.span;
     let call = |ev: &mut Evaluator| match job_vars {
-        Some((seq, slot)) => ev.call_with(
+        Some((seq, slot, attempt)) => ev.call_with(
             f,
             &[
                 ("it", it.clone()),
@@ -218,6 +236,7 @@ fn map_one(
                     "slot",
                     Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX)),
                 ),
+                ("attempt", Dynamic::from(i64::from(attempt))),
             ],
             span,
         ),
@@ -272,7 +291,7 @@ fn exec(
         .ok()?;
     let (started, t0) = (SystemTime::now(), Instant::now());
     let mut outcome = Outcome::NONE;
-    let (r, attempts) = with_retries(sh.retries, &sh.token, |attempt| {
+    let (r, attempts) = with_retries(sh, |attempt| {
         if attempt > 1 {
             spool.reset();
         }
@@ -290,6 +309,7 @@ fn exec(
                 "slot",
                 Dynamic::from(i64::try_from(slot).unwrap_or(i64::MAX)),
             ),
+            ("attempt", Dynamic::from(i64::from(attempt))),
         ]);
         let (r, o) = exec_job::run(
             &env, &sh.work, &job.items, &sh.cfg, &job_token, &spool, block,

@@ -233,6 +233,10 @@ impl Builder<'_> {
             Rule::unordered_opt => opts.unordered = true,
             Rule::chunk_opt => opts.chunk = Some(self.amount(&k[0])),
             Rule::retries_opt => opts.retries = Some(self.amount(&k[0])),
+            Rule::backoff_opt => {
+                opts.backoff = self.duration(&k[0]);
+                opts.backoff_span = Some(span);
+            }
             Rule::timeout_opt => opts.timeout = self.duration(&k[0]),
             Rule::on_error_opt => self.on_error_opt(&k, opts),
             Rule::progress_opt => opts.progress = true,
@@ -260,12 +264,14 @@ impl Builder<'_> {
             "fail" => (opts.skip_errors, opts.continue_errors) = (false, false),
             "skip" => (opts.skip_errors, opts.continue_errors) = (true, false),
             "continue" => (opts.skip_errors, opts.continue_errors) = (false, true),
+            "keep" => (opts.skip_errors, opts.continue_errors) = (false, false),
             other => {
                 let s = self.span(&k[0]);
                 self.err(s, ParseErrorKind::BadOnError { text: other.into() });
                 return;
             }
         }
+        opts.keep_errors = mode == "keep";
         opts.halt = None;
         if k.len() == 1 {
             return;

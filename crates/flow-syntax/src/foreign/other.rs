@@ -219,9 +219,8 @@ fn except(span: Span, from_except: &str) -> Foreign {
 fn finally(span: Span) -> Foreign {
     Foreign::new(
         span,
-        "flow's `try` has no `finally`",
-        "write the cleanup after `try { … } catch e { … }`, which goes on either way; for \
-         Ctrl-C, `on_interrupt { … }`",
+        "`finally` must follow the `}` of a `try` block (or of its `catch`)",
+        "write `try { … } finally { … }`, or `try { … } catch e { … } finally { … }`",
     )
 }
 
@@ -361,7 +360,7 @@ pub(super) fn program(name: &str, command: &str, on_path: bool) -> Option<(Strin
             match name {
                 "elif" => "write `else if`".into(),
                 "except" => "write `catch e { … }` after the `try` block".into(),
-                "finally" => "write the cleanup after `try { … } catch e { … }`".into(),
+                "finally" => "write `try { … } finally { … }`".into(),
                 _ => {
                     "write `map { it * 2 }`: a stage takes a block in which the item is `it`".into()
                 }

@@ -196,11 +196,7 @@ fn python_go_nextflow() {
         "except",
         "`catch err { … }`",
     );
-    fixes(
-        "try { ls } finally { ls }",
-        "finally",
-        "after `try { … } catch e { … }`",
-    );
+    fixes("finally { ls }", "finally", "`try { … } finally { … }`");
     fixes("go { ls }", "go { ls }", "`spawn { ls }`");
     fixes("go func() { ls }()", "go func() { ls }()", "`spawn { ls }`");
     fixes("fn w(x) { x }\ngo w(1)", "go w(1)", "`spawn { w(1) }`");
