@@ -56,3 +56,50 @@ fn every_example_of_the_python_page_is_a_case() {
     }
     assert!(seen >= 10, "only {seen} examples found");
 }
+
+/// Every `flow` example of a "coming from" page is a case of `dir` (its first line `// case:
+/// NAME`), and the `text` block after "Both print:" is that case's `.stdout`: what the
+/// original program (Python's, Go's) printed.
+fn page_examples_are_cases(page: &str, dir: &str, at_least: usize) {
+    let root = crate::harness::repo_root();
+    let text = std::fs::read_to_string(root.join(page)).unwrap();
+    let cases = root.join(dir);
+    let parts: Vec<&str> = text.split("```").collect();
+    let mut seen = 0;
+    for i in (1..parts.len()).step_by(2) {
+        let Some(code) = parts[i].strip_prefix("flow\n") else {
+            continue;
+        };
+        let name = code
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// case: "))
+            .unwrap_or_else(|| panic!("{page}: an example without a `// case: NAME` line"));
+        let file = cases.join(format!("{name}.flow"));
+        let want = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        assert_eq!(code, want, "{page}: the example differs from {file:?}");
+        assert_eq!(
+            parts.get(i + 1).map(|s| s.trim()),
+            Some("Both print:"),
+            "{page}: {name}"
+        );
+        let shown = parts[i + 2].strip_prefix("text\n").expect("a text block");
+        let stdout = std::fs::read_to_string(cases.join(format!("{name}.stdout"))).unwrap();
+        assert_eq!(
+            shown, stdout,
+            "{page}: the output shown differs from {name}.stdout"
+        );
+        seen += 1;
+    }
+    assert!(seen >= at_least, "{page}: only {seen} examples found");
+}
+
+#[test]
+fn every_example_of_the_asyncio_page_is_a_case() {
+    page_examples_are_cases("docs/coming-from-asyncio.md", "tests/cases/asyncio", 10);
+}
+
+#[test]
+fn every_example_of_the_go_page_is_a_case() {
+    page_examples_are_cases("docs/coming-from-go.md", "tests/cases/go", 6);
+}
