@@ -32,6 +32,9 @@ const BUILTIN_FNS: &[(&str, usize)] = &[
     ("ext", 1),
     ("fields", 1),
     ("exit", 1),
+    ("group_by", 2),
+    ("group_tuple", 1),
+    ("join_by", 2),
 ];
 
 /// A function's parameter count and, for a script `fn`, where its name is.

@@ -192,6 +192,7 @@ pub(crate) fn new_engine() -> Engine {
     crate::script::strings::register(&mut e);
     crate::script::in_place::register(&mut e);
     crate::script::paths::register(&mut e);
+    crate::script::keyed::register(&mut e);
     e
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod display;
 pub(crate) mod fastpath;
 pub(crate) mod format_spec;
 pub(crate) mod in_place;
+pub(crate) mod keyed;
 pub(crate) mod paths;
 pub(crate) mod position;
 pub(crate) mod python;

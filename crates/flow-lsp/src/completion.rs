@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(opts, ["unordered"]);
         assert_eq!(
             labels("let n = 1\nls | gr", &["grep", "groups"]),
-            ["grace", "grep", "groups"]
+            ["grace", "group_by", "group_tuple", "grep", "groups"]
         );
         assert_eq!(labels("let name = 1\necho $n", &["nproc"]), ["name"]);
     }
