@@ -847,19 +847,7 @@ impl Executor {
                 }
                 None => {
                     self.check_cancel(j.span)?;
-                    let running: Vec<String> = handles
-                        .iter()
-                        .filter(|h| !h.finished())
-                        .map(|h| {
-                            h.inner
-                                .name
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .clone()
-                        })
-                        .collect();
-                    stop_all(&handles);
-                    return Err(RunError::new(j.span, RunErrorKind::JoinTimeout { running }));
+                    return Err(join_timeout(j.span, &handles));
                 }
             }
         }
@@ -907,27 +895,10 @@ impl Executor {
                 }
             }
         }
-        let late: Vec<&TaskHandle> = handles
+        let timed_out = outcomes
             .iter()
-            .zip(&outcomes)
-            .filter(|(_, o)| o.is_none())
-            .map(|(h, _)| h)
-            .collect();
-        let timed_out = (!late.is_empty()).then(|| {
-            let running = late
-                .iter()
-                .map(|h| {
-                    h.inner
-                        .name
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone()
-                })
-                .collect();
-            let late: Vec<TaskHandle> = late.into_iter().cloned().collect();
-            stop_all(&late);
-            RunError::new(j.span, RunErrorKind::JoinTimeout { running })
-        });
+            .any(Option::is_none)
+            .then(|| join_timeout(j.span, handles));
         let mut records: Vec<Dynamic> = outcomes
             .into_iter()
             .map(|o| {
@@ -955,6 +926,23 @@ impl Executor {
             Dynamic::from_array(records)
         })
     }
+}
+
+/// A join's timeout: the tasks not finished are named, and every task is stopped.
+fn join_timeout(span: Span, handles: &[TaskHandle]) -> RunError {
+    let running = handles
+        .iter()
+        .filter(|h| !h.finished())
+        .map(|h| {
+            h.inner
+                .name
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        })
+        .collect();
+    stop_all(handles);
+    RunError::new(span, RunErrorKind::JoinTimeout { running })
 }
 
 /// Cancel every task of a join that ends early (a failure, a timeout) and wait until each

@@ -26,41 +26,21 @@ fn errors_after_a_grown_string_point_at_their_token() {
     }
 }
 
-/// A `flow` example of the page: its code is a case's `.flow` file, and the `text` block
-/// that follows it (if any) is that case's `.stdout`.
 #[test]
 fn every_example_of_the_python_page_is_a_case() {
-    let root = crate::harness::repo_root();
-    let page = std::fs::read_to_string(root.join("docs/rhai-for-python-users.md")).unwrap();
-    let cases = root.join("tests/cases/rhai");
-    let parts: Vec<&str> = page.split("```").collect();
-    let mut seen = 0;
-    for i in (1..parts.len()).step_by(2) {
-        let Some(code) = parts[i].strip_prefix("flow\n") else {
-            continue;
-        };
-        let name = code
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("// case: "))
-            .unwrap_or_else(|| panic!("example without a `// case: NAME` line:\n{code}"));
-        let file = cases.join(format!("{name}.flow"));
-        let want = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
-        assert_eq!(code, want, "the example differs from {file:?}");
-        let shown = parts.get(i + 2).and_then(|b| b.strip_prefix("text\n"));
-        if let (Some(out), true) = (shown, parts[i + 1].trim().is_empty()) {
-            let stdout = std::fs::read_to_string(cases.join(format!("{name}.stdout"))).unwrap();
-            assert_eq!(out, stdout, "the output shown differs from {name}.stdout");
-        }
-        seen += 1;
-    }
-    assert!(seen >= 10, "only {seen} examples found");
+    page_examples_are_cases(
+        "docs/rhai-for-python-users.md",
+        "tests/cases/rhai",
+        10,
+        false,
+    );
 }
 
-/// Every `flow` example of a "coming from" page is a case of `dir` (its first line `// case:
-/// NAME`), and the `text` block after "Both print:" is that case's `.stdout`: what the
-/// original program (Python's, Go's) printed.
-fn page_examples_are_cases(page: &str, dir: &str, at_least: usize) {
+/// Every `flow` example of a page is a case of `dir` (its first line `// case: NAME`), and a
+/// `text` block right after it, or after "Both print:" / "It prints:", is that case's
+/// `.stdout` (on a "coming from" page: what the original program printed). `shown`: every
+/// example must be followed by its output.
+fn page_examples_are_cases(page: &str, dir: &str, at_least: usize, shown: bool) {
     let root = crate::harness::repo_root();
     let text = std::fs::read_to_string(root.join(page)).unwrap();
     let cases = root.join(dir);
@@ -78,17 +58,19 @@ fn page_examples_are_cases(page: &str, dir: &str, at_least: usize) {
         let file = cases.join(format!("{name}.flow"));
         let want = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
         assert_eq!(code, want, "{page}: the example differs from {file:?}");
-        let before = parts.get(i + 1).map(|s| s.trim());
-        assert!(
-            matches!(before, Some("Both print:" | "It prints:")),
-            "{page}: {name}: the output must follow the example"
-        );
-        let shown = parts[i + 2].strip_prefix("text\n").expect("a text block");
-        let stdout = std::fs::read_to_string(cases.join(format!("{name}.stdout"))).unwrap();
-        assert_eq!(
-            shown, stdout,
-            "{page}: the output shown differs from {name}.stdout"
-        );
+        let before = parts.get(i + 1).map_or("", |s| s.trim());
+        let output = parts.get(i + 2).and_then(|b| b.strip_prefix("text\n"));
+        match output.filter(|_| matches!(before, "" | "Both print:" | "It prints:")) {
+            Some(out) => {
+                let stdout = std::fs::read_to_string(cases.join(format!("{name}.stdout")))
+                    .unwrap_or_else(|e| panic!("{name}.stdout: {e}"));
+                assert_eq!(
+                    out, stdout,
+                    "{page}: the output shown differs from {name}.stdout"
+                );
+            }
+            None => assert!(!shown, "{page}: {name}: the output must follow the example"),
+        }
         seen += 1;
     }
     assert!(seen >= at_least, "{page}: only {seen} examples found");
@@ -96,15 +78,25 @@ fn page_examples_are_cases(page: &str, dir: &str, at_least: usize) {
 
 #[test]
 fn every_example_of_the_asyncio_page_is_a_case() {
-    page_examples_are_cases("docs/coming-from-asyncio.md", "tests/cases/asyncio", 10);
+    page_examples_are_cases(
+        "docs/coming-from-asyncio.md",
+        "tests/cases/asyncio",
+        10,
+        true,
+    );
 }
 
 #[test]
 fn every_example_of_the_nextflow_page_is_a_case() {
-    page_examples_are_cases("docs/coming-from-nextflow.md", "tests/cases/nextflow", 1);
+    page_examples_are_cases(
+        "docs/coming-from-nextflow.md",
+        "tests/cases/nextflow",
+        1,
+        true,
+    );
 }
 
 #[test]
 fn every_example_of_the_go_page_is_a_case() {
-    page_examples_are_cases("docs/coming-from-go.md", "tests/cases/go", 6);
+    page_examples_are_cases("docs/coming-from-go.md", "tests/cases/go", 6, true);
 }
