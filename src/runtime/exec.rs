@@ -725,8 +725,11 @@ impl Executor {
                 set_task_channels(chans.iter().map(FlowChannel::id).collect());
             }
             let r = super::eval::guard_panics(span, || match (&body, &mut steps) {
-                (SpawnBody::Block(_), Some(steps)) => {
-                    let r = steps.advance(&mut ex);
+                (SpawnBody::Pipeline(p), _) => Some(ex.pipeline(p, Dest::Collect)),
+                (SpawnBody::Block(_), steps) => {
+                    let r = steps
+                        .as_mut()
+                        .map_or(Ok(Some(Dynamic::UNIT)), |s| s.advance(&mut ex));
                     if matches!(r, Ok(None)) {
                         return None;
                     }
@@ -734,10 +737,6 @@ impl Executor {
                     let end = ex.finish_tasks(r.is_err());
                     Some(r.and_then(|v| end.map(|()| v)))
                 }
-                _ => match &body {
-                    SpawnBody::Pipeline(p) => Some(ex.pipeline(p, Dest::Collect)),
-                    SpawnBody::Block(stmts) => Some(ex.block(stmts, Dest::Collect)),
-                },
             });
             let r = match r {
                 Ok(None) => {

@@ -246,9 +246,15 @@ impl Window {
         let Some(done) = slot.done else {
             return true;
         };
+        let mut values = done.values;
+        if self.on_error == OnError::Keep {
+            // An `exec` job's failure: its record follows its output, in its place (a `map`
+            // item's record is among its values already).
+            values.extend(done.errors.iter().map(|e| e.kept(&self.src, None)));
+        }
         let written = {
             let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            out.values(done.values).and_then(|()| out.end_job())
+            out.values(values).and_then(|()| out.end_job())
         };
         if let Some(sp) = &slot.spool {
             sp.close();
@@ -261,18 +267,6 @@ impl Window {
             return false;
         }
         let log_error = done.log_error;
-        if self.on_error == OnError::Keep && !done.errors.is_empty() {
-            // An `exec` job's failure: its record follows its output, in its place.
-            let records = done
-                .errors
-                .iter()
-                .map(|e| e.kept(&self.src, None))
-                .collect();
-            let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-            if out.values(records).and_then(|()| out.end_job()).is_err() {
-                return false;
-            }
-        }
         for e in done.errors {
             match self.on_error {
                 OnError::Keep => {}
