@@ -143,12 +143,7 @@ impl Counts {
     }
 
     pub(super) fn into_map(self) -> Dynamic {
-        let map: Map = self
-            .map
-            .into_iter()
-            .map(|(k, n)| (k.as_ref().into(), Dynamic::from_int(n)))
-            .collect();
-        Dynamic::from_map(map)
+        crate::runtime::value::counts_into_map(self.map)
     }
 }
 

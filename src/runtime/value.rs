@@ -43,8 +43,23 @@ pub(crate) fn elements(v: Dynamic) -> Result<Box<dyn Iterator<Item = Dynamic> + 
 }
 
 /// Counts or sums per key, kept natively until they become a map: a hash table with
-/// random keys (ahash), fast on short keys and not open to keys made to collide.
-pub(crate) type KeyCounts = std::collections::HashMap<Box<str>, rhai::INT, ahash::RandomState>;
+/// random keys (ahash), fast on short keys and not open to keys made to collide. A key is
+/// the map's own key type, kept inline when short (an IP, a status, a path): no allocation
+/// per key, no pointer to follow when a probe compares keys, nothing to copy into the map.
+pub(crate) type KeyCounts =
+    std::collections::HashMap<rhai::Identifier, rhai::INT, ahash::RandomState>;
+
+/// The map a script sees of `counts`. Sorted here, where keys are unique and an unstable
+/// sort is enough, so that building the map finds them in order (one pass, no second sort).
+pub(crate) fn counts_into_map(counts: KeyCounts) -> Dynamic {
+    let mut v: Vec<(rhai::Identifier, rhai::INT)> = counts.into_iter().collect();
+    v.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let map: rhai::Map = v
+        .into_iter()
+        .map(|(k, n)| (k, Dynamic::from_int(n)))
+        .collect();
+    Dynamic::from_map(map)
+}
 
 /// How many items [`elements`] gives of `v`, when it is a collection.
 pub(crate) fn len(v: &Dynamic) -> Option<u64> {

@@ -6,7 +6,7 @@ use crate::runtime::run_error::RunError;
 use crate::runtime::value::Batch;
 use crate::script::display::display;
 use crate::Span;
-use rhai::{Dynamic, ImmutableString, Map};
+use rhai::{Dynamic, ImmutableString};
 
 pub(crate) fn run(
     ev: &mut Evaluator,
@@ -39,9 +39,5 @@ pub(crate) fn run(
             }
         }
     }
-    let map: Map = counts
-        .into_iter()
-        .map(|(k, n)| (k.as_ref().into(), Dynamic::from_int(n)))
-        .collect();
-    Ok(Dynamic::from_map(map))
+    Ok(crate::runtime::value::counts_into_map(counts))
 }
