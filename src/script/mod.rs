@@ -6,6 +6,7 @@ pub(crate) mod fastpath;
 pub(crate) mod format_spec;
 pub(crate) mod in_place;
 pub(crate) mod keyed;
+pub(crate) mod newlines;
 pub(crate) mod paths;
 pub(crate) mod position;
 pub(crate) mod python;

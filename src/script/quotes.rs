@@ -60,9 +60,15 @@ fn unshift(shifts: &[Shift], pos: rhai::Position) -> rhai::Position {
 }
 
 /// Rewrite the single-quoted strings of Rhai `code` into Rhai strings, its back-tick escapes
-/// into what they stand for, and its in-place string statements (`script::in_place`).
+/// into what they stand for, its line breaks that end statements into `;`
+/// (`script::newlines`), and its in-place string statements (`script::in_place`).
 pub(crate) fn rewrite(code: &str) -> Rewritten<'_> {
     let mut r = rewrite_quotes(code);
+    // Then a `;` where a line break ends a statement (`script::newlines`).
+    if let Some((text, more)) = super::newlines::rewrite(&r.text, &mut r.shifts) {
+        r.shifts.extend(more);
+        r.text = Cow::Owned(text);
+    }
     // Then the in-place string statements (`s.trim();`), on the text Rhai will read.
     if let Some((text, more)) = super::in_place::rewrite(&r.text, &mut r.shifts) {
         r.shifts.extend(more);

@@ -26,6 +26,21 @@ fn errors_after_a_grown_string_point_at_their_token() {
     }
 }
 
+/// A line break that ends a statement becomes a `;` before the next line's first token,
+/// which moves that line one column: errors on it still point at their token, alone and
+/// together with a grown string on the same line.
+#[test]
+fn errors_after_a_line_break_statement_point_at_their_token() {
+    for src in [
+        "fn f(v) {\n  let a = v\n  let b = undefined_fn(a)\n  b\n}\nprint(f(1))\n",
+        "from [1] | map {\n  let a = it\n  'a \"b\" `c`' + undefined_fn(a)\n} | each { print(it) }\n",
+        "from [\" x \"] | map {\n  let a = it\n  a.trim()\n  undefined_fn(a)\n} | each { print(it) }\n",
+    ] {
+        let (start, end) = run_error_at(src);
+        assert_eq!(&src[start..end], "undefined_fn", "{src}");
+    }
+}
+
 #[test]
 fn every_example_of_the_python_page_is_a_case() {
     page_examples_are_cases(
