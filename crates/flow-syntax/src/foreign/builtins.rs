@@ -118,6 +118,21 @@ pub(super) fn program(
              joined are waited for at the end)"
                 .into(),
         ),
+        "break" | "continue" => Some((
+            format!("flow's `for` has no `{name}`"),
+            "stop at the first match with a pipeline, which stops reading when it has it: \
+             `let hit = from xs | filter { … } | first` (`take N` for the first N); skip an \
+             item by putting the rest of the body in `if … { … }`; Rhai's `break` and \
+             `continue` work in a loop inside a `fn`"
+                .into(),
+        )),
+        "return" => Some((
+            "`return` is not a flow statement".into(),
+            "a block's or a `fn`'s last expression is its value (a task's value too: \
+             `spawn { …; result }`); end the script with `exit(n)`; Rhai's `return` works \
+             inside a `fn`"
+                .into(),
+        )),
         "while" | "until" => Some((
             format!("`{name} … do … done` is shell syntax, not flow"),
             while_help(&src[line_start(src, span.start)..span.start], line),
