@@ -15,6 +15,7 @@ mod layout;
 mod lsp;
 mod pool;
 mod repl;
+mod report;
 mod rhai;
 mod signals;
 mod slurm;

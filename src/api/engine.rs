@@ -40,6 +40,8 @@ pub struct Engine {
     /// Rhai engines built for these registrations, kept between runs (a new set when a
     /// registration is added).
     pub(crate) engines: Arc<crate::runtime::EngineCache>,
+    /// Where each run leaves its report, when recording ([`Engine::record_reports`]).
+    pub(crate) report: Option<crate::ReportOut>,
 }
 
 impl Engine {
@@ -70,5 +72,23 @@ impl Engine {
     pub fn print_result(&mut self, yes: bool) -> &mut Self {
         self.print_result = yes;
         self
+    }
+
+    /// Record what each run's stages and tasks do (items, busy time, time waiting for
+    /// input and output, CPU and memory over time); [`Engine::last_report`] then gives the
+    /// newest run's [`crate::RunReport`], to show in the host's own UI. Off by default:
+    /// nothing is recorded and nothing costs.
+    pub fn record_reports(&mut self, yes: bool) -> &mut Self {
+        self.report = yes.then(crate::ReportOut::default);
+        self
+    }
+
+    /// The report of the newest run, when [`Engine::record_reports`] is on (a failed or
+    /// interrupted run's too).
+    #[must_use]
+    pub fn last_report(&self) -> Option<crate::RunReport> {
+        self.report
+            .as_ref()
+            .and_then(|r| r.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }

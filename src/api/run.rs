@@ -103,6 +103,7 @@ impl Engine {
             vars_out,
             inherit_stdin: self.inherit_stdin,
             programs: self.programs.clone(),
+            report: self.report.clone(),
         };
         let r = run_script(script, opts);
         drop(guards);

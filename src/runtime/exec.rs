@@ -718,6 +718,12 @@ impl Executor {
             SpawnBody::Pipeline(_) => None,
         };
         let mut started = false;
+        // (A recorded run: the task's span, from its spawn to its end.)
+        let record = self.shared.rt.recorder.clone().map(|rec| {
+            let line = super::record::label_line(&self.shared.src, span).1;
+            let start = rec.now_us();
+            (rec, line, start, name.to_string())
+        });
         let spawned = super::green::spawn_steps(Box::new(move || {
             if !started {
                 started = true;
@@ -747,6 +753,9 @@ impl Executor {
             };
             for c in &chans {
                 c.unregister();
+            }
+            if let Some((rec, line, start, name)) = &record {
+                rec.task(name, *line, *start, r.is_ok());
             }
             h2.finish(r);
             if let Some(d) = &ended {

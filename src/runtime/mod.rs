@@ -16,6 +16,9 @@ pub(crate) mod output;
 pub(crate) mod pipeline;
 mod pool;
 pub(crate) mod process;
+mod record;
+mod report;
+mod report_html;
 mod run;
 pub(crate) mod run_error;
 mod snippets;
@@ -29,8 +32,9 @@ pub use cancel::{CancelReason, CancelToken};
 pub use eval::EngineCache;
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
+pub use report::{JobReport, PoolReport, RunReport, Sample, StageReport, TaskReport};
 pub use run::Session;
-pub use run::{catch_signals_early, run_script, RunOptions, VarsOut};
+pub use run::{catch_signals_early, run_script, ReportOut, RunOptions, VarsOut};
 pub use run_error::{JobInfo, RunError, RunErrorKind};
 
 use std::sync::Arc;
@@ -60,6 +64,8 @@ pub(crate) struct Runtime {
     pub(crate) engines: Arc<eval::EngineCache>,
     /// What the host lets the run do (programs, stdin).
     pub(crate) sandbox: Sandbox,
+    /// Where the run records what its stages and tasks did, when a report was asked for.
+    pub(crate) recorder: Option<Arc<record::Recorder>>,
 }
 
 /// What a host lets its scripts do: which programs they may start, whether they read the
@@ -128,6 +134,7 @@ impl Runtime {
             stages_log: None,
             engines: Arc::default(),
             sandbox: Sandbox::default(),
+            recorder: None,
         }
     }
 
@@ -156,6 +163,7 @@ impl Runtime {
             stages_log: self.stages_log.clone(),
             engines: self.engines.clone(),
             sandbox: self.sandbox.clone(),
+            recorder: self.recorder.clone(),
         }
     }
 

@@ -322,6 +322,15 @@ fn build_and_consume(
                 let Some(input) = here(flow, &run.token) else {
                     return Ok(None);
                 };
+                let input = match (&run.env.shared.rt.recorder, stage) {
+                    (Some(rec), Some(i)) => {
+                        match stage_meter(run, &stages[*i..=*i], "the calling thread") {
+                            Some(m) => Box::new(super::record::Metered::new(input, m, rec.clone())),
+                            None => input,
+                        }
+                    }
+                    _ => input,
+                };
                 return consume(run, input, sink, dest, pl);
             }
             Segment::Into { stage } => {
@@ -377,6 +386,15 @@ fn build_and_consume(
             } => {
                 let input = here(flow, &run.token).ok_or_else(|| no_items(stages[r.start].span))?;
                 let fused = stages::Fused::new(&stages[r.clone()], &run.env)?;
+                let meter = run.env.shared.rt.recorder.clone().and_then(|rec| {
+                    stage_meter(run, &stages[r.clone()], "the calling thread").map(|m| (rec, m))
+                });
+                let input: Here<'_> = match &meter {
+                    Some((rec, m)) => {
+                        Box::new(super::record::Metered::new(input, m.clone(), rec.clone()))
+                    }
+                    None => input,
+                };
                 let (failure, token) = (run.failure.clone(), run.token.clone());
                 let mut ev = run.env.evaluator();
                 // A stage's error ends the items here and fails the run, as a stage
@@ -387,15 +405,22 @@ fn build_and_consume(
                     }
                     fused.apply(&mut ev, b).map_err(|e| failure.fail(e)).ok()
                 });
-                flow = Flow::Here(Box::new(out.filter(|b| !b.is_empty())));
+                let out = out.filter(|b| !b.is_empty());
+                flow = Flow::Here(match meter {
+                    Some((rec, m)) => Box::new(super::record::Pulled::new(out, m, rec)),
+                    None => Box::new(out),
+                });
             }
             Segment::Fused { stages: r, .. } => {
                 let rx = items(flow, &stages[r.start])?;
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let group: Vec<Stage> = stages[r.clone()].to_vec();
                 let (env, token) = (run.env.clone(), run.token.clone());
+                let meter = stage_meter(run, &group, "flow-stage");
                 run.thread_sending(tx, move |tx| {
-                    stages::run_fused(&group, &env, &rx, tx, &token)
+                    let r = stages::run_fused(&group, &env, &rx, tx, &token, meter.as_deref());
+                    meter_end(&env, meter.as_deref());
+                    r
                 });
                 flow = Flow::Items(out);
             }
@@ -405,14 +430,35 @@ fn build_and_consume(
                 let (tx, out) = bounded(CHANNEL_CAPACITY);
                 let (env, token, kind, span) =
                     (run.env.clone(), run.token.clone(), st.kind.clone(), st.span);
+                let meter = stage_meter(run, std::slice::from_ref(st), "flow-stage");
                 run.thread_sending(tx, move |tx| {
-                    stages::run(&kind, span, &env, &rx, tx, &token)
+                    let r = stages::run(&kind, span, &env, &rx, tx, &token, meter.as_deref());
+                    meter_end(&env, meter.as_deref());
+                    r
                 });
                 flow = Flow::Items(out);
             }
         }
     }
     Ok(None)
+}
+
+/// A meter for stages about to run on one thread, when the run is recorded: labelled
+/// with their text (one line, shortened) and the line of the first.
+fn stage_meter(run: &Run, group: &[Stage], thread: &str) -> Option<Arc<super::record::StageMeter>> {
+    let rec = run.env.shared.rt.recorder.as_ref()?;
+    let first = group.first()?;
+    let end = group.last().map_or(first.span.end, |l| l.span.end);
+    let (label, line) =
+        super::record::label_line(&run.env.shared.src, crate::Span::new(first.span.start, end));
+    Some(rec.stage(label, line, thread))
+}
+
+/// The stage on this thread ended.
+fn meter_end(env: &Env, meter: Option<&super::record::StageMeter>) {
+    if let (Some(m), Some(rec)) = (meter, env.shared.rt.recorder.as_ref()) {
+        m.end(rec.now_us());
+    }
 }
 
 /// A segment that needs items found none: the plan and the pipeline disagree.

@@ -50,10 +50,17 @@ pub struct RunOptions {
     /// The only programs the run may start, as scripts name them (`sh` for shell
     /// commands); `None`: any program.
     pub programs: Option<Vec<String>>,
+    /// Record what the run's stages and tasks did (busy, waiting for input or output,
+    /// items), its CPU and memory over time, and leave the [`RunReport`] here when the run
+    /// ends, whether it succeeded, failed or was interrupted. `None`: nothing is recorded.
+    pub report: Option<ReportOut>,
 }
 
 /// Where a run leaves its variables for the host.
 pub type VarsOut = Arc<Mutex<Vec<(String, Dynamic)>>>;
+
+/// Where a run leaves its report ([`RunOptions::report`]).
+pub type ReportOut = Arc<Mutex<Option<super::RunReport>>>;
 
 fn all_fns<'a>(stmts: &'a [Stmt], out: &mut Vec<&'a Stmt>) {
     for s in stmts {
@@ -128,7 +135,35 @@ fn shared(rt: &Rt, script: &Script) -> Result<Arc<Shared>, RunError> {
 /// # Errors
 /// The first run error (its exit code via [`RunError::exit_code`]).
 pub fn run_script(script: &Script, opts: RunOptions) -> Result<Dynamic, RunError> {
+    let Some(out) = opts.report.clone() else {
+        return run_recorded(script, opts, None);
+    };
+    let rec = super::record::Recorder::start();
+    let result = run_recorded(script, opts, Some(rec.clone()));
+    let mut report = rec.finish();
+    report.script.clone_from(&script.source.name);
+    report.mark_bottleneck();
+    if let Err(e) = &result {
+        report.interrupted = matches!(
+            e.kind,
+            RunErrorKind::Interrupted { .. } | RunErrorKind::CancelledByHost
+        );
+        if !matches!(e.kind, RunErrorKind::ScriptExit { .. }) {
+            report.error = Some(e.to_string());
+        }
+        report.exit_code = e.exit_code();
+    }
+    *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+    result
+}
+
+fn run_recorded(
+    script: &Script,
+    opts: RunOptions,
+    recorder: Option<Arc<super::record::Recorder>>,
+) -> Result<Dynamic, RunError> {
     let mut runtime = Runtime::new();
+    runtime.recorder = recorder;
     runtime.hooks = opts.hooks.clone();
     if let Some(e) = &opts.engines {
         runtime.engines = e.clone();

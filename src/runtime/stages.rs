@@ -5,6 +5,7 @@ pub(crate) mod count_by;
 
 use super::cancel::CancelToken;
 use super::eval::{Compiled, Env, Evaluator};
+use super::record::{Inbox, Outbox, StageMeter};
 use super::run_error::{RunError, RunErrorKind};
 use super::value::{self, Batch};
 use crate::ast::{Amount, StageKind};
@@ -170,8 +171,8 @@ fn run_elementwise(
     kind: &StageKind,
     span: Span,
     env: &Env,
-    rx: &Receiver<Batch>,
-    tx: &Sender<Batch>,
+    rx: Inbox<'_>,
+    tx: &Outbox<'_>,
     token: &CancelToken,
 ) -> Result<(), RunError> {
     let Some(stage) = Elementwise::new(kind, span, env)? else {
@@ -220,7 +221,9 @@ pub(crate) fn run_fused(
     rx: &Receiver<Batch>,
     tx: &Sender<Batch>,
     token: &CancelToken,
+    meter: Option<&StageMeter>,
 ) -> Result<(), RunError> {
+    let (rx, tx) = (Inbox::new(rx, meter), Outbox::new(tx, meter));
     let fused = Fused::new(group, env)?;
     let mut ev = env.evaluator();
     for batch in rx {
@@ -243,7 +246,9 @@ pub(crate) fn run(
     rx: &Receiver<Batch>,
     tx: &Sender<Batch>,
     token: &CancelToken,
+    meter: Option<&StageMeter>,
 ) -> Result<(), RunError> {
+    let (rx, tx) = (Inbox::new(rx, meter), Outbox::new(tx, meter));
     let mut ev = env.evaluator();
     let callable = |c| env.compile_callable(c);
     let value_err = |message: String, item: &Dynamic| {
@@ -259,7 +264,7 @@ pub(crate) fn run(
     }
     match kind {
         StageKind::Map(_) | StageKind::Filter(_) | StageKind::FlatMap(_) | StageKind::Each(_) => {
-            return run_elementwise(kind, span, env, rx, tx, token);
+            return run_elementwise(kind, span, env, rx, &tx, token);
         }
         StageKind::Take(a) => {
             let mut left = usize_of(amount(env, a)?);
@@ -308,7 +313,7 @@ pub(crate) fn run(
             }
         }
         StageKind::Sort(by) => {
-            let mut all: Vec<Dynamic> = rx.iter().flatten().collect();
+            let mut all: Vec<Dynamic> = rx.flatten().collect();
             if token.is_cancelled() {
                 return Ok(());
             }

@@ -141,9 +141,76 @@ fn open_closed_standard_fds() {
     }
 }
 
+/// What the run should report, from `--report FILE`, `--trace FILE` and `--stats` before
+/// the script (or before `-c`, or after `run`).
+#[derive(Default)]
+struct ReportFlags {
+    html: Option<std::path::PathBuf>,
+    trace: Option<std::path::PathBuf>,
+    stats: bool,
+}
+
+static REPORT_FLAGS: std::sync::OnceLock<ReportFlags> = std::sync::OnceLock::new();
+
+/// Take the report flags out of `argv` (where they come before the script); `Err` names a
+/// flag without its file.
+fn take_report_flags(argv: &mut Vec<OsString>) -> Result<ReportFlags, String> {
+    let mut f = ReportFlags::default();
+    let mut i = 1;
+    if argv.get(1).is_some_and(|a| a == "run") {
+        i = 2;
+    }
+    while let Some(a) = argv.get(i).and_then(|a| a.to_str()).map(str::to_string) {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        match flag.as_str() {
+            "--stats" if inline.is_none() => {
+                f.stats = true;
+                argv.remove(i);
+            }
+            "--report" | "--trace" => {
+                argv.remove(i);
+                let file = match inline {
+                    Some(v) => OsString::from(v),
+                    None if i < argv.len() => argv.remove(i),
+                    None => OsString::new(),
+                };
+                if file.is_empty() {
+                    return Err(format!(
+                        "{flag} needs a file name: `flow {flag} {} SCRIPT.flow`",
+                        if flag == "--report" {
+                            "run.html"
+                        } else {
+                            "trace.json"
+                        }
+                    ));
+                }
+                if flag == "--report" {
+                    f.html = Some(file.into());
+                } else {
+                    f.trace = Some(file.into());
+                }
+            }
+            _ => break,
+        }
+    }
+    Ok(f)
+}
+
 fn flow_main() -> u8 {
     // `flow -c SOURCE ARGS…`: everything after SOURCE belongs to the script.
-    let argv: Vec<OsString> = std::env::args_os().collect();
+    let mut argv: Vec<OsString> = std::env::args_os().collect();
+    match take_report_flags(&mut argv) {
+        Ok(f) => {
+            let _ = REPORT_FLAGS.set(f);
+        }
+        Err(e) => {
+            eprintln!("flow: {e}");
+            return 2;
+        }
+    }
     // A run must not die of a Ctrl-C that arrives while it starts: catch it now, act on it
     // once the run is set up (the REPL and `check`/`plan` keep the default).
     let first = argv.get(1).and_then(|a| a.to_str()).unwrap_or("");
@@ -161,7 +228,7 @@ fn flow_main() -> u8 {
         let src = argv[2].to_string_lossy().into_owned();
         return run_source(flow::SourceFile::new("-c", src), &argv[3..]);
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(&argv);
     let code = match (cli.command, cli.sub) {
         (Some(src), _) => run_source(flow::SourceFile::new("-c", src), &[]),
         (None, Some(Sub::Run { script, args })) => run_file(&script, &args),
@@ -309,9 +376,56 @@ fn cli_run(script: &flow::Script, args: Vec<String>) -> u8 {
         print_result: true,
         inherit_stdin: true,
         stages_started: std::env::var_os("FLOW_STAGES_STARTED").map(Into::into),
+        report: REPORT_FLAGS
+            .get()
+            .filter(|f| f.stats || f.html.is_some() || f.trace.is_some())
+            .map(|_| flow::ReportOut::default()),
         ..flow::RunOptions::default()
     };
-    match flow::run_script(script, opts) {
+    let report = opts.report.clone();
+    let result = flow::run_script(script, opts);
+    let written = report.map_or(Ok(()), |r| write_reports(&r, script));
+    let code = run_code(result, script);
+    match written {
+        Err(e) => {
+            eprintln!("flow: {e}");
+            if code == 0 {
+                1
+            } else {
+                code
+            }
+        }
+        Ok(()) => code,
+    }
+}
+
+/// Write what `--report`, `--trace` and `--stats` asked for.
+fn write_reports(out: &flow::ReportOut, script: &flow::Script) -> Result<(), String> {
+    let Some(report) = out.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return Ok(());
+    };
+    let Some(flags) = REPORT_FLAGS.get() else {
+        return Ok(());
+    };
+    if flags.stats {
+        eprint!("{}", report.stats_table());
+    }
+    let write = |path: &std::path::Path, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| format!("cannot write the report {}: {e}", path.display()))
+    };
+    if let Some(p) = &flags.html {
+        write(p, report.to_html(&script.source.text))?;
+    }
+    if let Some(p) = &flags.trace {
+        write(p, report.to_trace_json())?;
+    }
+    Ok(())
+}
+
+/// The exit code of a run, its error rendered on stderr.
+fn run_code(result: Result<flow::rhai::Dynamic, flow::RunError>, script: &flow::Script) -> u8 {
+    match result {
         Ok(_) => 0,
         Err(e) => {
             let code = e.exit_code();

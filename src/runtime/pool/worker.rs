@@ -45,6 +45,46 @@ pub(super) struct Shared {
     pub(super) out: SharedOut,
     /// Bytes of a job's output held in memory before it spills to a file.
     pub(super) spool_cap: usize,
+    /// A recorded run's recorder and this pool's id in it.
+    pub(super) record: Option<(Arc<crate::runtime::record::Recorder>, usize)>,
+}
+
+impl Shared {
+    /// A recorded run: job `seq` (on `slot`, item `it`) ran from `t0` for its attempts.
+    /// `done`: the attempts made, how the last ended, whether the job succeeded.
+    fn record_job(
+        &self,
+        seq: usize,
+        slot: Slot,
+        it: &Dynamic,
+        t0: Instant,
+        done: (u32, &Outcome, bool),
+    ) {
+        let Some((rec, pool)) = &self.record else {
+            return;
+        };
+        let (attempts, o, ok) = done;
+        let end_us = rec.now_us();
+        let took = u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let text = display(it);
+        let item = if text.chars().count() > 80 {
+            format!("{}…", text.chars().take(79).collect::<String>())
+        } else {
+            text
+        };
+        rec.job(crate::runtime::report::JobReport {
+            pool: *pool,
+            seq,
+            slot,
+            item,
+            start_us: end_us.saturating_sub(took),
+            end_us,
+            attempts,
+            exit: o.exit,
+            signal: o.signal,
+            ok,
+        });
+    }
 }
 
 /// A worker's number, 1..N: `slot` in job words and map blocks (GNU parallel's `{%}`).
@@ -88,6 +128,7 @@ pub(super) fn run(
                 &job,
                 alarm.as_ref(),
                 job_vars.then_some(slot),
+                slot,
             ),
             None => match exec(sh, slot, &job, alarm.as_ref(), events, block.as_ref()) {
                 Some(d) => d,
@@ -156,6 +197,7 @@ fn map_job(
     job: &Job,
     alarm: Option<&Alarm>,
     slot: Option<Slot>,
+    worker: Slot,
 ) -> Finished {
     let mut done = Finished {
         seq: job.seq,
@@ -178,6 +220,10 @@ fn map_job(
                 job_vars.map(|(s, sl)| (s, sl, attempt)),
             )
         });
+        if sh.record.is_some() {
+            let o = Outcome::of(r.is_ok());
+            sh.record_job(job.pos[k], worker, it, t0, (attempts, &o, r.is_ok()));
+        }
         if let Some(log) = &sh.log {
             let row = Row {
                 seq: job.pos[k],
@@ -321,6 +367,10 @@ fn exec(
         r
     });
     let secs = t0.elapsed().as_secs_f64();
+    if let Some(first) = job.items.first() {
+        let ok = r.is_ok();
+        sh.record_job(job.pos[0], slot, first, t0, (attempts, &outcome, ok));
+    }
     let log_error = sh.log.as_ref().and_then(|log| {
         job.items.iter().enumerate().find_map(|(k, it)| {
             log.write(&Row {

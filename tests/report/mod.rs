@@ -1,0 +1,245 @@
+//! `--report`, `--trace` and `--stats` as a user looks at them: the stage a script makes
+//! slow is the one marked; the trace is Chrome's trace-event format; the HTML page is
+//! self-contained and escaped; a failed or interrupted run still writes its report.
+
+use crate::harness::{run_flow, Invocation, TempDir, TIMEOUT};
+use crate::signals::start_cmd;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Run `flow ARGS…` in `dir` with `script` as `script.flow`.
+fn flow_in(dir: &TempDir, script: &str, args: &[&str]) -> crate::harness::Output {
+    std::fs::write(dir.path().join("script.flow"), script).expect("write the script");
+    let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+    run_flow(&Invocation {
+        args: &args,
+        cwd: dir.path(),
+        stdin: None,
+        timeout: TIMEOUT,
+        path_first: &[],
+        env: &[],
+    })
+}
+
+/// A heavy `map` between two cheap ones (each stage on a thread of its own).
+const BOTTLENECK: &str = "fn slow(x) { let s = 0; for i in 0..3000 { s += i % 7 } x + s }\n\
+                          from 1..=1500\n  | map { it + 1 }\n  | map { slow(it) }\n  | map { it * 2 }\n  | count\n";
+
+fn read_json(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("the trace was written");
+    serde_json::from_str(&text).expect("the trace is JSON")
+}
+
+#[test]
+fn the_heavy_stage_is_the_bottleneck_in_stats_trace_and_report() {
+    let dir = TempDir::new("report-bottleneck");
+    let out = flow_in(
+        &dir,
+        BOTTLENECK,
+        &[
+            "--stats",
+            "--trace",
+            "t.json",
+            "--report=r.html",
+            "script.flow",
+        ],
+    );
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    assert_eq!(out.stdout, "1500\n");
+    // --stats: one row per stage; the marked one is `map { slow(it) }` on line 4.
+    let marked: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("<- bottleneck"))
+        .collect();
+    assert_eq!(marked.len(), 1, "stderr:\n{}", out.stderr);
+    assert!(
+        marked[0].contains("map { slow(it) }") && marked[0].trim_start().starts_with('4'),
+        "marked: {marked:?}"
+    );
+    // --trace: complete events with names, a thread name per stage.
+    let v = read_json(&dir.path().join("t.json"));
+    let events = v["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array");
+    let stages: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["cat"] == "stage")
+        .collect();
+    assert_eq!(stages.len(), 4, "three maps and count: {stages:?}");
+    for e in events {
+        let ph = e["ph"].as_str().expect("every event has a phase");
+        assert!(matches!(ph, "X" | "M" | "C"), "phase {ph}");
+        assert!(e["pid"].is_u64() && e["name"].is_string(), "{e}");
+        if ph == "X" {
+            assert!(
+                e["tid"].is_u64() && e["ts"].is_u64() && e["dur"].is_u64(),
+                "{e}"
+            );
+        }
+        if ph == "M" {
+            assert!(e["args"]["name"].is_string(), "{e}");
+        }
+    }
+    let bottleneck: Vec<&str> = stages
+        .iter()
+        .filter(|e| e["args"]["bottleneck"] == true)
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(bottleneck, vec!["map { slow(it) }"]);
+    // The stage after the heavy one waited for its input most of its life.
+    let after = stages
+        .iter()
+        .find(|e| e["name"] == "map { it * 2 }")
+        .expect("the stage after it");
+    let wait_in = after["args"]["wait in us"].as_u64().unwrap_or(0);
+    let busy = after["args"]["busy us"].as_u64().unwrap_or(u64::MAX);
+    assert!(wait_in > busy, "wait in {wait_in} µs, busy {busy} µs");
+    // --report: one HTML file, no script, no network, the bottleneck marked.
+    let html = std::fs::read_to_string(dir.path().join("r.html")).expect("the report");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.to_lowercase().contains("<script"));
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src="));
+    assert!(html.contains("← bottleneck") && html.contains("<svg"));
+    assert!(html.contains("map { slow(it) }"));
+}
+
+#[test]
+fn pool_jobs_are_recorded_by_slot_with_failures_and_retries() {
+    let dir = TempDir::new("report-pool");
+    let script = "let r = from [1, 2, 3, 4] | pool 2 map { if it == 3 && attempt < 2 { throw \"flaky\" } it * 10 } retries 1 | collect\n\
+                  print(r)\n\
+                  from [\"ok\", \"bad\"] | pool 2 exec { test $it = ok } on_error skip\n";
+    let out = flow_in(
+        &dir,
+        script,
+        &["--stats", "--trace", "t.json", "script.flow"],
+    );
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    assert!(out.stdout.starts_with("[10, 20, 30, 40]\n"));
+    assert!(
+        out.stderr
+            .contains("pool line 1 (2 slots): 4 jobs, 0 failed, 1 retries"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("pool line 3 (2 slots): 2 jobs, 1 failed, 0 retries"),
+        "{}",
+        out.stderr
+    );
+    let v = read_json(&dir.path().join("t.json"));
+    let jobs: Vec<&Value> = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "job")
+        .collect();
+    assert_eq!(jobs.len(), 6);
+    for j in &jobs {
+        let slot = j["tid"].as_u64().unwrap();
+        assert!((1..=2).contains(&slot), "slot {slot}");
+    }
+    let bad = jobs
+        .iter()
+        .find(|j| j["name"] == "bad")
+        .expect("the bad job");
+    assert_eq!(bad["args"]["ok"], false);
+    assert_eq!(bad["args"]["exit"], 1);
+}
+
+#[test]
+fn a_failed_run_still_writes_its_report_with_the_error() {
+    let dir = TempDir::new("report-failed");
+    let out = flow_in(
+        &dir,
+        "let t = spawn { sleep(0.05); 1 }\njoin t\nfrom [1, 0] | map { 10 / it } | count\n",
+        &["--report", "r.html", "--trace", "t.json", "script.flow"],
+    );
+    assert_eq!(out.status, Some(1), "stderr:\n{}", out.stderr);
+    let v = read_json(&dir.path().join("t.json"));
+    assert_eq!(v["otherData"]["exit_code"], 1);
+    assert!(v["otherData"]["error"].is_string());
+    let tasks = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "task")
+        .count();
+    assert_eq!(tasks, 1);
+    let html = std::fs::read_to_string(dir.path().join("r.html")).expect("the report");
+    assert!(html.contains("failed"));
+}
+
+#[test]
+fn an_interrupted_run_writes_its_report_marked_interrupted() {
+    let dir = TempDir::new("report-interrupted");
+    std::fs::write(
+        dir.path().join("script.flow"),
+        "write_file(\"ready\", \"\")\nfrom 1..=4 | pool 2 exec { sleep 30 }\n",
+    )
+    .unwrap();
+    let flow = start_cmd(
+        dir.path(),
+        env!("CARGO_BIN_EXE_flow"),
+        &["--trace", "t.json", "--stats", "script.flow"],
+    );
+    assert!(crate::harness::wait_until(Duration::from_secs(20), || dir
+        .path()
+        .join("ready")
+        .exists()));
+    std::thread::sleep(Duration::from_millis(200));
+    flow.signal(libc::SIGINT);
+    let done = flow.wait(Duration::from_secs(20));
+    assert_eq!(done.code, Some(130), "stderr:\n{}", done.stderr);
+    assert!(done.stderr.contains("(interrupted)"), "{}", done.stderr);
+    let v = read_json(&dir.path().join("t.json"));
+    assert_eq!(v["otherData"]["interrupted"], true);
+}
+
+#[test]
+fn a_report_flag_without_a_file_or_an_unwritable_file_is_an_error() {
+    let dir = TempDir::new("report-bad-flag");
+    let out = flow_in(&dir, "print(1)\n", &["--report"]);
+    assert_eq!(out.status, Some(2));
+    assert!(
+        out.stderr.contains("--report needs a file name"),
+        "{}",
+        out.stderr
+    );
+    // A report that cannot be written fails a run that succeeded, and says why.
+    let out = flow_in(
+        &dir,
+        "print(1)\n",
+        &["--trace", "no/such/dir/t.json", "script.flow"],
+    );
+    assert_eq!(out.stdout, "1\n");
+    assert_eq!(out.status, Some(1));
+    assert!(
+        out.stderr
+            .contains("cannot write the report no/such/dir/t.json"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_host_reads_the_report_of_each_run() {
+    let mut engine = flow::Engine::new();
+    engine.record_reports(true);
+    let script = engine
+        .compile("from 1..=100 | map { it * 2 } | filter { it % 3 == 0 } | count")
+        .unwrap();
+    assert_eq!(engine.run_as::<i64>(&script).unwrap(), 33);
+    let r = engine.last_report().expect("a report");
+    assert!(!r.stages.is_empty());
+    let items_out: u64 = r.stages.iter().map(|s| s.items_out).max().unwrap_or(0);
+    assert!(items_out >= 33, "{r:?}");
+    assert!(r.error.is_none() && !r.interrupted);
+    // Without asking, nothing is recorded.
+    let plain = flow::Engine::new();
+    let s = plain.compile("from 1..=3 | count").unwrap();
+    assert_eq!(plain.run_as::<i64>(&s).unwrap(), 3);
+    assert!(plain.last_report().is_none());
+}
