@@ -31,7 +31,7 @@ WL_SPELL_N=${WL_SPELL_N:-1000000}         # the log jobs, each in the spellings 
 # Every workload, in report order.
 WL_ALL="filter_small filter_large hist_reduce hist_count_by ip_tiny ip_small count_lines upper
 spell_5xx spell_status spell_ip spell_bytes
-pool_heavy spawn spawn_noarg fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks tasks_many"
+pool_heavy spawn spawn_noarg fanout map_native map_rhai pool_rss bytes items startup check interrupt spsc workqueue tasks tasks_many report_items report_jobs"
 
 # `sleep MARK` children of the Ctrl-C workload: one number per run, so only our own are counted.
 WL_MARK=${WL_MARK:-$((100 + RANDOM % 900))}
@@ -306,6 +306,19 @@ print(s)' "$L"
     wl_add "python generator" "" "$PY -c 'print(sum(1 for x in (i*2 for i in range(1,$((WL_ITEMS_N + 1)))) if x % 3 == 0))'"
     wl_add "seq | awk" "" "seq 1 $WL_ITEMS_N | awk '{x=\$1*2; if (x%3==0) c++} END{print c}'"
     WL_TARGETS=("python generator<=0.5 ; <= 0.5x a Python generator") ;;
+  report_items)
+    # The cost of recording (--stats --trace): the same run with and without it.
+    local n=$((WL_ITEMS_N / 10))
+    WL_SCRIPT=pipelines.sh; WL_TITLE="recording cost: map | filter | count over $(k "$n") items, --stats --trace vs nothing"; WL_SHORT="recording, items"
+    wl_add flow "" "$FLOW --stats --trace /dev/null -c 'from 1..=$n | map { it * 2 } | filter { it % 3 == 0 } | count'"
+    wl_add "flow, not recorded" "" "$FLOW -c 'from 1..=$n | map { it * 2 } | filter { it % 3 == 0 } | count'"
+    WL_TARGETS=("flow, not recorded<=1.05 ; recording costs <= 5%")
+    WL_NOTE="Stages that share a thread are one stage to the recorder: two clock reads per batch of up to 1024 items." ;;
+  report_jobs)
+    WL_SCRIPT=pools.sh; WL_TITLE="recording cost: pool 2 exec true x $WL_SPAWN_N, --stats --trace vs nothing"; WL_SHORT="recording, jobs"
+    wl_add flow "" "$FLOW --stats --trace /dev/null -c 'from 1..=$WL_SPAWN_N | pool 2 exec { true }'"
+    wl_add "flow, not recorded" "" "$FLOW -c 'from 1..=$WL_SPAWN_N | pool 2 exec { true }'"
+    WL_TARGETS=("flow, not recorded<=1.05 ; recording costs <= 5%") ;;
   startup)
     WL_SCRIPT=pipelines.sh; WL_MODE=argv; WL_TITLE="start-up: print 1"; WL_SHORT="start-up"
     wl_add flow "" "$FLOW -c 'print(1)'"

@@ -18,10 +18,12 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(flow_slurm)");
     println!("cargo::rustc-check-cfg=cfg(flow_root)");
     println!("cargo::rustc-check-cfg=cfg(flow_nvim)");
+    println!("cargo::rustc-check-cfg=cfg(flow_chromium)");
     for (var, cfg) in [
         ("FLOW_REQUIRE_SLURM", "flow_slurm"),
         ("FLOW_REQUIRE_ROOT", "flow_root"),
         ("FLOW_REQUIRE_NVIM", "flow_nvim"),
+        ("FLOW_REQUIRE_CHROMIUM", "flow_chromium"),
     ] {
         println!("cargo:rerun-if-env-changed={var}");
         if std::env::var(var).as_deref() == Ok("1") {

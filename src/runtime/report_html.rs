@@ -104,9 +104,17 @@ impl RunReport {
              <table><tr><th class=\"l\">line</th><th class=\"l\">stage</th><th>in</th>\
              <th>out</th><th class=\"l\">time</th><th>busy</th><th>peak queue</th></tr>"
         );
+        // One time scale for every bar: a stage that lived briefly has a short bar.
+        let longest = self
+            .stages
+            .iter()
+            .map(|s| s.wall_us())
+            .max()
+            .unwrap_or(1)
+            .max(1) as f64;
         for s in &self.stages {
             let wall = s.wall_us().max(1) as f64;
-            let w = |us: u64| 240.0 * us as f64 / wall;
+            let w = |us: u64| 240.0 * us as f64 / longest;
             let (b, i) = (w(s.busy_us), w(s.wait_in_us));
             let o = w(s.wait_out_us);
             let _ = write!(

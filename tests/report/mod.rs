@@ -243,3 +243,63 @@ fn a_host_reads_the_report_of_each_run() {
     assert_eq!(plain.run_as::<i64>(&s).unwrap(), 3);
     assert!(plain.last_report().is_none());
 }
+
+/// The report of the bottleneck script as headless Chromium shows it: it loads from a
+/// `file://` URL with no console message (no script error, nothing fetched), its DOM holds
+/// the marked stage, and the screenshot is a PNG of the page. `FLOW_REPORT_SCREENSHOT=PATH`
+/// keeps the screenshot (docs/report.png is made so).
+#[test]
+#[cfg_attr(
+    not(flow_chromium),
+    ignore = "needs Chromium: build the tests with FLOW_REQUIRE_CHROMIUM=1"
+)]
+fn chromium_renders_the_report() {
+    let dir = TempDir::new("report-chromium");
+    let out = flow_in(&dir, BOTTLENECK, &["--report", "r.html", "script.flow"]);
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    let page = dir.path().join("r.html");
+    let url = format!("file://{}", page.display());
+    let chromium = |extra: &[&str]| {
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .args(["--enable-logging=stderr", "--v=0"])
+            .arg(format!(
+                "--user-data-dir={}",
+                dir.path().join("profile").display()
+            ))
+            .args(extra)
+            .arg(&url)
+            .current_dir(dir.path())
+            .output()
+            .expect("start chromium")
+    };
+    let dom = chromium(&["--dump-dom"]);
+    let text = String::from_utf8_lossy(&dom.stdout);
+    assert!(text.contains("← bottleneck"), "DOM:\n{text}");
+    let log = String::from_utf8_lossy(&dom.stderr);
+    for bad in ["Uncaught", "CONSOLE", "net::ERR_"] {
+        assert!(!log.contains(bad), "chromium said {bad}:\n{log}");
+    }
+    let shot = std::env::var_os("FLOW_REPORT_SCREENSHOT")
+        .map_or_else(|| dir.path().join("shot.png"), std::path::PathBuf::from);
+    let r = chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1200,1000",
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}):\n{}",
+            String::from_utf8_lossy(&r.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
