@@ -719,7 +719,7 @@ impl Executor {
         };
         let mut started = false;
         // (A recorded run: the task's span, from its spawn to its end.)
-        let record = self.shared.rt.recorder.clone().map(|rec| {
+        let record = self.shared.rt.recorder().map(|rec| {
             let line = super::record::label_line(&self.shared.src, span).1;
             let start = rec.now_us();
             (rec, line, start, name.to_string())

@@ -64,8 +64,9 @@ pub(crate) struct Runtime {
     pub(crate) engines: Arc<eval::EngineCache>,
     /// What the host lets the run do (programs, stdin).
     pub(crate) sandbox: Sandbox,
-    /// Where the run records what its stages and tasks did, when a report was asked for.
-    pub(crate) recorder: Option<Arc<record::Recorder>>,
+    /// Where the run records what its stages and tasks did, when a report was asked for
+    /// (each REPL entry gets a recorder of its own).
+    pub(crate) recorder: std::sync::Mutex<Option<Arc<record::Recorder>>>,
 }
 
 /// What a host lets its scripts do: which programs they may start, whether they read the
@@ -134,7 +135,7 @@ impl Runtime {
             stages_log: None,
             engines: Arc::default(),
             sandbox: Sandbox::default(),
-            recorder: None,
+            recorder: std::sync::Mutex::new(None),
         }
     }
 
@@ -163,7 +164,7 @@ impl Runtime {
             stages_log: self.stages_log.clone(),
             engines: self.engines.clone(),
             sandbox: self.sandbox.clone(),
-            recorder: self.recorder.clone(),
+            recorder: std::sync::Mutex::new(self.recorder()),
         }
     }
 
@@ -187,6 +188,14 @@ impl Runtime {
             // (stderr itself failing has nowhere left to be reported.)
             let _ = output::write(self.output.as_ref(), Stream::Stderr, said.as_bytes());
         }
+    }
+
+    /// The run's recorder, when it is recorded.
+    pub(crate) fn recorder(&self) -> Option<Arc<record::Recorder>> {
+        self.recorder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn grace(&self) -> Duration {

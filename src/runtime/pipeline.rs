@@ -322,10 +322,10 @@ fn build_and_consume(
                 let Some(input) = here(flow, &run.token) else {
                     return Ok(None);
                 };
-                let input = match (&run.env.shared.rt.recorder, stage) {
+                let input = match (run.env.shared.rt.recorder(), stage) {
                     (Some(rec), Some(i)) => {
                         match stage_meter(run, &stages[*i..=*i], "the calling thread") {
-                            Some(m) => Box::new(super::record::Metered::new(input, m, rec.clone())),
+                            Some(m) => Box::new(super::record::Metered::new(input, m, rec)),
                             None => input,
                         }
                     }
@@ -386,7 +386,7 @@ fn build_and_consume(
             } => {
                 let input = here(flow, &run.token).ok_or_else(|| no_items(stages[r.start].span))?;
                 let fused = stages::Fused::new(&stages[r.clone()], &run.env)?;
-                let meter = run.env.shared.rt.recorder.clone().and_then(|rec| {
+                let meter = run.env.shared.rt.recorder().and_then(|rec| {
                     stage_meter(run, &stages[r.clone()], "the calling thread").map(|m| (rec, m))
                 });
                 let input: Here<'_> = match &meter {
@@ -446,7 +446,7 @@ fn build_and_consume(
 /// A meter for stages about to run on one thread, when the run is recorded: labelled
 /// with their text (one line, shortened) and the line of the first.
 fn stage_meter(run: &Run, group: &[Stage], thread: &str) -> Option<Arc<super::record::StageMeter>> {
-    let rec = run.env.shared.rt.recorder.as_ref()?;
+    let rec = run.env.shared.rt.recorder()?;
     let first = group.first()?;
     let end = group.last().map_or(first.span.end, |l| l.span.end);
     let (label, line) =
@@ -456,7 +456,7 @@ fn stage_meter(run: &Run, group: &[Stage], thread: &str) -> Option<Arc<super::re
 
 /// The stage on this thread ended.
 fn meter_end(env: &Env, meter: Option<&super::record::StageMeter>) {
-    if let (Some(m), Some(rec)) = (meter, env.shared.rt.recorder.as_ref()) {
+    if let (Some(m), Some(rec)) = (meter, env.shared.rt.recorder()) {
         m.end(rec.now_us());
     }
 }

@@ -163,7 +163,7 @@ fn run_recorded(
     recorder: Option<Arc<super::record::Recorder>>,
 ) -> Result<Dynamic, RunError> {
     let mut runtime = Runtime::new();
-    runtime.recorder = recorder;
+    runtime.recorder = Mutex::new(recorder);
     runtime.hooks = opts.hooks.clone();
     if let Some(e) = &opts.engines {
         runtime.engines = e.clone();
@@ -405,6 +405,8 @@ pub struct Session {
     rt: Rt,
     fn_texts: Vec<String>,
     ex: Executor,
+    /// The newest entry's report (every entry is recorded: `:report FILE` writes it).
+    last_report: Option<super::RunReport>,
 }
 
 impl Session {
@@ -425,7 +427,14 @@ impl Session {
             rt,
             fn_texts: vec![],
             ex: Executor::new(shared, scope, CancelToken::new()),
+            last_report: None,
         }
+    }
+
+    /// The report of the newest entry that ran (what it did, stage by stage).
+    #[must_use]
+    pub fn last_report(&self) -> Option<&super::RunReport> {
+        self.last_report.as_ref()
     }
 
     /// Names of the variables defined so far.
@@ -458,6 +467,23 @@ impl Session {
         });
         self.ex.token = token.clone();
         self.rt.stdout.set_root(token.clone());
+        let rec = super::record::Recorder::start();
+        *self.rt.recorder.lock().unwrap_or_else(|e| e.into_inner()) = Some(rec.clone());
+        let r = self.entry(script, &token);
+        *self.rt.recorder.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let mut report = rec.finish();
+        report.script.clone_from(&script.source.name);
+        report.mark_bottleneck();
+        if let Err(e) = &r {
+            report.interrupted = matches!(e.kind, RunErrorKind::Interrupted { .. });
+            report.error = Some(e.to_string());
+            report.exit_code = e.exit_code();
+        }
+        self.last_report = Some(report);
+        r
+    }
+
+    fn entry(&mut self, script: &Script, token: &CancelToken) -> Result<Dynamic, RunError> {
         let r = self.ex.top(&script.ast.stmts, Dest::Stdout);
         match token.reason() {
             Some(CancelReason::StdoutClosed) => Ok(Dynamic::UNIT),

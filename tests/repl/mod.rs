@@ -95,6 +95,36 @@ fn a_variable_of_an_earlier_entry_starts_a_statement() {
     );
 }
 
+/// `:report FILE` writes the last entry's report: the stage of that entry, not an earlier
+/// one's; before any entry it says so.
+#[test]
+fn report_writes_the_last_entrys_report() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (html, json) = (dir.path().join("r.html"), dir.path().join("r.json"));
+    let mut child = repl(
+        Command::new(env!("CARGO_BIN_EXE_flow")).arg("repl"),
+        dir.path(),
+    );
+    let mut stdin = child.stdin.take().expect("stdin");
+    writeln!(
+        stdin,
+        ":report {}\nfrom 1..=10 | map {{ it + 1 }} | count\nfrom 1..=20 | filter {{ it > 3 }} | count\n:report {}\n:report {}",
+        html.display(),
+        html.display(),
+        json.display()
+    )
+    .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("the REPL ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(":report: no entry has run yet"), "{err}");
+    let page = std::fs::read_to_string(&html).expect("the HTML report");
+    assert!(page.contains("filter { it &gt; 3 }") && !page.contains("map { it + 1 }"));
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("the trace")).expect("JSON");
+    assert!(trace["traceEvents"].is_array());
+}
+
 /// History is written entry by entry: a REPL killed without a clean exit (a closed
 /// terminal) keeps what was typed.
 #[test]

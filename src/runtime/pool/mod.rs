@@ -194,7 +194,7 @@ pub(crate) fn start(
         },
         out: out.clone(),
         spool_cap: (SPOOL_BUDGET / window).clamp(64 << 10, 1 << 20),
-        record: env.shared.rt.recorder.clone().map(|rec| {
+        record: env.shared.rt.recorder().map(|rec| {
             let (label, line) = crate::runtime::record::label_line(&env.shared.src, span);
             let id = rec.pool(label, line, n);
             (rec, id)

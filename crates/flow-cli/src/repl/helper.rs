@@ -34,6 +34,7 @@ const EXTRA: &[&str] = &[
     "args",
     ":help",
     ":plan",
+    ":report",
     ":vars",
     ":quit",
 ];

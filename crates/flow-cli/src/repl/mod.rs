@@ -15,6 +15,7 @@ flow REPL — enter statements or pipelines; variables and fns persist between e
   :help              this text
   :plan <pipeline>   show the plan of a pipeline without running it
   :vars              list the variables and fns
+  :report FILE       write the last entry's run report (FILE.html, or FILE.json: a trace)
   :quit              leave (or Ctrl-D)
 An entry continues on the next line while a `{`, `(` or `[` is open or the line ends in `|`.
 Tab completes keywords, programs, files, variables (also after `$` and `${`) and fns; a
@@ -66,6 +67,8 @@ pub fn run() -> u8 {
         println!("{}", banner());
     }
     let mut n = 0;
+    // The newest entry's text, for `:report`.
+    let mut last_source = String::new();
     loop {
         let line = match rl.readline("flow> ") {
             Ok(l) => {
@@ -108,6 +111,25 @@ pub fn run() -> u8 {
                 }
                 continue;
             }
+            ":report" => {
+                let file = entry.trim_start_matches(":report").trim();
+                match (session.last_report(), file) {
+                    (_, "") => eprintln!(":report FILE.html (or FILE.json for a trace)"),
+                    (None, _) => eprintln!(":report: no entry has run yet"),
+                    (Some(r), f) => {
+                        let text = if f.ends_with(".json") {
+                            r.to_trace_json()
+                        } else {
+                            r.to_html(&last_source)
+                        };
+                        match std::fs::write(f, text) {
+                            Ok(()) => println!("wrote {f}"),
+                            Err(e) => eprintln!(":report: cannot write {f}: {e}"),
+                        }
+                    }
+                }
+                continue;
+            }
             w if w.starts_with(':') => {
                 eprintln!("unknown command {w}; try :help");
                 continue;
@@ -130,6 +152,7 @@ pub fn run() -> u8 {
                 ));
             }
         }
+        last_source.clone_from(&script.source.text);
         let token = CancelToken::new();
         *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
         let r = session.run(&script, token);
