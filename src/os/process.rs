@@ -24,6 +24,49 @@ pub(crate) fn waitpid_nohang(pid: i32) -> io::Result<bool> {
     Ok(r == pid)
 }
 
+/// What the kernel counted for a reaped child (and the descendants it reaped): its peak
+/// resident memory and its CPU time, user and system.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Usage {
+    pub(crate) max_rss_kb: u64,
+    pub(crate) cpu_us: u64,
+}
+
+/// Reap the child `pid` with its resource usage (`wait4`): blocking, or with `nohang`
+/// `Ok(None)` while it runs. Retried on EINTR.
+pub(crate) fn wait4(pid: i32, nohang: bool) -> io::Result<Option<(i32, Usage)>> {
+    if pid < 1 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    loop {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value of this plain C struct.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let flags = if nohang { libc::WNOHANG } else { 0 };
+        // SAFETY: wait4(2) writes the status and usage into the two locals and keeps no
+        // pointer.
+        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut ru) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        let us = |t: libc::timeval| {
+            u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000 + u64::try_from(t.tv_usec).unwrap_or(0)
+        };
+        let usage = Usage {
+            max_rss_kb: u64::try_from(ru.ru_maxrss).unwrap_or(0),
+            cpu_us: us(ru.ru_utime) + us(ru.ru_stime),
+        };
+        return Ok(Some((status, usage)));
+    }
+}
+
 /// Send `sig` to every process of the group `pgid` (`kill(-pgid, sig)`); signal 0 only checks
 /// that the group has a member. Never reaches further than that group: a `pgid` below 2,
 /// which `kill` would take as flow's own group (0) or every process (1), is `EINVAL`.

@@ -9,6 +9,7 @@ mod stderr;
 
 use super::run_error::{RunError, RunErrorKind};
 use super::Runtime;
+use crate::os::process::Usage;
 use crate::Span;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -48,6 +49,8 @@ pub(crate) struct Proc {
     pub(crate) span: Span,
     pub(crate) unchecked: bool,
     tail: Option<StderrTail>,
+    /// Reaped already (seen to have exited): its status and what it used.
+    exited: Option<(ExitStatus, Usage)>,
 }
 
 /// The outcome of a reaped process.
@@ -57,6 +60,8 @@ pub(crate) struct Reaped {
     pub(crate) span: Span,
     pub(crate) unchecked: bool,
     pub(crate) stderr: Vec<String>,
+    /// Its peak memory and CPU time, from the kernel (none if it could not be reaped here).
+    pub(crate) usage: Option<Usage>,
 }
 
 impl Proc {
@@ -147,6 +152,7 @@ impl Proc {
             span: spec.span,
             unchecked: spec.unchecked,
             tail: None,
+            exited: None,
         };
         if let Some(e) = stderr {
             match forward_stderr(e, rt.progress.clone(), rt.output.clone()) {
@@ -167,7 +173,7 @@ impl Proc {
     /// would not wait for it either) is left forwarding on its own.
     /// `drain` is asked after the child exits (a cancelled run drains for less).
     pub(crate) fn wait(mut self, drain: impl Fn() -> Duration) -> Reaped {
-        let status = self.reap();
+        let (status, usage) = self.reap();
         let stderr = self
             .tail
             .take()
@@ -179,23 +185,52 @@ impl Proc {
             span: self.span,
             unchecked: self.unchecked,
             stderr,
+            usage,
         }
     }
 
-    fn reap(&mut self) -> ExitStatus {
+    /// Reap the child (blocking), keeping what the kernel counted of its usage.
+    fn reap(&mut self) -> (ExitStatus, Option<Usage>) {
+        if let Some((status, usage)) = self.exited.take() {
+            self.child = None;
+            crate::os::children::reaped(self.pid);
+            return (status, Some(usage));
+        }
         match self.child.take() {
             Some(mut c) => {
-                let status = loop {
-                    match c.wait() {
-                        Ok(s) => break s,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(_) => break ExitStatus::from_raw(0),
-                    }
+                let r = match crate::os::process::wait4(self.pid, false) {
+                    Ok(Some((raw, usage))) => (ExitStatus::from_raw(raw), Some(usage)),
+                    // Not ours to reap this way (already reaped): the standard library's
+                    // record of it, as before.
+                    _ => (c.wait().unwrap_or(ExitStatus::from_raw(0)), None),
                 };
                 crate::os::children::reaped(self.pid);
-                status
+                r
             }
-            None => ExitStatus::from_raw(0),
+            None => (ExitStatus::from_raw(0), None),
+        }
+    }
+
+    /// Whether the child has ended; if so it is reaped now (`wait4`, which keeps its status
+    /// and usage for [`Proc::reap`]).
+    pub(crate) fn has_exited(&mut self) -> bool {
+        if self.exited.is_some() {
+            return true;
+        }
+        if self.child.is_none() {
+            return false;
+        }
+        match crate::os::process::wait4(self.pid, true) {
+            Ok(Some((raw, usage))) => {
+                self.exited = Some((ExitStatus::from_raw(raw), usage));
+                true
+            }
+            Ok(None) => false,
+            // (ECHILD: reaped elsewhere; the standard library's try_wait has its status.)
+            Err(_) => self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_)))),
         }
     }
 }

@@ -105,6 +105,11 @@ pub struct JobReport {
     pub signal: i32,
     /// Whether it succeeded.
     pub ok: bool,
+    /// The job process's peak resident memory (its last attempt's; 0: no process, as in
+    /// `pool N map`).
+    pub max_rss_kb: u64,
+    /// The job process's CPU time, user and system (its last attempt's).
+    pub cpu_us: u64,
 }
 
 /// One task: `spawn { … }`.
@@ -248,7 +253,9 @@ impl RunReport {
             } else {
                 durs.iter().sum::<u64>() / durs.len() as u64
             };
-            let _ = writeln!(
+            let peak = jobs.iter().map(|j| j.max_rss_kb).max().unwrap_or(0);
+            let cpu: u64 = jobs.iter().map(|j| j.cpu_us).sum();
+            let _ = write!(
                 out,
                 "  pool line {} ({} slots): {} jobs, {} failed, {} retries, mean {}, max {}",
                 p.line,
@@ -259,6 +266,15 @@ impl RunReport {
                 ms(mean),
                 ms(durs.iter().copied().max().unwrap_or(0))
             );
+            if peak > 0 {
+                let _ = write!(
+                    out,
+                    ", jobs' CPU {}, largest job {} MB",
+                    ms(cpu),
+                    peak / 1024
+                );
+            }
+            out.push('\n');
         }
         if !self.tasks.is_empty() {
             let failed = self.tasks.iter().filter(|t| !t.ok).count();
@@ -334,7 +350,8 @@ impl RunReport {
                 "ph": "X", "pid": 2 + j.pool, "tid": j.slot, "name": j.item, "cat": "job",
                 "ts": j.start_us, "dur": j.end_us.saturating_sub(j.start_us).max(1),
                 "args": {"seq": j.seq, "attempts": j.attempts, "exit": j.exit,
-                         "signal": j.signal, "ok": j.ok}
+                         "signal": j.signal, "ok": j.ok, "max RSS KB": j.max_rss_kb,
+                         "CPU us": j.cpu_us}
             }));
         }
         let mut prev: Option<Sample> = None;

@@ -256,7 +256,7 @@ impl RunReport {
                     h,
                     "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" \
                      fill=\"{fill}\"{stroke}><title>#{} {} — {} on slot {}, {} attempt(s), \
-                     exit {}{}</title></rect>",
+                     exit {}{}{}</title></rect>",
                     y + 2.0,
                     row_h - 4.0,
                     j.seq,
@@ -267,6 +267,15 @@ impl RunReport {
                     j.exit,
                     if j.signal != 0 {
                         format!(", signal {}", j.signal)
+                    } else {
+                        String::new()
+                    },
+                    if j.max_rss_kb > 0 {
+                        format!(
+                            ", CPU {}, peak memory {:.1} MB",
+                            ms(j.cpu_us),
+                            j.max_rss_kb as f64 / 1024.0
+                        )
                     } else {
                         String::new()
                     }

@@ -149,6 +149,35 @@ fn pool_jobs_are_recorded_by_slot_with_failures_and_retries() {
     assert_eq!(bad["args"]["exit"], 1);
 }
 
+/// Each job process's peak memory and CPU time come from the kernel (`wait4`): a job that
+/// holds a 40 MB string shows at least that much.
+#[test]
+fn a_jobs_peak_memory_and_cpu_come_from_its_rusage() {
+    let dir = TempDir::new("report-rusage");
+    let script = "from [40000000, 1] | pool 2 exec awk \"BEGIN{s=sprintf(\\\"%${it}s\\\",\\\"\\\"); print length(s)}\"\n";
+    let out = flow_in(&dir, script, &["--trace", "t.json", "script.flow"]);
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    let v = read_json(&dir.path().join("t.json"));
+    let jobs: Vec<&Value> = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "job")
+        .collect();
+    let rss = |seq: u64| {
+        jobs.iter()
+            .find(|j| j["args"]["seq"] == seq)
+            .and_then(|j| j["args"]["max RSS KB"].as_u64())
+            .unwrap_or(0)
+    };
+    assert!(rss(1) >= 40_000, "the big job's peak: {} KB", rss(1));
+    assert!(
+        rss(2) > 0 && rss(2) < rss(1),
+        "the small job's peak: {} KB",
+        rss(2)
+    );
+}
+
 #[test]
 fn a_failed_run_still_writes_its_report_with_the_error() {
     let dir = TempDir::new("report-failed");

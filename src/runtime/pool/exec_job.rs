@@ -69,17 +69,21 @@ impl Programs {
 pub(super) struct Outcome {
     pub(super) exit: i32,
     pub(super) signal: i32,
+    /// The job process's peak memory and CPU time (the kernel's count), when it ran one.
+    pub(super) usage: Option<crate::os::process::Usage>,
 }
 
 impl Outcome {
     pub(super) const NONE: Outcome = Outcome {
         exit: -1,
         signal: 0,
+        usage: None,
     };
     pub(super) fn of(ok: bool) -> Outcome {
         Outcome {
             exit: i32::from(!ok),
             signal: 0,
+            usage: None,
         }
     }
 }
@@ -235,6 +239,7 @@ fn wait_command(
     let outcome = Outcome {
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
+        usage: r.usage,
     };
     let spool_error = spool.take_error();
     let result = match process::judge(&r, true) {

@@ -113,9 +113,11 @@ pub(super) fn run(
     };
     let _ = out_done.recv_timeout(wait);
     let _ = err_done.recv_timeout(wait);
+    // (The local process is `srun`: its usage is not the job's, which ran on a node.)
     let outcome = Outcome {
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
+        usage: None,
     };
     let (id, tail) = {
         let s = seen.lock().unwrap_or_else(|e| e.into_inner());

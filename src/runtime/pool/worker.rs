@@ -83,6 +83,8 @@ impl Shared {
             exit: o.exit,
             signal: o.signal,
             ok,
+            max_rss_kb: o.usage.map_or(0, |u| u.max_rss_kb),
+            cpu_us: o.usage.map_or(0, |u| u.cpu_us),
         });
     }
 }

@@ -156,7 +156,7 @@ impl Proc {
         }
         drop(out);
         BUF.with(|b| b.set(buf));
-        let status = self.reap();
+        let (status, usage) = self.reap();
         let stderr = lines.lines();
         // A descendant still holds stderr: what it writes is forwarded on a thread of its own
         // (with no thread to be had, the pipe is closed and the descendant's writes fail).
@@ -169,14 +169,8 @@ impl Proc {
             span: self.span,
             unchecked: self.unchecked,
             stderr,
+            usage,
         }
-    }
-
-    /// Whether the child has ended (reaped by `try_wait`, which keeps its status for `reap`).
-    fn has_exited(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
     }
 }
 
