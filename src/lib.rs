@@ -100,6 +100,6 @@ pub use syntax::span::Span;
 
 pub use runtime::{
     become_subreaper, catch_signals_early, run_script, CancelReason, CancelToken, EngineHook,
-    JobInfo, JobReport, OutputHook, PoolReport, ReportOut, RunError, RunErrorKind, RunOptions,
-    RunReport, Sample, StageReport, Stream, TaskHandle, TaskReport,
+    JobInfo, JobReport, OutputHook, PoolReport, ProcessReport, ReportOut, RunError, RunErrorKind,
+    RunOptions, RunReport, Sample, StageReport, Stream, TaskHandle, TaskReport,
 };

@@ -32,7 +32,9 @@ pub use cancel::{CancelReason, CancelToken};
 pub use eval::EngineCache;
 pub use exec::TaskHandle;
 pub use output::{OutputHook, Stream};
-pub use report::{JobReport, PoolReport, RunReport, Sample, StageReport, TaskReport};
+pub use report::{
+    JobReport, PoolReport, ProcessReport, RunReport, Sample, StageReport, TaskReport,
+};
 pub use run::Session;
 pub use run::{catch_signals_early, run_script, ReportOut, RunOptions, VarsOut};
 pub use run_error::{JobInfo, RunError, RunErrorKind};

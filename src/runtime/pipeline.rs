@@ -210,8 +210,11 @@ pub(crate) fn run(
     // Reap every process (the guard signals them if the pipeline was cancelled).
     let mut proc_err = None;
     for (p, last_of_chain, writes_stdout) in std::mem::take(&mut run.procs) {
-        let pid = p.pid;
+        let (pid, started) = (p.pid, p.started);
         let r = p.wait(|| drain_for(&token));
+        if let Some(rec) = run.env.shared.rt.recorder() {
+            record_process(&rec, &run.env.shared.src, &r, started);
+        }
         run.groups
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -452,6 +455,27 @@ fn stage_meter(run: &Run, group: &[Stage], thread: &str) -> Option<Arc<super::re
     let (label, line) =
         super::record::label_line(&run.env.shared.src, crate::Span::new(first.span.start, end));
     Some(rec.stage(label, line, thread))
+}
+
+/// A recorded run: a pipeline's command `r`, started at `started`, was reaped now.
+fn record_process(
+    rec: &super::record::Recorder,
+    src: &str,
+    r: &process::Reaped,
+    started: std::time::Instant,
+) {
+    use std::os::unix::process::ExitStatusExt;
+    let (label, line) = super::record::label_line(src, r.span);
+    rec.process(super::report::ProcessReport {
+        label,
+        line,
+        start_us: rec.us_at(started),
+        end_us: rec.now_us(),
+        exit: r.status.code().unwrap_or(-1),
+        signal: r.status.signal().unwrap_or(0),
+        max_rss_kb: r.usage.map_or(0, |u| u.max_rss_kb),
+        cpu_us: r.usage.map_or(0, |u| u.cpu_us),
+    });
 }
 
 /// The stage on this thread ended.

@@ -51,6 +51,8 @@ pub(crate) struct Proc {
     tail: Option<StderrTail>,
     /// Reaped already (seen to have exited): its status and what it used.
     exited: Option<(ExitStatus, Usage)>,
+    /// When it was started.
+    pub(crate) started: std::time::Instant,
 }
 
 /// The outcome of a reaped process.
@@ -153,6 +155,7 @@ impl Proc {
             unchecked: spec.unchecked,
             tail: None,
             exited: None,
+            started: std::time::Instant::now(),
         };
         if let Some(e) = stderr {
             match forward_stderr(e, rt.progress.clone(), rt.output.clone()) {

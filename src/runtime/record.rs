@@ -8,7 +8,9 @@
 //! one, each receive and send is timed (two clock reads per batch) and the input channel's
 //! fill is sampled at each receive, which gives its peak. Nothing here allocates per item.
 
-use super::report::{JobReport, PoolReport, RunReport, Sample, StageReport, TaskReport};
+use super::report::{
+    JobReport, PoolReport, ProcessReport, RunReport, Sample, StageReport, TaskReport,
+};
 use super::value::Batch;
 use crossbeam_channel::{Receiver, SendError, Sender};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -22,6 +24,7 @@ pub(crate) struct Recorder {
     tasks: Mutex<Vec<TaskReport>>,
     pools: Mutex<Vec<PoolReport>>,
     jobs: Mutex<Vec<JobReport>>,
+    processes: Mutex<Vec<ProcessReport>>,
     samples: Arc<Mutex<Vec<Sample>>>,
     stop: Arc<AtomicBool>,
     sampler: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -53,6 +56,7 @@ impl Recorder {
             tasks: Mutex::default(),
             pools: Mutex::default(),
             jobs: Mutex::default(),
+            processes: Mutex::default(),
             samples,
             stop,
             sampler: Mutex::new(sampler),
@@ -117,6 +121,19 @@ impl Recorder {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(j);
     }
 
+    /// Microseconds from the run's start to `t` (0 for a moment before it).
+    pub(crate) fn us_at(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.start).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// A pipeline's command was reaped.
+    pub(crate) fn process(&self, p: ProcessReport) {
+        self.processes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p);
+    }
+
     /// Stop sampling and gather what was recorded.
     pub(crate) fn finish(&self) -> RunReport {
         self.stop.store(true, Ordering::Relaxed);
@@ -146,7 +163,10 @@ impl Recorder {
         tasks.sort_by_key(|t| t.start_us);
         let pools = std::mem::take(&mut *self.pools.lock().unwrap_or_else(|e| e.into_inner()));
         let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|e| e.into_inner()));
+        let processes =
+            std::mem::take(&mut *self.processes.lock().unwrap_or_else(|e| e.into_inner()));
         RunReport {
+            processes,
             duration_us,
             stages,
             tasks,

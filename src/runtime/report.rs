@@ -23,6 +23,8 @@ pub struct RunReport {
     pub pools: Vec<PoolReport>,
     /// Every pool job, in the order they finished.
     pub jobs: Vec<JobReport>,
+    /// Every command of a pipeline (`ls | grep x | wc -l`), in the order they were reaped.
+    pub processes: Vec<ProcessReport>,
     /// The process's CPU time and memory, sampled every 50 ms.
     pub samples: Vec<Sample>,
     /// The run was stopped by Ctrl-C, SIGTERM or the host.
@@ -109,6 +111,28 @@ pub struct JobReport {
     /// `pool N map`).
     pub max_rss_kb: u64,
     /// The job process's CPU time, user and system (its last attempt's).
+    pub cpu_us: u64,
+}
+
+/// One command of a pipeline, run as an OS process.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ProcessReport {
+    /// The command as written, shortened.
+    pub label: String,
+    /// Its line in the script.
+    pub line: usize,
+    /// When it started.
+    pub start_us: u64,
+    /// When it was reaped.
+    pub end_us: u64,
+    /// Exit status; -1 when a signal ended it.
+    pub exit: i32,
+    /// The signal that ended it, 0 for none.
+    pub signal: i32,
+    /// Its peak resident memory, as the kernel counted it (0: unknown).
+    pub max_rss_kb: u64,
+    /// Its CPU time, user and system.
     pub cpu_us: u64,
 }
 
@@ -276,6 +300,26 @@ impl RunReport {
             }
             out.push('\n');
         }
+        if !self.processes.is_empty() {
+            out.push_str("  commands (line, time, exit status, CPU, peak memory):\n");
+        }
+        for p in &self.processes {
+            let _ = writeln!(
+                out,
+                "  {:>4}  {}: {}, exit {}{}, CPU {}, peak {} MB",
+                p.line,
+                p.label,
+                ms(p.end_us.saturating_sub(p.start_us)),
+                p.exit,
+                if p.signal != 0 {
+                    format!(" (signal {})", p.signal)
+                } else {
+                    String::new()
+                },
+                ms(p.cpu_us),
+                p.max_rss_kb / 1024
+            );
+        }
         if !self.tasks.is_empty() {
             let failed = self.tasks.iter().filter(|t| !t.ok).count();
             let longest = self
@@ -352,6 +396,19 @@ impl RunReport {
                 "args": {"seq": j.seq, "attempts": j.attempts, "exit": j.exit,
                          "signal": j.signal, "ok": j.ok, "max RSS KB": j.max_rss_kb,
                          "CPU us": j.cpu_us}
+            }));
+        }
+        for (i, p) in self.processes.iter().enumerate() {
+            let tid = 50_000 + i;
+            ev.push(json!({
+                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
+                "args": {"name": format!("line {}: {}", p.line, p.label)}
+            }));
+            ev.push(json!({
+                "ph": "X", "pid": 1, "tid": tid, "name": p.label, "cat": "process",
+                "ts": p.start_us, "dur": p.end_us.saturating_sub(p.start_us).max(1),
+                "args": {"line": p.line, "exit": p.exit, "signal": p.signal,
+                         "max RSS KB": p.max_rss_kb, "CPU us": p.cpu_us}
             }));
         }
         let mut prev: Option<Sample> = None;

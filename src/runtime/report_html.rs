@@ -158,6 +158,15 @@ impl RunReport {
                     color,
                 )
             })
+            .chain(self.processes.iter().map(|p| {
+                let color = if p.exit == 0 { "#6b4fbb" } else { "#b00020" };
+                (
+                    format!("{}: {}", p.line, p.label),
+                    p.start_us,
+                    p.end_us,
+                    color,
+                )
+            }))
             .chain(self.tasks.iter().map(|t| {
                 let name = if t.name.is_empty() { "spawn" } else { &t.name };
                 let color = if t.ok { "#1b7f3b" } else { "#b00020" };
@@ -339,6 +348,7 @@ impl RunReport {
             .map(|s| s.line)
             .chain(self.tasks.iter().map(|t| t.line))
             .chain(self.pools.iter().map(|p| p.line))
+            .chain(self.processes.iter().map(|p| p.line))
             .collect();
         h.push_str("<h2>Script</h2><pre>");
         for (i, line) in source.lines().enumerate() {

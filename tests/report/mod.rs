@@ -178,6 +178,29 @@ fn a_jobs_peak_memory_and_cpu_come_from_its_rusage() {
     );
 }
 
+/// A pipeline of commands alone has no item stage: each command is in the report with its
+/// times, exit status and usage.
+#[test]
+fn a_command_pipeline_reports_each_process() {
+    let dir = TempDir::new("report-commands");
+    let out = flow_in(
+        &dir,
+        "seq 1 20000 | grep 7 | wc -l\n",
+        &["--stats", "--trace", "t.json", "script.flow"],
+    );
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    assert!(out.stderr.contains("grep 7: "), "{}", out.stderr);
+    let v = read_json(&dir.path().join("t.json"));
+    let names: Vec<&str> = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "process")
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["seq 1 20000", "grep 7", "wc -l"]);
+}
+
 #[test]
 fn a_failed_run_still_writes_its_report_with_the_error() {
     let dir = TempDir::new("report-failed");
