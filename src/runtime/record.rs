@@ -147,8 +147,7 @@ impl Recorder {
             let _ = h.join();
         }
         let duration_us = self.now_us();
-        let mut samples =
-            std::mem::take(&mut *self.samples.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut samples = take(&self.samples);
         if let Some(s) = sample(self.start) {
             samples.push(s);
         }
@@ -159,12 +158,9 @@ impl Recorder {
             .iter()
             .map(|m| m.report(duration_us))
             .collect();
-        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut tasks = take(&self.tasks);
         tasks.sort_by_key(|t| t.start_us);
-        let pools = std::mem::take(&mut *self.pools.lock().unwrap_or_else(|e| e.into_inner()));
-        let jobs = std::mem::take(&mut *self.jobs.lock().unwrap_or_else(|e| e.into_inner()));
-        let processes =
-            std::mem::take(&mut *self.processes.lock().unwrap_or_else(|e| e.into_inner()));
+        let (pools, jobs, processes) = (take(&self.pools), take(&self.jobs), take(&self.processes));
         RunReport {
             processes,
             duration_us,
@@ -176,6 +172,11 @@ impl Recorder {
             ..RunReport::default()
         }
     }
+}
+
+/// What a list holds, leaving it empty.
+fn take<T>(m: &Mutex<Vec<T>>) -> Vec<T> {
+    std::mem::take(&mut *m.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// One stage's counters, shared by the thread that runs it and the recorder.

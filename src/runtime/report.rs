@@ -164,7 +164,8 @@ pub struct Sample {
     pub rss_kb: u64,
 }
 
-fn ms(us: u64) -> String {
+/// A duration for people: µs, ms, or s.
+pub(super) fn ms(us: u64) -> String {
     if us >= 10_000_000 {
         format!("{:.1} s", us as f64 / 1e6)
     } else if us >= 1000 {

@@ -5,7 +5,7 @@
 //! timeline of stages and tasks; CPU and memory over time; the script with each stage's
 //! line marked.
 
-use super::report::RunReport;
+use super::report::{ms, RunReport};
 use std::fmt::Write as _;
 
 /// Text made safe inside HTML (element text and attribute values).
@@ -22,14 +22,6 @@ fn esc(s: &str) -> String {
         }
     }
     o
-}
-
-fn ms(us: u64) -> String {
-    if us >= 10_000_000 {
-        format!("{:.1} s", us as f64 / 1e6)
-    } else {
-        format!("{:.1} ms", us as f64 / 1e3)
-    }
 }
 
 const STYLE: &str =
