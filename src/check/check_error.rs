@@ -128,6 +128,11 @@ pub enum CheckErrorKind {
     ResumeWithoutLog,
     /// `backoff D` without `retries R`: there would be nothing to wait between.
     BackoffWithoutRetries,
+    /// A `select` branch reads something that is written as a value, not a channel.
+    SelectNotAChannel {
+        /// What it is: "an array", "a range", …
+        what: &'static str,
+    },
     /// A value interpolated into `sh "…"` where sh could not take it as data.
     ShInterpolation {
         /// What is wrong there.
@@ -282,6 +287,9 @@ impl fmt::Display for CheckError {
             K::BackoffWithoutRetries => {
                 write!(f, "`backoff` waits between retries, and this pool has no `retries`")
             }
+            K::SelectNotAChannel { what } => {
+                write!(f, "`select` waits for channels, and this is {what}")
+            }
             K::SlurmCapturesVariable { name, .. } if name == "args" => write!(
                 f,
                 "the `on slurm` job block uses `args`, which on the Slurm node are the job's items, not the script's arguments"
@@ -348,6 +356,7 @@ impl CheckErrorKind {
             K::NotATask { .. } => "flow::check::not_a_task",
             K::ResumeWithoutLog => "flow::check::resume_without_log",
             K::BackoffWithoutRetries => "flow::check::backoff_without_retries",
+            K::SelectNotAChannel { .. } => "flow::check::select_not_a_channel",
             K::SlurmCapturesVariable { .. } => "flow::check::slurm_captures_variable",
             K::SlurmCallsFn { .. } => "flow::check::slurm_calls_fn",
             K::RhaiSyntax { .. } => "flow::check::rhai_syntax",
@@ -432,6 +441,12 @@ impl CheckErrorKind {
             K::BackoffWithoutRetries => {
                 "say how many retries: `retries 3 backoff 1s` (waits 1s, 2s, 4s)".into()
             }
+            K::SelectNotAChannel { .. } => {
+                "read values with a pipeline (`from xs | each { … }`); to select over them, \
+                 send them into a channel from a task first: `let ch = channel(16)`, \
+                 `spawn { from xs | into ch }`, then `from ch as x => { … }`"
+                    .into()
+            }
             K::SlurmCapturesVariable { name, .. } if name == "args" => {
                 "use `it` for the job's item (with `chunk`, the array of its items); for the \
                  script's arguments, run a command job instead (`exec cmd ${args[0]} ${it} on \
@@ -493,6 +508,7 @@ impl CheckErrorKind {
             K::NotATask { .. } => "not a task",
             K::ResumeWithoutLog => "resume from what?",
             K::BackoffWithoutRetries => "no retries to wait between",
+            K::SelectNotAChannel { .. } => "not a channel",
             K::SlurmCapturesVariable { .. } => "not on the node",
             K::SlurmCallsFn { .. } => "not on the node",
             K::RhaiSyntax { .. } => "here",

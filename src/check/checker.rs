@@ -199,6 +199,9 @@ impl<'s> Checker<'s> {
             }
             StmtKind::Select { arms, timeout } => {
                 for a in arms {
+                    if let Some(what) = literal_kind(&a.chan.code) {
+                        self.error(a.chan.span, K::SelectNotAChannel { what });
+                    }
                     self.node_rhai(&a.chan);
                     self.block(&a.body, Some(&a.var));
                 }
@@ -880,4 +883,27 @@ fn is_plain_literal(code: &str) -> bool {
         || (c.len() >= 2
             && ((c.starts_with('"') && c.ends_with('"'))
                 || (c.starts_with('\'') && c.ends_with('\''))))
+}
+
+/// What a Rhai expression is when it is written as a literal value (which no channel is):
+/// `[1, 2]` an array, `1..=3` a range, `"x"` a string, `5` a number, `#{…}` a map.
+fn literal_kind(code: &str) -> Option<&'static str> {
+    let c = code.trim();
+    let number = |t: &str| !t.is_empty() && t.parse::<f64>().is_ok();
+    if c.starts_with('[') && c.ends_with(']') {
+        Some("an array")
+    } else if c.starts_with("#{") {
+        Some("a map")
+    } else if c.starts_with(['"', '\'', '`']) {
+        Some("a string")
+    } else if c == "true" || c == "false" {
+        Some("true or false")
+    } else if number(c) {
+        Some("a number")
+    } else if let Some((a, b)) = c.split_once("..") {
+        let b = b.strip_prefix('=').unwrap_or(b);
+        (number(a.trim()) && number(b.trim())).then_some("a range")
+    } else {
+        None
+    }
 }
