@@ -112,6 +112,9 @@ pub struct JobReport {
     pub max_rss_kb: u64,
     /// The job process's CPU time, user and system (its last attempt's).
     pub cpu_us: u64,
+    /// How long it waited in Slurm's queue before it ran (its last attempt's; part of
+    /// `start_us..end_us`, at its start). 0 for a local job.
+    pub queue_us: u64,
 }
 
 /// One command of a pipeline, run as an OS process.
@@ -299,6 +302,15 @@ impl RunReport {
                     peak / 1024
                 );
             }
+            let queued: Vec<u64> = jobs.iter().map(|j| j.queue_us).filter(|q| *q > 0).collect();
+            if !queued.is_empty() {
+                let _ = write!(
+                    out,
+                    ", queued mean {} (max {}) before running",
+                    ms(queued.iter().sum::<u64>() / queued.len() as u64),
+                    ms(queued.iter().copied().max().unwrap_or(0))
+                );
+            }
             out.push('\n');
         }
         if !self.processes.is_empty() {
@@ -396,7 +408,7 @@ impl RunReport {
                 "ts": j.start_us, "dur": j.end_us.saturating_sub(j.start_us).max(1),
                 "args": {"seq": j.seq, "attempts": j.attempts, "exit": j.exit,
                          "signal": j.signal, "ok": j.ok, "max RSS KB": j.max_rss_kb,
-                         "CPU us": j.cpu_us}
+                         "CPU us": j.cpu_us, "queued us": j.queue_us}
             }));
         }
         for (i, p) in self.processes.iter().enumerate() {

@@ -253,6 +253,19 @@ impl RunReport {
                 } else {
                     ""
                 };
+                // The time in Slurm's queue, lighter, at the start of the bar.
+                let qw = (plot_w * j.queue_us as f64 / total).min(w - 1.0).max(0.0);
+                if j.queue_us > 0 {
+                    let _ = write!(
+                        h,
+                        "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{qw:.1}\" height=\"{:.1}\" \
+                         fill=\"#c9d6f2\"><title>queued {}</title></rect>",
+                        y + 2.0,
+                        row_h - 4.0,
+                        ms(j.queue_us)
+                    );
+                }
+                let (x, w) = (x + qw, w - qw);
                 let _ = write!(
                     h,
                     "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" \

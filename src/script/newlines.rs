@@ -30,6 +30,8 @@ enum Open {
     Inline,
     /// The `{ }` of an interpolation `${ … }`: a block whose `}` goes back into the string.
     Interp,
+    /// The body of `do { … } while c`: its `}` is followed by the `while`, on any line.
+    Do,
 }
 
 /// `text` with a `;` before each token that starts a statement on a new line, and the
@@ -79,6 +81,7 @@ fn insertion_points(text: &str) -> Vec<(usize, usize)> {
     let mut prev: Option<(usize, bool)> = None;
     let mut switch_pending = false;
     let mut interp_pending = false;
+    let mut do_pending = false;
     for (tok, pos) in tokens {
         // The end of an interpolated string comes with no position: it is on the line of
         // the `}` before it.
@@ -89,7 +92,10 @@ fn insertion_points(text: &str) -> Vec<(usize, usize)> {
         if matches!(tok, Token::EOF | Token::LexError(_)) {
             break;
         }
-        let in_block = matches!(stack.last(), None | Some(Open::Block | Open::Interp));
+        let in_block = matches!(
+            stack.last(),
+            None | Some(Open::Block | Open::Interp | Open::Do)
+        );
         if let Some((pl, ends)) = prev {
             if pl < line && ends && in_block && starts_statement(&tok) {
                 at.push((line, col));
@@ -99,6 +105,10 @@ fn insertion_points(text: &str) -> Vec<(usize, usize)> {
             Token::LeftBrace if interp_pending => {
                 interp_pending = false;
                 stack.push(Open::Interp);
+            }
+            Token::LeftBrace if do_pending => {
+                do_pending = false;
+                stack.push(Open::Do);
             }
             Token::LeftBrace if switch_pending => {
                 switch_pending = false;
@@ -111,6 +121,12 @@ fn insertion_points(text: &str) -> Vec<(usize, usize)> {
                 stack.pop();
                 control.borrow_mut().is_within_text = true;
             }
+            // `do { … }`: what follows is its `while`/`until`, not a new statement.
+            Token::RightBrace if stack.last() == Some(&Open::Do) => {
+                stack.pop();
+                prev = Some((line, false));
+                continue;
+            }
             Token::RightBrace => {
                 stack.pop();
             }
@@ -118,6 +134,7 @@ fn insertion_points(text: &str) -> Vec<(usize, usize)> {
                 stack.pop();
             }
             Token::Switch => switch_pending = true,
+            Token::Do => do_pending = true,
             // `${`: the `{` that follows opens the interpolation.
             Token::InterpolatedString(_) => interp_pending = true,
             _ => {}
@@ -218,6 +235,8 @@ mod tests {
             "{\n  x\n}",
             "let s = `a${\n x\n}b`",
             "let s = \"a\nb\"",
+            "do { x += 1 }\nwhile x < 3",
+            "do {\n  x += 1\n}\nuntil x > 3",
         ] {
             assert_eq!(fix(s), s, "{s:?}");
         }

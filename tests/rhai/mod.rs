@@ -96,7 +96,7 @@ fn every_example_of_the_asyncio_page_is_a_case() {
     page_examples_are_cases(
         "docs/coming-from-asyncio.md",
         "tests/cases/asyncio",
-        18,
+        21,
         true,
     );
 }

@@ -358,3 +358,53 @@ fn check_needs_srun_on_path() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// `--trace` and `--stats` show a Slurm job's time in the queue apart from its run: three
+/// jobs that each take the node's two CPUs run one after another, so the later ones wait.
+#[test]
+#[cfg_attr(
+    not(flow_slurm),
+    ignore = "needs a Slurm cluster: build the tests with FLOW_REQUIRE_SLURM=1"
+)]
+fn the_report_shows_queue_wait_apart_from_run_time() {
+    let _one = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    cluster();
+    let dir = TempDir::new("slurm-report");
+    std::fs::write(
+        dir.path().join("script.flow"),
+        "from 1..=3 | pool 3 exec sh \"sleep 1; echo $it\" on slurm cpus 2\n",
+    )
+    .expect("write the script");
+    let r = crate::signals::start_cmd(
+        dir.path(),
+        env!("CARGO_BIN_EXE_flow"),
+        &["--stats", "--trace", "t.json", "script.flow"],
+    );
+    let pid = r.pid;
+    let done = r.wait(Duration::from_secs(120));
+    assert_eq!(jobs_of(pid), Vec::<String>::new(), "jobs left");
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(done.stderr.contains("queued mean"), "{}", done.stderr);
+    let text = std::fs::read_to_string(dir.path().join("t.json")).expect("the trace");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let jobs: Vec<&serde_json::Value> = v["traceEvents"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["cat"] == "job")
+        .collect();
+    assert_eq!(jobs.len(), 3);
+    let waited = jobs
+        .iter()
+        .filter_map(|j| j["args"]["queued us"].as_u64())
+        .max()
+        .unwrap_or(0);
+    assert!(waited >= 500_000, "the longest queue wait: {waited} µs");
+    for j in &jobs {
+        let (q, d) = (
+            j["args"]["queued us"].as_u64().unwrap_or(0),
+            j["dur"].as_u64().unwrap_or(0),
+        );
+        assert!(q <= d, "queued {q} µs within the job's {d} µs");
+    }
+}

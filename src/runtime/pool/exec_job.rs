@@ -71,6 +71,8 @@ pub(super) struct Outcome {
     pub(super) signal: i32,
     /// The job process's peak memory and CPU time (the kernel's count), when it ran one.
     pub(super) usage: Option<crate::os::process::Usage>,
+    /// How long a Slurm job waited in the queue before it started running.
+    pub(super) queued: Option<std::time::Duration>,
 }
 
 impl Outcome {
@@ -78,12 +80,14 @@ impl Outcome {
         exit: -1,
         signal: 0,
         usage: None,
+        queued: None,
     };
     pub(super) fn of(ok: bool) -> Outcome {
         Outcome {
             exit: i32::from(!ok),
             signal: 0,
             usage: None,
+            queued: None,
         }
     }
 }
@@ -240,6 +244,7 @@ fn wait_command(
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
         usage: r.usage,
+        queued: None,
     };
     let spool_error = spool.take_error();
     let result = match process::judge(&r, true) {

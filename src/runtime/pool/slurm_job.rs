@@ -64,7 +64,7 @@ pub(super) fn run(
         Ok(p) => p,
         Err(e) => return (Err(e), Outcome::NONE),
     };
-    let pid = p.pid;
+    let (pid, submitted) = (p.pid, p.started);
     let seen: Arc<Mutex<Seen>> = Arc::default();
     // A refused reader thread: `p` is dropped (stopped and reaped), the job fails.
     let refused = |e: std::io::Error| {
@@ -114,14 +114,16 @@ pub(super) fn run(
     let _ = out_done.recv_timeout(wait);
     let _ = err_done.recv_timeout(wait);
     // (The local process is `srun`: its usage is not the job's, which ran on a node.)
+    let (id, tail, started) = {
+        let s = seen.lock().unwrap_or_else(|e| e.into_inner());
+        (s.id, s.tail.iter().cloned().collect::<Vec<_>>(), s.started)
+    };
     let outcome = Outcome {
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
         usage: None,
-    };
-    let (id, tail) = {
-        let s = seen.lock().unwrap_or_else(|e| e.into_inner());
-        (s.id, s.tail.iter().cloned().collect::<Vec<_>>())
+        // From `srun`'s start to the job's allocation (srun says so on stderr).
+        queued: started.map(|t| t.saturating_duration_since(submitted)),
     };
     let job = id.map_or_else(|| "Slurm job".to_string(), |id| format!("Slurm job {id}"));
     let limit = *hit.lock().unwrap_or_else(|e| e.into_inner());

@@ -85,6 +85,9 @@ impl Shared {
             ok,
             max_rss_kb: o.usage.map_or(0, |u| u.max_rss_kb),
             cpu_us: o.usage.map_or(0, |u| u.cpu_us),
+            queue_us: o
+                .queued
+                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
         });
     }
 }
