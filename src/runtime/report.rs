@@ -362,33 +362,21 @@ impl RunReport {
             "args": {"name": format!("flow {}", self.script)}
         })];
         for s in &self.stages {
-            let tid = 100 + s.id;
-            ev.push(json!({
-                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
-                "args": {"name": format!("line {}: {}", s.line, s.label)}
-            }));
-            ev.push(json!({
-                "ph": "X", "pid": 1, "tid": tid, "name": s.label, "cat": "stage",
-                "ts": s.start_us, "dur": s.wall_us().max(1),
-                "args": {
-                    "line": s.line, "items in": s.items_in, "items out": s.items_out,
-                    "busy us": s.busy_us, "wait in us": s.wait_in_us,
-                    "wait out us": s.wait_out_us, "peak fill": s.peak_fill,
-                    "bottleneck": s.bottleneck
-                }
-            }));
+            let args = json!({
+                "line": s.line, "items in": s.items_in, "items out": s.items_out,
+                "busy us": s.busy_us, "wait in us": s.wait_in_us,
+                "wait out us": s.wait_out_us, "peak fill": s.peak_fill,
+                "bottleneck": s.bottleneck
+            });
+            let thread = format!("line {}: {}", s.line, s.label);
+            let span = (s.start_us, s.end_us);
+            lane(&mut ev, 100 + s.id, thread, (&s.label, "stage"), span, args);
         }
         for (i, t) in self.tasks.iter().enumerate() {
-            let tid = 100_000 + i;
-            ev.push(json!({
-                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
-                "args": {"name": format!("task {} (line {})", t.name, t.line)}
-            }));
-            ev.push(json!({
-                "ph": "X", "pid": 1, "tid": tid, "name": t.name, "cat": "task",
-                "ts": t.start_us, "dur": t.end_us.saturating_sub(t.start_us).max(1),
-                "args": {"line": t.line, "ok": t.ok}
-            }));
+            let thread = format!("task {} (line {})", t.name, t.line);
+            let args = json!({"line": t.line, "ok": t.ok});
+            let span = (t.start_us, t.end_us);
+            lane(&mut ev, 100_000 + i, thread, (&t.name, "task"), span, args);
         }
         for p in &self.pools {
             for slot in 1..=p.slots {
@@ -412,17 +400,18 @@ impl RunReport {
             }));
         }
         for (i, p) in self.processes.iter().enumerate() {
-            let tid = 50_000 + i;
-            ev.push(json!({
-                "ph": "M", "pid": 1, "tid": tid, "name": "thread_name",
-                "args": {"name": format!("line {}: {}", p.line, p.label)}
-            }));
-            ev.push(json!({
-                "ph": "X", "pid": 1, "tid": tid, "name": p.label, "cat": "process",
-                "ts": p.start_us, "dur": p.end_us.saturating_sub(p.start_us).max(1),
-                "args": {"line": p.line, "exit": p.exit, "signal": p.signal,
-                         "max RSS KB": p.max_rss_kb, "CPU us": p.cpu_us}
-            }));
+            let thread = format!("line {}: {}", p.line, p.label);
+            let args = json!({"line": p.line, "exit": p.exit, "signal": p.signal,
+                              "max RSS KB": p.max_rss_kb, "CPU us": p.cpu_us});
+            let span = (p.start_us, p.end_us);
+            lane(
+                &mut ev,
+                50_000 + i,
+                thread,
+                (&p.label, "process"),
+                span,
+                args,
+            );
         }
         let mut prev: Option<Sample> = None;
         for s in &self.samples {
@@ -451,6 +440,25 @@ impl RunReport {
         })
         .to_string()
     }
+}
+
+/// A thread of its own in the trace (named `thread`) holding one complete event: `what` is
+/// the event's name and category, `span` its start and end.
+fn lane(
+    ev: &mut Vec<Value>,
+    tid: usize,
+    thread: String,
+    what: (&str, &str),
+    span: (u64, u64),
+    args: Value,
+) {
+    ev.push(json!({
+        "ph": "M", "pid": 1, "tid": tid, "name": "thread_name", "args": {"name": thread}
+    }));
+    ev.push(json!({
+        "ph": "X", "pid": 1, "tid": tid, "name": what.0, "cat": what.1,
+        "ts": span.0, "dur": span.1.saturating_sub(span.0).max(1), "args": args
+    }));
 }
 
 #[cfg(test)]

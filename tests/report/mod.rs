@@ -25,6 +25,16 @@ fn flow_in(dir: &TempDir, script: &str, args: &[&str]) -> crate::harness::Output
 const BOTTLENECK: &str = "fn slow(x) { let s = 0; for i in 0..3000 { s += i % 7 } x + s }\n\
                           from 1..=1500\n  | map { it + 1 }\n  | map { slow(it) }\n  | map { it * 2 }\n  | count\n";
 
+/// The trace's events of category `cat` (`stage`, `job`, `task`, `process`).
+fn events<'a>(v: &'a Value, cat: &str) -> Vec<&'a Value> {
+    v["traceEvents"]
+        .as_array()
+        .expect("traceEvents is an array")
+        .iter()
+        .filter(|e| e["cat"] == cat)
+        .collect()
+}
+
 fn read_json(path: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(path).expect("the trace was written");
     serde_json::from_str(&text).expect("the trace is JSON")
@@ -130,12 +140,7 @@ fn pool_jobs_are_recorded_by_slot_with_failures_and_retries() {
         out.stderr
     );
     let v = read_json(&dir.path().join("t.json"));
-    let jobs: Vec<&Value> = v["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["cat"] == "job")
-        .collect();
+    let jobs: Vec<&Value> = events(&v, "job");
     assert_eq!(jobs.len(), 6);
     for j in &jobs {
         let slot = j["tid"].as_u64().unwrap();
@@ -158,12 +163,7 @@ fn a_jobs_peak_memory_and_cpu_come_from_its_rusage() {
     let out = flow_in(&dir, script, &["--trace", "t.json", "script.flow"]);
     assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
     let v = read_json(&dir.path().join("t.json"));
-    let jobs: Vec<&Value> = v["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["cat"] == "job")
-        .collect();
+    let jobs: Vec<&Value> = events(&v, "job");
     let rss = |seq: u64| {
         jobs.iter()
             .find(|j| j["args"]["seq"] == seq)
@@ -191,11 +191,8 @@ fn a_command_pipeline_reports_each_process() {
     assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
     assert!(out.stderr.contains("grep 7: "), "{}", out.stderr);
     let v = read_json(&dir.path().join("t.json"));
-    let names: Vec<&str> = v["traceEvents"]
-        .as_array()
-        .unwrap()
+    let names: Vec<&str> = events(&v, "process")
         .iter()
-        .filter(|e| e["cat"] == "process")
         .filter_map(|e| e["name"].as_str())
         .collect();
     assert_eq!(names, vec!["seq 1 20000", "grep 7", "wc -l"]);
@@ -213,12 +210,7 @@ fn a_failed_run_still_writes_its_report_with_the_error() {
     let v = read_json(&dir.path().join("t.json"));
     assert_eq!(v["otherData"]["exit_code"], 1);
     assert!(v["otherData"]["error"].is_string());
-    let tasks = v["traceEvents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["cat"] == "task")
-        .count();
+    let tasks = events(&v, "task").len();
     assert_eq!(tasks, 1);
     let html = std::fs::read_to_string(dir.path().join("r.html")).expect("the report");
     assert!(html.contains("failed"));
