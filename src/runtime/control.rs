@@ -2,7 +2,7 @@
 //! the condition). `exit(n)` is a Rhai function (`runtime::builtins`) that ends in
 //! `RunErrorKind::ScriptExit`, which no `try` catches.
 
-use super::cancel::{CancelReason, CancelToken};
+use super::cancel::CancelReason;
 use super::exec::Executor;
 use super::pipeline::Dest;
 use super::run_error::{RunError, RunErrorKind};
@@ -57,7 +57,7 @@ impl Executor {
             let at = *rt.interrupted_at.lock().unwrap_or_else(|e| e.into_inner());
             let deadline =
                 signalled.then(|| at.unwrap_or_else(std::time::Instant::now) + rt.grace());
-            let cancelled = std::mem::replace(&mut self.token, CancelToken::new());
+            let cancelled = std::mem::replace(&mut self.token, rt.force.child());
             let saved = self.deadline.take();
             self.deadline = deadline;
             let f = self.block(block, Dest::Stdout);

@@ -22,7 +22,7 @@ pub(crate) fn guard(
     token: &CancelToken,
     groups: Groups,
     grace: Duration,
-    force: Arc<AtomicBool>,
+    force: CancelToken,
 ) -> std::io::Result<GroupGuard> {
     let finished = Arc::new(AtomicBool::new(false));
     let wake = token.child();
@@ -57,7 +57,7 @@ pub(crate) fn guard(
                 if f.load(Ordering::SeqCst) {
                     return;
                 }
-                if Instant::now() >= deadline || force.load(Ordering::SeqCst) {
+                if Instant::now() >= deadline || force.is_cancelled() {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(5));

@@ -45,8 +45,10 @@ use std::time::Duration;
 /// Per-run shared state: the grace period, host hooks, the progress bar.
 pub(crate) struct Runtime {
     pub(crate) grace: std::sync::Mutex<Duration>,
-    /// Set by a second SIGINT: skip the grace period.
-    pub(crate) force: Arc<std::sync::atomic::AtomicBool>,
+    /// Cancelled by a second SIGINT/SIGTERM: skip the grace period. A `finally` that runs
+    /// while its task is cancelled runs under a child of this token, so that the second
+    /// signal cuts it at once.
+    pub(crate) force: cancel::CancelToken,
     /// Host set-up applied to every Rhai engine of the run (registered functions and types).
     pub(crate) hooks: Vec<EngineHook>,
     /// The progress bar being drawn, if any: output lines are written around it.
@@ -127,7 +129,7 @@ impl Runtime {
     pub(crate) fn new() -> Self {
         Runtime {
             grace: std::sync::Mutex::new(Duration::from_secs(2)),
-            force: Arc::default(),
+            force: cancel::CancelToken::new(),
             hooks: vec![],
             progress: Arc::default(),
             interrupted_at: std::sync::Mutex::new(None),

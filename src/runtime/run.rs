@@ -11,7 +11,6 @@ use crate::ast::{Stmt, StmtKind};
 use crate::script::position::{padded, span_at};
 use crate::Script;
 use rhai::{Dynamic, Scope, AST};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -248,7 +247,7 @@ fn run_recorded(
         } else {
             // Give the on_interrupt blocks their grace period to finish.
             let deadline = Instant::now() + rt.grace() + Duration::from_millis(200);
-            while Instant::now() < deadline && !rt.force.load(Ordering::SeqCst) {
+            while Instant::now() < deadline && !rt.force.is_cancelled() {
                 if handlers_done
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -275,7 +274,7 @@ fn run_recorded(
 /// after an interrupt's grace period, or with SIGTERM and a grace period at a normal end.
 fn stop_escapees(rt: &Runtime) {
     let at = *rt.interrupted_at.lock().unwrap_or_else(|e| e.into_inner());
-    let grace = if rt.force.load(Ordering::SeqCst) {
+    let grace = if rt.force.is_cancelled() {
         Duration::ZERO
     } else {
         match at {
@@ -389,7 +388,7 @@ fn install_signals(
                     }
                 } else {
                     // A second signal: no more grace.
-                    shared.rt.force.store(true, Ordering::SeqCst);
+                    shared.rt.force.cancel(CancelReason::Interrupt);
                 }
             }
         });

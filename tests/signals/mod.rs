@@ -561,6 +561,43 @@ fn sigint_runs_finally_blocks_within_the_grace_period() {
     );
 }
 
+/// A second Ctrl-C cuts a `finally` that is running at once, even one given a long grace
+/// period, and stops the command it was waiting for: the second signal means "now".
+#[test]
+fn a_second_sigint_cuts_a_running_finally_at_once() {
+    let _g = timing_sensitive();
+    let dir = TempDir::new("finally-second-sigint");
+    for (what, body) in [
+        ("a sleep", "sleep(30)"),
+        ("a command", "sh \"sleep 65.41\""),
+    ] {
+        let _ = std::fs::remove_file(dir.path().join("ready"));
+        let _ = std::fs::remove_file(dir.path().join("cleaning"));
+        let script = format!(
+            "on_interrupt grace 20s {{ print(\"handler\") }}\ntry {{\n  write_file(\"ready\", \"\")\n  sleep(60)\n}} finally {{\n  print(\"main finally\")\n  write_file(\"cleaning\", \"\")\n  {body}\n  print(\"not reached\")\n}}\n"
+        );
+        let flow = start(dir.path(), &script, &[]);
+        wait_for_file(&dir.path().join("ready"), Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(100));
+        flow.signal(libc::SIGINT);
+        wait_for_file(&dir.path().join("cleaning"), Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(100));
+        let sent = flow.signal(libc::SIGINT);
+        let done = flow.wait(Duration::from_secs(30));
+        assert_eq!(done.code, Some(130), "{what}: {done:?}");
+        assert!(done.stdout.contains("main finally"), "{what}: {done:?}");
+        assert!(!done.stdout.contains("not reached"), "{what}: {done:?}");
+        let after = done.ended - sent;
+        assert!(
+            after < Duration::from_millis(1000),
+            "{what}: exited {:.3}s after the second SIGINT",
+            secs(after)
+        );
+    }
+    let left = wait_until_gone("65.41", Duration::from_millis(300));
+    assert!(left.is_empty(), "left alive: {left:?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // 17. Daemons.
 

@@ -98,7 +98,7 @@ impl Slurm {
                 Some(ref s) if !s.trim().is_empty() => {}
                 _ => return,
             }
-            if Instant::now() >= deadline || rt.force.load(Ordering::SeqCst) {
+            if Instant::now() >= deadline || rt.force.is_cancelled() {
                 let line = format!(
                     "flow: Slurm jobs {} were cancelled but are still completing\n",
                     left.unwrap_or_default()
