@@ -92,7 +92,7 @@ impl Failure {
         &self.token
     }
 
-    fn take(&self) -> Option<RunError> {
+    pub(crate) fn take(&self) -> Option<RunError> {
         self.first.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
@@ -342,7 +342,8 @@ fn build_and_consume(
                     continue;
                 };
                 let rx = items(flow, st)?;
-                into(run, name, st, rx)?;
+                let meter = stage_meter(run, std::slice::from_ref(st), "flow-into");
+                into(run, name, st, rx, meter)?;
                 flow = Flow::Done;
             }
             Segment::Pool { stage, out } => {
@@ -842,6 +843,7 @@ fn into(
     name: &crate::ast::Ident,
     st: &Stage,
     rx: Receiver<Batch>,
+    meter: Option<Arc<super::record::StageMeter>>,
 ) -> Result<(), RunError> {
     let ch = run
         .env
@@ -881,18 +883,25 @@ fn into(
     } else {
         "`into` waits for room in this full channel, and nothing reads from it".to_string()
     };
+    let env = run.env.clone();
     run.thread(move || {
         let mut waiting = None;
-        'outer: for batch in rx {
+        // Recorded: the wait for room in the script's channel is this stage's wait to send.
+        let inbox = super::record::Inbox::new(&rx, meter.as_deref());
+        'outer: for batch in inbox {
             for it in batch {
                 // A cancelled producer stops at once: what it still holds is dropped, so a
                 // reader sees at most what the channel's own buffer already held.
                 if token.is_cancelled() {
                     break 'outer;
                 }
+                let t = meter.as_ref().map(|_| std::time::Instant::now());
                 loop {
                     match tx.send_timeout(it.clone(), std::time::Duration::from_millis(20)) {
                         Ok(()) => {
+                            if let (Some(m), Some(t)) = (&meter, t) {
+                                m.sent(1, t.elapsed());
+                            }
                             waiting = None;
                             if let Some(d) = watch.as_ref().filter(|_| !ch.is_external()) {
                                 d.progressed();
@@ -917,6 +926,7 @@ fn into(
         if !in_task {
             ch.unregister();
         }
+        meter_end(&env, meter.as_deref());
         Ok(())
     });
     Ok(())

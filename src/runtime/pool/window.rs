@@ -144,12 +144,19 @@ impl Window {
             pb.finish_and_clear();
         }
         if open {
-            // A job whose turn never came (a worker that saw the stage stopped took no
-            // job after it) may still carry a log error: never lost.
-            let lost = std::mem::take(&mut self.jobs)
-                .into_values()
-                .find_map(|s| s.done.and_then(|d| d.log_error));
-            match lost {
+            // Jobs whose turn never came: a worker that saw the stage stopped dropped a job
+            // queued before them (`on_error fail` cancels what has not started), so their
+            // output cannot be written in order. Their failures and log errors are never
+            // lost: the first one in order is the stage's.
+            let mut lost_log = None;
+            for s in std::mem::take(&mut self.jobs).into_values() {
+                let Some(done) = s.done else { continue };
+                if !self.failures(done.errors) {
+                    return;
+                }
+                lost_log = lost_log.or(done.log_error);
+            }
+            match lost_log {
                 Some(e) => self.failure.fail(e),
                 None => self.summary(),
             }
@@ -267,7 +274,20 @@ impl Window {
             return false;
         }
         let log_error = done.log_error;
-        for e in done.errors {
+        if !self.failures(done.errors) {
+            return false;
+        }
+        if let Some(e) = log_error {
+            self.failure.fail(e);
+            return false;
+        }
+        true
+    }
+
+    /// A job's failures, as `on_error` says: the stage's failure (false: stop), or reported
+    /// and counted.
+    fn failures(&mut self, errors: Vec<RunError>) -> bool {
+        for e in errors {
             match self.on_error {
                 OnError::Keep => {}
                 OnError::Fail => {
@@ -291,10 +311,6 @@ impl Window {
                     }
                 }
             }
-        }
-        if let Some(e) = log_error {
-            self.failure.fail(e);
-            return false;
         }
         true
     }
@@ -324,5 +340,78 @@ impl Window {
             )),
             _ => err_line(&format!("flow: {msg}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::pool::stage_out::StageOut;
+    use std::sync::Mutex;
+
+    fn finished(seq: usize, values: &[i64], error: Option<&str>) -> Event {
+        Event::Finished(Finished {
+            seq,
+            values: values.iter().map(|v| Dynamic::from(*v)).collect(),
+            errors: error
+                .map(|m| {
+                    RunError::new(
+                        crate::Span::default(),
+                        RunErrorKind::Value { message: m.into() },
+                    )
+                })
+                .into_iter()
+                .collect(),
+            items: values.len().max(1),
+            log_error: None,
+        })
+    }
+
+    /// A worker that saw the stage cancelled drops the job it had just taken (seq 1): the
+    /// failed job after it (seq 2) never gets its turn, and its failure must still be the
+    /// stage's, not lost with the job's place.
+    #[test]
+    fn a_failure_whose_turn_never_comes_is_not_lost() {
+        let (tx, rx) = crossbeam_channel::bounded(16);
+        let out: SharedOut = Arc::new(Mutex::new(StageOut::Items {
+            tx,
+            partial: vec![],
+            batch: vec![],
+            sep: None,
+        }));
+        let token = CancelToken::new();
+        let failure = Failure::new(token.clone());
+        let (slot_tx, slot_rx) = crossbeam_channel::bounded(8);
+        for _ in 0..3 {
+            slot_tx.send(()).expect("room for the slots");
+        }
+        let w = Window::new(
+            out,
+            true,
+            false,
+            OnError::Fail,
+            crate::Span::default(),
+            token,
+            failure.clone(),
+            slot_rx,
+            None,
+            Arc::default(),
+            None,
+        );
+        let (ev_tx, ev_rx) = crossbeam_channel::bounded(8);
+        ev_tx.send(finished(0, &[10], None)).expect("send");
+        ev_tx
+            .send(finished(2, &[], Some("bad item 3")))
+            .expect("send");
+        drop(ev_tx);
+        w.run(&ev_rx);
+        let got: Vec<i64> = rx
+            .try_iter()
+            .flatten()
+            .map(|v| v.as_int().unwrap_or(-1))
+            .collect();
+        assert_eq!(got, [10], "what came before the gap is written");
+        let e = failure.take().expect("the failure is the stage's");
+        assert!(e.to_string().contains("bad item 3"), "{e}");
     }
 }
