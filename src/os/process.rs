@@ -32,6 +32,19 @@ pub(crate) struct Usage {
     pub(crate) cpu_us: u64,
 }
 
+impl Usage {
+    /// `self` and `other` as one: CPU times added, the larger peak (processes that ran one
+    /// after another, or side by side, each counted at its own peak).
+    pub(crate) fn add(&mut self, other: Usage) {
+        self.cpu_us = self.cpu_us.saturating_add(other.cpu_us);
+        self.max_rss_kb = self.max_rss_kb.max(other.max_rss_kb);
+    }
+}
+
+/// Where the usage of every process started under one runtime is added up: an `exec { … }`
+/// job's commands, counted as the job's.
+pub(crate) type UsageTally = std::sync::Arc<std::sync::Mutex<Usage>>;
+
 /// Reap the child `pid` with its resource usage (`wait4`): blocking, or with `nohang`
 /// `Ok(None)` while it runs. Retried on EINTR.
 pub(crate) fn wait4(pid: i32, nohang: bool) -> io::Result<Option<(i32, Usage)>> {

@@ -168,6 +168,10 @@ pub(crate) fn new_engine() -> Engine {
             _ => rerr(format!("channel({n}): the capacity must be at least 1")),
         }
     });
+    // A task handle prints as what it is, not as a Rust path.
+    e.register_type_with_name::<super::exec::TaskHandle>("task");
+    e.register_fn("to_string", |h: &mut super::exec::TaskHandle| h.describe());
+    e.register_fn("to_debug", |h: &mut super::exec::TaskHandle| h.describe());
     e.register_fn("to_string", |c: &mut FlowChannel| {
         format!("channel({})", c.capacity())
     });

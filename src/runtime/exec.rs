@@ -36,6 +36,28 @@ struct TaskInner {
 }
 
 impl TaskHandle {
+    /// What `print(h)` shows: `task NAME (running)`, `(done)` or `(failed)`.
+    pub(crate) fn describe(&self) -> String {
+        let name = self
+            .inner
+            .name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let state = match self
+            .inner
+            .result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            None => "running",
+            Some(Ok(_)) => "done",
+            Some(Err(_)) => "failed",
+        };
+        format!("task {name} ({state})")
+    }
+
     fn finished(&self) -> bool {
         self.inner
             .result

@@ -71,6 +71,9 @@ pub(crate) struct Runtime {
     /// Where the run records what its stages and tasks did, when a report was asked for
     /// (each REPL entry gets a recorder of its own).
     pub(crate) recorder: std::sync::Mutex<Option<Arc<record::Recorder>>>,
+    /// Where the processes started under this runtime add their usage, when something
+    /// counts it (an `exec { … }` job, for the run report).
+    pub(crate) usage_tally: Option<crate::os::process::UsageTally>,
 }
 
 /// What a host lets its scripts do: which programs they may start, whether they read the
@@ -140,6 +143,7 @@ impl Runtime {
             engines: Arc::default(),
             sandbox: Sandbox::default(),
             recorder: std::sync::Mutex::new(None),
+            usage_tally: None,
         }
     }
 
@@ -169,6 +173,7 @@ impl Runtime {
             engines: self.engines.clone(),
             sandbox: self.sandbox.clone(),
             recorder: std::sync::Mutex::new(self.recorder()),
+            usage_tally: None,
         }
     }
 

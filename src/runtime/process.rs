@@ -53,6 +53,8 @@ pub(crate) struct Proc {
     exited: Option<(ExitStatus, Usage)>,
     /// When it was started.
     pub(crate) started: std::time::Instant,
+    /// Where its usage is added when it is reaped (its runtime's, if any).
+    tally: Option<crate::os::process::UsageTally>,
 }
 
 /// The outcome of a reaped process.
@@ -156,6 +158,7 @@ impl Proc {
             tail: None,
             exited: None,
             started: std::time::Instant::now(),
+            tally: rt.usage_tally.clone(),
         };
         if let Some(e) = stderr {
             match forward_stderr(e, rt.progress.clone(), rt.output.clone()) {
@@ -192,8 +195,17 @@ impl Proc {
         }
     }
 
-    /// Reap the child (blocking), keeping what the kernel counted of its usage.
+    /// Reap the child (blocking), keeping what the kernel counted of its usage (and adding
+    /// it to the runtime's tally).
     fn reap(&mut self) -> (ExitStatus, Option<Usage>) {
+        let r = self.reap_once();
+        if let (Some(tally), Some(u)) = (&self.tally, r.1) {
+            tally.lock().unwrap_or_else(|e| e.into_inner()).add(u);
+        }
+        r
+    }
+
+    fn reap_once(&mut self) -> (ExitStatus, Option<Usage>) {
         if let Some((status, usage)) = self.exited.take() {
             self.child = None;
             crate::os::children::reaped(self.pid);

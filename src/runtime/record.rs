@@ -217,6 +217,13 @@ fn ns(d: Duration) -> u64 {
 }
 
 impl StageMeter {
+    /// `n` items were handed on after a wait of `waited` for room (`into ch`, whose
+    /// channel is the script's: sent item by item).
+    pub(crate) fn sent(&self, n: u64, waited: Duration) {
+        self.wait_out_ns.fetch_add(ns(waited), Ordering::Relaxed);
+        self.items_out.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The stage ended (`at_us` since the run started).
     pub(crate) fn end(&self, at_us: u64) {
         self.end_us.store(at_us, Ordering::Relaxed);

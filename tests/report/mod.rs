@@ -159,7 +159,10 @@ fn pool_jobs_are_recorded_by_slot_with_failures_and_retries() {
 #[test]
 fn a_jobs_peak_memory_and_cpu_come_from_its_rusage() {
     let dir = TempDir::new("report-rusage");
-    let script = "from [40000000, 1] | pool 2 exec awk \"BEGIN{s=sprintf(\\\"%${it}s\\\",\\\"\\\"); print length(s)}\"\n";
+    // (perl is in every Debian: perl-base is essential. awk is not one program: mawk caps
+    // sprintf at 8 KB.)
+    let script =
+        "from [40000000, 1] | pool 2 exec perl -e \"print length('x' x \\$ARGV[0])\" ${it}\n";
     let out = flow_in(&dir, script, &["--trace", "t.json", "script.flow"]);
     assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
     let v = read_json(&dir.path().join("t.json"));
@@ -176,6 +179,82 @@ fn a_jobs_peak_memory_and_cpu_come_from_its_rusage() {
         "the small job's peak: {} KB",
         rss(2)
     );
+}
+
+/// An `exec { … }` job's usage is that of the commands it ran: the larger peak of two
+/// commands run one after the other (not their sum), and a block that started none shows
+/// none.
+#[test]
+fn a_job_blocks_usage_is_its_commands() {
+    let dir = TempDir::new("report-block-rusage");
+    let big = "perl -e \"print length('x' x \\$ARGV[0])\" ${it}";
+    let script = format!(
+        "from [30000000, 1] | pool 2 exec {{\n  {big}\n  {big}\n}}\nfrom [\"a\"] | pool 1 exec {{ print(it) }}\n"
+    );
+    let out = flow_in(&dir, &script, &["--trace", "t.json", "script.flow"]);
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    let v = read_json(&dir.path().join("t.json"));
+    let jobs: Vec<&Value> = events(&v, "job");
+    let field = |name: &str, seq: u64, key: &str| {
+        jobs.iter()
+            .find(|j| j["args"]["seq"] == seq && j["name"] == name)
+            .and_then(|j| j["args"][key].as_u64())
+            .unwrap_or_else(|| panic!("job {name} ({seq}) has {key}: {jobs:?}"))
+    };
+    let (rss_big, rss_small) = (
+        field("30000000", 1, "max RSS KB"),
+        field("1", 2, "max RSS KB"),
+    );
+    assert!(rss_big >= 30_000, "the big job's peak: {rss_big} KB");
+    assert!(
+        rss_big < 55_000,
+        "two 30 MB commands one after the other peak at 30 MB, not 60: {rss_big} KB"
+    );
+    assert!(
+        rss_small > 0 && rss_small < rss_big,
+        "the small job's peak: {rss_small} KB"
+    );
+    assert!(field("30000000", 1, "CPU us") > 0);
+    assert_eq!(field("a", 1, "max RSS KB"), 0, "a job that ran no command");
+}
+
+/// Tasks joined by a channel: `into ch` is a stage of its own, and a producer held back by
+/// a slow reader shows it there, as time waiting to send; the reader's slow `map` is marked.
+#[test]
+fn a_producer_held_back_by_its_channel_shows_it_in_into() {
+    let dir = TempDir::new("report-channel");
+    let script = "let ch = channel(4)\n\
+                  let p = spawn { from 1..=100 | map { it * 2 } | into ch }\n\
+                  let c = spawn { from ch | map { sleep(0.003); it } | count }\n\
+                  join p\n\
+                  let n = join c\n\
+                  print(n)\n";
+    let out = flow_in(
+        &dir,
+        script,
+        &["--trace", "t.json", "--stats", "script.flow"],
+    );
+    assert_eq!(out.status, Some(0), "stderr:\n{}", out.stderr);
+    assert_eq!(out.stdout, "100\n");
+    let v = read_json(&dir.path().join("t.json"));
+    let stages = events(&v, "stage");
+    let stage = |name: &str| {
+        *stages
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("a stage `{name}` in {stages:?}"))
+    };
+    let into = stage("into ch");
+    assert_eq!(into["args"]["items in"], 100);
+    assert_eq!(into["args"]["items out"], 100);
+    let waited = into["args"]["wait out us"].as_u64().unwrap_or(0);
+    // The reader takes 3 ms an item, 100 items: the producer waited for most of that.
+    assert!(waited >= 150_000, "into waited {waited} us to send: {into}");
+    assert_eq!(
+        stage("map { sleep(0.003); it }")["args"]["bottleneck"],
+        true
+    );
+    assert!(out.stderr.contains("into ch"), "{}", out.stderr);
 }
 
 /// A pipeline of commands alone has no item stage: each command is in the report with its

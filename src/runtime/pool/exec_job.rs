@@ -120,13 +120,20 @@ pub(super) fn run(
         (_, _, Some(_)) => super::slurm_job::run(env, work, &it, items, cfg, job_token, spool),
         (PoolWork::Exec(_), Some(cmd), None) => command(env, cmd, &it, cfg, job_token, spool),
         (PoolWork::ExecBlock { stmts, .. }, _, None) => match block {
-            Some(b) => match b.run(env, it, stmts, job_token, spool) {
-                Ok(()) => (Ok(()), Outcome::of(true)),
-                Err(_) if job_token.reason() == Some(CancelReason::Timeout) => {
-                    (Err(timed_out()), Outcome::of(false))
+            Some(b) => {
+                let (r, usage) = b.run(env, it, stmts, job_token, spool);
+                let outcome = |ok| Outcome {
+                    usage,
+                    ..Outcome::of(ok)
+                };
+                match r {
+                    Ok(()) => (Ok(()), outcome(true)),
+                    Err(_) if job_token.reason() == Some(CancelReason::Timeout) => {
+                        (Err(timed_out()), outcome(false))
+                    }
+                    Err(e) => (Err(e), outcome(false)),
                 }
-                Err(e) => (Err(e), Outcome::of(false)),
-            },
+            }
             None => (Ok(()), Outcome::NONE),
         },
         _ => (Ok(()), Outcome::NONE),

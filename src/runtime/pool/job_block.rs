@@ -14,6 +14,7 @@ use super::super::pipeline::Dest;
 use super::super::run_error::{RunError, RunErrorKind};
 use super::spool::Spool;
 use crate::ast::Stmt;
+use crate::os::process::{Usage, UsageTally};
 use rhai::Dynamic;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +25,8 @@ type CurrentSpool = Arc<Mutex<Option<Arc<Spool>>>>;
 pub(super) struct JobBlock {
     shared: Arc<Shared>,
     spool: CurrentSpool,
+    /// What the current job's processes used (their kernel counts, added up).
+    usage: UsageTally,
 }
 
 impl JobBlock {
@@ -48,12 +51,19 @@ impl JobBlock {
         ));
         // A job's waits are bounded by its own timeout and the stage's token; the run's
         // deadlock detector watches the run's parties only.
-        let rt = Arc::new(env.shared.rt.with_output(hook));
-        let shared = Arc::new(env.shared.private(rt));
-        JobBlock { shared, spool }
+        let usage = UsageTally::default();
+        let mut rt = env.shared.rt.with_output(hook);
+        rt.usage_tally = Some(usage.clone());
+        let shared = Arc::new(env.shared.private(Arc::new(rt)));
+        JobBlock {
+            shared,
+            spool,
+            usage,
+        }
     }
 
     /// Run `stmts` as one job: `env` holds the script's variables with `seq` and `slot`.
+    /// Also what the processes the job started used, added up (`None` if it started none).
     pub(super) fn run(
         &self,
         env: &Env,
@@ -61,19 +71,23 @@ impl JobBlock {
         stmts: &[Stmt],
         token: &CancelToken,
         spool: &Arc<Spool>,
-    ) -> Result<(), RunError> {
+    ) -> (Result<(), RunError>, Option<Usage>) {
         self.set(Some(spool.clone()));
+        *self.usage.lock().unwrap_or_else(|e| e.into_inner()) = Usage::default();
         let mut scope = (*env.vars).clone();
         scope.push("it", it);
         let mut ex = Executor::new(self.shared.clone(), scope, token.clone());
         let r = ex.top(stmts, Dest::Stdout);
+        drop(ex);
         self.set(None);
+        let used = *self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let used = (used.cpu_us > 0 || used.max_rss_kb > 0).then_some(used);
         // Output the spool could not keep fails the job, whatever the block did after.
         if let Some(message) = spool.take_error() {
             let span = stmts.first().map(|s| s.span).unwrap_or_default();
-            return Err(RunError::new(span, RunErrorKind::Io { message }));
+            return (Err(RunError::new(span, RunErrorKind::Io { message })), used);
         }
-        r.map(|_| ())
+        (r.map(|_| ()), used)
     }
 
     fn set(&self, spool: Option<Arc<Spool>>) {
