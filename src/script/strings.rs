@@ -360,6 +360,9 @@ mod tests {
             "nbsp\u{a0}x y",
             "ä ö ü",
             "x\u{2003}y z",
+            "a\x1fb \x7f c\x00d  e",
+            "ends in é",
+            "é first",
             "10.1.2.3 - - [10/Oct/2024:13:55:36 +0000] \"GET /p/1 HTTP/1.1\" 503 2326",
         ];
         for t in texts {
