@@ -35,6 +35,9 @@ pub(super) struct Slurm {
     /// `time T`: Slurm gets it (rounded up to whole minutes, its granularity) for
     /// scheduling, and flow enforces it exactly, from the moment the job starts running.
     pub(super) time: Option<(Duration, String)>,
+    /// Whether asking `sacct` for a job's usage is still worth it: cleared at the first
+    /// refusal (a cluster that keeps no accounting), so a stage asks once, not per job.
+    pub(super) accounting: AtomicBool,
 }
 
 static STAGES: AtomicU64 = AtomicU64::new(0);
@@ -66,7 +69,46 @@ impl Slurm {
             });
         }
         args.push("--".into());
-        Ok(Slurm { name, args, time })
+        Ok(Slurm {
+            name,
+            args,
+            time,
+            accounting: AtomicBool::new(true),
+        })
+    }
+
+    /// What job `id` used, from the cluster's accounting (`sacct`), for a run report: the
+    /// largest peak memory of its steps and the job's CPU time. `None` where the cluster
+    /// keeps no accounting (then this stage stops asking) or has no record of the job yet
+    /// (asked three times, 300 ms apart: the record reaches the database after the job).
+    pub(super) fn usage(&self, id: u64) -> Option<crate::os::process::Usage> {
+        let args: Vec<String> = [
+            "-n",
+            "-P",
+            "-j",
+            &id.to_string(),
+            "-o",
+            "JobID,MaxRSS,TotalCPU",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        for attempt in 0..3 {
+            if !self.accounting.load(Ordering::Relaxed) {
+                return None;
+            }
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            let Some(out) = helper("sacct", &args) else {
+                self.accounting.store(false, Ordering::Relaxed);
+                return None;
+            };
+            if let Some(u) = sacct_usage(&out, id) {
+                return Some(u);
+            }
+        }
+        None
     }
 
     /// Cancel every job of the stage, queued or running.
@@ -204,6 +246,78 @@ pub(super) fn final_state(id: u64) -> Option<String> {
     acct.split_whitespace().next().map(str::to_string)
 }
 
+/// `sacct -n -P -o JobID,MaxRSS,TotalCPU` of job `id` as a usage: the largest `MaxRSS` of
+/// its steps (`10452K`, `1.5G`; `0` or empty for none) and the job line's `TotalCPU`
+/// (`MM:SS.mmm`, `HH:MM:SS`, `D-HH:MM:SS`), else its steps' summed. `None` until a step has
+/// its figures (a record still being written).
+fn sacct_usage(text: &str, id: u64) -> Option<crate::os::process::Usage> {
+    let job = id.to_string();
+    let (mut rss, mut job_cpu, mut steps_cpu, mut steps) = (0u64, None, 0u64, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.trim().split('|').collect();
+        let [jid, max_rss, cpu, ..] = f[..] else {
+            continue;
+        };
+        let cpu = cpu_us(cpu);
+        if jid == job {
+            job_cpu = cpu;
+        } else if jid
+            .strip_prefix(job.as_str())
+            .is_some_and(|s| s.starts_with('.'))
+        {
+            if let Some(kb) = rss_kb(max_rss) {
+                steps += 1;
+                rss = rss.max(kb);
+                steps_cpu += cpu.unwrap_or(0);
+            }
+        }
+    }
+    (steps > 0).then(|| crate::os::process::Usage {
+        max_rss_kb: rss,
+        cpu_us: job_cpu.filter(|c| *c > 0).unwrap_or(steps_cpu),
+    })
+}
+
+/// A Slurm memory figure in KiB: `84K`, `12M`, `1.5G`, `2T`; a bare number is bytes.
+fn rss_kb(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, scale) = match v.chars().last()? {
+        'K' | 'k' => (&v[..v.len() - 1], 1.0),
+        'M' | 'm' => (&v[..v.len() - 1], 1024.0),
+        'G' | 'g' => (&v[..v.len() - 1], 1024.0 * 1024.0),
+        'T' | 't' => (&v[..v.len() - 1], 1024.0 * 1024.0 * 1024.0),
+        _ => (v, 1.0 / 1024.0),
+    };
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some((n * scale).round() as u64)
+}
+
+/// Slurm's CPU time (`MM:SS.mmm`, `HH:MM:SS`, `D-HH:MM:SS`) in microseconds.
+fn cpu_us(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (days, rest) = match v.split_once('-') {
+        Some((d, r)) => (d.parse::<u64>().ok()?, r),
+        None => (0, v),
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (h, m, s) = match parts[..] {
+        [m, s] => ("0", m, s),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    let secs: f64 = s
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s >= 0.0)?;
+    let whole = days * 86_400 + h.parse::<u64>().ok()? * 3600 + m.parse::<u64>().ok()? * 60;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(whole * 1_000_000 + (secs * 1e6).round() as u64)
+}
+
 /// Run a Slurm client to its end; its stdout (`None` if it could not start or failed).
 fn helper(program: &str, args: &[String]) -> Option<String> {
     let (mut r, w) = std::io::pipe().ok()?;
@@ -253,4 +367,39 @@ fn slurm_time(secs: f64) -> String {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mins = (secs / 60.0).ceil().max(1.0) as u64;
     format!("{}:{:02}:00", mins / 60, mins % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cpu_us, rss_kb, sacct_usage};
+
+    #[test]
+    fn figures_as_sacct_prints_them() {
+        assert_eq!(rss_kb("10452K"), Some(10452));
+        assert_eq!(rss_kb("0"), Some(0));
+        assert_eq!(rss_kb("1.5G"), Some(1_572_864));
+        assert_eq!(rss_kb(""), None);
+        assert_eq!(rss_kb("lots"), None);
+        assert_eq!(cpu_us("00:00.012"), Some(12_000));
+        assert_eq!(cpu_us("01:02:03"), Some(3_723_000_000));
+        assert_eq!(cpu_us("1-00:00:01"), Some(86_401_000_000));
+        assert_eq!(cpu_us(""), None);
+    }
+
+    /// The job line has the CPU time, its steps the peaks (the largest counts); a job with
+    /// no step figures yet has no usage; another job's lines (`123` vs `1234`) are not its.
+    #[test]
+    fn a_jobs_usage_from_its_record() {
+        let text =
+            "123||00:01.500\n123.extern|84K|00:00:00\n123.0|5266672K|00:01.490\n1234.0|9G|10:00\n";
+        let u = sacct_usage(text, 123).expect("a usage");
+        assert_eq!((u.max_rss_kb, u.cpu_us), (5_266_672, 1_500_000));
+        assert!(sacct_usage("123||\n", 123).is_none());
+        let no_job_cpu =
+            sacct_usage("123||00:00.000\n123.0|10M|00:02.000\n", 123).expect("a usage");
+        assert_eq!(
+            (no_job_cpu.max_rss_kb, no_job_cpu.cpu_us),
+            (10_240, 2_000_000)
+        );
+    }
 }

@@ -113,15 +113,20 @@ pub(super) fn run(
     };
     let _ = out_done.recv_timeout(wait);
     let _ = err_done.recv_timeout(wait);
-    // (The local process is `srun`: its usage is not the job's, which ran on a node.)
     let (id, tail, started) = {
         let s = seen.lock().unwrap_or_else(|e| e.into_inner());
         (s.id, s.tail.iter().cloned().collect::<Vec<_>>(), s.started)
     };
+    // The local process is `srun`: its usage is not the job's, which ran on a node. A run
+    // report asks the cluster's accounting instead, where it keeps one.
+    let usage = match (id, rt.recorder()) {
+        (Some(id), Some(_)) if !job_token.is_cancelled() => slurm.usage(id),
+        _ => None,
+    };
     let outcome = Outcome {
         exit: r.status.code().unwrap_or(-1),
         signal: r.status.signal().unwrap_or(0),
-        usage: None,
+        usage,
         // From `srun`'s start to the job's allocation (srun says so on stderr).
         queued: started.map(|t| t.saturating_duration_since(submitted)),
     };
