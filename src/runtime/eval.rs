@@ -194,6 +194,19 @@ pub(crate) enum Compiled {
     ),
 }
 
+impl Compiled {
+    /// The native fast path of a block, or of an inlined `fn`'s body (`filter is_error`
+    /// with `fn is_error(line) { … }`): the same evaluator, the item borrowed, not cloned
+    /// into a call.
+    pub(crate) fn fast(&self) -> Option<&crate::script::fastpath::Fast> {
+        match self {
+            Compiled::Block(_, f, ..) => f.as_ref(),
+            Compiled::Inline(i) => i.fast.as_ref(),
+            Compiled::Fn(_) => None,
+        }
+    }
+}
+
 /// A block's leading `let NAME = EXPR;` statements that the fast path takes, and the rest
 /// of the block compiled on its own (padded so that its positions are the block's). When
 /// every `EXPR` gives a value natively, the names are bound and only the rest runs in Rhai.

@@ -571,6 +571,11 @@ mod tests {
             _ => None,
         };
         assert_eq!(inline("is_error"), Some((true, false)));
+        // What a stage asks for its native path (`filter is_error` took Rhai's call path,
+        // cloning the item twice, while the same body inline was native).
+        assert!(compiled("is_error").fast().is_some());
+        assert!(compiled("twice").fast().is_some());
+        assert!(compiled("bump").fast().is_none());
         assert_eq!(inline("twice"), Some((true, false)));
         assert_eq!(inline("bump"), Some((false, true)));
         assert_eq!(inline("plus"), Some((false, false)));

@@ -85,10 +85,7 @@ impl Elementwise {
 
 impl Elementwise {
     fn apply(&self, ev: &mut Evaluator, batch: Batch) -> Result<Batch, RunError> {
-        let fast = match &self.f {
-            Compiled::Block(_, Some(fast), ..) => Some(fast),
-            _ => None,
-        };
+        let fast = self.f.fast();
         match (fast, self.does) {
             // The native fast path first, in place in the batch; Rhai for what it declines.
             (Some(f), Does::Map) => {

@@ -14,10 +14,7 @@ pub(crate) fn run(
     batches: impl Iterator<Item = Batch>,
     span: Span,
 ) -> Result<Dynamic, RunError> {
-    let fast = match f {
-        Compiled::Block(_, Some(fast), ..) => Some(fast),
-        _ => None,
-    };
+    let fast = f.fast();
     let mut counts = crate::runtime::value::KeyCounts::default();
     let mut bump = |k: &str| match counts.get_mut(k) {
         Some(n) => *n += 1,
