@@ -23,6 +23,14 @@ fn rerr<T>(msg: impl Into<String>) -> RResult<T> {
 #[derive(Clone, Debug)]
 pub(crate) struct IoFailure(pub(crate) String);
 
+/// How a task handle and an I/O failure print wherever flow shows a value.
+fn runtime_value_text(v: &Dynamic) -> Option<String> {
+    if let Some(h) = v.read_lock::<super::exec::TaskHandle>() {
+        return Some(h.describe());
+    }
+    v.read_lock::<IoFailure>().map(|f| f.0.clone())
+}
+
 fn io_err<T>(msg: String) -> RResult<T> {
     Err(Box::new(EvalAltResult::ErrorRuntime(
         Dynamic::from(IoFailure(msg)),
@@ -81,6 +89,7 @@ fn line(stream: Stream, s: &str) {
 
 /// A new engine with flow's built-ins.
 pub(crate) fn new_engine() -> Engine {
+    crate::script::display::show_runtime_values(runtime_value_text);
     let mut e = Engine::new();
     e.set_max_expr_depths(256, 256);
     e.set_max_call_levels(256);

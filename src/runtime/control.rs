@@ -40,8 +40,9 @@ impl Executor {
     /// `finally { … }` after its `try` ended with `r`: run on every way out (a success, an
     /// error, `exit`, a `cancel` of this task, Ctrl-C), as Python's `try/finally` around
     /// `CancelledError` and Go's `defer`. When this executor is being cancelled the block runs
-    /// under a token of its own (its statements would be aborted at once otherwise), within
-    /// the interrupt's grace period on Ctrl-C. The `try`'s outcome stands, unless the block
+    /// under a token of its own (its statements would be aborted at once otherwise): a child
+    /// of the run's force token, so that a second Ctrl-C cuts it at once, and within the
+    /// interrupt's grace period on Ctrl-C. The `try`'s outcome stands, unless the block
     /// fails: then its error does, as in Python.
     pub(super) fn finally(
         &mut self,

@@ -45,7 +45,7 @@ use std::time::Duration;
 /// Per-run shared state: the grace period, host hooks, the progress bar.
 pub(crate) struct Runtime {
     pub(crate) grace: std::sync::Mutex<Duration>,
-    /// Cancelled by a second SIGINT/SIGTERM: skip the grace period. A `finally` that runs
+    /// Cancelled by a second SIGINT, SIGTERM or SIGHUP: skip the grace period. A `finally` that runs
     /// while its task is cancelled runs under a child of this token, so that the second
     /// signal cuts it at once.
     pub(crate) force: cancel::CancelToken,

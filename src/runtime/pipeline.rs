@@ -342,8 +342,7 @@ fn build_and_consume(
                     continue;
                 };
                 let rx = items(flow, st)?;
-                let meter = stage_meter(run, std::slice::from_ref(st), "flow-into");
-                into(run, name, st, rx, meter)?;
+                into(run, name, st, rx)?;
                 flow = Flow::Done;
             }
             Segment::Pool { stage, out } => {
@@ -843,7 +842,6 @@ fn into(
     name: &crate::ast::Ident,
     st: &Stage,
     rx: Receiver<Batch>,
-    meter: Option<Arc<super::record::StageMeter>>,
 ) -> Result<(), RunError> {
     let ch = run
         .env
@@ -884,6 +882,7 @@ fn into(
         "`into` waits for room in this full channel, and nothing reads from it".to_string()
     };
     let env = run.env.clone();
+    let meter = stage_meter(run, std::slice::from_ref(st), "flow-stage");
     run.thread(move || {
         let mut waiting = None;
         // Recorded: the wait for room in the script's channel is this stage's wait to send.

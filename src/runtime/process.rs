@@ -174,6 +174,12 @@ impl Proc {
         Ok(proc)
     }
 
+    /// Not counted in its runtime's usage tally: `srun`, whose usage is not its job's.
+    pub(crate) fn uncounted(mut self) -> Self {
+        self.tally = None;
+        self
+    }
+
     /// Wait for the child (blocking) and collect its stderr tail. Its stderr is drained for
     /// up to `drain` after it exits: a background descendant that keeps the pipe open (bash
     /// would not wait for it either) is left forwarding on its own.

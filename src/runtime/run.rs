@@ -387,8 +387,12 @@ fn install_signals(
                         *done.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
                     }
                 } else {
-                    // A second signal: no more grace.
-                    shared.rt.force.cancel(CancelReason::Interrupt);
+                    // A second signal: no more grace (what it cuts ends as that signal).
+                    shared.rt.force.cancel(match sig {
+                        SIGTERM => CancelReason::Terminate,
+                        SIGHUP => CancelReason::Hangup,
+                        _ => CancelReason::Interrupt,
+                    });
                 }
             }
         });

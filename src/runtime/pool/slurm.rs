@@ -35,8 +35,9 @@ pub(super) struct Slurm {
     /// `time T`: Slurm gets it (rounded up to whole minutes, its granularity) for
     /// scheduling, and flow enforces it exactly, from the moment the job starts running.
     pub(super) time: Option<(Duration, String)>,
-    /// Whether asking `sacct` for a job's usage is still worth it: cleared at the first
-    /// refusal (a cluster that keeps no accounting), so a stage asks once, not per job.
+    /// Whether asking `sacct` for a job's usage is still worth it: cleared when it fails
+    /// (a cluster that keeps no accounting) or has no figures for a finished job (one that
+    /// gathers none), so a stage pays for asking once, not per job.
     pub(super) accounting: AtomicBool,
 }
 
@@ -78,10 +79,11 @@ impl Slurm {
     }
 
     /// What job `id` used, from the cluster's accounting (`sacct`), for a run report: the
-    /// largest peak memory of its steps and the job's CPU time. `None` where the cluster
-    /// keeps no accounting (then this stage stops asking) or has no record of the job yet
-    /// (asked three times, 300 ms apart: the record reaches the database after the job).
-    pub(super) fn usage(&self, id: u64) -> Option<crate::os::process::Usage> {
+    /// largest peak memory of its steps and the job's CPU time. Asked up to three times,
+    /// 300 ms apart (the record reaches the database after the job; a cancel of `token`
+    /// ends the wait). `None` where the cluster keeps no accounting or gave no figures:
+    /// then this stage stops asking.
+    pub(super) fn usage(&self, id: u64, token: &CancelToken) -> Option<crate::os::process::Usage> {
         let args: Vec<String> = [
             "-n",
             "-P",
@@ -97,8 +99,8 @@ impl Slurm {
             if !self.accounting.load(Ordering::Relaxed) {
                 return None;
             }
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(300));
+            if attempt > 0 && !token.sleep(Duration::from_millis(300)) {
+                return None;
             }
             let Some(out) = helper("sacct", &args) else {
                 self.accounting.store(false, Ordering::Relaxed);
@@ -108,6 +110,7 @@ impl Slurm {
                 return Some(u);
             }
         }
+        self.accounting.store(false, Ordering::Relaxed);
         None
     }
 

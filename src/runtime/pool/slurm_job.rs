@@ -60,7 +60,7 @@ pub(super) fn run(
         Err(e) => return (Err(e), Outcome::NONE),
     };
     let rt = &env.shared.rt;
-    let p = match Proc::spawn(rt, spec) {
+    let p = match Proc::spawn(rt, spec).map(Proc::uncounted) {
         Ok(p) => p,
         Err(e) => return (Err(e), Outcome::NONE),
     };
@@ -120,7 +120,7 @@ pub(super) fn run(
     // The local process is `srun`: its usage is not the job's, which ran on a node. A run
     // report asks the cluster's accounting instead, where it keeps one.
     let usage = match (id, rt.recorder()) {
-        (Some(id), Some(_)) if !job_token.is_cancelled() => slurm.usage(id),
+        (Some(id), Some(_)) if !job_token.is_cancelled() => slurm.usage(id, job_token),
         _ => None,
     };
     let outcome = Outcome {

@@ -147,19 +147,19 @@ impl Window {
             // Jobs whose turn never came: a worker that saw the stage stopped dropped a job
             // queued before them (`on_error fail` cancels what has not started), so their
             // output cannot be written in order. Their failures and log errors are never
-            // lost: the first one in order is the stage's.
-            let mut lost_log = None;
+            // lost: the first one in order is the stage's. (Under `on_error keep` nothing
+            // fails the stage, so nothing drops a job.)
             for s in std::mem::take(&mut self.jobs).into_values() {
                 let Some(done) = s.done else { continue };
                 if !self.failures(done.errors) {
                     return;
                 }
-                lost_log = lost_log.or(done.log_error);
+                if let Some(e) = done.log_error {
+                    self.failure.fail(e);
+                    return;
+                }
             }
-            match lost_log {
-                Some(e) => self.failure.fail(e),
-                None => self.summary(),
-            }
+            self.summary();
         }
     }
 
