@@ -133,12 +133,8 @@ impl Counts {
                 _ => return false,
             },
         };
-        crate::script::fastpath::eval_text(&c.key, it, |k| match self.map.get_mut(k) {
-            Some(n) => n.checked_add(by).map(|m| *n = m).is_some(),
-            None => {
-                self.map.insert(k.into(), by);
-                true
-            }
+        crate::script::fastpath::eval_text(&c.key, it, |k| {
+            crate::runtime::value::add_count(&mut self.map, k, by)
         }) == Some(true)
     }
 

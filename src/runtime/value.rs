@@ -49,6 +49,27 @@ pub(crate) fn elements(v: Dynamic) -> Result<Box<dyn Iterator<Item = Dynamic> + 
 pub(crate) type KeyCounts =
     std::collections::HashMap<rhai::Identifier, rhai::INT, ahash::RandomState>;
 
+/// Add `by` to the count of `k` (false, nothing changed, when the count would overflow).
+/// One probe of the table: a key short enough to be kept inline (most keys: an IP, a
+/// status, a word) is made before the lookup, which costs no allocation; a longer one is
+/// looked up first and made only when new. (With a million distinct keys, a second probe
+/// for each new one was a tenth of the run.)
+pub(crate) fn add_count(counts: &mut KeyCounts, k: &str, by: rhai::INT) -> bool {
+    /// The longest text `rhai::Identifier` (a SmartString) keeps inline on 64-bit targets.
+    const INLINE: usize = 23;
+    if k.len() <= INLINE {
+        let n = counts.entry(k.into()).or_insert(0);
+        return n.checked_add(by).map(|m| *n = m).is_some();
+    }
+    match counts.get_mut(k) {
+        Some(n) => n.checked_add(by).map(|m| *n = m).is_some(),
+        None => {
+            counts.insert(k.into(), by);
+            true
+        }
+    }
+}
+
 /// The map a script sees of `counts`. Sorted here, where keys are unique and an unstable
 /// sort is enough, so that building the map finds them in order (one pass, no second sort).
 pub(crate) fn counts_into_map(counts: KeyCounts) -> Dynamic {
@@ -170,5 +191,33 @@ impl Sum {
 
     pub(crate) fn value(&self) -> Dynamic {
         self.float.map_or_else(|| self.int.into(), Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{add_count, counts_into_map, KeyCounts};
+
+    /// Short keys (made before the lookup) and long ones (made only when new) count the
+    /// same; an overflowing count is refused and left as it was.
+    #[test]
+    fn counts_add_up_for_short_and_long_keys() {
+        let mut c = KeyCounts::default();
+        let long = "a key longer than twenty-three bytes";
+        for k in ["10.0.0.1", long, "10.0.0.1", "", long, long] {
+            assert!(add_count(&mut c, k, 1));
+        }
+        assert!(add_count(&mut c, "big", rhai::INT::MAX));
+        assert!(!add_count(&mut c, "big", 1));
+        assert!(!add_count(&mut c, long, rhai::INT::MAX));
+        let m = counts_into_map(c);
+        let m = m.read_lock::<rhai::Map>().expect("a map");
+        let n = |k: &str| m.get(k).and_then(|v| v.as_int().ok());
+        assert_eq!(
+            (n("10.0.0.1"), n(long), n(""), n("big")),
+            (Some(2), Some(3), Some(1), Some(rhai::INT::MAX))
+        );
+        let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+        assert_eq!(keys, ["", "10.0.0.1", long, "big"]);
     }
 }

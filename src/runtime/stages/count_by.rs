@@ -16,11 +16,9 @@ pub(crate) fn run(
 ) -> Result<Dynamic, RunError> {
     let fast = f.fast();
     let mut counts = crate::runtime::value::KeyCounts::default();
-    let mut bump = |k: &str| match counts.get_mut(k) {
-        Some(n) => *n += 1,
-        None => {
-            counts.insert(k.into(), 1);
-        }
+    // (A count past i64::MAX would take centuries of items: the overflow check is moot.)
+    let mut bump = |k: &str| {
+        crate::runtime::value::add_count(&mut counts, k, 1);
     };
     for b in batches {
         for it in b {
