@@ -91,6 +91,14 @@ impl Elementwise {
             (Some(f), Does::Map) => {
                 let mut batch = batch;
                 for slot in &mut batch {
+                    // An integer item is replaced by its value where it is (no take, no
+                    // drop of a placeholder).
+                    if let Ok(i) = slot.as_int() {
+                        if let Some(v) = crate::script::fastpath::int_item(f, i) {
+                            *slot = v;
+                            continue;
+                        }
+                    }
                     let it = std::mem::take(slot);
                     *slot = match crate::script::fastpath::eval_owned(f, it) {
                         Ok(v) => v,

@@ -16,7 +16,7 @@ mod fast_eval;
 #[path = "fastpath_tests.rs"]
 mod tests;
 
-pub(crate) use fast_eval::{eval, eval_const, eval_owned, eval_text, new_string, test};
+pub(crate) use fast_eval::{eval, eval_const, eval_owned, eval_text, int_item, new_string, test};
 use fast_eval::{load, V};
 use rhai::{Dynamic, ImmutableString, Scope, INT};
 

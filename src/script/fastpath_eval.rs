@@ -407,7 +407,8 @@ fn int_op(op: Op, x: INT, y: INT) -> Result<N, NotNum> {
 }
 
 /// [`eval`] of an integer item.
-fn int_item(e: &Fast, i: INT) -> Option<Dynamic> {
+#[inline]
+pub(crate) fn int_item(e: &Fast, i: INT) -> Option<Dynamic> {
     match num(e, i) {
         Ok(N::I(i)) => Some(Dynamic::from_int(i)),
         Ok(N::F(f)) => Some(Dynamic::from_float(f)),
