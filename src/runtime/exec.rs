@@ -38,12 +38,7 @@ struct TaskInner {
 impl TaskHandle {
     /// What `print(h)` shows: `task NAME (running)`, `(done)` or `(failed)`.
     pub(crate) fn describe(&self) -> String {
-        let name = self
-            .inner
-            .name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let name = self.name();
         let state = match self
             .inner
             .result
@@ -56,6 +51,15 @@ impl TaskHandle {
             Some(Err(_)) => "failed",
         };
         format!("task {name} ({state})")
+    }
+
+    /// The task's name (its variable's, or `task N`).
+    fn name(&self) -> String {
+        self.inner
+            .name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn finished(&self) -> bool {
@@ -351,12 +355,7 @@ impl Executor {
                 // The end-of-script join is a join like any other: a task that can never
                 // finish (sending into a channel nobody reads any more) is a deadlock.
                 Some(d) if !t.inner.daemon && !failing => {
-                    let name = t
-                        .inner
-                        .name
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .clone();
+                    let name = t.name();
                     // The `spawn` keyword: a label on the whole task would hold its own.
                     let at = Span::new(
                         t.inner.span.start,
@@ -963,13 +962,7 @@ fn join_timeout(span: Span, handles: &[TaskHandle]) -> RunError {
     let running = handles
         .iter()
         .filter(|h| !h.finished())
-        .map(|h| {
-            h.inner
-                .name
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-        })
+        .map(TaskHandle::name)
         .collect();
     stop_all(handles);
     RunError::new(span, RunErrorKind::JoinTimeout { running })

@@ -21,11 +21,14 @@ pub fn display(v: &Dynamic) -> String {
     if v.is_unit() {
         return String::new();
     }
-    if let Some(c) = v.read_lock::<super::channel::FlowChannel>() {
-        return format!("channel({})", c.capacity());
-    }
-    if let Some(s) = RUNTIME_VALUES.get().and_then(|f| f(v)) {
-        return s;
+    // (Numbers, maps and arrays skip the type checks below: printing them is a hot path.)
+    if v.is_variant() {
+        if let Some(c) = v.read_lock::<super::channel::FlowChannel>() {
+            return format!("channel({})", c.capacity());
+        }
+        if let Some(s) = RUNTIME_VALUES.get().and_then(|f| f(v)) {
+            return s;
+        }
     }
     v.to_string()
 }
